@@ -1,0 +1,12 @@
+"""Shared fixtures. Servers a test needs (SeaweedFS, oxigraph, VitalGraph) live in tests/fixtures/."""
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.servers",
+]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

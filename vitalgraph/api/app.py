@@ -1,0 +1,39 @@
+"""The FastAPI application: routers over the services, errors mapped in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from vitalgraph.api.errors import install_error_handlers
+from vitalgraph.api.routes import auth, files, spaces
+from vitalgraph.config import Settings
+from vitalgraph.services.container import Services
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """An app that starts its own services from `settings`, or serves ones already started."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or await Services.start(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.services.stop()
+
+    app = FastAPI(title="VitalGraph", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(auth.router)
+    app.include_router(spaces.router)
+    app.include_router(files.router)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    return app

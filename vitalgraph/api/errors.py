@@ -1,0 +1,74 @@
+"""The one place where service errors become HTTP statuses. Every error body is {"detail": "..."}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vitalgraph.services import errors
+
+logger = logging.getLogger("vitalgraph.api")
+
+STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
+    errors.InvalidInputError: 400,
+    errors.UploadIncompleteError: 400,
+    errors.AuthenticationError: 401,
+    errors.PermissionDeniedError: 403,
+    errors.NotFoundError: 404,
+    errors.ConflictError: 409,
+    errors.PayloadTooLargeError: 413,
+    errors.RangeNotSatisfiableError: 416,
+    errors.StorageUnavailableError: 503,
+}
+
+
+def status_for(exc: errors.VitalGraphError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_response(exc: errors.VitalGraphError) -> JSONResponse:
+    status = status_for(exc)
+    headers = {}
+    if isinstance(exc, errors.AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.RangeNotSatisfiableError):
+        headers["Content-Range"] = f"bytes */{exc.size}"
+    if status >= 500:
+        logger.error("%s: %s", type(exc).__name__, exc)
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = [str(p) for p in error.get("loc", ())]
+        kind = where[0] if where else "request"
+        name = ".".join(where[1:]) or kind
+        noun = {"query": "query parameter", "path": "path parameter", "header": "header", "body": "body field"}
+        problems.append(f"{noun.get(kind, kind)} '{name}': {error.get('msg', 'invalid')}")
+    return "; ".join(problems) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.VitalGraphError)
+        return error_response(exc)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": _describe_validation(exc)}, status_code=422)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(errors.VitalGraphError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

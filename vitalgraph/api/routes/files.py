@@ -1,0 +1,206 @@
+"""File nodes (metadata as JSON-LD) and their content (streamed both ways).
+
+Upload bodies are read from `request.stream()` as they arrive: raw bytes, or multipart parsed by
+a streaming parser. Nothing here uses `request.form()`/`UploadFile`, which would spool the file first.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from vitalgraph.api.deps import (
+    PrincipalDep,
+    ServicesDep,
+    declared_length,
+    read_graph_objects,
+    request_body,
+    require_streaming,
+    split_uri_list,
+)
+from vitalgraph.api.download import build_download_response
+from vitalgraph.api.multipart import open_multipart_file
+from vitalgraph.api.ranges import make_etag
+from vitalgraph.model import GraphObject
+from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
+
+router = APIRouter(prefix="/api/files", tags=["files"])
+
+SpaceId = Annotated[str, Query(min_length=1, max_length=128)]
+GraphId = Annotated[str | None, Query(max_length=256)]
+FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
+
+
+def legacy_file_uri(
+    uri: Annotated[str | None, Query(max_length=4096)] = None,
+    file_uri: Annotated[str | None, Query(max_length=4096)] = None,
+) -> str:
+    """The legacy routes name the file node `uri` or, as older clients do, `file_uri`."""
+    if not (uri or file_uri):
+        raise InvalidInputError("missing query parameter 'uri' (or 'file_uri')")
+    return uri or file_uri  # type: ignore[return-value]
+
+
+class UploadResponse(BaseModel):
+    uri: str
+    size: int
+    sha256: str
+    content_type: str
+    filename: str | None
+
+
+# --- metadata -----------------------------------------------------------------------------------
+@router.post("", status_code=201)
+async def create_files(
+    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+) -> dict:
+    objects = await read_graph_objects(request)
+    uris = await services.files.create_files(space_id, graph_id, objects)
+    return {"created_uris": uris, "created_count": len(uris)}
+
+
+@router.put("")
+async def update_files(
+    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+) -> dict:
+    objects = await read_graph_objects(request)
+    uris = await services.files.update_files(space_id, graph_id, objects)
+    return {"updated_uris": uris, "updated_count": len(uris)}
+
+
+@router.get("")
+async def get_files(
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    graph_id: GraphId = None,
+    uri: Annotated[str | None, Query(max_length=4096)] = None,
+    uri_list: Annotated[list[str] | None, Query()] = None,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    file_filter: Annotated[str | None, Query(max_length=1024)] = None,
+) -> dict:
+    if uri:
+        return (await services.files.get_file(space_id, graph_id, uri)).to_jsonld()
+    if uri_list:
+        nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
+        return GraphObject.list_to_jsonld(nodes)
+    nodes, total = await services.files.list_files(
+        space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter
+    )
+    return {
+        "files": GraphObject.list_to_jsonld(nodes),
+        "total_count": total,
+        "page_size": page_size,
+        "offset": offset,
+    }
+
+
+@router.delete("")
+async def delete_files(
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    graph_id: GraphId = None,
+    uri: Annotated[str | None, Query(max_length=4096)] = None,
+    uri_list: Annotated[list[str] | None, Query()] = None,
+) -> dict:
+    uris = ([uri] if uri else []) + split_uri_list(uri_list)
+    if not uris:
+        raise InvalidInputError("name the file nodes to delete with 'uri' or 'uri_list'")
+    deleted = await services.files.delete_files(space_id, graph_id, uris)
+    return {"deleted_uris": deleted, "deleted_count": len(deleted)}
+
+
+# --- content ------------------------------------------------------------------------------------
+async def _upload(
+    request: Request,
+    services: ServicesDep,
+    space_id: str,
+    graph_id: str | None,
+    uri: str,
+    filename: str | None,
+    *,
+    multipart_only: bool,
+) -> UploadResponse:
+    length = declared_length(request)
+    limit = services.settings.max_upload_size
+    if limit is not None and length is not None and length > limit:
+        raise PayloadTooLargeError(
+            f"upload of {length} bytes exceeds the maximum file size of {limit} bytes (MAX_STREAMING_FILE_SIZE)"
+        )
+    content_type = request.headers.get("content-type", "")
+    if multipart_only or content_type.lower().startswith("multipart/form-data"):
+        await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
+        part = await open_multipart_file(request_body(request), content_type)
+        chunks, content_type, expected = part.chunks, part.content_type, None
+        filename = filename or part.filename
+    else:
+        chunks, expected = request_body(request), length
+    result = await services.files.upload_content(
+        space_id, graph_id, uri, chunks, content_type=content_type, filename=filename, expected_size=expected
+    )
+    return UploadResponse(**result.__dict__)
+
+
+async def _download(request: Request, services: ServicesDep, space_id: str, graph_id: str | None, uri: str) -> Response:
+    content = await services.files.open_content(space_id, graph_id, uri)
+    return build_download_response(
+        request,
+        size=content.size,
+        etag=make_etag(content.sha256),
+        content_type=content.content_type,
+        filename=content.filename,
+        last_modified=content.modified,
+        read_range=content.read_range,
+        chunk_size=services.settings.STREAMING_CHUNK_SIZE,
+    )
+
+
+@router.post("/stream/upload", response_model=UploadResponse, dependencies=[Depends(require_streaming)])
+async def stream_upload(
+    request: Request,
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    uri: FileUri,
+    graph_id: GraphId = None,
+    filename: Annotated[str | None, Query(max_length=1024)] = None,
+) -> UploadResponse:
+    """Body: the raw bytes (Content-Type = the file's type) or multipart/form-data with a 'file' field."""
+    return await _upload(request, services, space_id, graph_id, uri, filename, multipart_only=False)
+
+
+@router.api_route("/stream/download", methods=["GET", "HEAD"], dependencies=[Depends(require_streaming)])
+async def stream_download(
+    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, uri: FileUri, graph_id: GraphId = None
+) -> Response:
+    return await _download(request, services, space_id, graph_id, uri)
+
+
+@router.post("/upload", response_model=UploadResponse)
+async def legacy_upload(
+    request: Request,
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    uri: Annotated[str, Depends(legacy_file_uri)],
+    graph_id: GraphId = None,
+) -> UploadResponse:
+    """The existing VitalGraph route: multipart/form-data with a 'file' field."""
+    return await _upload(request, services, space_id, graph_id, uri, None, multipart_only=True)
+
+
+@router.api_route("/download", methods=["GET", "HEAD"])
+async def legacy_download(
+    request: Request,
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    uri: Annotated[str, Depends(legacy_file_uri)],
+    graph_id: GraphId = None,
+) -> Response:
+    return await _download(request, services, space_id, graph_id, uri)

@@ -1,0 +1,100 @@
+"""The blob store interface: where file bytes live. Metadata lives in the graph store.
+
+A store writes from an async iterator of chunks and reads byte ranges as an async iterator, so no
+file is ever held whole in memory. Writes are all-or-nothing: a key becomes visible only when its
+write completes, and a failed or cancelled write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+# Keys are produced by the services from hashes and uuids; anything else is refused so that no
+# key can escape the store's directory or prefix, whatever the file URI contained.
+_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+
+
+def check_key(key: str) -> str:
+    if len(key) > 512 or not _KEY_PATTERN.match(key) or ".." in key:
+        raise ValueError(f"invalid blob key {key!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A prefix is a key with a trailing slash, or '' for everything."""
+    if prefix:
+        check_key(prefix.rstrip("/"))
+        if not prefix.endswith("/"):
+            raise ValueError(f"blob prefix must end with '/': {prefix!r}")
+    return prefix
+
+
+@dataclass(frozen=True)
+class WrittenBlob:
+    key: str
+    size: int
+    sha256: str  # hex digest, computed while the bytes streamed through
+
+
+@dataclass(frozen=True)
+class BlobStat:
+    key: str
+    size: int
+    modified: datetime
+
+
+class BlobStore(ABC):
+    """Async storage of immutable byte objects addressed by key."""
+
+    async def open(self) -> None:
+        """Check the store is reachable and ready (create directories, bucket)."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    @abstractmethod
+    async def write(
+        self,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        max_size: int | None = None,
+        expected_size: int | None = None,
+    ) -> WrittenBlob:
+        """Store all of `chunks` under `key`, replacing nothing: keys are written once.
+
+        Raises PayloadTooLargeError as soon as more than `max_size` bytes arrive and
+        UploadIncompleteError when `expected_size` is given and not met; in every failure,
+        including cancellation, nothing is left under `key` or in staging.
+        """
+
+    @abstractmethod
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes `start`..`end` inclusive (end None = to the last byte), in pieces of about the chunk size.
+
+        Call `stat` first when a missing key must be reported before any byte is sent.
+        """
+
+    @abstractmethod
+    async def stat(self, key: str) -> BlobStat:
+        """Size and modification time; NotFoundError when there is no such key."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Remove one key; False if it was not there."""
+
+    @abstractmethod
+    async def delete_prefix(self, prefix: str) -> int:
+        """Remove every key under `prefix`; returns how many."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> AsyncIterator[BlobStat]:
+        """Every stored key under `prefix` (for garbage collection and tests)."""
+
+    @abstractmethod
+    async def clean_staging(self, older_than_seconds: float) -> int:
+        """Remove unfinished writes (temp files, staging objects, multipart uploads) older than the age."""

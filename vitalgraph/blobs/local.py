@@ -1,0 +1,220 @@
+"""Blob store on a local directory.
+
+Writes go to `.staging/<random>.part`, are fsynced and renamed into place only when complete, so a
+reader never sees a partial object. Disk work and hashing run on a small private thread pool, one
+block in flight while the event loop receives the next, so neither blocks the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+
+from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
+from vitalgraph.blobs.chunking import SizeGuard, rechunk
+from vitalgraph.services.errors import NotFoundError, StorageUnavailableError
+
+T = TypeVar("T")
+STAGING_DIR = ".staging"
+
+
+class LocalBlobStore(BlobStore):
+    def __init__(self, root: Path, *, chunk_size: int = 1024 * 1024, io_threads: int = 16) -> None:
+        self.root = Path(root).resolve()
+        self.staging = self.root / STAGING_DIR
+        self.chunk_size = chunk_size
+        self._executor = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="blob-io")
+
+    async def open(self) -> None:
+        try:
+            await self._run(self.staging.mkdir, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailableError(f"blob directory {self.root} is not usable: {exc.strerror}") from exc
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    async def write(
+        self,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        max_size: int | None = None,
+        expected_size: int | None = None,
+    ) -> WrittenBlob:
+        final_path = self._path(key)
+        guard = SizeGuard(max_size, expected_size)
+        sink = _StagedFile(self.staging / f"{uuid.uuid4().hex}.part")
+        await self._run(sink.open)
+        in_flight: asyncio.Future[None] | None = None
+        try:
+            async for block in rechunk(chunks, self.chunk_size):
+                guard.add(len(block))
+                if in_flight is not None:
+                    await in_flight
+                in_flight = self._run(sink.append, block)
+            if in_flight is not None:
+                await in_flight
+            guard.finish()
+            digest = await self._run(sink.commit, final_path)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                if in_flight is not None:
+                    await asyncio.wait([in_flight])  # the thread may still hold the file
+                await self._run(sink.discard)
+            raise
+        return WrittenBlob(key=key, size=guard.count, sha256=digest)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            handle = await self._run(open, path, "rb")
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {key} not found") from None
+        next_read: asyncio.Future[bytes] | None = None
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            last = size - 1 if end is None else min(end, size - 1)
+            remaining = last - start + 1
+            handle.seek(start)
+            if remaining > 0:
+                next_read = self._run(handle.read, min(self.chunk_size, remaining))
+            while next_read is not None:
+                data = await next_read
+                next_read = None
+                if not data:
+                    raise StorageUnavailableError(f"blob {key} is shorter than expected")
+                remaining -= len(data)
+                if remaining > 0:  # read ahead while the caller sends this block
+                    next_read = self._run(handle.read, min(self.chunk_size, remaining))
+                yield data
+        finally:
+            if next_read is not None and not next_read.done():
+                next_read.add_done_callback(lambda _: handle.close())
+            else:
+                handle.close()
+
+    async def stat(self, key: str) -> BlobStat:
+        try:
+            info = await self._run(os.stat, self._path(key))
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {key} not found") from None
+        return BlobStat(key=key, size=info.st_size, modified=_utc(info.st_mtime))
+
+    async def delete(self, key: str) -> bool:
+        try:
+            await self._run(os.unlink, self._path(key))
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def delete_prefix(self, prefix: str) -> int:
+        target = self.root / check_prefix(prefix) if prefix else None
+        return await self._run(_remove_tree_files, self.root, target)
+
+    async def list_keys(self, prefix: str = "") -> AsyncIterator[BlobStat]:
+        check_prefix(prefix)
+        for stat in await self._run(_walk_blobs, self.root, prefix):
+            yield stat
+
+    async def clean_staging(self, older_than_seconds: float) -> int:
+        return await self._run(_remove_old_files, self.staging, older_than_seconds)
+
+
+class _StagedFile:
+    """A file being written in staging; all methods run on the I/O thread pool."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.hasher = hashlib.sha256()
+        self.handle: Any = None
+
+    def open(self) -> None:
+        self.handle = open(self.path, "xb")
+
+    def append(self, block: bytes) -> None:
+        self.hasher.update(block)
+        self.handle.write(block)
+
+    def commit(self, final_path: Path) -> str:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        final_path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path, final_path)
+        _fsync_dir(final_path.parent)
+        return self.hasher.hexdigest()
+
+    def discard(self) -> None:
+        if self.handle is not None and not self.handle.closed:
+            self.handle.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def _walk_blobs(root: Path, prefix: str) -> list[BlobStat]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != STAGING_DIR]
+        for name in filenames:
+            path = Path(dirpath, name)
+            key = path.relative_to(root).as_posix()
+            if key.startswith(prefix):
+                info = path.stat()
+                found.append(BlobStat(key=key, size=info.st_size, modified=_utc(info.st_mtime)))
+    return found
+
+
+def _remove_tree_files(root: Path, target: Path | None) -> int:
+    if target is None:
+        stats = _walk_blobs(root, "")
+        for stat in stats:
+            (root / stat.key).unlink(missing_ok=True)
+        return len(stats)
+    if not target.exists():
+        return 0
+    count = sum(len(files) for _, _, files in os.walk(target))
+    shutil.rmtree(target, ignore_errors=True)
+    return count
+
+
+def _remove_old_files(directory: Path, older_than_seconds: float) -> int:
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in directory.glob("*.part"):
+        try:
+            if path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed

@@ -1,0 +1,104 @@
+"""The `vitalgraph` command: `serve` runs the server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import uvicorn
+
+from vitalgraph.config import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="VitalGraph: a knowledge-graph server with streaming files.", no_args_is_help=True)
+logger = logging.getLogger("vitalgraph")
+
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `serve` a subcommand beside the others."""
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `serve` a subcommand beside the others."""
+
+
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="TOML or YAML settings file")]
+
+
+def _settings_or_exit(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except SettingsError as exc:
+        typer.echo(f"vitalgraph: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="address to bind")] = None,
+    port: Annotated[Optional[int], typer.Option(help="port to listen on")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="where the embedded stores keep data")] = None,
+    config: ConfigOption = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Start the HTTP server (uvicorn with uvloop and httptools)."""
+    settings = _settings_or_exit(config, HOST=host, PORT=port, DATA_DIR=data_dir)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from vitalgraph.api.app import create_app
+    from vitalgraph.services.container import Services
+    from vitalgraph.services.errors import StorageUnavailableError
+
+    async def run() -> None:
+        try:
+            services = await Services.start(settings)
+        except StorageUnavailableError as exc:
+            typer.echo(f"vitalgraph: cannot start: {exc}", err=True)
+            raise typer.Exit(1) from None
+        if services.generated_admin_password:
+            typer.echo(
+                f"Generated admin password for user '{settings.ADMIN_USERNAME}': "
+                f"{services.generated_admin_password}\n(stored hashed in {settings.DATA_DIR / 'auth.json'}; "
+                "shown only this once — set VITALGRAPH_ADMIN_PASSWORD to choose your own)",
+                err=True,
+            )
+        config = uvicorn.Config(
+            create_app(settings, services),
+            host=settings.HOST,
+            port=settings.PORT,
+            http="httptools",
+            log_level=log_level,
+            timeout_graceful_shutdown=30,
+        )
+        server = uvicorn.Server(config)
+        try:
+            await server.serve()
+        finally:
+            await services.stop()
+
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(run())
+    except KeyboardInterrupt:
+        pass
+
+
+def _loop_factory():  # type: ignore[no-untyped-def]
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is in uvicorn[standard]
+        return None
+    return uvloop.new_event_loop
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

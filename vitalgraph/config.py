@@ -1,0 +1,117 @@
+"""Server settings: one class, read from VITALGRAPH_* environment variables and an optional TOML/YAML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; the message is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VITALGRAPH_", case_sensitive=False, extra="forbid")
+
+    # Streaming. 1 MiB chunks: 8 KiB chunks ran ~5x slower under uvicorn here (see docs/performance.md).
+    STREAMING_CHUNK_SIZE: int = Field(default=1 * MiB, ge=4096, le=64 * MiB)
+    STREAMING_ENABLED: bool = True
+    MAX_STREAMING_FILE_SIZE: int = Field(default=0, ge=0, description="bytes; 0 = unlimited")
+    TRANSFER_LOG_EVERY_MIB: int = Field(default=256, ge=1)
+
+    # Where and how.
+    DATA_DIR: Path = Path("./data")
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=8001, ge=0, le=65535)
+
+    # Auth.
+    ADMIN_USERNAME: str = Field(default="admin", min_length=1)
+    ADMIN_PASSWORD: str | None = None
+    JWT_SECRET: str | None = Field(default=None, min_length=32)
+    ACCESS_TOKEN_TTL_SECONDS: int = Field(default=3600, ge=10)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=7 * 24 * 3600, ge=60)
+
+    # Backends.
+    BLOB_BACKEND: Literal["local", "s3"] = "local"
+    GRAPH_BACKEND: Literal["oxigraph", "sparql"] = "oxigraph"
+
+    # S3 blob store.
+    S3_ENDPOINT_URL: str | None = None
+    S3_BUCKET: str = "vitalgraph"
+    S3_REGION: str = "us-east-1"
+    S3_ACCESS_KEY_ID: str | None = None
+    S3_SECRET_ACCESS_KEY: str | None = None
+    S3_ADDRESSING_STYLE: Literal["path", "virtual", "auto"] = "path"
+    S3_PREFIX: str = ""
+    S3_PART_SIZE: int = Field(default=8 * MiB, ge=5 * MiB, le=5 * 1024 * MiB)
+    S3_MAX_CONCURRENCY: int = Field(default=4, ge=1, le=64)
+    S3_CREATE_BUCKET: bool = True
+    S3_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0)
+
+    # SPARQL graph store.
+    SPARQL_QUERY_URL: str | None = None
+    SPARQL_UPDATE_URL: str | None = None
+    SPARQL_USERNAME: str | None = None
+    SPARQL_PASSWORD: str | None = None
+
+    # Maintenance: staging objects and temp files older than this are garbage.
+    STALE_UPLOAD_SECONDS: int = Field(default=24 * 3600, ge=0)
+
+    @field_validator("S3_PREFIX")
+    @classmethod
+    def _prefix_is_relative(cls, value: str) -> str:
+        value = value.strip("/")
+        if ".." in value.split("/"):
+            raise ValueError("must not contain '..'")
+        return value
+
+    @property
+    def max_upload_size(self) -> int | None:
+        return self.MAX_STREAMING_FILE_SIZE or None
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SettingsError(f"config file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise SettingsError(f"config file {path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: expected a table of settings")
+    data = data.get("vitalgraph", data)
+    return {key.upper().removeprefix("VITALGRAPH_"): value for key, value in data.items()}
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from (lowest first) the config file, VITALGRAPH_* variables, then explicit overrides."""
+    values: dict[str, Any] = _read_config_file(config_file) if config_file else {}
+    env_keys = {name for name in Settings.model_fields if f"VITALGRAPH_{name}" in os.environ}
+    for name in env_keys:
+        values.pop(name, None)  # the environment wins over the file
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_first_error_line(exc)) from exc
+
+
+def _first_error_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    where = f"VITALGRAPH_{name}" if name in Settings.model_fields else name
+    shown = error.get("input")
+    shown = "***" if "PASSWORD" in name or "SECRET" in name else repr(shown)
+    return f"invalid setting {where}={shown}: {error['msg']}"

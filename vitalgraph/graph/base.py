@@ -1,0 +1,154 @@
+"""The graph store interface: graph objects kept as triples in named graphs.
+
+Every operation is written once here as SPARQL 1.1; a backend only executes SPARQL (`select`,
+`construct`, `update`). The embedded pyoxigraph store and a remote SPARQL server therefore
+behave the same by construction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from urllib.parse import quote
+
+from pyoxigraph import Literal, NamedNode, Triple
+
+from vitalgraph.model import GraphObject
+from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
+from vitalgraph.services.errors import InvalidInputError
+
+Row = dict[str, object]
+GRAPH_PREFIX = "urn:vitalgraph:graph:"
+HAS_NAME = VITAL_CORE + "hasName"
+
+
+def graph_uri(space_id: str, graph_id: str) -> str:
+    """One named graph per (space, graph): percent-encoding keeps distinct pairs distinct."""
+    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/{quote(graph_id, safe='')}"
+
+
+def space_graph_prefix(space_id: str) -> str:
+    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/"
+
+
+def iri(value: str) -> str:
+    """The SPARQL form of an IRI, refusing anything that is not one (no injection through URIs)."""
+    try:
+        return str(NamedNode(value))
+    except ValueError:
+        raise InvalidInputError(f"not a valid IRI: {value!r}") from None
+
+
+def literal(value: str) -> str:
+    return str(Literal(value))
+
+
+def _values(uris: Iterable[str]) -> str:
+    return " ".join(iri(u) for u in uris)
+
+
+def _triples_text(objects: Iterable[GraphObject]) -> str:
+    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for o in objects for t in o.to_triples())
+
+
+class GraphStore(ABC):
+    """Async access to named graphs of graph objects."""
+
+    async def open(self) -> None:
+        """Check the store is reachable."""
+
+    async def close(self) -> None:
+        """Flush and release."""
+
+    # --- what a backend implements -------------------------------------------------------
+    @abstractmethod
+    async def select(self, query: str) -> list[Row]:
+        """Run a SELECT; each row maps variable name to a pyoxigraph term."""
+
+    @abstractmethod
+    async def construct(self, query: str) -> list[Triple]:
+        """Run a CONSTRUCT."""
+
+    @abstractmethod
+    async def update(self, update: str) -> None:
+        """Run a SPARQL update request atomically."""
+
+    @abstractmethod
+    async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
+        """Run a read-only query with the given graphs as its dataset; SPARQL JSON results."""
+
+    # --- graph objects --------------------------------------------------------------------
+    async def get_objects(self, graph: str, uris: Sequence[str]) -> list[GraphObject]:
+        if not uris:
+            return []
+        triples = await self.construct(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {iri(graph)} {{ VALUES ?s {{ {_values(uris)} }} ?s ?p ?o }} }}"
+        )
+        by_uri = {o.URI: o for o in GraphObject.from_triples(triples)}
+        return [by_uri[u] for u in dict.fromkeys(uris) if u in by_uri]
+
+    async def existing(self, graph: str, uris: Sequence[str]) -> set[str]:
+        if not uris:
+            return set()
+        rows = await self.select(
+            f"SELECT DISTINCT ?s WHERE {{ GRAPH {iri(graph)} {{ VALUES ?s {{ {_values(uris)} }} ?s ?p ?o }} }}"
+        )
+        return {row["s"].value for row in rows}
+
+    async def insert_objects(self, graph: str, objects: Sequence[GraphObject]) -> None:
+        if objects:
+            await self.update(f"INSERT DATA {{ GRAPH {iri(graph)} {{ {_triples_text(objects)} }} }}")
+
+    async def replace_objects(self, graph: str, objects: Sequence[GraphObject]) -> None:
+        """Swap each object's triples for its new ones in one atomic update."""
+        if not objects:
+            return
+        g = iri(graph)
+        await self.update(
+            f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(o.URI for o in objects)} }} ?s ?p ?o }} }};\n"
+            f"INSERT DATA {{ GRAPH {g} {{ {_triples_text(objects)} }} }}"
+        )
+
+    async def delete_objects(self, graph: str, uris: Sequence[str]) -> None:
+        if uris:
+            g = iri(graph)
+            await self.update(
+                f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(uris)} }} ?s ?p ?o }} }}"
+            )
+
+    async def list_objects(
+        self,
+        graph: str,
+        class_uris: Sequence[str],
+        *,
+        limit: int,
+        offset: int,
+        search: str | None = None,
+    ) -> tuple[list[GraphObject], int]:
+        """A page of objects of the given classes (by name), and the total that match."""
+        where = self._list_where(graph, class_uris, search)
+        count_rows = await self.select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}")
+        total = int(count_rows[0]["n"].value) if count_rows else 0
+        rows = await self.select(
+            f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY ?s LIMIT {int(limit)} OFFSET {int(offset)}"
+        )
+        return await self.get_objects(graph, [row["s"].value for row in rows]), total
+
+    def _list_where(self, graph: str, class_uris: Sequence[str], search: str | None) -> str:
+        pattern = f"VALUES ?type {{ {_values(class_uris)} }} ?s <{RDF_TYPE}> ?type ."
+        if search:
+            pattern += (
+                f" ?s ?textProp ?text . FILTER(isLiteral(?text) && "
+                f"CONTAINS(LCASE(STR(?text)), LCASE({literal(search)})))"
+            )
+        return f"GRAPH {iri(graph)} {{ {pattern} }}"
+
+    # --- whole graphs -----------------------------------------------------------------------
+    async def graphs_with_prefix(self, prefix: str) -> list[str]:
+        rows = await self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return sorted(row["g"].value for row in rows if row["g"].value.startswith(prefix))
+
+    async def drop_graphs(self, graphs: Iterable[str]) -> None:
+        statements = [f"DROP SILENT GRAPH {iri(g)}" for g in graphs]
+        if statements:
+            await self.update(";\n".join(statements))

@@ -1,0 +1,76 @@
+"""The embedded graph store: pyoxigraph persisted on disk (RocksDB)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from pyoxigraph import NamedNode, QueryResultsFormat, QuerySolutions, Store, Triple
+
+from vitalgraph.graph.base import GraphStore, Row
+from vitalgraph.services.errors import InvalidInputError
+
+T = TypeVar("T")
+
+
+class OxigraphGraphStore(GraphStore):
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._store: Store | None = None
+        # Queries run off the event loop on threads of their own, never queued behind blob I/O.
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graph")
+
+    async def open(self) -> None:
+        if self._store is None:
+            if self.path is not None:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = Store(str(self.path))
+            else:
+                self._store = Store()
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._run(self._store.flush)
+            self._store = None
+        self._executor.shutdown(wait=True)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("graph store is not open")
+        return self._store
+
+    def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    async def select(self, query: str) -> list[Row]:
+        def run() -> list[Row]:
+            solutions = self.store.query(query)
+            names = [v.value for v in solutions.variables]
+            return [{name: sol[name] for name in names if sol[name] is not None} for sol in solutions]
+
+        return await self._run(run)
+
+    async def construct(self, query: str) -> list[Triple]:
+        return await self._run(lambda: list(self.store.query(query)))
+
+    async def update(self, update: str) -> None:
+        await self._run(self.store.update, update)
+
+    async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
+        def run() -> bytes:
+            try:
+                result = self.store.query(
+                    query, default_graph=[NamedNode(g) for g in default_graphs] or None,
+                    named_graphs=[NamedNode(g) for g in default_graphs],
+                )
+            except SyntaxError as exc:
+                raise InvalidInputError(f"SPARQL syntax error: {exc}") from None
+            if isinstance(result, QuerySolutions) or isinstance(result, bool) or hasattr(result, "serialize"):
+                return result.serialize(format=QueryResultsFormat.JSON)  # type: ignore[union-attr]
+            raise InvalidInputError("only SELECT and ASK queries return SPARQL JSON results")
+
+        return await self._run(run)

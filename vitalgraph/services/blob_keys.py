@@ -1,0 +1,24 @@
+"""Blob keys for file content.
+
+Keys are built from hashes and a fresh uuid, never from the URI text itself: two different
+(space, graph, URI) triples can never share a key, no URI can escape the store, and every upload
+gets a new key so a replacement swaps atomically when the file node is updated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def space_blob_prefix(space_id: str) -> str:
+    return f"spaces/{_digest(space_id, 32)}/"
+
+
+def new_content_key(space_id: str, graph_id: str, file_uri: str) -> str:
+    node = _digest(f"{graph_id}\x00{file_uri}", 40)
+    return f"{space_blob_prefix(space_id)}{node}/{uuid.uuid4().hex}"

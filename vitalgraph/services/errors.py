@@ -1,0 +1,47 @@
+"""Typed errors raised by the services; `vitalgraph.api.errors` maps them to HTTP statuses in one place."""
+
+from __future__ import annotations
+
+
+class VitalGraphError(Exception):
+    """Base of every error the services raise on purpose. `str(err)` is the user-facing message."""
+
+
+class InvalidInputError(VitalGraphError):
+    """The request is malformed: bad JSON-LD, bad multipart body, bad parameter (HTTP 400)."""
+
+
+class AuthenticationError(VitalGraphError):
+    """Missing, expired or wrong credentials (HTTP 401)."""
+
+
+class PermissionDeniedError(VitalGraphError):
+    """Authenticated, but not allowed to do this (HTTP 403)."""
+
+
+class NotFoundError(VitalGraphError):
+    """A space, file node or other object does not exist (HTTP 404)."""
+
+
+class ConflictError(VitalGraphError):
+    """The object already exists or was changed concurrently (HTTP 409)."""
+
+
+class PayloadTooLargeError(VitalGraphError):
+    """An upload is over MAX_STREAMING_FILE_SIZE (HTTP 413)."""
+
+
+class RangeNotSatisfiableError(VitalGraphError):
+    """No requested byte range overlaps the content (HTTP 416)."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class UploadIncompleteError(VitalGraphError):
+    """The client sent fewer bytes than it announced or went away mid-upload (HTTP 400)."""
+
+
+class StorageUnavailableError(VitalGraphError):
+    """A backing store (blob or graph) is unreachable or failing (HTTP 503)."""

@@ -1,0 +1,254 @@
+"""Files: FileNode graph objects whose bytes live in the blob store.
+
+The graph holds the metadata; the server alone sets what it measured (length, SHA-256, blob key),
+so a client can never make a node claim bytes it does not have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from vitalgraph.blobs.base import BlobStore, WrittenBlob
+from vitalgraph.graph.base import GraphStore, graph_uri
+from vitalgraph.model import FileNode, GraphObject
+from vitalgraph.services.blob_keys import new_content_key
+from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
+from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.transfer_log import logged_transfer
+
+DEFAULT_GRAPH_ID = "default"
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+_CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.{0,256})?$")
+SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime")
+MAX_URIS_PER_REQUEST = 1000
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    uri: str
+    size: int
+    sha256: str
+    content_type: str
+    filename: str | None
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """What a download needs: the facts for the headers, and a way to read any byte range."""
+
+    uri: str
+    size: int
+    sha256: str
+    content_type: str
+    filename: str | None
+    modified: datetime | None
+    read_range: Callable[[int, int], AsyncIterator[bytes]]
+
+
+def check_content_type(value: str | None) -> str:
+    if not value:
+        return DEFAULT_CONTENT_TYPE
+    value = value.strip()
+    if not _CONTENT_TYPE.match(value) or any(c in value for c in "\r\n\x00"):
+        raise InvalidInputError(f"invalid content type {value[:100]!r}")
+    return value
+
+
+def check_filename(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) > 1024 or any(ord(c) < 32 for c in value):
+        raise InvalidInputError("invalid filename: control characters or longer than 1024 characters")
+    return value
+
+
+class FileService:
+    def __init__(
+        self,
+        graph: GraphStore,
+        blobs: BlobStore,
+        spaces: SpaceService,
+        *,
+        max_upload_size: int | None,
+        log_every_mib: int = 256,
+    ) -> None:
+        self.graph = graph
+        self.blobs = blobs
+        self.spaces = spaces
+        self.max_upload_size = max_upload_size
+        self.log_every_mib = log_every_mib
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def _graph(self, space_id: str, graph_id: str | None) -> str:
+        await self.spaces.require(space_id)
+        return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
+
+    # --- metadata ------------------------------------------------------------------------
+    async def create_files(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
+        graph = await self._graph(space_id, graph_id)
+        nodes = _file_nodes(objects)
+        taken = await self.graph.existing(graph, [n.URI for n in nodes])
+        if taken:
+            raise ConflictError(f"file node already exists: {sorted(taken)[0]}")
+        for node in nodes:
+            for name in SERVER_OWNED:
+                setattr(node, name, None)
+        await self.graph.insert_objects(graph, nodes)
+        return [n.URI for n in nodes]
+
+    async def update_files(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
+        graph = await self._graph(space_id, graph_id)
+        nodes = _file_nodes(objects)
+        current = {n.URI: n for n in await self.graph.get_objects(graph, [n.URI for n in nodes])}
+        missing = [n.URI for n in nodes if n.URI not in current]
+        if missing:
+            raise NotFoundError(f"file node not found: {missing[0]}")
+        for node in nodes:
+            for name in SERVER_OWNED:  # metadata updates never touch the content facts
+                setattr(node, name, getattr(current[node.URI], name, None))
+        await self.graph.replace_objects(graph, nodes)
+        return [n.URI for n in nodes]
+
+    async def get_file(self, space_id: str, graph_id: str | None, uri: str) -> FileNode:
+        graph = await self._graph(space_id, graph_id)
+        return await self._get_node(graph, uri)
+
+    async def get_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[FileNode]:
+        _check_uri_count(uris)
+        graph = await self._graph(space_id, graph_id)
+        return [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
+
+    async def list_files(
+        self, space_id: str, graph_id: str | None, *, page_size: int, offset: int, file_filter: str | None
+    ) -> tuple[list[FileNode], int]:
+        graph = await self._graph(space_id, graph_id)
+        objects, total = await self.graph.list_objects(
+            graph, [FileNode.class_uri], limit=page_size, offset=offset, search=file_filter
+        )
+        return [o for o in objects if isinstance(o, FileNode)], total
+
+    async def delete_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
+        """Delete nodes and their bytes; every URI must exist, else nothing is deleted."""
+        _check_uri_count(uris)
+        graph = await self._graph(space_id, graph_id)
+        nodes = [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
+        found = {n.URI for n in nodes}
+        missing = [u for u in uris if u not in found]
+        if missing:
+            raise NotFoundError(f"file node not found: {missing[0]}")
+        await self.graph.delete_objects(graph, list(found))
+        for node in nodes:
+            if node.blobKey:
+                await self.blobs.delete(node.blobKey)
+        return list(found)
+
+    # --- content -------------------------------------------------------------------------
+    async def upload_content(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        uri: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str | None,
+        filename: str | None,
+        expected_size: int | None = None,
+    ) -> UploadResult:
+        """Stream `chunks` into a new blob, then point the node at it; the old bytes go last."""
+        content_type = check_content_type(content_type)
+        filename = check_filename(filename)
+        graph = await self._graph(space_id, graph_id)
+        await self._get_node(graph, uri)
+        key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
+        source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
+        written = await self.blobs.write(key, source, max_size=self.max_upload_size, expected_size=expected_size)
+        async with self._node_lock(graph, uri):  # two uploads finishing together must not orphan a blob
+            try:
+                node = await self._get_node(graph, uri)  # it may have been deleted while bytes streamed in
+            except NotFoundError:
+                await self.blobs.delete(key)
+                raise
+            return await self._point_node_at(graph, node, written, content_type, filename)
+
+    async def _point_node_at(
+        self, graph: str, node: FileNode, written: WrittenBlob, content_type: str, filename: str | None
+    ) -> UploadResult:
+        old_key = node.blobKey
+        node.blobKey = written.key
+        node.sha256 = written.sha256
+        node.fileLength = written.size
+        node.fileType = content_type
+        node.contentUpdateTime = int(time.time() * 1000)
+        if filename:
+            node.fileName = filename
+        await self.graph.replace_objects(graph, [node])
+        if old_key and old_key != written.key:
+            await self.blobs.delete(old_key)
+        return UploadResult(node.URI, written.size, written.sha256, content_type, node.fileName)
+
+    @contextlib.asynccontextmanager
+    async def _node_lock(self, graph: str, uri: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault((graph, uri), asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._locks.pop((graph, uri), None)
+
+    async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
+        graph = await self._graph(space_id, graph_id)
+        node = await self._get_node(graph, uri)
+        if not node.blobKey or node.sha256 is None:
+            raise NotFoundError(f"file node {uri} has no content yet: upload it first")
+        stat = await self.blobs.stat(node.blobKey)
+        key, every = node.blobKey, self.log_every_mib
+
+        def read_range(start: int, end: int) -> AsyncIterator[bytes]:
+            return logged_transfer(self.blobs.read(key, start, end), label=f"download {uri}", every_mib=every)
+
+        modified = (
+            datetime.fromtimestamp(node.contentUpdateTime / 1000, tz=timezone.utc)
+            if node.contentUpdateTime
+            else stat.modified
+        )
+        return FileContent(
+            uri=uri,
+            size=stat.size,
+            sha256=node.sha256,
+            content_type=node.fileType or DEFAULT_CONTENT_TYPE,
+            filename=node.fileName or node.name,
+            modified=modified,
+            read_range=read_range,
+        )
+
+    async def _get_node(self, graph: str, uri: str) -> FileNode:
+        found = await self.graph.get_objects(graph, [uri])
+        if not found or not isinstance(found[0], FileNode):
+            raise NotFoundError(f"file node not found: {uri}")
+        return found[0]
+
+
+def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:
+    if not objects:
+        raise InvalidInputError("no graph objects in the request body")
+    _check_uri_count([o.URI for o in objects])
+    nodes = []
+    for obj in objects:
+        if not isinstance(obj, FileNode):
+            raise InvalidInputError(f"{obj.URI} is a {obj.class_uri}, not a FileNode")
+        nodes.append(obj)
+    if len({n.URI for n in nodes}) != len(nodes):
+        raise InvalidInputError("the same file URI appears twice in the request")
+    return nodes
+
+
+def _check_uri_count(uris: Sequence[str]) -> None:
+    if len(uris) > MAX_URIS_PER_REQUEST:
+        raise InvalidInputError(f"too many URIs in one request ({len(uris)} > {MAX_URIS_PER_REQUEST})")

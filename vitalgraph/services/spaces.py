@@ -1,0 +1,98 @@
+"""Spaces: the top-level containers of graphs and files."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from vitalgraph.blobs.base import BlobStore
+from vitalgraph.graph.base import GraphStore, iri, literal, space_graph_prefix
+from vitalgraph.services.blob_keys import space_blob_prefix
+from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
+
+SYSTEM_GRAPH = "urn:vitalgraph:system"
+VG = "http://vitalgraph.ai/ontology/vitalgraph#"
+SPACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Space:
+    space_id: str
+    space_name: str
+    space_description: str
+    created: datetime
+
+
+def _space_node(space_id: str) -> str:
+    return f"urn:vitalgraph:space:{space_id}"
+
+
+def check_space_id(space_id: str) -> str:
+    if not SPACE_ID_PATTERN.match(space_id):
+        raise InvalidInputError(
+            f"invalid space_id {space_id!r}: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        )
+    return space_id
+
+
+class SpaceService:
+    def __init__(self, graph: GraphStore, blobs: BlobStore) -> None:
+        self.graph = graph
+        self.blobs = blobs
+        self._create_lock = asyncio.Lock()
+
+    async def create(self, space_id: str, space_name: str | None = None, space_description: str = "") -> Space:
+        check_space_id(space_id)
+        async with self._create_lock:
+            if await self._find(space_id) is not None:
+                raise ConflictError(f"space {space_id!r} already exists")
+            now = datetime.now(timezone.utc)
+            node = iri(_space_node(space_id))
+            await self.graph.update(
+                f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} a <{VG}Space> ; "
+                f"<{VG}spaceId> {literal(space_id)} ; <{VG}spaceName> {literal(space_name or space_id)} ; "
+                f"<{VG}spaceDescription> {literal(space_description)} ; "
+                f"<{VG}created> {literal(now.isoformat())} . }} }}"
+            )
+        return Space(space_id, space_name or space_id, space_description, now)
+
+    async def list(self) -> list[Space]:
+        return await self._query_spaces(None)
+
+    async def get(self, space_id: str) -> Space:
+        space = await self._find(space_id)
+        if space is None:
+            raise NotFoundError(f"space {space_id!r} not found")
+        return space
+
+    async def require(self, space_id: str) -> None:
+        await self.get(space_id)
+
+    async def delete(self, space_id: str) -> None:
+        """Remove the space, every graph in it and every file's bytes."""
+        await self.get(space_id)
+        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space_id))
+        await self.blobs.delete_prefix(space_blob_prefix(space_id))
+        await self.graph.drop_graphs(graphs)
+        node = iri(_space_node(space_id))
+        await self.graph.update(f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} ?p ?o }} }}")
+
+    async def _find(self, space_id: str) -> Space | None:
+        if not SPACE_ID_PATTERN.match(space_id):
+            return None
+        found = await self._query_spaces(space_id)
+        return found[0] if found else None
+
+    async def _query_spaces(self, space_id: str | None) -> list[Space]:
+        subject = iri(_space_node(space_id)) if space_id else "?s"
+        rows = await self.graph.select(
+            f"SELECT ?id ?name ?desc ?created WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} a <{VG}Space> ; "
+            f"<{VG}spaceId> ?id ; <{VG}spaceName> ?name ; <{VG}spaceDescription> ?desc ; <{VG}created> ?created }} }} "
+            "ORDER BY ?id"
+        )
+        return [
+            Space(r["id"].value, r["name"].value, r["desc"].value, datetime.fromisoformat(r["created"].value))
+            for r in rows
+        ]
