@@ -1,0 +1,46 @@
+"""Light, VitalSigns-compatible graph-object model (no dependency on VitalSigns itself)."""
+
+from vitalgraph.model import vocab
+from vitalgraph.model.classes import (
+    Edge_hasEntityKGFrame,
+    Edge_hasKGDocumentFileNode,
+    Edge_hasKGEdge,
+    Edge_hasKGSlot,
+    FileNode,
+    KGEntity,
+    KGEntityType,
+    KGFrame,
+    KGNode,
+    KGSlot,
+    KGType,
+    KGURISlot,
+    VITAL_Edge,
+    VITAL_Node,
+)
+from vitalgraph.model.graph_object import GraphObject
+from vitalgraph.model.properties import PropertyKind, PropertySpec
+from vitalgraph.model.values import IRI, LangString, TypedLiteral
+
+__all__ = [
+    "Edge_hasEntityKGFrame",
+    "Edge_hasKGDocumentFileNode",
+    "Edge_hasKGEdge",
+    "Edge_hasKGSlot",
+    "FileNode",
+    "GraphObject",
+    "IRI",
+    "KGEntity",
+    "KGEntityType",
+    "KGFrame",
+    "KGNode",
+    "KGSlot",
+    "KGType",
+    "KGURISlot",
+    "LangString",
+    "PropertyKind",
+    "PropertySpec",
+    "TypedLiteral",
+    "VITAL_Edge",
+    "VITAL_Node",
+    "vocab",
+]
