@@ -160,7 +160,9 @@ async def _download(request: Request, services: ServicesDep, space_id: str, grap
     )
 
 
-@router.post("/stream/upload", response_model=UploadResponse, dependencies=[Depends(require_streaming)])
+@router.api_route(
+    "/stream/upload", methods=["POST", "PUT"], response_model=UploadResponse, dependencies=[Depends(require_streaming)]
+)
 async def stream_upload(
     request: Request,
     services: ServicesDep,
@@ -170,7 +172,10 @@ async def stream_upload(
     graph_id: GraphId = None,
     filename: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> UploadResponse:
-    """Body: the raw bytes (Content-Type = the file's type) or multipart/form-data with a 'file' field."""
+    """Body: the raw bytes (Content-Type = the file's type) or multipart/form-data with a 'file' field.
+
+    PUT is accepted too, so `curl -T FILE URL` works as is.
+    """
     return await _upload(request, services, space_id, graph_id, uri, filename, multipart_only=False)
 
 
