@@ -88,6 +88,46 @@ def serve(
         pass
 
 
+@app.command()
+def gc(
+    data_dir: Annotated[Optional[Path], typer.Option(help="where the embedded stores keep data")] = None,
+    config: ConfigOption = None,
+    stale_upload_seconds: Annotated[Optional[int], typer.Option(help="unfinished uploads older than this go")] = None,
+    orphan_min_age_seconds: Annotated[Optional[int], typer.Option(help="unreferenced blobs older than this go")] = None,
+) -> None:
+    """Remove unfinished uploads and blobs that no file node references.
+
+    With the embedded graph store, stop the server first (its database is locked while it runs);
+    a running server also collects garbage by itself every GC_INTERVAL_SECONDS.
+    """
+    settings = _settings_or_exit(
+        config,
+        DATA_DIR=data_dir,
+        STALE_UPLOAD_SECONDS=stale_upload_seconds,
+        ORPHAN_MIN_AGE_SECONDS=orphan_min_age_seconds,
+    )
+    from vitalgraph.services.container import Services
+    from vitalgraph.services.errors import StorageUnavailableError
+
+    async def run() -> None:
+        try:
+            services = await Services.start(settings, collect_garbage=False)
+        except (StorageUnavailableError, OSError) as exc:
+            typer.echo(f"vitalgraph gc: cannot open the stores: {exc}", err=True)
+            raise typer.Exit(1) from None
+        try:
+            report = await services.collect_garbage()
+        finally:
+            await services.stop()
+        typer.echo(
+            f"removed {report.unfinished_uploads_removed} unfinished uploads and "
+            f"{report.orphan_blobs_removed} orphan blobs; kept {report.young_orphans_kept} orphans younger than "
+            f"{settings.ORPHAN_MIN_AGE_SECONDS}s"
+        )
+
+    asyncio.run(run())
+
+
 def _loop_factory():  # type: ignore[no-untyped-def]
     try:
         import uvloop

@@ -62,8 +62,11 @@ class Settings(BaseSettings):
     SPARQL_USERNAME: str | None = None
     SPARQL_PASSWORD: str | None = None
 
-    # Maintenance: staging objects and temp files older than this are garbage.
+    # Maintenance: unfinished uploads older than STALE_UPLOAD_SECONDS and blobs no file node
+    # references that are older than ORPHAN_MIN_AGE_SECONDS are removed every GC_INTERVAL_SECONDS.
     STALE_UPLOAD_SECONDS: int = Field(default=24 * 3600, ge=0)
+    ORPHAN_MIN_AGE_SECONDS: int = Field(default=3600, ge=0)
+    GC_INTERVAL_SECONDS: int = Field(default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`")
 
     @field_validator("S3_PREFIX")
     @classmethod

@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import pyoxigraph as ox
-import pytest
 
-from vitalgraph.model import FileNode, GraphObject, IRI, KGEntity, KGFrame, LangString, vocab
+from vitalgraph.model import IRI, FileNode, GraphObject, KGEntity, LangString, vocab
 
 CONTEXT_PREFIXES = {
     "vital": vocab.VITAL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,12 +20,19 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or await Services.start(settings)
+        running = app.state.services = services or await Services.start(settings)
+        gc_task = None
+        if settings.GC_INTERVAL_SECONDS:
+            gc_task = asyncio.create_task(
+                running.maintenance.run_periodically(settings.GC_INTERVAL_SECONDS, **running.gc_ages)
+            )
         try:
             yield
         finally:
+            if gc_task is not None:
+                gc_task.cancel()
             if owned:
-                await app.state.services.stop()
+                await running.stop()
 
     app = FastAPI(title="VitalGraph", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)

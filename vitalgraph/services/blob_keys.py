@@ -15,8 +15,11 @@ def _digest(text: str, length: int) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+ALL_SPACES_PREFIX = "spaces/"
+
+
 def space_blob_prefix(space_id: str) -> str:
-    return f"spaces/{_digest(space_id, 32)}/"
+    return f"{ALL_SPACES_PREFIX}{_digest(space_id, 32)}/"
 
 
 def new_content_key(space_id: str, graph_id: str, file_uri: str) -> str:

@@ -10,6 +10,7 @@ from vitalgraph.config import Settings
 from vitalgraph.graph import GraphStore, create_graph_store
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.files import FileService
+from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
 
 logger = logging.getLogger("vitalgraph")
@@ -23,10 +24,11 @@ class Services:
     spaces: SpaceService
     files: FileService
     auth: AuthService
+    maintenance: Maintenance
     generated_admin_password: str | None = None
 
     @classmethod
-    async def start(cls, settings: Settings) -> "Services":
+    async def start(cls, settings: Settings, *, collect_garbage: bool = True) -> "Services":
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         graph = create_graph_store(settings)
         blobs = create_blob_store(settings)
@@ -52,11 +54,23 @@ class Services:
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
         )
-        services = cls(settings, graph, blobs, spaces, files, auth, secrets.admin_password)
-        removed = await blobs.clean_staging(settings.STALE_UPLOAD_SECONDS)
-        if removed:
-            logger.info("removed %d unfinished uploads older than %ss", removed, settings.STALE_UPLOAD_SECONDS)
+        maintenance = Maintenance(graph, blobs)
+        services = cls(
+            settings, graph, blobs, spaces, files, auth, maintenance, generated_admin_password=secrets.admin_password
+        )
+        if collect_garbage:
+            await services.collect_garbage()
         return services
+
+    async def collect_garbage(self) -> GcReport:
+        return await self.maintenance.collect_garbage(**self.gc_ages)
+
+    @property
+    def gc_ages(self) -> dict[str, float]:
+        return {
+            "stale_upload_seconds": self.settings.STALE_UPLOAD_SECONDS,
+            "orphan_min_age_seconds": self.settings.ORPHAN_MIN_AGE_SECONDS,
+        }
 
     async def stop(self) -> None:
         try:

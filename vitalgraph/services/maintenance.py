@@ -1,0 +1,62 @@
+"""Garbage collection: unfinished uploads, and blobs that no file node references any more."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from vitalgraph.blobs.base import BlobStore
+from vitalgraph.graph.base import GraphStore
+from vitalgraph.model.vocab import VG_BLOB_KEY
+from vitalgraph.services.blob_keys import ALL_SPACES_PREFIX
+
+logger = logging.getLogger("vitalgraph.gc")
+
+
+@dataclass(frozen=True)
+class GcReport:
+    unfinished_uploads_removed: int
+    orphan_blobs_removed: int
+    young_orphans_kept: int
+
+
+class Maintenance:
+    def __init__(self, graph: GraphStore, blobs: BlobStore) -> None:
+        self.graph = graph
+        self.blobs = blobs
+
+    async def collect_garbage(self, *, stale_upload_seconds: float, orphan_min_age_seconds: float) -> GcReport:
+        """Remove unfinished uploads older than one age and unreferenced blobs older than another.
+
+        A blob that was just written may not be referenced yet (its node is updated right after the
+        write completes), so orphans younger than `orphan_min_age_seconds` are left for a later run.
+        """
+        unfinished = await self.blobs.clean_staging(stale_upload_seconds)
+        referenced = await self._referenced_keys()
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=orphan_min_age_seconds)
+        removed = kept = 0
+        async for stat in self.blobs.list_keys(ALL_SPACES_PREFIX):
+            if stat.key in referenced:
+                continue
+            if stat.modified > cutoff:
+                kept += 1
+            elif await self.blobs.delete(stat.key):
+                removed += 1
+        report = GcReport(unfinished, removed, kept)
+        if unfinished or removed:
+            logger.info("garbage collection: %s", report)
+        return report
+
+    async def _referenced_keys(self) -> set[str]:
+        rows = await self.graph.select(f"SELECT DISTINCT ?key WHERE {{ GRAPH ?g {{ ?s <{VG_BLOB_KEY}> ?key }} }}")
+        return {row["key"].value for row in rows}
+
+    async def run_periodically(self, interval_seconds: float, **ages: float) -> None:
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.collect_garbage(**ages)
+            except Exception:  # a failed run must not stop later ones
+                logger.exception("garbage collection failed")
