@@ -4,6 +4,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.servers",
+    "tests.fixtures.oxigraph",
 ]
 
 

@@ -11,9 +11,11 @@ from typing import Annotated, Optional
 import typer
 import uvicorn
 
+from vitalgraph.client.cli_files import files_app
 from vitalgraph.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="VitalGraph: a knowledge-graph server with streaming files.", no_args_is_help=True)
+app.add_typer(files_app, name="files")
 logger = logging.getLogger("vitalgraph")
 
 

@@ -75,7 +75,15 @@ class GraphStore(ABC):
 
     @abstractmethod
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
-        """Run a read-only query with the given graphs as its dataset; SPARQL JSON results."""
+        """Run a SELECT or ASK over exactly `default_graphs`; SPARQL JSON results.
+
+        The graphs form the default graph (as a union) and are the only named graphs, whatever
+        FROM / FROM NAMED / GRAPH the query says; an empty list is an empty dataset.
+        """
+
+    @abstractmethod
+    async def query_triples(self, query: str, default_graphs: Sequence[str]) -> list[Triple]:
+        """Run a CONSTRUCT or DESCRIBE over exactly `default_graphs` (the same dataset as `query_json`)."""
 
     # --- graph objects --------------------------------------------------------------------
     async def get_objects(self, graph: str, uris: Sequence[str]) -> list[GraphObject]:
@@ -145,8 +153,9 @@ class GraphStore(ABC):
 
     # --- whole graphs -----------------------------------------------------------------------
     async def graphs_with_prefix(self, prefix: str) -> list[str]:
-        rows = await self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return sorted(row["g"].value for row in rows if row["g"].value.startswith(prefix))
+        # `GRAPH ?g {}` reads the store's list of graphs; `GRAPH ?g { ?s ?p ?o }` would scan every triple.
+        rows = await self.select(f"SELECT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), {literal(prefix)})) }}")
+        return sorted({row["g"].value for row in rows})
 
     async def drop_graphs(self, graphs: Iterable[str]) -> None:
         statements = [f"DROP SILENT GRAPH {iri(g)}" for g in graphs]

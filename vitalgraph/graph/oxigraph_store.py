@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from pyoxigraph import NamedNode, QueryResultsFormat, QuerySolutions, Store, Triple
+from pyoxigraph import NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, Store, Triple
 
 from vitalgraph.graph.base import GraphStore, Row
 from vitalgraph.services.errors import InvalidInputError
@@ -62,15 +62,28 @@ class OxigraphGraphStore(GraphStore):
 
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
         def run() -> bytes:
-            try:
-                result = self.store.query(
-                    query, default_graph=[NamedNode(g) for g in default_graphs] or None,
-                    named_graphs=[NamedNode(g) for g in default_graphs],
-                )
-            except SyntaxError as exc:
-                raise InvalidInputError(f"SPARQL syntax error: {exc}") from None
-            if isinstance(result, QuerySolutions) or isinstance(result, bool) or hasattr(result, "serialize"):
-                return result.serialize(format=QueryResultsFormat.JSON)  # type: ignore[union-attr]
+            result = self._query_dataset(query, default_graphs)
+            if isinstance(result, (QuerySolutions, QueryBoolean)):
+                return result.serialize(format=QueryResultsFormat.JSON)
+            del result  # pyoxigraph results must be freed on the thread that made them, not via a traceback
             raise InvalidInputError("only SELECT and ASK queries return SPARQL JSON results")
 
         return await self._run(run)
+
+    async def query_triples(self, query: str, default_graphs: Sequence[str]) -> list[Triple]:
+        def run() -> list[Triple]:
+            result = self._query_dataset(query, default_graphs)
+            if isinstance(result, QueryTriples):
+                return list(result)
+            del result
+            raise InvalidInputError("only CONSTRUCT and DESCRIBE queries return triples")
+
+        return await self._run(run)
+
+    def _query_dataset(self, query: str, graphs: Sequence[str]) -> QuerySolutions | QueryBoolean | QueryTriples:
+        # An empty list must stay an empty dataset: None would mean the store's own default graph.
+        names = [NamedNode(g) for g in graphs]
+        try:
+            return self.store.query(query, default_graph=names, named_graphs=names)
+        except SyntaxError as exc:
+            raise InvalidInputError(f"SPARQL syntax error: {exc}") from None

@@ -10,8 +10,11 @@ from vitalgraph.config import Settings
 from vitalgraph.graph import GraphStore, create_graph_store
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.files import FileService
+from vitalgraph.services.kgentities import KGEntityService
+from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.sparql import SparqlService
 
 logger = logging.getLogger("vitalgraph")
 
@@ -25,6 +28,9 @@ class Services:
     files: FileService
     auth: AuthService
     maintenance: Maintenance
+    kgtypes: KGTypeService
+    kgentities: KGEntityService
+    sparql: SparqlService
     generated_admin_password: str | None = None
 
     @classmethod
@@ -56,7 +62,11 @@ class Services:
         )
         maintenance = Maintenance(graph, blobs)
         services = cls(
-            settings, graph, blobs, spaces, files, auth, maintenance, generated_admin_password=secrets.admin_password
+            settings, graph, blobs, spaces, files, auth, maintenance,
+            kgtypes=KGTypeService(graph, spaces),
+            kgentities=KGEntityService(graph, spaces, files),
+            sparql=SparqlService(graph, spaces),
+            generated_admin_password=secrets.admin_password,
         )
         if collect_garbage:
             await services.collect_garbage()

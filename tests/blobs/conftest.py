@@ -1,0 +1,94 @@
+"""Blob store fixtures: every contract test runs against the local store and against S3 (SeaweedFS)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.seaweedfs import SeaweedFS, private_seaweedfs, s3_prefix, s3_settings, seaweedfs  # noqa: F401
+from vitalgraph.blobs.base import BlobStore
+from vitalgraph.blobs.local import LocalBlobStore
+from vitalgraph.blobs.s3 import S3BlobStore
+from vitalgraph.config import Settings
+
+MiB = 1024 * 1024
+S3_TEST_PART_SIZE = 5 * MiB  # S3's minimum part size: the smallest multipart uploads a test can make
+LOCAL_TEST_CHUNK_SIZE = 256 * 1024
+
+
+def make_s3_store(values: dict[str, Any], **overrides: Any) -> S3BlobStore:
+    return S3BlobStore.from_settings(Settings(**{**values, **overrides}))
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+async def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    """An opened store of each kind: local in tmp_path/blobs, S3 on SeaweedFS under a fresh prefix."""
+    if request.param == "local":
+        store: BlobStore = LocalBlobStore(tmp_path / "blobs", chunk_size=LOCAL_TEST_CHUNK_SIZE)
+    else:
+        settings = request.getfixturevalue("s3_settings")
+        store = make_s3_store(settings, S3_PART_SIZE=S3_TEST_PART_SIZE)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def part_size(store: BlobStore) -> int:
+    """The block size a store cuts a stream into: S3 parts, local write blocks."""
+    return store.part_size if isinstance(store, S3BlobStore) else store.chunk_size  # type: ignore[attr-defined]
+
+
+class StagingProbe:
+    """Looks into a store's staging area: local .part files, or S3 unfinished multipart uploads."""
+
+    def __init__(self, store: BlobStore, seaweed: SeaweedFS | None) -> None:
+        self.store = store
+        self.seaweed = seaweed
+
+    def unfinished(self) -> list[str]:
+        if isinstance(self.store, LocalBlobStore):
+            return sorted(p.name for p in self.store.staging.iterdir())
+        client = self.seaweed.boto_client()  # type: ignore[union-attr]
+        response = client.list_multipart_uploads(Bucket=self.store.bucket, Prefix=f"{self.store.prefix}/")
+        return sorted(upload["UploadId"] for upload in response.get("Uploads", []))
+
+    async def abandon_write(self, age_seconds: float = 0) -> None:
+        """Leave behind what a crashed process would: a temp file, or an upload never completed.
+
+        Local files are back-dated; an S3 upload's start time is the server's, so it ages for real.
+        """
+        if isinstance(self.store, LocalBlobStore):
+            path = self.store.staging / f"{uuid.uuid4().hex}.part"
+            path.write_bytes(os.urandom(1000))
+            then = time.time() - age_seconds
+            os.utime(path, (then, then))
+            return
+        client = self.seaweed.boto_client()  # type: ignore[union-attr]
+        key = f"{self.store.prefix}/abandoned/{uuid.uuid4().hex}"
+        upload = client.create_multipart_upload(Bucket=self.store.bucket, Key=key)
+        client.upload_part(Bucket=self.store.bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=b"x" * 1000)
+        await asyncio.sleep(age_seconds)
+
+    def all_objects(self) -> list[str]:
+        """Every object in the bucket (S3) or every file under the store's parent directory (local)."""
+        if isinstance(self.store, LocalBlobStore):
+            parent = self.store.root.parent
+            return sorted(str(p.relative_to(parent)) for p in parent.rglob("*") if p.is_file())
+        client = self.seaweed.boto_client()  # type: ignore[union-attr]
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.store.bucket)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@pytest.fixture
+def staging(blob_store: BlobStore, request: pytest.FixtureRequest) -> StagingProbe:
+    seaweed = request.getfixturevalue("seaweedfs") if isinstance(blob_store, S3BlobStore) else None
+    return StagingProbe(blob_store, seaweed)

@@ -1,0 +1,57 @@
+"""`vitalgraph files upload|download|list|delete` against a real server."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.servers import ADMIN_PASSWORD
+from vitalgraph.cli import app
+from vitalgraph.client import VitalGraphClient
+
+
+@pytest.fixture
+def env(local_server, monkeypatch) -> dict[str, str]:
+    monkeypatch.setenv("VITALGRAPH_CLIENT_SERVER_URL", local_server.url)
+    monkeypatch.setenv("VITALGRAPH_CLIENT_USERNAME", "admin")
+    monkeypatch.setenv("VITALGRAPH_CLIENT_PASSWORD", ADMIN_PASSWORD)
+    with VitalGraphClient() as client:
+        space = f"cli-{os.urandom(4).hex()}"
+        client.spaces.create_space(space)
+        yield {"space": space}
+        client.spaces.delete_space(space)
+
+
+def test_upload_list_download_delete(env, tmp_path):
+    runner = CliRunner()
+    source = tmp_path / "report.pdf"
+    source.write_bytes(os.urandom(1_500_000))
+    uri = "http://example.org/cli/report"
+
+    uploaded = runner.invoke(app, ["files", "upload", env["space"], uri, str(source), "--create"])
+    assert uploaded.exit_code == 0, uploaded.output
+    assert "uploaded 1500000 bytes" in uploaded.output
+
+    listed = runner.invoke(app, ["files", "list", env["space"]])
+    assert listed.exit_code == 0 and uri in listed.output and "report.pdf" in listed.output
+
+    target = tmp_path / "copy.pdf"
+    downloaded = runner.invoke(app, ["files", "download", env["space"], uri, str(target)])
+    assert downloaded.exit_code == 0, downloaded.output
+    assert "sha256 verified" in downloaded.output and target.read_bytes() == source.read_bytes()
+
+    deleted = runner.invoke(app, ["files", "delete", env["space"], uri])
+    assert deleted.exit_code == 0 and "deleted 1 file" in deleted.output
+    missing = runner.invoke(app, ["files", "download", env["space"], uri, str(target)])
+    assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_bad_credentials_and_missing_settings(env, monkeypatch):
+    runner = CliRunner()
+    wrong = runner.invoke(app, ["files", "--password", "wrong", "list", env["space"]])
+    assert wrong.exit_code == 1 and "wrong username or password" in wrong.output
+    monkeypatch.delenv("VITALGRAPH_CLIENT_PASSWORD")
+    unset = runner.invoke(app, ["files", "list", env["space"]])
+    assert unset.exit_code == 2 and "no credentials" in unset.output

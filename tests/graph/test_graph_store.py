@@ -1,0 +1,259 @@
+"""The graph store contract, run on both backends: embedded pyoxigraph and a real SPARQL server (oxigraph)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from tests.fixtures.oxigraph import OxigraphServer
+from vitalgraph.graph.base import GRAPH_PREFIX, GraphStore
+from vitalgraph.graph.oxigraph_store import OxigraphGraphStore
+from vitalgraph.graph.sparql_store import SparqlGraphStore
+from vitalgraph.model import FileNode, KGEntity, KGType
+from vitalgraph.services.errors import InvalidInputError, StorageUnavailableError
+
+pytestmark = pytest.mark.anyio
+
+UNKNOWN_PROPERTY = "http://example.org/ontology#favouriteColour"
+
+
+@pytest.fixture(params=["embedded", pytest.param("sparql", marks=pytest.mark.sparql)])
+async def store(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[GraphStore]:
+    if request.param == "embedded":
+        graph_store: GraphStore = OxigraphGraphStore(tmp_path / "graph")
+    else:
+        server: OxigraphServer = request.getfixturevalue("oxigraph_server")
+        graph_store = SparqlGraphStore(server.query_url, server.update_url)
+    await graph_store.open()
+    yield graph_store
+    await graph_store.close()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A fresh space-like prefix: tests on the shared SPARQL server never see each other's graphs."""
+    return f"{GRAPH_PREFIX}test-{uuid.uuid4().hex[:12]}/"
+
+
+@pytest.fixture
+def graph(prefix: str) -> str:
+    return prefix + "main"
+
+
+def entity(uri: str, name: str) -> KGEntity:
+    obj = KGEntity(URI=uri, name=name)
+    obj.set(UNKNOWN_PROPERTY, "green")
+    return obj
+
+
+async def test_insert_get_replace_delete(store, graph):
+    acme, beta = entity("http://example.org/acme", "Acme"), entity("http://example.org/beta", "Beta")
+    await store.insert_objects(graph, [acme, beta])
+    assert await store.get_objects(graph, [beta.URI, acme.URI, "http://example.org/none"]) == [beta, acme]
+
+    renamed = entity(acme.URI, "Acme Corp")
+    renamed.set(UNKNOWN_PROPERTY, None)
+    await store.replace_objects(graph, [renamed])
+    [got] = await store.get_objects(graph, [acme.URI])
+    assert got.name == "Acme Corp"
+    assert got.unknown_properties == {}  # replace drops old triples, it does not merge
+
+    await store.delete_objects(graph, [acme.URI])
+    assert await store.get_objects(graph, [acme.URI, beta.URI]) == [beta]
+
+
+async def test_existing(store, graph):
+    await store.insert_objects(graph, [entity("http://example.org/a", "A")])
+    assert await store.existing(graph, ["http://example.org/a", "http://example.org/b"]) == {"http://example.org/a"}
+    assert await store.existing(graph, []) == set()
+
+
+async def test_list_filters_by_class_pages_and_counts(store, graph):
+    entities = [entity(f"http://example.org/e{i}", f"Entity {i}") for i in range(5)]
+    others = [KGType(URI="http://example.org/t1", name="Entity type"), FileNode(URI="http://example.org/f1")]
+    await store.insert_objects(graph, entities + others)
+
+    page, total = await store.list_objects(graph, [KGEntity.class_uri], limit=2, offset=1)
+    assert total == 5
+    assert [o.URI for o in page] == sorted(e.URI for e in entities)[1:3]
+
+    both, total = await store.list_objects(graph, [KGEntity.class_uri, KGType.class_uri], limit=100, offset=0)
+    assert total == 6 and len(both) == 6
+
+
+async def test_search_is_a_case_insensitive_substring_of_any_literal(store, graph):
+    await store.insert_objects(graph, [entity("http://example.org/a", "Acme Rockets"), entity("http://example.org/b", "Beta")])
+    found, total = await store.list_objects(graph, [KGEntity.class_uri], limit=10, offset=0, search="ROCKET")
+    assert (total, [o.URI for o in found]) == (1, ["http://example.org/a"])
+    found, total = await store.list_objects(graph, [KGEntity.class_uri], limit=10, offset=0, search="GREEN")
+    assert total == 2  # unknown properties are searched too
+
+
+async def test_named_graphs_are_isolated(store, prefix):
+    first, second = prefix + "one", prefix + "two"
+    await store.insert_objects(first, [entity("http://example.org/same", "in one")])
+    await store.insert_objects(second, [entity("http://example.org/same", "in two")])
+    assert (await store.get_objects(first, ["http://example.org/same"]))[0].name == "in one"
+    await store.delete_objects(first, ["http://example.org/same"])
+    assert await store.get_objects(first, ["http://example.org/same"]) == []
+    assert (await store.get_objects(second, ["http://example.org/same"]))[0].name == "in two"
+
+
+async def test_graphs_with_prefix_and_drop(store, prefix):
+    outside = f"{GRAPH_PREFIX}other-{uuid.uuid4().hex[:8]}/main"
+    for name in (prefix + "a", prefix + "b", outside):
+        await store.insert_objects(name, [entity("http://example.org/x", "X")])
+    assert await store.graphs_with_prefix(prefix) == [prefix + "a", prefix + "b"]
+    await store.drop_graphs(await store.graphs_with_prefix(prefix))
+    assert await store.graphs_with_prefix(prefix) == []
+    assert await store.existing(outside, ["http://example.org/x"]) == {"http://example.org/x"}
+    await store.drop_graphs([outside])
+
+
+@pytest.mark.parametrize(
+    "bad_iri",
+    ["http://example.org/a> } ; DROP ALL ; <urn:x", "http://example.org/a b", 'urn:x"', "not an iri {}"],
+)
+async def test_iri_injection_is_refused(store, graph, bad_iri):
+    await store.insert_objects(graph, [entity("http://example.org/kept", "Kept")])
+    with pytest.raises(InvalidInputError):
+        await store.get_objects(graph, [bad_iri])
+    with pytest.raises(InvalidInputError):
+        await store.delete_objects(graph, [bad_iri])
+    with pytest.raises(InvalidInputError):
+        await store.existing(bad_iri, ["http://example.org/kept"])
+    with pytest.raises(InvalidInputError):
+        await store.insert_objects(graph, [entity(bad_iri, "Bad")])
+    assert await store.existing(graph, ["http://example.org/kept"]) == {"http://example.org/kept"}
+
+
+async def test_search_text_cannot_break_out_of_its_literal(store, graph):
+    await store.insert_objects(graph, [entity("http://example.org/kept", "Kept")])
+    for text in ['") } } ; DROP ALL ; #', "' } #", "\\"]:
+        found, total = await store.list_objects(graph, [KGEntity.class_uri], limit=10, offset=0, search=text)
+        assert (found, total) == ([], 0)
+    assert await store.existing(graph, ["http://example.org/kept"]) == {"http://example.org/kept"}
+
+
+# --- queries over a restricted dataset --------------------------------------------------------
+
+
+@pytest.fixture
+async def two_graphs(store, prefix) -> tuple[str, str]:
+    """`inside` holds the name "inside", `outside` the name "outside"."""
+    inside, outside = prefix + "inside", prefix + "outside"
+    await store.insert_objects(inside, [entity("http://example.org/in", "inside")])
+    await store.insert_objects(outside, [entity("http://example.org/out", "outside")])
+    return inside, outside
+
+
+def _names(results: bytes) -> list[str]:
+    bindings = json.loads(results)["results"]["bindings"]
+    return sorted(b["name"]["value"] for b in bindings)
+
+
+NAME = "<http://vital.ai/ontology/vital-core#hasName>"
+
+
+async def test_query_json_sees_only_its_dataset(store, two_graphs):
+    inside, outside = two_graphs
+    queries = [
+        f"SELECT ?name WHERE {{ ?s {NAME} ?name }}",
+        f"SELECT ?name FROM <{outside}> WHERE {{ ?s {NAME} ?name }}",
+        f"SELECT ?name WHERE {{ GRAPH <{outside}> {{ ?s {NAME} ?name }} }}",
+        f"SELECT ?name FROM NAMED <{outside}> WHERE {{ GRAPH ?g {{ ?s {NAME} ?name }} }}",
+        f"SELECT ?name WHERE {{ GRAPH ?g {{ ?s {NAME} ?name }} }}",
+        f"SELECT ?name WHERE {{ GRAPH <urn:vitalgraph:system> {{ ?s ?p ?name }} }}",
+    ]
+    seen = [_names(await store.query_json(q, [inside])) for q in queries]
+    assert seen == [["inside"], ["inside"], [], ["inside"], ["inside"], []]
+    assert json.loads(await store.query_json(f"ASK {{ GRAPH <{outside}> {{ ?s ?p ?o }} }}", [inside])) == {
+        "head": {}, "boolean": False,
+    }
+
+
+async def test_empty_dataset_sees_nothing_not_the_default_graph(store, two_graphs):
+    marker = f"urn:test:default-graph-{uuid.uuid4().hex}"
+    await store.update(f"INSERT DATA {{ <{marker}> {NAME} 'in the default graph' }}")
+    try:
+        for query in [f"SELECT ?name WHERE {{ ?s {NAME} ?name }}", f"SELECT ?name WHERE {{ GRAPH ?g {{ ?s {NAME} ?name }} }}"]:
+            assert _names(await store.query_json(query, [])) == []
+    finally:
+        await store.update(f"DELETE WHERE {{ <{marker}> ?p ?o }}")
+
+
+async def test_query_triples_sees_only_its_dataset(store, two_graphs):
+    inside, outside = two_graphs
+    for query in ["CONSTRUCT WHERE { ?s ?p ?o }", f"CONSTRUCT {{ ?s ?p ?o }} FROM <{outside}> WHERE {{ ?s ?p ?o }}",
+                  "DESCRIBE <http://example.org/in> <http://example.org/out>"]:
+        subjects = {t.subject for t in await store.query_triples(query, [inside])}
+        assert subjects == {ox.NamedNode("http://example.org/in")}, query
+
+
+async def test_query_forms_and_syntax_errors(store, two_graphs):
+    inside, _ = two_graphs
+    with pytest.raises(InvalidInputError, match="(?i)syntax|error at"):
+        await store.query_json("SELEC ?x WHERE { }", [inside])
+    with pytest.raises(InvalidInputError):
+        await store.query_json("CONSTRUCT WHERE { ?s ?p ?o }", [inside])
+    with pytest.raises(InvalidInputError):
+        await store.query_triples("SELECT * WHERE { ?s ?p ?o }", [inside])
+
+
+# --- the SPARQL store's own behaviour -------------------------------------------------------------
+
+
+async def test_unreachable_sparql_server_is_a_one_line_storage_error():
+    from tests.fixtures.servers import free_port
+
+    store = SparqlGraphStore(f"http://127.0.0.1:{free_port()}/query", timeout_seconds=2)
+    with pytest.raises(StorageUnavailableError) as caught:
+        await store.open()
+    message = str(caught.value)
+    assert "unreachable" in message and "127.0.0.1" in message and "\n" not in message
+
+
+async def test_sparql_protocol_requests_and_server_errors():
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = request.content.decode()
+        if body.startswith("ASK"):
+            return httpx.Response(200, json={"head": {}, "boolean": True})
+        if body.startswith("SELECT"):
+            return httpx.Response(200, json={"head": {"vars": ["s"]}, "results": {"bindings": [
+                {"s": {"type": "uri", "value": "http://example.org/a"}}]}})
+        if body.startswith("CONSTRUCT"):
+            return httpx.Response(200, text="<urn:s> <urn:p> \"x\" .\n", headers={"Content-Type": "application/n-triples"})
+        if body.startswith("BROKEN"):
+            return httpx.Response(400, text="error at 1:1:\n expected SELECT")
+        return httpx.Response(502, text="bad gateway")
+
+    store = SparqlGraphStore("http://sparql.test/query", "http://sparql.test/update", username="u", password="p",
+                             transport=httpx.MockTransport(answer))
+    await store.open()
+    assert await store.select("SELECT ?s WHERE { ?s ?p ?o }") == [{"s": ox.NamedNode("http://example.org/a")}]
+    assert await store.construct("CONSTRUCT WHERE { ?s ?p ?o }") == [
+        ox.Triple(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("x"))]
+    await store.query_json("SELECT ?s WHERE { ?s ?p ?o }", ["urn:g:1", "urn:g:2"])
+    with pytest.raises(InvalidInputError, match="expected SELECT") as syntax:
+        await store.select("BROKEN")
+    assert "\n" not in str(syntax.value)
+    with pytest.raises(StorageUnavailableError, match="HTTP 502"):
+        await store.update("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    await store.close()
+
+    ask, select, _construct, dataset_query, _broken, update = seen
+    assert ask.headers["Authorization"] == httpx.BasicAuth("u", "p")._auth_header
+    assert select.headers["Content-Type"].startswith("application/sparql-query")
+    assert select.headers["Accept"] == "application/sparql-results+json"
+    assert dataset_query.url.params.get_list("default-graph-uri") == ["urn:g:1", "urn:g:2"]
+    assert dataset_query.url.params.get_list("named-graph-uri") == ["urn:g:1", "urn:g:2"]
+    assert str(update.url) == "http://sparql.test/update"
+    assert update.headers["Content-Type"].startswith("application/sparql-update")

@@ -1,0 +1,79 @@
+"""KGTypes as JSON-LD: create, get, list, update, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from vitalgraph.api.deps import PrincipalDep, ServicesDep, read_graph_objects, split_uri_list
+from vitalgraph.api.routes.files import GraphId, SpaceId
+from vitalgraph.model import GraphObject
+from vitalgraph.services.errors import InvalidInputError
+
+router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"])
+
+OptionalUri = Annotated[str | None, Query(max_length=4096)]
+UriList = Annotated[list[str] | None, Query()]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+Search = Annotated[str | None, Query(max_length=1024)]
+
+
+def uris_to_delete(uri: str | None, uri_list: list[str] | None) -> list[str]:
+    uris = ([uri] if uri else []) + split_uri_list(uri_list)
+    if not uris:
+        raise InvalidInputError("name the objects to delete with 'uri' or 'uri_list'")
+    return uris
+
+
+@router.post("", status_code=201)
+async def create_kgtypes(
+    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+) -> dict:
+    """Body: JSON-LD KGType objects (one, a list or `@graph`); 409 if one exists."""
+    uris = await services.kgtypes.create(space_id, graph_id, await read_graph_objects(request))
+    return {"created_uris": uris, "created_count": len(uris)}
+
+
+@router.put("")
+async def update_kgtypes(
+    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+) -> dict:
+    """Replaces each type's properties; 404 if one is missing."""
+    uris = await services.kgtypes.update(space_id, graph_id, await read_graph_objects(request))
+    return {"updated_uris": uris, "updated_count": len(uris)}
+
+
+@router.get("")
+async def get_kgtypes(
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    graph_id: GraphId = None,
+    uri: OptionalUri = None,
+    uri_list: UriList = None,
+    page_size: PageSize = 100,
+    offset: Offset = 0,
+    search: Search = None,
+) -> dict:
+    """One type (`uri`), several (`uri_list`), or a page of them (`search` matches any text value)."""
+    if uri:
+        return (await services.kgtypes.get(space_id, graph_id, uri)).to_jsonld()
+    if uri_list:
+        return GraphObject.list_to_jsonld(await services.kgtypes.get_many(space_id, graph_id, split_uri_list(uri_list)))
+    types, total = await services.kgtypes.list(space_id, graph_id, page_size=page_size, offset=offset, search=search)
+    return {"types": GraphObject.list_to_jsonld(types), "total_count": total, "page_size": page_size, "offset": offset}
+
+
+@router.delete("")
+async def delete_kgtypes(
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    graph_id: GraphId = None,
+    uri: OptionalUri = None,
+    uri_list: UriList = None,
+) -> dict:
+    deleted = await services.kgtypes.delete(space_id, graph_id, uris_to_delete(uri, uri_list))
+    return {"deleted_uris": deleted, "deleted_count": len(deleted)}

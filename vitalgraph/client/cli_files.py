@@ -1,0 +1,145 @@
+"""`vitalgraph files upload|download|list|delete`: the sync client on the command line, with progress bars.
+
+Connection settings come from the options, else VITALGRAPH_CLIENT_* variables or a client config file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from vitalgraph.client import VitalGraphClient
+
+files_app = typer.Typer(help="Upload, download, list and delete files on a VitalGraph server.", no_args_is_help=True)
+stderr = Console(stderr=True)
+
+GraphOption = Annotated[Optional[str], typer.Option("--graph-id", help="graph in the space (default graph if unset)")]
+
+
+@files_app.callback()
+def connection(
+    ctx: typer.Context,
+    server_url: Annotated[Optional[str], typer.Option(help="e.g. http://127.0.0.1:8001")] = None,
+    username: Annotated[Optional[str], typer.Option()] = None,
+    password: Annotated[Optional[str], typer.Option(help="better: VITALGRAPH_CLIENT_PASSWORD")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="a bearer token, sent as is")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="client settings file (TOML or YAML)")] = None,
+) -> None:
+    """Options before the subcommand say which server and credentials to use."""
+    ctx.obj = {"server_url": server_url, "username": username, "password": password, "api_key": api_key,
+               "config_file": config}
+
+
+@contextlib.contextmanager
+def _client(ctx: typer.Context) -> Iterator["VitalGraphClient"]:
+    """A logged-in client; any client error ends the command with its message and exit status 1."""
+    from vitalgraph.client import ClientConfigError, VitalGraphClient, VitalGraphClientError
+
+    try:
+        with VitalGraphClient(**ctx.obj) as client:
+            yield client
+    except ClientConfigError as exc:
+        stderr.print(f"vitalgraph files: {exc}")
+        raise typer.Exit(2) from None
+    except VitalGraphClientError as exc:
+        stderr.print(f"vitalgraph files: {exc}")
+        raise typer.Exit(1) from None
+
+
+@contextlib.contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[int, "int | None"], None]]:
+    """A rich progress bar with size, rate and time left; yields the client's progress callback."""
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=False) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+@files_app.command()
+def upload(
+    ctx: typer.Context,
+    space_id: str,
+    file_uri: str,
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    graph_id: GraphOption = None,
+    content_type: Annotated[Optional[str], typer.Option(help="default: guessed from the file name")] = None,
+    filename: Annotated[Optional[str], typer.Option(help="name to store (default: the file's)")] = None,
+    create: Annotated[bool, typer.Option("--create", help="create the file node first if missing")] = False,
+) -> None:
+    """Stream a local file into a file node's content."""
+    from vitalgraph.client import NotFoundError
+    from vitalgraph.model import FileNode
+
+    with _client(ctx) as client:
+        if create:
+            try:
+                client.files.get_file(space_id, file_uri, graph_id)
+            except NotFoundError:
+                client.files.create_file(space_id, [FileNode(file_uri, name=filename or path.name)], graph_id)
+        with _progress_bar(f"upload {path.name}") as progress:
+            result = client.files.upload_file_stream(space_id, graph_id, file_uri, path, filename=filename,
+                                                     content_type=content_type, progress=progress)
+    typer.echo(f"uploaded {result.size} bytes to {result.uri} (sha256 {result.sha256})")
+
+
+@files_app.command()
+def download(
+    ctx: typer.Context,
+    space_id: str,
+    file_uri: str,
+    destination: Annotated[Path, typer.Argument(dir_okay=False, help="written as DESTINATION.part until verified")],
+    graph_id: GraphOption = None,
+) -> None:
+    """Stream a file node's content to a local file, resuming after drops and verifying its SHA-256."""
+    with _client(ctx) as client, _progress_bar(f"download {destination.name}") as progress:
+        result = client.files.download_file_stream(space_id, graph_id, file_uri, destination, progress=progress)
+    resumed = f", resumed {result.resumed}x" if result.resumed else ""
+    typer.echo(f"downloaded {result.size} bytes to {destination} (sha256 verified{resumed})")
+
+
+@files_app.command("list")
+def list_files(
+    ctx: typer.Context,
+    space_id: str,
+    graph_id: GraphOption = None,
+    file_filter: Annotated[Optional[str], typer.Option("--filter", help="only nodes whose text contains this")] = None,
+    page_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """List the file nodes of a space as a table."""
+    with _client(ctx) as client:
+        page = client.files.list_files(space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter)
+    table = Table("URI", "name", "bytes", "type", "sha256", title=f"{page.total_count} file(s) in {space_id}")
+    for node in page.files:
+        size = "" if node.fileLength is None else str(node.fileLength)
+        table.add_row(node.URI, node.fileName or node.name or "", size, node.fileType or "", (node.sha256 or "")[:16])
+    Console(width=200).print(table)
+
+
+@files_app.command()
+def delete(
+    ctx: typer.Context,
+    space_id: str,
+    file_uris: Annotated[list[str], typer.Argument(help="one or more file node URIs")],
+    graph_id: GraphOption = None,
+) -> None:
+    """Delete file nodes and their content (all or none: an unknown URI deletes nothing)."""
+    with _client(ctx) as client:
+        result = client.files.delete_files_batch(space_id, graph_id, file_uris)
+    typer.echo(f"deleted {result.deleted_count} file(s)")

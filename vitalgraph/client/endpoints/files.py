@@ -1,0 +1,361 @@
+"""`client.files`: file node metadata (JSON-LD) and file content, streamed both ways.
+
+Metadata operations are sans-IO builders shared by both twins. Transfers keep their decisions in
+`UploadPlan` / `DownloadPlan`; the two classes below hold only the I/O loops, once async, once sync.
+Argument order follows the existing VitalGraph client: metadata calls take `(space_id, uri, graph_id=None)`,
+content calls `(space_id, graph_id, file_uri, source|destination)` with `graph_id` None for the default graph.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from typing import Any
+
+import anyio
+import httpx
+
+from vitalgraph.client._requests import Call, model_reply, query
+from vitalgraph.client._transfer import (
+    AsyncUploadBody,
+    DownloadPlan,
+    Progress,
+    SyncUploadBody,
+    UploadPlan,
+    content_info,
+)
+from vitalgraph.client.binary.adapters import (
+    Destination,
+    UploadSource,
+    as_async_binary_consumer,
+    as_async_binary_generator,
+    as_binary_consumer,
+    as_binary_generator,
+    destination_path,
+)
+from vitalgraph.client.binary.async_streaming import AsyncBytesConsumer, AsyncStreamGenerator, pump_data_async
+from vitalgraph.client.binary.streaming import BytesConsumer, IteratorGenerator, pump_data
+from vitalgraph.client.config import ClientConfig
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError, VitalGraphClientError
+from vitalgraph.client.models import (
+    ContentInfo,
+    DownloadResult,
+    FileList,
+    FilesCreated,
+    FilesDeleted,
+    FilesUpdated,
+    UploadResult,
+)
+from vitalgraph.model import FileNode, GraphObject
+from vitalgraph.services.errors import VitalGraphError
+
+UPLOAD_PATH = "/api/files/stream/upload"
+DOWNLOAD_PATH = "/api/files/stream/download"
+
+
+def _file_nodes(document: Any) -> list[FileNode]:
+    try:
+        objects = GraphObject.from_jsonld(document)
+    except VitalGraphError as exc:  # the model's own parse error: to callers, a bad reply
+        raise VitalGraphClientError(f"the server's reply is not the JSON-LD expected: {exc}") from None
+    return [obj for obj in objects if isinstance(obj, FileNode)]
+
+
+def _uri_list(uris: str | Sequence[str]) -> list[str]:
+    """The existing client takes a comma-separated string; a list works too."""
+    items = uris.split(",") if isinstance(uris, str) else list(uris)
+    return [uri.strip() for uri in items if uri.strip()]
+
+
+def _as_list(objects: GraphObject | Sequence[GraphObject]) -> list[GraphObject]:
+    return [objects] if isinstance(objects, GraphObject) else list(objects)
+
+
+class FileCalls:
+    """The files API as requests and reply parsers (no I/O)."""
+
+    @staticmethod
+    def list_files(
+        space_id: str, graph_id: str | None = None, page_size: int = 100, offset: int = 0,
+        file_filter: str | None = None,
+    ) -> Call[FileList]:
+        """A page of file nodes, optionally only those whose text matches `file_filter`."""
+        params = query(space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset,
+                       file_filter=file_filter)
+
+        def parse(response: httpx.Response) -> FileList:
+            reply = response.json()
+            return FileList(files=_file_nodes(reply["files"]), total_count=reply["total_count"],
+                            page_size=reply["page_size"], offset=reply["offset"])
+
+        return Call("GET", "/api/files", parse, params=params)
+
+    @staticmethod
+    def get_file(space_id: str, uri: str, graph_id: str | None = None) -> Call[FileNode]:
+        """One file node; NotFoundError if unknown."""
+
+        def parse(response: httpx.Response) -> FileNode:
+            for node in _file_nodes(response.json()):
+                if node.URI == uri:
+                    return node
+            raise NotFoundError(f"file node not found: {uri}", status_code=404)
+
+        return Call("GET", "/api/files", parse, params=query(space_id=space_id, graph_id=graph_id, uri=uri))
+
+    @staticmethod
+    def get_files_by_uris(
+        space_id: str, uri_list: str | Sequence[str], graph_id: str | None = None
+    ) -> Call[list[FileNode]]:
+        """The file nodes among `uri_list` (a list, or one comma-separated string) that exist."""
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=_uri_list(uri_list))
+        return Call("GET", "/api/files", lambda response: _file_nodes(response.json()), params=params)
+
+    @staticmethod
+    def create_file(
+        space_id: str, objects: GraphObject | Sequence[GraphObject], graph_id: str | None = None
+    ) -> Call[FilesCreated]:
+        """Create file nodes (metadata only); ConflictError if one exists."""
+        body = GraphObject.list_to_jsonld(_as_list(objects))
+        return Call("POST", "/api/files", model_reply(FilesCreated), params=query(space_id=space_id, graph_id=graph_id),
+                    json=body)
+
+    @staticmethod
+    def update_file(
+        space_id: str, objects: GraphObject | Sequence[GraphObject], graph_id: str | None = None
+    ) -> Call[FilesUpdated]:
+        """Replace file nodes' metadata (size, hash and storage stay the server's)."""
+        body = GraphObject.list_to_jsonld(_as_list(objects))
+        return Call("PUT", "/api/files", model_reply(FilesUpdated), params=query(space_id=space_id, graph_id=graph_id),
+                    json=body)
+
+    @staticmethod
+    def delete_file(space_id: str, uri: str, graph_id: str | None = None) -> Call[FilesDeleted]:
+        """Delete a file node and its bytes."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=uri)
+        return Call("DELETE", "/api/files", model_reply(FilesDeleted), params=params)
+
+    @staticmethod
+    def delete_files_batch(space_id: str, graph_id: str | None, uri_list: str | Sequence[str]) -> Call[FilesDeleted]:
+        """Delete several file nodes; if one is missing, none is deleted (NotFoundError)."""
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=_uri_list(uri_list))
+        return Call("DELETE", "/api/files", model_reply(FilesDeleted), params=params)
+
+    @staticmethod
+    def upload(
+        space_id: str, graph_id: str | None, file_uri: str, plan: UploadPlan,
+        body: Iterable[bytes] | AsyncIterable[bytes],
+    ) -> Call[UploadResult]:
+        """The raw-body upload request, its body read from `plan`'s source by a sync or async `body`."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=file_uri, filename=plan.filename)
+        return Call("POST", UPLOAD_PATH, model_reply(UploadResult), params=params, headers=plan.headers(),
+                    content=body, replayable=plan.replayable)
+
+    @staticmethod
+    def download(space_id: str, graph_id: str | None, file_uri: str) -> Call[None]:
+        """The download request; its body is streamed by the twin."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
+        return Call("GET", DOWNLOAD_PATH, lambda _: None, params=params)
+
+    @staticmethod
+    def content_info(space_id: str, graph_id: str | None, file_uri: str) -> Call[ContentInfo]:
+        """Size, SHA-256, type and name of a file's content, from a HEAD request."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
+        return Call("HEAD", DOWNLOAD_PATH, lambda response: content_info(file_uri, response.headers), params=params)
+
+
+def _plan_download(
+    config: ClientConfig, space_id: str, graph_id: str | None, file_uri: str, progress: Progress | None,
+    chunk_size: int | None, expected: ContentInfo | None = None,
+) -> DownloadPlan:
+    call = FileCalls.download(space_id, graph_id, file_uri)
+    return DownloadPlan(call, uri=file_uri, config=config, chunk_size=chunk_size, progress=progress, expected=expected)
+
+
+def _checked_copy(source: ContentInfo, result: UploadResult) -> UploadResult:
+    if source.sha256 and result.sha256 != source.sha256:
+        raise ChecksumMismatchError(
+            f"copied {source.uri} to {result.uri} but the copy has SHA-256 {result.sha256}, not {source.sha256}",
+            expected=source.sha256, actual=result.sha256,
+        )
+    return result
+
+
+class AsyncFilesEndpoint(AsyncEndpointGroup):
+    list_files = AsyncOperation(FileCalls.list_files)
+    get_file = AsyncOperation(FileCalls.get_file)
+    get_files_by_uris = AsyncOperation(FileCalls.get_files_by_uris)
+    create_file = AsyncOperation(FileCalls.create_file)
+    update_file = AsyncOperation(FileCalls.update_file)
+    delete_file = AsyncOperation(FileCalls.delete_file)
+    delete_files_batch = AsyncOperation(FileCalls.delete_files_batch)
+    get_content_info = AsyncOperation(FileCalls.content_info)
+
+    async def upload_file_stream(
+        self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
+        filename: str | None = None, content_type: str | None = None, progress: Progress | None = None,
+        chunk_size: int | None = None,
+    ) -> UploadResult:
+        """Stream `source` (path, bytes, file object, sync/async iterable, generator, (Async)BinaryGenerator)
+        into the file node's content. Retried after a connection error only if the source can be re-read."""
+        generator = as_async_binary_generator(source, chunk_size or self._client.config.chunk_size)
+        plan = UploadPlan(generator, config=self._client.config, filename=filename, content_type=content_type,
+                          progress=progress)
+        call = FileCalls.upload(space_id, graph_id, file_uri, plan, AsyncUploadBody(plan))
+        while True:
+            try:
+                return plan.check(await self._client._execute(call))
+            except NetworkError as error:
+                await anyio.sleep(plan.retry_delay(error))
+
+    upload_file_content = upload_file_stream
+
+    async def download_file_stream(
+        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> DownloadResult:
+        """Stream the content into `destination` (path, file object, (Async)BinaryConsumer), resuming after
+        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified."""
+        plan = _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+        await pump_data_async(AsyncStreamGenerator(self._pieces(plan)), as_async_binary_consumer(destination))
+        return plan.result(destination_path(destination))
+
+    async def download_file_content(
+        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination | None = None, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> bytes | DownloadResult:
+        """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
+        into = destination if destination is not None else AsyncBytesConsumer()
+        result = await self.download_file_stream(space_id, graph_id, file_uri, into, progress=progress,
+                                                 chunk_size=chunk_size)
+        return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
+
+    def iter_file(
+        self, space_id: str, graph_id: str | None, file_uri: str, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> AsyncIterator[bytes]:
+        """The content as an async iterator of verified chunks, e.g. for a StreamingResponse. It resumes
+        after dropped connections; a checksum mismatch raises before the last chunk is yielded."""
+        return self._pieces(_plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size))
+
+    async def pump_file(
+        self, source_space_id: str, source_graph_id: str | None, source_file_uri: str,
+        target_space_id: str, target_graph_id: str | None, target_file_uri: str, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> UploadResult:
+        """Copy one file node's content to another, streamed from the download into the upload (no temp file)."""
+        info = await self.get_content_info(source_space_id, source_graph_id, source_file_uri)
+        plan = _plan_download(self._client.config, source_space_id, source_graph_id, source_file_uri, None,
+                              chunk_size, info)
+        pieces = self._pieces(plan)
+        source = AsyncStreamGenerator(pieces, filename=info.filename, content_type=info.content_type,
+                                      content_length=info.size)
+        try:
+            result = await self.upload_file_stream(target_space_id, target_graph_id, target_file_uri, source,
+                                                   progress=progress)
+        finally:
+            await pieces.aclose()  # type: ignore[attr-defined]
+        return _checked_copy(info, result)
+
+    async def _pieces(self, plan: DownloadPlan) -> AsyncIterator[bytes]:
+        while not plan.complete:
+            try:
+                async with self._client._stream(plan.next_call()) as response:
+                    plan.start(response)
+                    async for chunk in response.aiter_raw():
+                        for piece in plan.feed(chunk):
+                            yield piece
+                    plan.body_ended()
+            except NetworkError as error:
+                await anyio.sleep(plan.retry_delay(error))
+        for piece in plan.finish():
+            yield piece
+
+
+class FilesEndpoint(SyncEndpointGroup):
+    list_files = SyncOperation(FileCalls.list_files)
+    get_file = SyncOperation(FileCalls.get_file)
+    get_files_by_uris = SyncOperation(FileCalls.get_files_by_uris)
+    create_file = SyncOperation(FileCalls.create_file)
+    update_file = SyncOperation(FileCalls.update_file)
+    delete_file = SyncOperation(FileCalls.delete_file)
+    delete_files_batch = SyncOperation(FileCalls.delete_files_batch)
+    get_content_info = SyncOperation(FileCalls.content_info)
+
+    def upload_file_stream(
+        self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
+        filename: str | None = None, content_type: str | None = None, progress: Progress | None = None,
+        chunk_size: int | None = None,
+    ) -> UploadResult:
+        """Stream `source` (path, bytes, file object, iterable, generator, BinaryGenerator) into the file
+        node's content. Retried after a connection error only if the source can be re-read."""
+        generator = as_binary_generator(source, chunk_size or self._client.config.chunk_size)
+        plan = UploadPlan(generator, config=self._client.config, filename=filename, content_type=content_type,
+                          progress=progress)
+        call = FileCalls.upload(space_id, graph_id, file_uri, plan, SyncUploadBody(plan))
+        while True:
+            try:
+                return plan.check(self._client._execute(call))
+            except NetworkError as error:
+                time.sleep(plan.retry_delay(error))
+
+    upload_file_content = upload_file_stream
+
+    def download_file_stream(
+        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> DownloadResult:
+        """Stream the content into `destination` (path, file object, BinaryConsumer), resuming after
+        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified."""
+        plan = _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+        pump_data(IteratorGenerator(self._pieces(plan)), as_binary_consumer(destination))
+        return plan.result(destination_path(destination))
+
+    def download_file_content(
+        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination | None = None, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> bytes | DownloadResult:
+        """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
+        into = destination if destination is not None else BytesConsumer()
+        result = self.download_file_stream(space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size)
+        return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
+
+    def iter_file(
+        self, space_id: str, graph_id: str | None, file_uri: str, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> Iterator[bytes]:
+        """The content as an iterator of verified chunks; resumes after dropped connections."""
+        return self._pieces(_plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size))
+
+    def pump_file(
+        self, source_space_id: str, source_graph_id: str | None, source_file_uri: str,
+        target_space_id: str, target_graph_id: str | None, target_file_uri: str, *,
+        progress: Progress | None = None, chunk_size: int | None = None,
+    ) -> UploadResult:
+        """Copy one file node's content to another, streamed from the download into the upload (no temp file)."""
+        info = self.get_content_info(source_space_id, source_graph_id, source_file_uri)
+        plan = _plan_download(self._client.config, source_space_id, source_graph_id, source_file_uri, None,
+                              chunk_size, info)
+        pieces = self._pieces(plan)
+        source = IteratorGenerator(pieces, filename=info.filename, content_type=info.content_type,
+                                   content_length=info.size)
+        try:
+            result = self.upload_file_stream(target_space_id, target_graph_id, target_file_uri, source,
+                                             progress=progress)
+        finally:
+            pieces.close()  # type: ignore[attr-defined]
+        return _checked_copy(info, result)
+
+    def _pieces(self, plan: DownloadPlan) -> Iterator[bytes]:
+        while not plan.complete:
+            try:
+                with self._client._stream(plan.next_call()) as response:
+                    plan.start(response)
+                    for chunk in response.iter_raw():
+                        for piece in plan.feed(chunk):
+                            yield piece
+                    plan.body_ended()
+            except NetworkError as error:
+                time.sleep(plan.retry_delay(error))
+        for piece in plan.finish():
+            yield piece

@@ -1,0 +1,220 @@
+"""KGEntities: entities with their frames, slots and edges, and the files attached to them.
+
+A file is attached the way VitalSigns data does it (see the org_with_file.jsonld fixture):
+
+    entity -Edge_hasEntityKGFrame-> KGFrame -Edge_hasKGSlot-> KGURISlot --hasUriSlotValue--> FileNode
+
+Attachments are found by that pattern alone, never by a marker of ours, so the frames, slots and
+edges a client writes itself count exactly like the ones `attach_file` creates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from vitalgraph.graph.base import GraphStore, iri
+from vitalgraph.model import (
+    Edge_hasEntityKGFrame,
+    Edge_hasKGSlot,
+    FileNode,
+    GraphObject,
+    KGEntity,
+    KGFrame,
+    KGSlot,
+    KGURISlot,
+    VITAL_Edge,
+)
+from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
+from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
+from vitalgraph.services.files import FileService
+from vitalgraph.services.graph_objects import GraphObjectCollection
+from vitalgraph.services.spaces import SpaceService
+
+EDGE_SOURCE = VITAL_CORE + "hasEdgeSource"
+EDGE_DESTINATION = VITAL_CORE + "hasEdgeDestination"
+URI_SLOT_VALUE = KGURISlot.uriSlotValue.uri
+# The frame and slot types of the fixture data; informative only, attachments are recognised without them.
+DOCUMENT_FRAME_TYPE = "urn:kgtype:DocumentFrame"
+DOCUMENT_FILE_SLOT_TYPE = "urn:kgtype:DocumentFileURISlot"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One entity -> frame -> slot -> file path."""
+
+    entity: str
+    entity_edge: str
+    frame: str
+    slot_edge: str
+    slot: str
+    file: str
+
+    @property
+    def link_uris(self) -> tuple[str, str, str, str]:
+        return (self.entity_edge, self.frame, self.slot_edge, self.slot)
+
+
+@dataclass(frozen=True)
+class EntityDeletion:
+    entity_uris: list[str]
+    structure_uris: list[str]  # the entities' frames, slots and the edges between them
+    file_uris: list[str]  # files deleted with them (delete_attachments=true)
+
+
+def attachment_objects(entity_uri: str, file_uri: str) -> list[GraphObject]:
+    """The four objects that attach a file to an entity, as in org_with_file.jsonld."""
+    frame = KGFrame(kGFrameType=DOCUMENT_FRAME_TYPE)
+    slot = KGURISlot(kGSlotType=DOCUMENT_FILE_SLOT_TYPE, uriSlotValue=file_uri)
+    return [
+        Edge_hasEntityKGFrame(edgeSource=entity_uri, edgeDestination=frame.URI),
+        frame,
+        Edge_hasKGSlot(edgeSource=frame.URI, edgeDestination=slot.URI),
+        slot,
+    ]
+
+
+def _values(variable: str, uris: Iterable[str]) -> str:
+    return f"VALUES ?{variable} {{ {' '.join(iri(u) for u in uris)} }}"
+
+
+class KGEntityService(GraphObjectCollection):
+    """Entity CRUD (requests may carry the entities' frames, slots and edges) plus file attachments."""
+
+    def __init__(self, graph: GraphStore, spaces: SpaceService, files: FileService) -> None:
+        super().__init__(graph, spaces, KGEntity, companions=(KGFrame, KGSlot, VITAL_Edge))
+        self.files = files
+
+    def check_request(self, objects: Sequence[GraphObject]) -> None:
+        super().check_request(objects)
+        for obj in objects:
+            if isinstance(obj, VITAL_Edge) and not (obj.edgeSource and obj.edgeDestination):
+                raise InvalidInputError(f"edge {obj.URI} needs both hasEdgeSource and hasEdgeDestination")
+
+    # --- reads ------------------------------------------------------------------------------
+    async def get_with_attachments(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[GraphObject]:
+        """The entities, then their attachment frames, slots, edges and FileNodes."""
+        graph = await self.graph_for(space_id, graph_id)
+        entities = await self.require_all(graph, uris)
+        attachments = await self._attachments(graph, uris)
+        related = dict.fromkeys(u for a in attachments for u in (*a.link_uris, a.file))
+        return [*entities, *await self.graph.get_objects(graph, list(related))]
+
+    async def attached_files(self, space_id: str, graph_id: str | None, entity_uri: str) -> list[FileNode]:
+        graph = await self.graph_for(space_id, graph_id)
+        await self.require_all(graph, [entity_uri])
+        files = dict.fromkeys(a.file for a in await self._attachments(graph, [entity_uri]))
+        return [o for o in await self.graph.get_objects(graph, list(files)) if isinstance(o, FileNode)]
+
+    # --- attachments ------------------------------------------------------------------------
+    async def attach_file(self, space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> list[str]:
+        """Link a FileNode to an entity; returns the URIs of the edge, frame, edge and slot created."""
+        graph = await self.graph_for(space_id, graph_id)
+        async with self.writing(graph):
+            await self.require_all(graph, [entity_uri])
+            await self._require_file(graph, file_uri)
+            if await self._attachments(graph, [entity_uri], file_uri):
+                raise ConflictError(f"file {file_uri} is already attached to entity {entity_uri}")
+            objects = attachment_objects(entity_uri, file_uri)
+            await self.graph.insert_objects(graph, objects)
+        return [o.URI for o in objects]
+
+    async def detach_file(self, space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> list[str]:
+        """Remove every path linking the file to the entity (the file itself stays); returns what was removed.
+
+        A frame goes too once it has no slot left, along with the edges leading to it.
+        """
+        graph = await self.graph_for(space_id, graph_id)
+        async with self.writing(graph):
+            await self.require_all(graph, [entity_uri])
+            attachments = await self._attachments(graph, [entity_uri], file_uri)
+            if not attachments:
+                raise NotFoundError(f"file {file_uri} is not attached to entity {entity_uri}")
+            removed = {u for a in attachments for u in (a.slot_edge, a.slot)}
+            frames = {a.frame for a in attachments}
+            slots_by_frame: dict[str, set[str]] = {f: set() for f in frames}
+            for _edge, frame, slot in await self._edges(graph, Edge_hasKGSlot, sources=frames):
+                slots_by_frame[frame].add(slot)
+            emptied = {f for f, slots in slots_by_frame.items() if slots <= removed}
+            removed |= emptied
+            removed |= {edge for edge, _, _ in await self._edges(graph, Edge_hasEntityKGFrame, destinations=emptied)}
+            await self.graph.delete_objects(graph, sorted(removed))
+        return sorted(removed)
+
+    # --- delete -----------------------------------------------------------------------------
+    async def delete(  # type: ignore[override]  # returns what went, not only the entity URIs
+        self, space_id: str, graph_id: str | None, uris: Sequence[str], *, delete_attachments: bool = False
+    ) -> EntityDeletion:
+        """Delete entities with their frames, slots and edges; their attached files too if asked.
+
+        All entities must exist (404, nothing deleted). Frames or slots another entity still links
+        to are kept. Files go first, so a failure there leaves the entities to retry with.
+        """
+        graph = await self.graph_for(space_id, graph_id)
+        async with self.writing(graph):
+            entity_uris = [o.URI for o in await self.require_all(graph, uris)]
+            structure = await self._structure(graph, set(entity_uris))
+            file_uris: list[str] = []
+            if delete_attachments:
+                file_uris = list(dict.fromkeys(a.file for a in await self._attachments(graph, entity_uris)))
+                if file_uris:
+                    await self.files.delete_files(space_id, graph_id, file_uris)
+            await self.graph.delete_objects(graph, [*entity_uris, *structure])
+        return EntityDeletion(entity_uris, sorted(structure), file_uris)
+
+    # --- graph patterns ---------------------------------------------------------------------
+    async def _attachments(self, graph: str, entity_uris: Iterable[str], file_uri: str | None = None) -> list[Attachment]:
+        file_filter = _values("file", [file_uri]) if file_uri else ""
+        rows = await self.graph.select(
+            f"SELECT ?entity ?entityEdge ?frame ?slotEdge ?slot ?file WHERE {{ GRAPH {iri(graph)} {{ "
+            f"{_values('entity', entity_uris)} {file_filter} "
+            f"?entityEdge <{RDF_TYPE}> <{Edge_hasEntityKGFrame.class_uri}> ; "
+            f"<{EDGE_SOURCE}> ?entity ; <{EDGE_DESTINATION}> ?frame . "
+            f"?slotEdge <{RDF_TYPE}> <{Edge_hasKGSlot.class_uri}> ; <{EDGE_SOURCE}> ?frame ; <{EDGE_DESTINATION}> ?slot . "
+            f"?slot <{URI_SLOT_VALUE}> ?file . ?file <{RDF_TYPE}> <{FileNode.class_uri}> . "
+            f"}} }} ORDER BY ?entity ?frame ?slot"
+        )
+        names = ("entity", "entityEdge", "frame", "slotEdge", "slot", "file")
+        return [Attachment(*(row[n].value for n in names)) for row in rows]
+
+    async def _edges(
+        self,
+        graph: str,
+        edge_class: type[VITAL_Edge],
+        *,
+        sources: Iterable[str] | None = None,
+        destinations: Iterable[str] | None = None,
+    ) -> list[tuple[str, str, str]]:
+        """(edge, source, destination) of the edges of a class, from and/or to the given nodes."""
+        sources = None if sources is None else list(sources)
+        destinations = None if destinations is None else list(destinations)
+        if sources == [] or destinations == []:
+            return []
+        filters = (_values("source", sources) if sources else "") + (
+            _values("destination", destinations) if destinations else ""
+        )
+        rows = await self.graph.select(
+            f"SELECT ?edge ?source ?destination WHERE {{ GRAPH {iri(graph)} {{ {filters} "
+            f"?edge <{RDF_TYPE}> <{edge_class.class_uri}> ; <{EDGE_SOURCE}> ?source ; <{EDGE_DESTINATION}> ?destination "
+            f"}} }}"
+        )
+        return [(row["edge"].value, row["source"].value, row["destination"].value) for row in rows]
+
+    async def _owned(self, graph: str, parents: set[str], edge_class: type[VITAL_Edge]) -> tuple[set[str], set[str]]:
+        """Edges of `edge_class` leaving `parents`, and their destinations no other node links to."""
+        outgoing = await self._edges(graph, edge_class, sources=parents)
+        children = {destination for _, _, destination in outgoing}
+        incoming = await self._edges(graph, edge_class, destinations=children)
+        shared = {destination for _, source, destination in incoming if source not in parents}
+        return {edge for edge, _, _ in outgoing}, children - shared
+
+    async def _structure(self, graph: str, entity_uris: set[str]) -> set[str]:
+        """The entities' frames and slots, and the edges to them."""
+        frame_edges, frames = await self._owned(graph, entity_uris, Edge_hasEntityKGFrame)
+        slot_edges, slots = await self._owned(graph, frames, Edge_hasKGSlot)
+        return frame_edges | frames | slot_edges | slots
+
+    async def _require_file(self, graph: str, file_uri: str) -> None:
+        found = await self.graph.get_objects(graph, [file_uri])
+        if not found or not isinstance(found[0], FileNode):
+            raise NotFoundError(f"file node not found: {file_uri}")
