@@ -13,6 +13,7 @@ import uvicorn
 
 from vitalgraph.client.cli_files import files_app
 from vitalgraph.config import Settings, SettingsError, load_settings
+from vitalgraph.logs import configure_logging
 
 app = typer.Typer(help="VitalGraph: a knowledge-graph server with streaming files.", no_args_is_help=True)
 app.add_typer(files_app, name="files")
@@ -51,8 +52,9 @@ def serve(
 ) -> None:
     """Start the HTTP server (uvicorn with uvloop and httptools)."""
     settings = _settings_or_exit(config, HOST=host, PORT=port, DATA_DIR=data_dir)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, settings.LOG_FORMAT)
     from vitalgraph.api.app import create_app
+    from vitalgraph.api.shutdown import GracefulServer
     from vitalgraph.services.container import Services
     from vitalgraph.services.errors import StorageUnavailableError
 
@@ -69,15 +71,17 @@ def serve(
                 "shown only this once — set VITALGRAPH_ADMIN_PASSWORD to choose your own)",
                 err=True,
             )
+        asgi_app = create_app(settings, services)
         config = uvicorn.Config(
-            create_app(settings, services),
+            asgi_app,
             host=settings.HOST,
             port=settings.PORT,
             http="httptools",
             log_level=log_level,
-            timeout_graceful_shutdown=30,
+            log_config=None,  # our handler (text or JSON, with request ids) formats uvicorn's lines too
+            timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
         )
-        server = uvicorn.Server(config)
+        server = GracefulServer(config, on_shutdown=asgi_app.state.shutdown.begin_drain)
         try:
             await server.serve()
         finally:

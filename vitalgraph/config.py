@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     ORPHAN_MIN_AGE_SECONDS: int = Field(default=3600, ge=0)
     GC_INTERVAL_SECONDS: int = Field(default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`")
 
+    # Operations: log lines, shutdown, readiness, event-loop lag monitor (see docs/configuration.md).
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    SHUTDOWN_GRACE_SECONDS: float = Field(default=30.0, ge=0, description="downloads may finish this long after SIGTERM")
+    READY_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+    LOOP_LAG_INTERVAL_SECONDS: float = Field(default=0.1, ge=0, description="0 = no event-loop lag monitor")
+    LOOP_LAG_WARN_SECONDS: float = Field(default=0.25, gt=0)
+
     @field_validator("S3_PREFIX")
     @classmethod
     def _prefix_is_relative(cls, value: str) -> str:

@@ -9,7 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vitalgraph.api.errors import install_error_handlers
-from vitalgraph.api.routes import auth, files, kgentities, kgtypes, spaces, sparql
+from vitalgraph.api.metrics import Metrics
+from vitalgraph.api.request_context import RequestContextMiddleware
+from vitalgraph.api.routes import auth, files, kgentities, kgtypes, operations, spaces, sparql
+from vitalgraph.api.shutdown import ShutdownCoordinator
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
 
@@ -26,25 +29,32 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             gc_task = asyncio.create_task(
                 running.maintenance.run_periodically(settings.GC_INTERVAL_SECONDS, **running.gc_ages)
             )
+        lag_task = None
+        if settings.LOOP_LAG_INTERVAL_SECONDS:
+            lag_task = asyncio.create_task(
+                metrics.watch_loop_lag(settings.LOOP_LAG_INTERVAL_SECONDS, settings.LOOP_LAG_WARN_SECONDS)
+            )
         try:
             yield
         finally:
-            if gc_task is not None:
-                gc_task.cancel()
+            for task in (gc_task, lag_task):
+                if task is not None:
+                    task.cancel()
             if owned:
                 await running.stop()
 
+    metrics = Metrics()
     app = FastAPI(title="VitalGraph", version="0.1.0", lifespan=lifespan)
+    app.state.metrics = metrics
+    app.state.shutdown = ShutdownCoordinator()
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_error_handlers(app)
+    app.include_router(operations.router)
     app.include_router(auth.router)
     app.include_router(spaces.router)
     app.include_router(files.router)
     app.include_router(kgtypes.router)
     app.include_router(kgentities.router)
     app.include_router(sparql.router)
-
-    @app.get("/health", tags=["operations"])
-    async def health() -> dict:
-        return {"status": "ok"}
 
     return app

@@ -23,6 +23,7 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.PayloadTooLargeError: 413,
     errors.RangeNotSatisfiableError: 416,
     errors.StorageUnavailableError: 503,
+    errors.ServerShuttingDownError: 503,
 }
 
 
@@ -38,6 +39,9 @@ def error_response(exc: errors.VitalGraphError) -> JSONResponse:
     headers = {}
     if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.ServerShuttingDownError):
+        headers["Retry-After"] = "1"
+        headers["Connection"] = "close"
     if isinstance(exc, errors.RangeNotSatisfiableError):
         headers["Content-Range"] = f"bytes */{exc.size}"
     if status >= 500:
@@ -56,17 +60,27 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(problems) or "invalid request"
 
 
+def _count(request: Request, exc: Exception, status: int) -> None:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.count_error(type(exc).__name__, status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.VitalGraphError)
-        return error_response(exc)
+        response = error_response(exc)
+        _count(request, exc, response.status_code)
+        return response
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        _count(request, exc, 422)
         return JSONResponse({"detail": _describe_validation(exc)}, status_code=422)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        _count(request, exc, exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.add_exception_handler(errors.VitalGraphError, on_service_error)

@@ -57,6 +57,10 @@ class BlobStore(ABC):
         """Release connections."""
 
     @abstractmethod
+    async def check(self) -> None:
+        """A cheap readiness probe (for /ready): StorageUnavailableError naming the problem, else None."""
+
+    @abstractmethod
     async def write(
         self,
         key: str,

@@ -45,6 +45,11 @@ class LocalBlobStore(BlobStore):
     async def close(self) -> None:
         self._executor.shutdown(wait=True)
 
+    async def check(self) -> None:
+        problem = await self._run(_directory_problem, self.staging)
+        if problem:
+            raise StorageUnavailableError(f"blob directory {self.root}: {problem}")
+
     def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
@@ -167,6 +172,14 @@ class _StagedFile:
         if self.handle is not None and not self.handle.closed:
             self.handle.close()
         self.path.unlink(missing_ok=True)
+
+
+def _directory_problem(path: Path) -> str | None:
+    if not path.is_dir():
+        return f"{path} is missing"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"{path} is not writable"
+    return None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -215,6 +215,12 @@ class S3BlobStore(BlobStore):
             return f"S3 endpoint {self.where} is unreachable: {_one_line(exc)}"
         return f"S3 at {self.where} denied HeadBucket on bucket {self.bucket} (403)"
 
+    async def check(self) -> None:
+        if self._client is None:
+            raise StorageUnavailableError(f"S3 blob store at {self.where} is not open")
+        with self._s3_errors(f"checking bucket {self.bucket}"):
+            await self._client.head_bucket(Bucket=self.bucket)
+
     def _bucket_location(self) -> dict[str, Any]:
         if self.region == "us-east-1":
             return {}  # the one region that refuses an explicit LocationConstraint

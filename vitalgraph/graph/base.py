@@ -15,7 +15,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from vitalgraph.model import GraphObject
 from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
-from vitalgraph.services.errors import InvalidInputError
+from vitalgraph.services.errors import InvalidInputError, StorageUnavailableError
 
 Row = dict[str, object]
 GRAPH_PREFIX = "urn:vitalgraph:graph:"
@@ -59,6 +59,15 @@ class GraphStore(ABC):
 
     async def close(self) -> None:
         """Flush and release."""
+
+    async def check(self) -> None:
+        """A cheap readiness probe (for /ready): a trivial query; StorageUnavailableError if it fails."""
+        try:
+            await self.select("SELECT * WHERE { } LIMIT 1")
+        except StorageUnavailableError:
+            raise
+        except Exception as exc:
+            raise StorageUnavailableError(f"graph store query failed: {type(exc).__name__}: {exc}") from exc
 
     # --- what a backend implements -------------------------------------------------------
     @abstractmethod

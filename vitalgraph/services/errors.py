@@ -45,3 +45,7 @@ class UploadIncompleteError(VitalGraphError):
 
 class StorageUnavailableError(VitalGraphError):
     """A backing store (blob or graph) is unreachable or failing (HTTP 503)."""
+
+
+class ServerShuttingDownError(VitalGraphError):
+    """The server is stopping; the request was refused or aborted and may be retried (HTTP 503)."""

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import anyio
+
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
@@ -168,13 +170,16 @@ class FileService:
         key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
         source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
         written = await self.blobs.write(key, source, max_size=self.max_upload_size, expected_size=expected_size)
-        async with self._node_lock(graph, uri):  # two uploads finishing together must not orphan a blob
-            try:
-                node = await self._get_node(graph, uri)  # it may have been deleted while bytes streamed in
-            except NotFoundError:
-                await self.blobs.delete(key)
-                raise
-            return await self._point_node_at(graph, node, written, content_type, filename)
+        # Once every byte is stored, finish: a cancellation now (shutdown) would leave either an
+        # orphan blob or a node whose update is still running on a thread.
+        with anyio.CancelScope(shield=True):
+            async with self._node_lock(graph, uri):  # two uploads finishing together must not orphan a blob
+                try:
+                    node = await self._get_node(graph, uri)  # it may have been deleted while bytes streamed in
+                except NotFoundError:
+                    await self.blobs.delete(key)
+                    raise
+                return await self._point_node_at(graph, node, written, content_type, filename)
 
     async def _point_node_at(
         self, graph: str, node: FileNode, written: WrittenBlob, content_type: str, filename: str | None

@@ -6,6 +6,7 @@ a streaming parser. Nothing here uses `request.form()`/`UploadFile`, which would
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -133,21 +134,31 @@ async def _upload(
             f"upload of {length} bytes exceeds the maximum file size of {limit} bytes (MAX_STREAMING_FILE_SIZE)"
         )
     content_type = request.headers.get("content-type", "")
-    if multipart_only or content_type.lower().startswith("multipart/form-data"):
-        await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
-        part = await open_multipart_file(request_body(request), content_type)
-        chunks, content_type, expected = part.chunks, part.content_type, None
-        filename = filename or part.filename
-    else:
-        chunks, expected = request_body(request), length
-    result = await services.files.upload_content(
-        space_id, graph_id, uri, chunks, content_type=content_type, filename=filename, expected_size=expected
-    )
+    body = request.app.state.metrics.metered(request_body(request), "upload")
+    with request.app.state.shutdown.upload():  # SIGTERM aborts it cleanly: see api/shutdown.py
+        try:
+            if multipart_only or content_type.lower().startswith("multipart/form-data"):
+                await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
+                part = await open_multipart_file(body, content_type)
+                chunks, content_type, expected = part.chunks, part.content_type, None
+                filename = filename or part.filename
+            else:
+                chunks, expected = body, length
+            result = await services.files.upload_content(
+                space_id, graph_id, uri, chunks, content_type=content_type, filename=filename, expected_size=expected
+            )
+        finally:
+            await body.aclose()
     return UploadResponse(**result.__dict__)
 
 
 async def _download(request: Request, services: ServicesDep, space_id: str, graph_id: str | None, uri: str) -> Response:
     content = await services.files.open_content(space_id, graph_id, uri)
+    metrics = request.app.state.metrics
+
+    def read_range(start: int, end: int) -> AsyncIterator[bytes]:
+        return metrics.metered(content.read_range(start, end), "download")
+
     return build_download_response(
         request,
         size=content.size,
@@ -155,7 +166,7 @@ async def _download(request: Request, services: ServicesDep, space_id: str, grap
         content_type=content.content_type,
         filename=content.filename,
         last_modified=content.modified,
-        read_range=content.read_range,
+        read_range=read_range,
         chunk_size=services.settings.STREAMING_CHUNK_SIZE,
     )
 

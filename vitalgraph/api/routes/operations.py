@@ -1,0 +1,53 @@
+"""Operations endpoints, unauthenticated: liveness, readiness (both stores) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from vitalgraph.api.deps import ServicesDep
+from vitalgraph.services.errors import StorageUnavailableError
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health")
+async def health() -> dict:
+    """Liveness: the process answers. It does not look at the stores (that is /ready)."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", responses={503: {"description": "a store failed its check, or the server is stopping"}})
+async def ready(request: Request, services: ServicesDep) -> JSONResponse:
+    """Readiness: the blob store and the graph store each answer a cheap check."""
+    if request.app.state.shutdown.draining:
+        return JSONResponse({"detail": "not ready: server is shutting down", "checks": {}}, status_code=503)
+    timeout = services.settings.READY_TIMEOUT_SECONDS
+    names = ("blobs", "graph")
+    results = await asyncio.gather(*(_check(store.check(), timeout) for store in (services.blobs, services.graph)))
+    checks = dict(zip(names, results))
+    failed = [f"{name}: {outcome}" for name, outcome in checks.items() if outcome != "ok"]
+    if failed:
+        return JSONResponse({"detail": "not ready: " + "; ".join(failed), "checks": checks}, status_code=503)
+    return JSONResponse({"status": "ready", "checks": checks})
+
+
+async def _check(probe: object, timeout: float) -> str:
+    try:
+        await asyncio.wait_for(probe, timeout)  # type: ignore[arg-type]
+    except StorageUnavailableError as exc:
+        return str(exc)
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except Exception as exc:  # a probe must report, never crash the endpoint
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition of this server's metrics."""
+    registry = request.app.state.metrics
+    return Response(registry.render(), media_type=registry.content_type)
