@@ -81,7 +81,7 @@ def serve(
             log_config=None,  # our handler (text or JSON, with request ids) formats uvicorn's lines too
             timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
         )
-        server = GracefulServer(config, on_shutdown=asgi_app.state.shutdown.begin_drain)
+        server = GracefulServer(config, on_shutdown=asgi_app.state.shutdown.begin_drain, after_shutdown=services.stop)
         try:
             await server.serve()
         finally:

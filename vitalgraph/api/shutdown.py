@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import anyio
 import uvicorn
@@ -54,12 +54,23 @@ class ShutdownCoordinator:
 
 
 class GracefulServer(uvicorn.Server):
-    """uvicorn's server, telling the app the moment shutdown begins (before connections drain)."""
+    """uvicorn's server, telling the app the moment shutdown begins (before connections drain) and
+    closing the stores once it has drained.
 
-    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
+    The stores must close here, inside `serve()`: after a SIGTERM uvicorn re-raises the signal as
+    `serve()` returns, which ends the process before any code after it could run.
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, on_shutdown: Callable[[], None], after_shutdown: Callable[[], Awaitable[None]]
+    ) -> None:
         super().__init__(config)
         self._on_shutdown = on_shutdown
+        self._after_shutdown = after_shutdown
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._on_shutdown()
-        await super().shutdown(sockets)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            await self._after_shutdown()

@@ -1,7 +1,8 @@
 """Blob store on a local directory.
 
 Writes go to `.staging/<random>.part`, are fsynced and renamed into place only when complete, so a
-reader never sees a partial object. Disk work and hashing run on a small private thread pool, one
+reader never sees a partial object; the directory holding the new name (and any directory created
+for it) is fsynced too, so an acknowledged write survives a crash or power loss. Disk work and hashing run on a small private thread pool, one
 block in flight while the event loop receives the next, so neither blocks the loop.
 """
 
@@ -163,9 +164,9 @@ class _StagedFile:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
-        final_path.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs_durably(final_path.parent)
         os.replace(self.path, final_path)
-        _fsync_dir(final_path.parent)
+        _fsync_dir(final_path.parent)  # the rename itself is durable only once its directory is synced
         return self.hasher.hexdigest()
 
     def discard(self) -> None:
@@ -180,6 +181,17 @@ def _directory_problem(path: Path) -> str | None:
     if not os.access(path, os.W_OK | os.X_OK):
         return f"{path} is not writable"
     return None
+
+
+def _make_dirs_durably(path: Path) -> None:
+    """mkdir -p, syncing the parent of each directory it creates so a crash cannot lose the entry."""
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        _fsync_dir(directory.parent)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vitalgraph.blobs import BlobStore, create_blob_store
 from vitalgraph.config import Settings
@@ -32,6 +32,7 @@ class Services:
     kgentities: KGEntityService
     sparql: SparqlService
     generated_admin_password: str | None = None
+    _stopped: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     async def start(cls, settings: Settings, *, collect_garbage: bool = True) -> "Services":
@@ -83,6 +84,10 @@ class Services:
         }
 
     async def stop(self) -> None:
+        """Close both stores; calling it again does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         try:
             await self.blobs.close()
         finally:
