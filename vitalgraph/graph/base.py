@@ -146,6 +146,8 @@ class GraphStore(ABC):
         where = self._list_where(graph, class_uris, search)
         count_rows = await self.select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}")
         total = int(count_rows[0]["n"].value) if count_rows else 0
+        if offset >= total:  # past the end: also keeps offsets no SPARQL engine can parse out of the query
+            return [], total
         rows = await self.select(
             f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY ?s LIMIT {int(limit)} OFFSET {int(offset)}"
         )
