@@ -54,9 +54,48 @@ def content_facts(client: httpx.Client, space_id: str) -> dict[str, tuple[str, s
     return facts
 
 
-def assert_consistent(client: httpx.Client, space_id: str, data_dir: Path | None) -> dict[str, str]:
-    """Every node that claims content serves exactly the bytes of its SHA-256; with a local store, no
-    staging file is left and every blob on disk belongs to a node. Returns uri -> sha256."""
+class LocalStoreView:
+    """What is on disk under DATA_DIR/blobs."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "blobs"
+
+    def staging(self) -> list[str]:
+        return sorted(p.name for p in (self.root / ".staging").glob("*"))
+
+    def blob_keys(self, space_id: str) -> set[str]:
+        from vitalgraph.services.blob_keys import space_blob_prefix
+
+        base = self.root / space_blob_prefix(space_id)
+        return {p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file()}
+
+
+class S3StoreView:
+    """What is in the bucket under the server's S3_PREFIX: objects, and unfinished multipart uploads."""
+
+    def __init__(self, seaweed, prefix: str) -> None:
+        self.client = seaweed.boto_client()
+        self.bucket = seaweed.bucket
+        self.prefix = f"{prefix}/"
+
+    def staging(self) -> list[str]:
+        found = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
+        return sorted(upload["Key"] for upload in found.get("Uploads", []))
+
+    def blob_keys(self, space_id: str) -> set[str]:
+        from vitalgraph.services.blob_keys import space_blob_prefix
+
+        keys: set[str] = set()
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + space_blob_prefix(space_id)
+        ):
+            keys |= {item["Key"].removeprefix(self.prefix) for item in page.get("Contents", [])}
+        return keys
+
+
+def assert_consistent(client: httpx.Client, space_id: str, store: LocalStoreView | S3StoreView | None) -> dict[str, str]:
+    """Every node that claims content serves exactly the bytes of its SHA-256; in the store, no
+    unfinished upload is left and every blob of the space belongs to a node. Returns uri -> sha256."""
     facts = content_facts(client, space_id)
     shas: dict[str, str] = {}
     for uri, fact in facts.items():
@@ -69,28 +108,15 @@ def assert_consistent(client: httpx.Client, space_id: str, data_dir: Path | None
                 digest.update(chunk)
         assert digest.hexdigest() == fact[0], f"{uri}: bytes do not match the recorded SHA-256"
         shas[uri] = fact[0]
-    if data_dir is not None:
-        assert staging_files(data_dir) == [], "staging files left behind"
+    if store is not None:
+        assert store.staging() == [], "unfinished uploads left behind"
         referenced = {fact[1] for fact in facts.values() if fact}
-        assert stored_blob_keys(data_dir) <= referenced | other_spaces_keys(data_dir, space_id), "orphan blobs"
+        assert store.blob_keys(space_id) == referenced, "orphan or missing blobs"
     return shas
 
 
-def staging_files(data_dir: Path) -> list[Path]:
-    return sorted((data_dir / "blobs" / ".staging").glob("*"))
-
-
-def stored_blob_keys(data_dir: Path) -> set[str]:
-    root = data_dir / "blobs"
-    return {p.relative_to(root).as_posix() for p in (root / "spaces").rglob("*") if p.is_file()}
-
-
-def other_spaces_keys(data_dir: Path, space_id: str) -> set[str]:
-    """Blobs of other spaces (other tests' data on a shared server) are not this check's business."""
-    from vitalgraph.services.blob_keys import space_blob_prefix
-
-    mine = space_blob_prefix(space_id)
-    return {key for key in stored_blob_keys(data_dir) if not key.startswith(mine)}
+def staging_files(data_dir: Path) -> list[str]:
+    return LocalStoreView(data_dir).staging()
 
 
 def raw_request_head(method: str, path: str, host: str, token: str, headers: dict[str, str]) -> bytes:

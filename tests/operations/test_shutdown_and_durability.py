@@ -13,8 +13,10 @@ import httpx
 
 from tests.faults.state import (
     assert_consistent, connect, content_facts, make_file_nodes, make_space, raw_request_head, read_response_head,
-    staging_files,
+    LocalStoreView,
 )
+from tests.faults.backends import backend  # noqa: F401  (local and S3)
+from tests.fixtures.seaweedfs import seaweedfs  # noqa: F401
 from tests.fixtures.servers import start_server
 
 MiB = 1024 * 1024
@@ -79,8 +81,9 @@ def test_sigterm_cuts_a_stalled_download_at_the_grace_deadline(server_factory):
     sock.close()
 
 
-def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory):
-    server = server_factory({"VITALGRAPH_SHUTDOWN_GRACE_SECONDS": "30"})
+def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory, backend):
+    server = server_factory({**backend.env, "VITALGRAPH_SHUTDOWN_GRACE_SECONDS": "30"})
+    store = backend.view(server)
     old = os.urandom(MiB)
     with server.client() as api:
         space = make_space(api)
@@ -89,9 +92,11 @@ def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory)
     sock = connect(server.url)
     path = f"/api/files/stream/upload?space_id={space}&uri={uri}"
     sock.sendall(raw_request_head("POST", path, server.url, server.token(), {"Content-Length": str(64 * MiB)}))
-    sock.sendall(os.urandom(8 * MiB))  # then the client stalls, as a slow one would
-    time.sleep(0.5)
-    assert staging_files(server.data_dir), "the upload should be staging by now"
+    sock.sendall(os.urandom(16 * MiB))  # then the client stalls, as a slow one would (on S3: 3 parts, multipart)
+    deadline = time.monotonic() + 10
+    while not store.staging():
+        assert time.monotonic() < deadline, "the upload should be staging by now"
+        time.sleep(0.05)
     server.process.send_signal(signal.SIGTERM)
     status, body = read_response_head(sock)
     assert status == 503
@@ -102,11 +107,11 @@ def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory)
     assert _wait_exit(server, 20) < 10, "an upload must not hold the server for the grace period"
     assert server.process.returncode in CLEAN_EXIT, server.log()
 
-    assert staging_files(server.data_dir) == []
+    assert store.staging() == []
     restarted = start_server(server.data_dir, {k: v for k, v in server.env.items() if k.startswith("VITALGRAPH_")})
     try:
         with restarted.client() as api:
-            shas = assert_consistent(api, space, server.data_dir)
+            shas = assert_consistent(api, space, store)
         assert shas == {uri: hashlib.sha256(old).hexdigest()}
     finally:
         restarted.stop()
@@ -133,7 +138,7 @@ def test_kill_9_loses_no_acknowledged_write(server_factory):
         with restarted.client() as api:
             facts = content_facts(api, space)
             assert set(facts) == set(uris)
-            assert assert_consistent(api, space, server.data_dir) == acknowledged
+            assert assert_consistent(api, space, LocalStoreView(server.data_dir)) == acknowledged
             node = api.get("/api/files", params={"space_id": space, "uri": uris[25]}).json()
             assert "renamed" in json.dumps(node)
     finally:
