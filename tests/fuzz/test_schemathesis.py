@@ -27,6 +27,7 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 FUZZ_SPACE = "fuzz"
 FUZZ_FILE = "http://example.org/fuzz/file"
 _alternate = itertools.cycle([True, False])
+_examples_run: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +56,29 @@ def test_no_input_causes_a_server_error(case, fuzzed_server):
         case.query["space_id"] = FUZZ_SPACE
         if "uri" in case.query and next(_alternate):
             case.query["uri"] = FUZZ_FILE
+    _examples_run.append(case.operation.label)
     case.call_and_validate(
         base_url=fuzzed_server.url,
         headers={"Authorization": f"Bearer {fuzzed_server.token()}"},
         checks=[not_a_server_error],
         timeout=30,
     )
+
+
+def test_the_server_itself_counted_no_5xx(fuzzed_server, capsys):
+    """Runs after the examples above (file order): the server's own request metrics agree."""
+    if not _examples_run:
+        pytest.skip("meaningful only after the schemathesis examples of this module")
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{fuzzed_server.url}/metrics").text
+    counts = [
+        sample for family in text_string_to_metric_families(text) for sample in family.samples
+        if sample.name == "vitalgraph_request_duration_seconds_count"
+    ]
+    total = sum(s.value for s in counts)
+    server_errors = sum(s.value for s in counts if s.labels["status"].startswith("5"))
+    with capsys.disabled():
+        print(f"\nschemathesis: {total:.0f} requests, {server_errors:.0f} answered 5xx")
+    assert total >= len(_examples_run) and server_errors == 0
