@@ -16,6 +16,7 @@ import pytest
 
 from tests.api.conftest import file_node_jsonld, make_space
 from tests.fixtures.servers import RunningServer
+from tests.model.conftest import FIXTURES_DIR
 from vitalgraph.services.errors import InvalidInputError
 from vitalgraph.services.sparql import classify_query
 
@@ -27,7 +28,6 @@ HASKGTYPE = HALEY + "hasKGEntityType"
 ORGANIZATION = HALEY + "OrganizationEntity"
 UNKNOWN_PROPERTY = "http://example.org/ontology#rating"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES_DIR = REPO_ROOT.parent / "shared" / "vitalsigns_fixtures"
 MB = 1024 * 1024
 
 
