@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 
-import psutil
 import pytest
 
+from tests.api.test_streaming import PeakRss
+from tests.client.harness import ThisProcess
 from tests.fixtures.servers import ADMIN_PASSWORD, RunningServer
 from vitalgraph.client import AsyncVitalGraphClient
 from vitalgraph.client.mock import AsyncMockVitalGraphClient
@@ -41,33 +40,6 @@ def load_example() -> ModuleType:
 flow = load_example()
 
 
-class PeakRss:
-    """Samples a process's RSS in a thread while the flow runs."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.start = self.peak = self.process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.02)
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.start
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 @pytest.fixture(scope="module")
 def flow_server(server_factory) -> RunningServer:
     """A server of its own, so "the blob store is empty" at the end means the whole store."""
@@ -76,23 +48,25 @@ def flow_server(server_factory) -> RunningServer:
 
 @pytest.fixture(params=["http", "mock"])
 async def setup(request: pytest.FixtureRequest) -> AsyncIterator[tuple]:
-    """(client, blob probe, pid whose memory to watch) for each way of reaching VitalGraph."""
+    """(client, blob probe, process whose memory to watch) for each way of reaching VitalGraph."""
     if request.param == "http":
         server: RunningServer = request.getfixturevalue("flow_server")
         client = AsyncVitalGraphClient(server.url, username="admin", password=ADMIN_PASSWORD)
-        probe, pid = flow.LocalBlobProbe(lambda: server.data_dir / "blobs"), server.pid
+        probe, process = flow.LocalBlobProbe(lambda: server.data_dir / "blobs"), server
     else:
         client = AsyncMockVitalGraphClient()
-        probe, pid = flow.LocalBlobProbe(lambda: client.server.data_dir / "blobs"), psutil.Process().pid
+        probe, process = flow.LocalBlobProbe(lambda: client.server.data_dir / "blobs"), ThisProcess()
     async with client:
-        yield client, probe, pid
+        yield client, probe, process
 
 
 async def test_multi_organization_flow(setup):
-    client, probe, pid = setup
+    client, probe, process = setup
     steps: list[str] = []
-    with PeakRss(pid) as memory:
+    start = process.rss()
+    with PeakRss(process) as memory:
         report = await flow.run_flow(client, probe=probe, log=steps.append)
+    growth = memory.peak - start
 
     assert len(report.organizations) == 10 and len(steps) == 7 and "nothing of it" in steps[-1]
     per_org = {org: [a for a in report.attachments.values() if a.org_uri == org] for org in report.organizations}
@@ -102,7 +76,7 @@ async def test_multi_organization_flow(setup):
 
     assert probe.keys() == [], "the blob store is not empty after the space was deleted"
     assert list((probe.root() / ".staging").iterdir()) == [], "an upload left a staging file behind"
-    assert memory.growth < MAX_RSS_GROWTH, f"RSS grew {memory.growth / MiB:.0f} MiB while streaming"
+    assert growth < MAX_RSS_GROWTH, f"RSS grew {growth / MiB:.0f} MiB while streaming"
 
 
 async def test_a_failed_check_is_reported_not_swallowed(setup, monkeypatch):
@@ -119,3 +93,6 @@ async def test_a_failed_check_is_reported_not_swallowed(setup, monkeypatch):
     monkeypatch.setattr(client.files, "iter_file", corrupted)
     with pytest.raises(flow.FlowError, match="downloaded"):
         await flow.run_flow(client, probe=probe, organizations=2, big_file_size=2 * MiB, log=lambda _: None)
+    for space in (await client.spaces.list_spaces()).spaces:  # the aborted flow's space: leave the store empty
+        await client.spaces.delete_space(space.space_id)
+    assert probe.keys() == []
