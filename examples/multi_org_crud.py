@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from vitalgraph.client import AsyncVitalGraphClient, NotFoundError
-from vitalgraph.model import FileNode, GraphObject, KGEntity, KGEntityType, KGType
+from vitalgraph.model import FileNode, KGEntity, KGEntityType, KGType
 
 MiB = 1024 * 1024
 BIG_FILE_SIZE = 51 * MiB  # "one of them > 50 MiB"

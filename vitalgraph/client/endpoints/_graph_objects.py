@@ -27,7 +27,7 @@ def objects_of(kind: type[G], document: Any) -> list[G]:
     return [obj for obj in graph_objects(document) if isinstance(obj, kind)]
 
 
-def uri_list(uris: str | Sequence[str]) -> list[str]:
+def split_uris(uris: str | Sequence[str]) -> list[str]:
     """The existing client takes a comma-separated string; a list works too."""
     items = uris.split(",") if isinstance(uris, str) else list(uris)
     return [uri.strip() for uri in items if uri.strip()]

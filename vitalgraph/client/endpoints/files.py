@@ -36,7 +36,7 @@ from vitalgraph.client.binary.adapters import (
 from vitalgraph.client.binary.async_streaming import AsyncBytesConsumer, AsyncStreamGenerator, pump_data_async
 from vitalgraph.client.binary.streaming import BytesConsumer, IteratorGenerator, pump_data
 from vitalgraph.client.config import ClientConfig
-from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, uri_list
+from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, split_uris
 from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
 from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError
 from vitalgraph.client.models import (
@@ -94,7 +94,7 @@ class FileCalls:
         space_id: str, uri_list: str | Sequence[str], graph_id: str | None = None
     ) -> Call[list[FileNode]]:
         """The file nodes among `uri_list` (a list, or one comma-separated string) that exist."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=uri_list(uri_list))
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("GET", "/api/files", lambda response: _file_nodes(response.json()), params=params)
 
     @staticmethod
@@ -124,7 +124,7 @@ class FileCalls:
     @staticmethod
     def delete_files_batch(space_id: str, graph_id: str | None, uri_list: str | Sequence[str]) -> Call[FilesDeleted]:
         """Delete several file nodes; if one is missing, none is deleted (NotFoundError)."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=uri_list(uri_list))
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("DELETE", "/api/files", model_reply(FilesDeleted), params=params)
 
     @staticmethod

@@ -12,8 +12,7 @@ from collections.abc import Callable, Sequence
 import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
-from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, objects_of, the_object
-from vitalgraph.client.endpoints._graph_objects import uri_list as split_uris
+from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, objects_of, split_uris, the_object
 from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
 from vitalgraph.client.errors import NotFoundError
 from vitalgraph.client.models import (

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
-from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, the_object
-from vitalgraph.client.endpoints._graph_objects import uri_list as split_uris
+from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, split_uris, the_object
 from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
 from vitalgraph.client.models import KGTypeList, ObjectsCreated, ObjectsDeleted, ObjectsUpdated
 from vitalgraph.model import GraphObject
