@@ -19,8 +19,9 @@ _EXPORTS = {
         "ServerError", "VitalGraphClientError",
     ],
     "vitalgraph.client.models": [
-        "ContentInfo", "DownloadResult", "FileList", "FilesCreated", "FilesDeleted", "FilesUpdated", "Space",
-        "SpaceDeleted", "SpaceList", "UploadResult",
+        "ContentInfo", "DownloadResult", "FileAttached", "FileDetached", "FileList", "FilesCreated", "FilesDeleted",
+        "FilesUpdated", "KGEntitiesDeleted", "KGEntityGraph", "KGEntityList", "KGTypeList", "ObjectsCreated",
+        "ObjectsDeleted", "ObjectsUpdated", "Space", "SpaceDeleted", "SpaceList", "SparqlResults", "UploadResult",
     ],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -56,13 +57,23 @@ if TYPE_CHECKING:
     from vitalgraph.client.models import (
         ContentInfo,
         DownloadResult,
+        FileAttached,
+        FileDetached,
         FileList,
         FilesCreated,
         FilesDeleted,
         FilesUpdated,
+        KGEntitiesDeleted,
+        KGEntityGraph,
+        KGEntityList,
+        KGTypeList,
+        ObjectsCreated,
+        ObjectsDeleted,
+        ObjectsUpdated,
         Space,
         SpaceDeleted,
         SpaceList,
+        SparqlResults,
         UploadResult,
     )
     from vitalgraph.client.sync_client import VitalGraphClient

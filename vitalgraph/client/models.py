@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
-from vitalgraph.model import FileNode
+from vitalgraph.model import FileNode, GraphObject
 
 
 class _Reply(BaseModel):
@@ -39,19 +41,33 @@ class FileList(_Reply):
     offset: int
 
 
-class FilesCreated(_Reply):
+class ObjectsCreated(_Reply):
+    """URIs of every object written (main objects and the companions sent with them)."""
+
     created_uris: list[str]
     created_count: int
 
 
-class FilesUpdated(_Reply):
+class ObjectsUpdated(_Reply):
     updated_uris: list[str]
     updated_count: int
 
 
-class FilesDeleted(_Reply):
+class ObjectsDeleted(_Reply):
     deleted_uris: list[str]
     deleted_count: int
+
+
+class FilesCreated(ObjectsCreated):
+    pass
+
+
+class FilesUpdated(ObjectsUpdated):
+    pass
+
+
+class FilesDeleted(ObjectsDeleted):
+    pass
 
 
 class UploadResult(_Reply):
@@ -79,3 +95,75 @@ class DownloadResult(ContentInfo):
 
     path: Path | None = None
     resumed: int = 0
+
+
+# --- knowledge graph ------------------------------------------------------------------------------
+class _GraphReply(_Reply):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+class KGTypeList(_GraphReply):
+    types: list[GraphObject]
+    total_count: int
+    page_size: int
+    offset: int
+
+
+class KGEntityList(_GraphReply):
+    entities: list[GraphObject]
+    total_count: int
+    page_size: int
+    offset: int
+
+
+class KGEntityGraph(_GraphReply):
+    """An entity with its attachments: `objects` is everything the server sent (the entity, then the
+    frames, slots and edges that attach files, then the FileNodes); `files` are those FileNodes."""
+
+    entity: GraphObject
+    objects: list[GraphObject]
+    files: list[FileNode]
+
+
+class KGEntitiesDeleted(ObjectsDeleted):
+    """`deleted_related_uris`: the entities' frames, slots and edges; `deleted_file_uris`: FileNodes
+    deleted with them (only with `delete_attachments=True`)."""
+
+    deleted_related_uris: list[str]
+    deleted_file_uris: list[str]
+
+
+class FileAttached(_Reply):
+    entity_uri: str
+    file_uri: str
+    created_uris: list[str]
+
+
+class FileDetached(_Reply):
+    entity_uri: str
+    file_uri: str
+    deleted_uris: list[str]
+
+
+class SparqlResults(_Reply):
+    """A SELECT or ASK answer in the SPARQL 1.1 JSON results format, as the server sent it.
+
+    `head` holds `vars` (SELECT) and maybe `link`; `results` holds `bindings` (SELECT only);
+    `boolean` is the ASK answer. Each binding maps a variable to `{"type", "value", ...}`.
+    """
+
+    head: dict[str, Any]
+    results: dict[str, Any] | None = None
+    boolean: bool | None = None
+
+    @property
+    def vars(self) -> list[str]:
+        return list(self.head.get("vars", []))
+
+    @property
+    def bindings(self) -> list[dict[str, Any]]:
+        return list((self.results or {}).get("bindings", []))
+
+    def values(self, variable: str) -> list[str | None]:
+        """The plain values bound to `variable`, row by row (None where it is unbound)."""
+        return [row.get(variable, {}).get("value") for row in self.bindings]

@@ -36,8 +36,9 @@ from vitalgraph.client.binary.adapters import (
 from vitalgraph.client.binary.async_streaming import AsyncBytesConsumer, AsyncStreamGenerator, pump_data_async
 from vitalgraph.client.binary.streaming import BytesConsumer, IteratorGenerator, pump_data
 from vitalgraph.client.config import ClientConfig
+from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, split_uris
 from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
-from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError, VitalGraphClientError
+from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError
 from vitalgraph.client.models import (
     ContentInfo,
     DownloadResult,
@@ -48,28 +49,13 @@ from vitalgraph.client.models import (
     UploadResult,
 )
 from vitalgraph.model import FileNode, GraphObject
-from vitalgraph.services.errors import VitalGraphError
 
 UPLOAD_PATH = "/api/files/stream/upload"
 DOWNLOAD_PATH = "/api/files/stream/download"
 
 
 def _file_nodes(document: Any) -> list[FileNode]:
-    try:
-        objects = GraphObject.from_jsonld(document)
-    except VitalGraphError as exc:  # the model's own parse error: to callers, a bad reply
-        raise VitalGraphClientError(f"the server's reply is not the JSON-LD expected: {exc}") from None
-    return [obj for obj in objects if isinstance(obj, FileNode)]
-
-
-def _uri_list(uris: str | Sequence[str]) -> list[str]:
-    """The existing client takes a comma-separated string; a list works too."""
-    items = uris.split(",") if isinstance(uris, str) else list(uris)
-    return [uri.strip() for uri in items if uri.strip()]
-
-
-def _as_list(objects: GraphObject | Sequence[GraphObject]) -> list[GraphObject]:
-    return [objects] if isinstance(objects, GraphObject) else list(objects)
+    return objects_of(FileNode, document)
 
 
 class FileCalls:
@@ -108,7 +94,7 @@ class FileCalls:
         space_id: str, uri_list: str | Sequence[str], graph_id: str | None = None
     ) -> Call[list[FileNode]]:
         """The file nodes among `uri_list` (a list, or one comma-separated string) that exist."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=_uri_list(uri_list))
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("GET", "/api/files", lambda response: _file_nodes(response.json()), params=params)
 
     @staticmethod
@@ -116,7 +102,7 @@ class FileCalls:
         space_id: str, objects: GraphObject | Sequence[GraphObject], graph_id: str | None = None
     ) -> Call[FilesCreated]:
         """Create file nodes (metadata only); ConflictError if one exists."""
-        body = GraphObject.list_to_jsonld(_as_list(objects))
+        body = jsonld_body(objects)
         return Call("POST", "/api/files", model_reply(FilesCreated), params=query(space_id=space_id, graph_id=graph_id),
                     json=body)
 
@@ -125,7 +111,7 @@ class FileCalls:
         space_id: str, objects: GraphObject | Sequence[GraphObject], graph_id: str | None = None
     ) -> Call[FilesUpdated]:
         """Replace file nodes' metadata (size, hash and storage stay the server's)."""
-        body = GraphObject.list_to_jsonld(_as_list(objects))
+        body = jsonld_body(objects)
         return Call("PUT", "/api/files", model_reply(FilesUpdated), params=query(space_id=space_id, graph_id=graph_id),
                     json=body)
 
@@ -138,7 +124,7 @@ class FileCalls:
     @staticmethod
     def delete_files_batch(space_id: str, graph_id: str | None, uri_list: str | Sequence[str]) -> Call[FilesDeleted]:
         """Delete several file nodes; if one is missing, none is deleted (NotFoundError)."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=_uri_list(uri_list))
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("DELETE", "/api/files", model_reply(FilesDeleted), params=params)
 
     @staticmethod
