@@ -46,7 +46,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from botocore.handlers import add_expect_header
 
-from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
+from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
 from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.services.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
 
@@ -59,7 +59,6 @@ MiB = 1024 * 1024
 S3_MAX_PARTS = 10_000
 S3_MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB  # 5 TiB
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
-PRESIGN_MAX_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most a week
 TOTAL_ATTEMPTS = 3  # one try and two retries: rides out a 503 SlowDown, fails fast on a dead endpoint
 CONNECT_TIMEOUT_CAP = 3.0  # seconds; a connection on a working network takes milliseconds
 # aiohttp has no pool-wait timeout, and every streaming download holds a connection for as long as
