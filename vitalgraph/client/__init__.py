@@ -19,8 +19,8 @@ _EXPORTS = {
         "ServerError", "VitalGraphClientError",
     ],
     "vitalgraph.client.models": [
-        "ContentInfo", "DownloadResult", "FileList", "FilesCreated", "FilesDeleted", "FilesUpdated", "Space",
-        "SpaceDeleted", "SpaceList", "UploadResult",
+        "ContentInfo", "DownloadResult", "FileList", "FilesCreated", "FilesDeleted", "FilesUpdated", "PresignedUrl",
+        "Space", "SpaceDeleted", "SpaceList", "UploadResult",
     ],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         FilesCreated,
         FilesDeleted,
         FilesUpdated,
+        PresignedUrl,
         Space,
         SpaceDeleted,
         SpaceList,
