@@ -109,6 +109,7 @@ class S3BlobStore(BlobStore):
         self._exit_stack: AsyncExitStack | None = None
         self._digest_pool: ThreadPoolExecutor | None = None
         self._live_uploads: dict[str, str] = {}  # upload id -> object key, for close() and clean_staging()
+        self._uploads_starting: set[asyncio.Future[str]] = set()  # CreateMultipartUpload calls in flight
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3BlobStore:
@@ -221,6 +222,10 @@ class S3BlobStore(BlobStore):
 
     async def close(self) -> None:
         """Abort the uploads still running (server shutdown), then release the connections."""
+        if self._client is not None and self._uploads_starting:
+            # An upload S3 has begun but whose id has not reached us yet would escape the abort below.
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait(self._uploads_starting, timeout=self.timeout_seconds)
         if self._client is not None and self._live_uploads:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(
@@ -519,6 +524,8 @@ class _MultipartUpload:
         """Start uploading one part; waits while all slots are busy, so memory stays bounded."""
         if self._creating is None:
             self._creating = asyncio.ensure_future(self._create())
+            self.store._uploads_starting.add(self._creating)
+            self._creating.add_done_callback(self.store._uploads_starting.discard)
         self.upload_id = await asyncio.shield(self._creating)  # shielded: abort() needs the id it returns
         await self._slots.acquire()
         if self._failure is not None:
