@@ -38,6 +38,8 @@ def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     assert direct.headers["content-type"] == "application/pdf"
     assert "filename*=UTF-8''Q3%20report%20%C3%A9.pdf" in direct.headers["content-disposition"]
     assert httpx.get(reply["url"].replace("Signature=", "Signature=0"), timeout=30).status_code == 403
+    assert slot.upload(b"replaced").status_code == 200
+    assert httpx.get(reply["url"], timeout=30).status_code == 404  # the old upload's object is gone
 
 
 def test_default_lifetime_is_an_hour(slot, server):
