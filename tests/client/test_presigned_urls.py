@@ -34,7 +34,7 @@ def test_bad_expires_is_an_invalid_request(client: Facade, space: str) -> None:
         client.files.get_presigned_url(space, uri, expires=0)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: `kind` is session-scoped, a module server would start once per kind
 def s3_backed_server(server_factory, seaweedfs: SeaweedFS) -> RunningServer:
     return server_factory(seaweedfs.server_env("client-presigned"), name="client-s3")
 
