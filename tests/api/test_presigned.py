@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -83,3 +84,12 @@ def test_file_without_content_or_unknown_is_404(slot, server):
 def test_presigning_needs_a_token(slot, server):
     response = httpx.get(server.url + PRESIGNED, params=slot.params)
     assert response.status_code == 401
+
+
+def test_an_expired_url_is_refused(slot, server):
+    if not blob_probe(server).is_s3:
+        pytest.skip("the local store cannot presign")
+    slot.upload(b"short-lived")
+    url = _presign(slot, expires="1").json()["url"]
+    time.sleep(2.1)
+    assert httpx.get(url, timeout=30).status_code == 403
