@@ -46,7 +46,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from botocore.handlers import add_expect_header
 
-from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
+from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
 from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.services.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
 
@@ -59,7 +59,6 @@ MiB = 1024 * 1024
 S3_MAX_PARTS = 10_000
 S3_MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB  # 5 TiB
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
-PRESIGN_MAX_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most a week
 TOTAL_ATTEMPTS = 3  # one try and two retries: rides out a 503 SlowDown, fails fast on a dead endpoint
 CONNECT_TIMEOUT_CAP = 3.0  # seconds; a connection on a working network takes milliseconds
 # aiohttp has no pool-wait timeout, and every streaming download holds a connection for as long as
@@ -110,6 +109,7 @@ class S3BlobStore(BlobStore):
         self._exit_stack: AsyncExitStack | None = None
         self._digest_pool: ThreadPoolExecutor | None = None
         self._live_uploads: dict[str, str] = {}  # upload id -> object key, for close() and clean_staging()
+        self._uploads_starting: set[asyncio.Future[str]] = set()  # CreateMultipartUpload calls in flight
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3BlobStore:
@@ -222,6 +222,10 @@ class S3BlobStore(BlobStore):
 
     async def close(self) -> None:
         """Abort the uploads still running (server shutdown), then release the connections."""
+        if self._client is not None and self._uploads_starting:
+            # An upload S3 has begun but whose id has not reached us yet would escape the abort below.
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait(self._uploads_starting, timeout=self.timeout_seconds)
         if self._client is not None and self._live_uploads:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(
@@ -520,6 +524,8 @@ class _MultipartUpload:
         """Start uploading one part; waits while all slots are busy, so memory stays bounded."""
         if self._creating is None:
             self._creating = asyncio.ensure_future(self._create())
+            self.store._uploads_starting.add(self._creating)
+            self._creating.add_done_callback(self.store._uploads_starting.discard)
         self.upload_id = await asyncio.shield(self._creating)  # shielded: abort() needs the id it returns
         await self._slots.acquire()
         if self._failure is not None:

@@ -21,7 +21,8 @@ _EXPORTS = {
     "vitalgraph.client.models": [
         "ContentInfo", "DownloadResult", "FileAttached", "FileDetached", "FileList", "FilesCreated", "FilesDeleted",
         "FilesUpdated", "KGEntitiesDeleted", "KGEntityGraph", "KGEntityList", "KGTypeList", "ObjectsCreated",
-        "ObjectsDeleted", "ObjectsUpdated", "Space", "SpaceDeleted", "SpaceList", "SparqlResults", "UploadResult",
+        "ObjectsDeleted", "ObjectsUpdated", "PresignedUrl", "Space", "SpaceDeleted", "SpaceList", "SparqlResults",
+        "UploadResult",
     ],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         ObjectsCreated,
         ObjectsDeleted,
         ObjectsUpdated,
+        PresignedUrl,
         Space,
         SpaceDeleted,
         SpaceList,

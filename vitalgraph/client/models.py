@@ -80,6 +80,17 @@ class UploadResult(_Reply):
     filename: str | None = None
 
 
+class PresignedUrl(_Reply):
+    """A URL that downloads a file's bytes straight from S3 (no token needed) until `expires_at`."""
+
+    uri: str
+    url: str
+    expires_in: int
+    expires_at: datetime
+    size: int
+    sha256: str
+
+
 class ContentInfo(_Reply):
     """A file's content as its download headers describe it."""
 

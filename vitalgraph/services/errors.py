@@ -43,5 +43,9 @@ class UploadIncompleteError(VitalGraphError):
     """The client sent fewer bytes than it announced or went away mid-upload (HTTP 400)."""
 
 
+class NotSupportedError(VitalGraphError):
+    """The configured backend cannot do this, e.g. presign a URL on the local blob store (HTTP 501)."""
+
+
 class StorageUnavailableError(VitalGraphError):
     """A backing store (blob or graph) is unreachable or failing (HTTP 503)."""

@@ -26,6 +26,7 @@ from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.model import GraphObject
 from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
+from vitalgraph.services.files import parse_expires
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -113,6 +114,15 @@ async def delete_files(
         raise InvalidInputError("name the file nodes to delete with 'uri' or 'uri_list'")
     deleted = await services.files.delete_files(space_id, graph_id, uris)
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
+
+
+class PresignedResponse(BaseModel):
+    uri: str
+    url: str
+    expires_in: int
+    expires_at: str  # ISO 8601, UTC
+    size: int
+    sha256: str
 
 
 # --- content ------------------------------------------------------------------------------------
@@ -209,3 +219,17 @@ async def legacy_download(
     graph_id: GraphId = None,
 ) -> Response:
     return await _download(request, services, space_id, graph_id, uri)
+
+
+@router.get("/presigned", response_model=PresignedResponse)
+async def presigned_download(
+    services: ServicesDep,
+    _: PrincipalDep,
+    space_id: SpaceId,
+    uri: FileUri,
+    graph_id: GraphId = None,
+    expires: Annotated[str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")] = None,
+) -> PresignedResponse:
+    """A time-limited URL that downloads the file straight from S3; 501 when the blob store cannot presign."""
+    presigned = await services.files.presign_download(space_id, graph_id, uri, parse_expires(expires))
+    return PresignedResponse(**{**presigned.__dict__, "expires_at": presigned.expires_at.isoformat()})

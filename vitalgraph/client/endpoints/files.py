@@ -46,10 +46,12 @@ from vitalgraph.client.models import (
     FilesCreated,
     FilesDeleted,
     FilesUpdated,
+    PresignedUrl,
     UploadResult,
 )
 from vitalgraph.model import FileNode, GraphObject
 
+PRESIGNED_PATH = "/api/files/presigned"
 UPLOAD_PATH = "/api/files/stream/upload"
 DOWNLOAD_PATH = "/api/files/stream/download"
 
@@ -144,6 +146,17 @@ class FileCalls:
         return Call("GET", DOWNLOAD_PATH, lambda _: None, params=params)
 
     @staticmethod
+    def get_presigned_url(
+        space_id: str, uri: str, graph_id: str | None = None, expires: int = 3600
+    ) -> Call[PresignedUrl]:
+        """A presigned S3 GET URL for the file's content, valid `expires` seconds (1 to 604800).
+
+        ServerError with status_code 501 when the server's blob store cannot presign (the local store).
+        """
+        params = query(space_id=space_id, graph_id=graph_id, uri=uri, expires=expires)
+        return Call("GET", PRESIGNED_PATH, model_reply(PresignedUrl), params=params)
+
+    @staticmethod
     def content_info(space_id: str, graph_id: str | None, file_uri: str) -> Call[ContentInfo]:
         """Size, SHA-256, type and name of a file's content, from a HEAD request."""
         params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
@@ -176,6 +189,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
     delete_file = AsyncOperation(FileCalls.delete_file)
     delete_files_batch = AsyncOperation(FileCalls.delete_files_batch)
     get_content_info = AsyncOperation(FileCalls.content_info)
+    get_presigned_url = AsyncOperation(FileCalls.get_presigned_url)
 
     async def upload_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
@@ -267,6 +281,7 @@ class FilesEndpoint(SyncEndpointGroup):
     delete_file = SyncOperation(FileCalls.delete_file)
     delete_files_batch = SyncOperation(FileCalls.delete_files_batch)
     get_content_info = SyncOperation(FileCalls.content_info)
+    get_presigned_url = SyncOperation(FileCalls.get_presigned_url)
 
     def upload_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
