@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
-    PrincipalDep,
     ServicesDep,
     declared_length,
     read_graph_objects,
@@ -29,7 +29,6 @@ from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
-SpaceId = Annotated[str, Query(min_length=1, max_length=128)]
 GraphId = Annotated[str | None, Query(max_length=256)]
 FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
 
@@ -55,7 +54,7 @@ class UploadResponse(BaseModel):
 # --- metadata -----------------------------------------------------------------------------------
 @router.post("", status_code=201)
 async def create_files(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     objects = await read_graph_objects(request)
     uris = await services.files.create_files(space_id, graph_id, objects)
@@ -64,7 +63,7 @@ async def create_files(
 
 @router.put("")
 async def update_files(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     objects = await read_graph_objects(request)
     uris = await services.files.update_files(space_id, graph_id, objects)
@@ -74,8 +73,7 @@ async def update_files(
 @router.get("")
 async def get_files(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     graph_id: GraphId = None,
     uri: Annotated[str | None, Query(max_length=4096)] = None,
     uri_list: Annotated[list[str] | None, Query()] = None,
@@ -102,8 +100,7 @@ async def get_files(
 @router.delete("")
 async def delete_files(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     graph_id: GraphId = None,
     uri: Annotated[str | None, Query(max_length=4096)] = None,
     uri_list: Annotated[list[str] | None, Query()] = None,
@@ -166,8 +163,7 @@ async def _download(request: Request, services: ServicesDep, space_id: str, grap
 async def stream_upload(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
     filename: Annotated[str | None, Query(max_length=1024)] = None,
@@ -181,7 +177,7 @@ async def stream_upload(
 
 @router.api_route("/stream/download", methods=["GET", "HEAD"], dependencies=[Depends(require_streaming)])
 async def stream_download(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, uri: FileUri, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: ReadableSpace, uri: FileUri, graph_id: GraphId = None
 ) -> Response:
     return await _download(request, services, space_id, graph_id, uri)
 
@@ -190,8 +186,7 @@ async def stream_download(
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> UploadResponse:
@@ -203,8 +198,7 @@ async def legacy_upload(
 async def legacy_download(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> Response:
