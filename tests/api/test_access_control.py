@@ -589,3 +589,58 @@ def test_bad_logout_and_refresh_bodies(server):
         assert_error(httpx.post(server.url + path, json={}), 422, "body field 'refresh_token'")
         assert_error(httpx.post(server.url + path, json={"refresh_token": "nope"}), 401, "invalid refresh token")
         assert httpx.post(server.url + path, content=b"[", headers={"Content-Type": "application/json"}).status_code == 422
+
+
+# --- the blob store under test, the Python client, and replicas ------------------------------------------
+def test_the_server_runs_on_the_intended_blob_store(server, admin, world, request):
+    """Guards the parametrization: on 's3' the file's bytes are in the bucket, not in the data dir."""
+    local_blobs = [p for p in server.data_dir.rglob("*") if p.is_file() and p.stat().st_size == len(CONTENT)]
+    if server.env.get("VITALGRAPH_BLOB_BACKEND") == "s3":
+        seaweed = request.getfixturevalue("seaweedfs")
+        prefix = server.env["VITALGRAPH_S3_PREFIX"]
+        listed = seaweed.boto_client().list_objects_v2(Bucket=seaweed.bucket, Prefix=prefix + "/")
+        assert len(CONTENT) in [item["Size"] for item in listed.get("Contents", [])]
+        assert local_blobs == []
+    else:
+        assert local_blobs, "the local store keeps the bytes under the data dir"
+
+
+def test_the_python_client_uses_api_tokens(server, admin, world, users, as_user):
+    from vitalgraph.client import AuthenticationError, PermissionDeniedError, VitalGraphClient
+
+    token = as_user(users.reader).post("/api/tokens", json={"name": "python client"}).json()
+    with VitalGraphClient(server.url, api_key=token["token"]) as client:
+        assert [s.space_id for s in client.spaces.list_spaces().spaces] == [world.space]
+        with pytest.raises(PermissionDeniedError, match="needs 'manage' permission"):
+            client.spaces.delete_space(world.space)
+        as_user(users.reader).delete(f"/api/tokens/{token['token_id']}")
+        with pytest.raises(AuthenticationError, match="revoked"):
+            client.spaces.list_spaces()
+    with VitalGraphClient(server.url, username=users.reader, password=PASSWORD) as client:
+        assert client.spaces.get_space(world.space).space_id == world.space
+
+
+@pytest.mark.sparql
+def test_replicas_on_one_sparql_server_share_users_and_revocations(server_factory, oxigraph_server):
+    env = {
+        "VITALGRAPH_GRAPH_BACKEND": "sparql",
+        "VITALGRAPH_SPARQL_QUERY_URL": oxigraph_server.query_url,
+        "VITALGRAPH_SPARQL_UPDATE_URL": oxigraph_server.update_url,
+        "VITALGRAPH_JWT_SECRET": "a-shared-secret-for-both-replicas-0123456789",
+        "VITALGRAPH_GC_INTERVAL_SECONDS": "0",
+    }
+    first = server_factory(env, name=new_name("replica-a"))
+    second = server_factory(env, name=new_name("replica-b"))
+    with first.client() as admin_a:
+        username = create_user(admin_a, "writer")
+        token = admin_a.post("/api/tokens", json={"name": "shared", "username": username}).json()
+    session = login(second, username)  # a user made through one replica logs in at the other
+    with client_for(second, token["token"]) as via_second:
+        assert via_second.get("/api/spaces").status_code == 200
+        with first.client() as admin_a:
+            admin_a.delete(f"/api/tokens/{token['token_id']}")
+            assert via_second.get("/api/spaces").status_code == 401  # revoked at once everywhere
+            httpx.post(first.url + "/api/logout", json={"refresh_token": session["refresh_token"]})
+            headers = {"Authorization": f"Bearer {session['access_token']}"}
+            assert httpx.get(second.url + "/api/spaces", headers=headers).status_code == 401
+            admin_a.delete(f"/api/users/{username}")
