@@ -19,8 +19,9 @@ _EXPORTS = {
         "ServerError", "VitalGraphClientError",
     ],
     "vitalgraph.client.models": [
-        "ContentInfo", "DownloadResult", "FileList", "FilesCreated", "FilesDeleted", "FilesUpdated", "Space",
-        "SpaceDeleted", "SpaceList", "UploadResult",
+        "ApiToken", "ApiTokenCreated", "ApiTokenList", "ContentInfo", "DownloadResult", "FileList", "FilesCreated",
+        "FilesDeleted", "FilesUpdated", "Grant", "GrantList", "Space", "SpaceDeleted", "SpaceList", "UploadResult",
+        "User", "UserList",
     ],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -54,15 +55,22 @@ if TYPE_CHECKING:
         VitalGraphClientError,
     )
     from vitalgraph.client.models import (
+        ApiToken,
+        ApiTokenCreated,
+        ApiTokenList,
         ContentInfo,
         DownloadResult,
         FileList,
         FilesCreated,
         FilesDeleted,
         FilesUpdated,
+        Grant,
+        GrantList,
         Space,
         SpaceDeleted,
         SpaceList,
         UploadResult,
+        User,
+        UserList,
     )
     from vitalgraph.client.sync_client import VitalGraphClient
