@@ -644,3 +644,94 @@ def test_replicas_on_one_sparql_server_share_users_and_revocations(server_factor
             headers = {"Authorization": f"Bearer {session['access_token']}"}
             assert httpx.get(second.url + "/api/spaces", headers=headers).status_code == 401
             admin_a.delete(f"/api/users/{username}")
+
+
+# --- every route, from the OpenAPI schema: none is left unguarded ------------------------------------------
+PUBLIC_ROUTES = {"/api/login", "/api/refresh", "/api/logout"}
+ADMIN_ROUTES = ("/api/users", "/grants")
+
+
+def api_operations(server: RunningServer, space: str) -> list[tuple[str, str, dict, bool]]:
+    """(method, path, query, space-scoped) for every operation under /api/, parameters filled in."""
+    schema = httpx.get(server.url + "/openapi.json").json()
+    filler = {"space_id": space, "username": "someone", "token_id": "0123456789abcdef"}
+    operations = []
+    for path, methods in schema["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, spec in methods.items():
+            params = spec.get("parameters", [])
+            names = {p["name"] for p in params}
+            query = {p["name"]: filler.get(p["name"], "http://example.org/x")
+                     for p in params if p["in"] == "query" and p.get("required")}
+            filled = path.format(**{n: filler.get(n, "x") for n in names})
+            operations.append((method.upper(), filled, query, "space_id" in names))
+    assert len(operations) >= 35, operations
+    return operations
+
+
+def test_every_api_route_needs_a_token(server, world):
+    for method, path, query, _ in api_operations(server, world.space):
+        if path in PUBLIC_ROUTES:
+            continue
+        response = httpx.request(method, server.url + path, params=query, json={})
+        assert response.status_code == 401, (method, path, response.status_code)
+
+
+def test_every_space_route_refuses_a_user_without_a_grant(admin, server, world, users, as_user):
+    client = as_user(users.writer_without_grant)
+    before = snapshot(admin, world)
+    checked = 0
+    for method, path, query, space_scoped in api_operations(server, world.space):
+        if not space_scoped or any(part in path for part in ADMIN_ROUTES):
+            continue
+        response = client.request(method, path, params=query, json={})
+        assert response.status_code == 403, (method, path, response.status_code, response.text)
+        if method != "HEAD":
+            assert f"on space {world.space!r}" in response.json()["detail"]
+        checked += 1
+    assert checked >= 25
+    assert snapshot(admin, world) == before
+
+
+def test_admin_routes_refuse_every_non_admin(server, world, users, as_user):
+    for method, path, query, _ in api_operations(server, world.space):
+        if any(part in path for part in ADMIN_ROUTES):
+            response = as_user(users.writer).request(method, path, params=query, json={"level": "read"})
+            assert_error(response, 403, "only admins")
+
+
+def test_a_refused_upload_is_answered_before_its_body_is_sent(server, world, users):
+    """The guard runs before the body is read: a 10 GB upload is refused without sending a byte of it."""
+    import socket
+
+    token = login(server, users.reader)["access_token"]
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            f"PUT /api/files/stream/upload?space_id={world.space}&uri={world.file_uri} HTTP/1.1\r\n"
+            f"Host: {host}\r\nAuthorization: Bearer {token}\r\nContent-Length: 10000000000\r\n\r\n".encode()
+        )
+        reply = ""
+        while not reply.endswith("}"):
+            chunk = sock.recv(65536).decode(errors="replace")
+            assert chunk, reply
+            reply += chunk
+    assert reply.startswith("HTTP/1.1 403"), reply[:200]
+    assert "needs 'write' permission" in reply
+
+
+def test_sparql_cannot_reach_password_or_token_hashes(admin, world, users, as_user):
+    as_user(users.reader).post("/api/tokens", json={"name": "to hide"})
+    query = "SELECT ?s ?p ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+    for client in (as_user(users.reader), admin):
+        response = client.post(f"/api/graphs/sparql/{world.space}/query", content=query,
+                               headers={"Content-Type": "application/sparql-query"})
+        assert response.status_code == 200
+        assert "passwordHash" not in response.text and "tokenHash" not in response.text
+        assert "argon2" not in response.text
+
+
+def test_a_taken_space_id_answers_409_even_without_a_grant(world, users, as_user):
+    response = as_user(users.writer_without_grant).post("/api/spaces", json={"space_id": world.space})
+    assert_error(response, 409, "already exists")  # documented: space ids are global
