@@ -107,7 +107,7 @@ async def test_role_ceilings_and_grants(services):
     await services.auth.update_user("wendy", role=Role.READER)
     demoted = await services.auth.authenticate((await services.auth.login("wendy", PASSWORD)).access_token)
     assert await services.access.permission_on(demoted, "s1") is Permission.READ
-    assert await services.access.permission_on(Principal("admin"), "anything") is Permission.MANAGE
+    assert await services.access.permission_on(Principal("admin", Role.ADMIN), "anything") is Permission.MANAGE
 
 
 async def test_deleting_a_user_removes_every_record_of_theirs(services):

@@ -38,7 +38,7 @@ class Principal:
     """The caller. `session_id` is set for a login's JWTs, `token_id` for an API token."""
 
     username: str
-    role: Role = Role.ADMIN
+    role: Role
     session_id: str | None = None
     token_id: str | None = None
 

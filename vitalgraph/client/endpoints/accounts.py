@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from vitalgraph.client._requests import Call, model_reply
 from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
-from vitalgraph.client.models import ApiToken, ApiTokenCreated, ApiTokenList, Grant, GrantList, User, UserList
+from vitalgraph.client.models import ApiTokenCreated, ApiTokenList, Grant, GrantList, User, UserList
 
 
 def _user_path(username: str) -> str:
