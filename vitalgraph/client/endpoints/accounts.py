@@ -66,7 +66,8 @@ class ApiTokenCalls:
     ) -> Call[ApiTokenCreated]:
         """A new API token; its secret (`.token`) is in this reply only. `username`: admins only."""
         body = {"name": name, "expires_in_seconds": expires_in_seconds, "username": username}
-        return Call("POST", "/api/tokens", model_reply(ApiTokenCreated), json={k: v for k, v in body.items() if v})
+        body = {k: v for k, v in body.items() if v is not None}
+        return Call("POST", "/api/tokens", model_reply(ApiTokenCreated), json=body)
 
     @staticmethod
     def list_tokens() -> Call[ApiTokenList]:
