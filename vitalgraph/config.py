@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8001, ge=0, le=65535)
 
-    # Auth.
+    # Auth. In production the JWT secret must be given (replicas must share it; see docs/security.md).
+    PRODUCTION: bool = False
     ADMIN_USERNAME: str = Field(default="admin", min_length=1)
     ADMIN_PASSWORD: str | None = None
     JWT_SECRET: str | None = Field(default=None, min_length=32)
@@ -76,6 +77,15 @@ class Settings(BaseSettings):
             raise ValueError("must not contain '..'")
         return value
 
+    @model_validator(mode="after")
+    def _production_needs_jwt_secret(self) -> "Settings":
+        if self.PRODUCTION and not self.JWT_SECRET:
+            raise ValueError(
+                "VITALGRAPH_JWT_SECRET is required when VITALGRAPH_PRODUCTION=true "
+                "(set it to a random string of at least 32 characters)"
+            )
+        return self
+
     @property
     def max_upload_size(self) -> int | None:
         return self.MAX_STREAMING_FILE_SIZE or None
@@ -113,7 +123,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 
 def _first_error_line(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    if not error["loc"]:  # a check across settings: its message names them
+        return f"invalid settings: {error['msg'].removeprefix('Value error, ')}"
+    name = ".".join(str(part) for part in error["loc"])
     where = f"VITALGRAPH_{name}" if name in Settings.model_fields else name
     shown = error.get("input")
     shown = "***" if "PASSWORD" in name or "SECRET" in name else repr(shown)

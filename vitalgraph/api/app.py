@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vitalgraph.api.errors import install_error_handlers
-from vitalgraph.api.routes import auth, files, kgentities, kgtypes, spaces, sparql
+from vitalgraph.api.routes import auth, files, kgentities, kgtypes, spaces, sparql, tokens, users
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
 
@@ -42,6 +42,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(kgtypes.router)
     app.include_router(kgentities.router)
     app.include_router(sparql.router)
+    app.include_router(users.router)
+    app.include_router(tokens.router)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict:

@@ -19,10 +19,11 @@ _EXPORTS = {
         "ServerError", "VitalGraphClientError",
     ],
     "vitalgraph.client.models": [
-        "ContentInfo", "DownloadResult", "FileAttached", "FileDetached", "FileList", "FilesCreated", "FilesDeleted",
-        "FilesUpdated", "KGEntitiesDeleted", "KGEntityGraph", "KGEntityList", "KGTypeList", "ObjectsCreated",
-        "ObjectsDeleted", "ObjectsUpdated", "PresignedUrl", "Space", "SpaceDeleted", "SpaceList", "SparqlResults",
-        "UploadResult",
+        "ApiToken", "ApiTokenCreated", "ApiTokenList", "ContentInfo", "DownloadResult", "FileAttached",
+        "FileDetached", "FileList", "FilesCreated", "FilesDeleted", "FilesUpdated", "Grant", "GrantList",
+        "KGEntitiesDeleted", "KGEntityGraph", "KGEntityList", "KGTypeList", "ObjectsCreated", "ObjectsDeleted",
+        "ObjectsUpdated", "PresignedUrl", "Space", "SpaceDeleted", "SpaceList", "SparqlResults", "UploadResult",
+        "User", "UserList",
     ],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -56,6 +57,9 @@ if TYPE_CHECKING:
         VitalGraphClientError,
     )
     from vitalgraph.client.models import (
+        ApiToken,
+        ApiTokenCreated,
+        ApiTokenList,
         ContentInfo,
         DownloadResult,
         FileAttached,
@@ -64,6 +68,8 @@ if TYPE_CHECKING:
         FilesCreated,
         FilesDeleted,
         FilesUpdated,
+        Grant,
+        GrantList,
         KGEntitiesDeleted,
         KGEntityGraph,
         KGEntityList,
@@ -77,5 +83,7 @@ if TYPE_CHECKING:
         SpaceList,
         SparqlResults,
         UploadResult,
+        User,
+        UserList,
     )
     from vitalgraph.client.sync_client import VitalGraphClient

@@ -12,6 +12,7 @@ import httpx
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_async_transport
+from vitalgraph.client.endpoints.accounts import AsyncApiTokensEndpoint, AsyncUsersEndpoint
 from vitalgraph.client.endpoints.files import AsyncFilesEndpoint
 from vitalgraph.client.endpoints.kgentities import AsyncKGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import AsyncKGTypesEndpoint
@@ -36,11 +37,14 @@ class AsyncVitalGraphClient(ClientSetup):
     kgtypes: AsyncKGTypesEndpoint
     kgentities: AsyncKGEntitiesEndpoint
     sparql: AsyncSparqlEndpoint
+    users: AsyncUsersEndpoint
+    api_tokens: AsyncApiTokensEndpoint
     _http_class = httpx.AsyncClient
     _default_transport = staticmethod(default_async_transport)
     _endpoint_groups = {
         "spaces": AsyncSpacesEndpoint, "files": AsyncFilesEndpoint, "kgtypes": AsyncKGTypesEndpoint,
         "kgentities": AsyncKGEntitiesEndpoint, "sparql": AsyncSparqlEndpoint,
+        "users": AsyncUsersEndpoint, "api_tokens": AsyncApiTokensEndpoint,
     }
 
     async def open(self) -> "AsyncVitalGraphClient":

@@ -32,6 +32,45 @@ class SpaceDeleted(_Reply):
     space_id: str
 
 
+class User(_Reply):
+    username: str
+    role: str
+    created: datetime | None
+    configured: bool
+
+
+class UserList(_Reply):
+    users: list[User]
+    total_count: int
+
+
+class Grant(_Reply):
+    username: str
+    level: str
+
+
+class GrantList(_Reply):
+    space_id: str
+    grants: list[Grant]
+
+
+class ApiToken(_Reply):
+    token_id: str
+    name: str
+    username: str
+    created: datetime
+    expires_at: datetime | None
+
+
+class ApiTokenCreated(ApiToken):
+    token: str  # the secret, shown only in this reply
+
+
+class ApiTokenList(_Reply):
+    tokens: list[ApiToken]
+    total_count: int
+
+
 class FileList(_Reply):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 

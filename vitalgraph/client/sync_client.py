@@ -13,6 +13,7 @@ import httpx
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_sync_transport
+from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
 from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import KGTypesEndpoint
@@ -35,11 +36,14 @@ class VitalGraphClient(ClientSetup):
     kgtypes: KGTypesEndpoint
     kgentities: KGEntitiesEndpoint
     sparql: SparqlEndpoint
+    users: UsersEndpoint
+    api_tokens: ApiTokensEndpoint
     _http_class = httpx.Client
     _default_transport = staticmethod(default_sync_transport)
     _endpoint_groups = {
         "spaces": SpacesEndpoint, "files": FilesEndpoint, "kgtypes": KGTypesEndpoint,
         "kgentities": KGEntitiesEndpoint, "sparql": SparqlEndpoint,
+        "users": UsersEndpoint, "api_tokens": ApiTokensEndpoint,
     }
 
     def open(self) -> "VitalGraphClient":

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from vitalgraph.blobs import BlobStore, create_blob_store
 from vitalgraph.config import Settings
 from vitalgraph.graph import GraphStore, create_graph_store
+from vitalgraph.services.access import AccessService
+from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.files import FileService
 from vitalgraph.services.kgentities import KGEntityService
@@ -31,6 +33,7 @@ class Services:
     kgtypes: KGTypeService
     kgentities: KGEntityService
     sparql: SparqlService
+    access: AccessService
     generated_admin_password: str | None = None
 
     @classmethod
@@ -59,6 +62,7 @@ class Services:
             jwt_secret=secrets.jwt_secret,
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
+            accounts=AccountStore(graph),
         )
         maintenance = Maintenance(graph, blobs)
         services = cls(
@@ -66,6 +70,7 @@ class Services:
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
             sparql=SparqlService(graph, spaces),
+            access=AccessService(auth.accounts, auth, spaces),
             generated_admin_password=secrets.admin_password,
         )
         if collect_garbage:

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
-    PrincipalDep,
     ServicesDep,
     declared_length,
     read_graph_objects,
@@ -30,7 +30,6 @@ from vitalgraph.services.files import parse_expires
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
-SpaceId = Annotated[str, Query(min_length=1, max_length=128)]
 GraphId = Annotated[str | None, Query(max_length=256)]
 FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
 
@@ -56,7 +55,7 @@ class UploadResponse(BaseModel):
 # --- metadata -----------------------------------------------------------------------------------
 @router.post("", status_code=201)
 async def create_files(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     objects = await read_graph_objects(request)
     uris = await services.files.create_files(space_id, graph_id, objects)
@@ -65,7 +64,7 @@ async def create_files(
 
 @router.put("")
 async def update_files(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     objects = await read_graph_objects(request)
     uris = await services.files.update_files(space_id, graph_id, objects)
@@ -75,8 +74,7 @@ async def update_files(
 @router.get("")
 async def get_files(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     graph_id: GraphId = None,
     uri: Annotated[str | None, Query(max_length=4096)] = None,
     uri_list: Annotated[list[str] | None, Query()] = None,
@@ -103,8 +101,7 @@ async def get_files(
 @router.delete("")
 async def delete_files(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     graph_id: GraphId = None,
     uri: Annotated[str | None, Query(max_length=4096)] = None,
     uri_list: Annotated[list[str] | None, Query()] = None,
@@ -176,8 +173,7 @@ async def _download(request: Request, services: ServicesDep, space_id: str, grap
 async def stream_upload(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
     filename: Annotated[str | None, Query(max_length=1024)] = None,
@@ -191,7 +187,7 @@ async def stream_upload(
 
 @router.api_route("/stream/download", methods=["GET", "HEAD"], dependencies=[Depends(require_streaming)])
 async def stream_download(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, uri: FileUri, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: ReadableSpace, uri: FileUri, graph_id: GraphId = None
 ) -> Response:
     return await _download(request, services, space_id, graph_id, uri)
 
@@ -200,8 +196,7 @@ async def stream_download(
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> UploadResponse:
@@ -213,8 +208,7 @@ async def legacy_upload(
 async def legacy_download(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> Response:
@@ -224,8 +218,7 @@ async def legacy_download(
 @router.get("/presigned", response_model=PresignedResponse)
 async def presigned_download(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
     expires: Annotated[str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")] = None,
