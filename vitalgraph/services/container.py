@@ -15,6 +15,7 @@ from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import SparqlService
+from vitalgraph.services.tus import TusService
 
 logger = logging.getLogger("vitalgraph")
 
@@ -31,6 +32,7 @@ class Services:
     kgtypes: KGTypeService
     kgentities: KGEntityService
     sparql: SparqlService
+    tus: TusService
     generated_admin_password: str | None = None
 
     @classmethod
@@ -60,12 +62,17 @@ class Services:
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
         )
-        maintenance = Maintenance(graph, blobs)
+        tus = TusService(
+            files, blobs, settings.DATA_DIR / "tus",
+            max_size=settings.max_upload_size, expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+        )
+        maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
         services = cls(
             settings, graph, blobs, spaces, files, auth, maintenance,
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
             sparql=SparqlService(graph, spaces),
+            tus=tus,
             generated_admin_password=secrets.admin_password,
         )
         if collect_garbage:
