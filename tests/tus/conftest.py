@@ -40,11 +40,23 @@ def tus_server(request: pytest.FixtureRequest, server_factory) -> RunningServer:
     return server
 
 
-def staged_files(server: RunningServer) -> list[Path]:
-    """What the server stages for resumable uploads on local disk (upload bytes, S3 tails and state)."""
+def multipart_uploads(server: RunningServer, request: pytest.FixtureRequest) -> list[str]:
+    """The S3 multipart uploads left unfinished under the server's prefix (none for the local store)."""
+    prefix = server.env.get("VITALGRAPH_S3_PREFIX")
+    if not prefix:
+        return []
+    client = request.getfixturevalue("seaweedfs").boto_client()
+    response = client.list_multipart_uploads(Bucket=server.env["VITALGRAPH_S3_BUCKET"], Prefix=f"{prefix}/")
+    return [upload["UploadId"] for upload in response.get("Uploads", [])]
+
+
+def staged_files(server: RunningServer, url: str = "") -> list[Path]:
+    """What the server stages on local disk for resumable uploads (bytes, S3 tails and state), of one
+    upload (by its URL) or of all."""
+    upload_id = url.rsplit("/", 1)[-1]
     local = server.data_dir / "blobs" / ".staging"
     s3 = server.data_dir / "s3-staging"
-    return sorted([*local.glob("tus-*"), *s3.glob("*")])
+    return sorted(p for p in [*local.glob("tus-*"), *s3.glob("*")] if upload_id in p.name)
 
 
 def metadata_header(**values: str) -> str:
@@ -88,11 +100,15 @@ class Target:
         return response.json()
 
 
+def make_target(server: RunningServer, client: httpx.Client) -> Target:
+    space_id = make_space(client)
+    uri = f"http://example.org/{space_id}/file/{uuid.uuid4().hex}"
+    response = client.post("/api/files", params={"space_id": space_id}, json=file_node_jsonld(uri))
+    assert response.status_code == 201, response.text
+    return Target(server, client, space_id, uri)
+
+
 @pytest.fixture
 def target(tus_server: RunningServer) -> Iterator[Target]:
     with tus_server.client() as client:
-        space_id = make_space(client)
-        uri = f"http://example.org/{space_id}/file/{uuid.uuid4().hex}"
-        response = client.post("/api/files", params={"space_id": space_id}, json=file_node_jsonld(uri))
-        assert response.status_code == 201, response.text
-        yield Target(tus_server, client, space_id, uri)
+        yield make_target(tus_server, client)
