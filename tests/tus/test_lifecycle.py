@@ -1,0 +1,148 @@
+"""Uploads across a server restart, expiry and garbage collection, and CORS for browsers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.fixtures.servers import RunningServer, start_server
+from tests.tus.conftest import TUS, make_target, multipart_uploads, server_env, staged_files
+
+MiB = 1024 * 1024
+DATA = os.urandom(7 * MiB + 5)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def store(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def launch(tmp_path) -> Iterator:
+    """Start servers of the test's own (on a data dir that may outlive one of them)."""
+    started: list[RunningServer] = []
+
+    def run(env: dict[str, str], name: str = "data") -> RunningServer:
+        data_dir = tmp_path / name
+        data_dir.mkdir(exist_ok=True)
+        server = start_server(data_dir, env)
+        started.append(server)
+        return server
+
+    yield run
+    for server in started:
+        server.stop()
+
+
+def test_an_upload_survives_a_server_restart(store, request, launch):
+    env = server_env(store, request)
+    first = launch(env)
+    with first.client() as client:
+        target = make_target(first, client)
+        url = target.new_upload(len(DATA))
+        assert target.patch(url, 0, DATA[: 6 * MiB]).status_code == 204
+    first.stop()
+
+    second = launch(env)  # same data dir, same store: a new process that never saw the upload
+    with second.client() as client:
+        target.client = client
+        url = url.replace(first.url, second.url)
+        head = target.head(url)
+        assert head.status_code == 200, head.text
+        assert head.headers["upload-offset"] == str(6 * MiB)
+        assert target.patch(url, 6 * MiB, DATA[6 * MiB :]).status_code == 204
+        download = target.download()
+        # the running SHA-256 was lost with the first process: recomputed from the staged bytes
+        assert download.headers["etag"] == f'"{hashlib.sha256(DATA).hexdigest()}"'
+        assert download.content == DATA
+
+
+def test_expired_upload_is_410_then_gone(request, launch):
+    server = launch(server_env("local", request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="1",
+                               VITALGRAPH_GC_INTERVAL_SECONDS="0"))
+    with server.client() as client:
+        target = make_target(server, client)
+        url = target.new_upload(len(DATA))
+        assert target.patch(url, 0, DATA[:MiB]).status_code == 204
+        time.sleep(1.2)
+        assert target.head(url).status_code == 410
+        assert target.patch(url, MiB, DATA[MiB:]).status_code == 404
+        assert staged_files(server, url) == []
+
+
+def test_periodic_gc_removes_expired_uploads_and_their_staged_bytes(store, request, launch):
+    server = launch(server_env(store, request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="2",
+                               VITALGRAPH_GC_INTERVAL_SECONDS="1"))
+    with server.client() as client:
+        target = make_target(server, client)
+        expiring = target.new_upload(len(DATA))
+        assert target.patch(expiring, 0, DATA[: 5 * MiB + 1]).status_code == 204  # S3: one part sent
+        assert staged_files(server, expiring) != []
+        if store == "s3":
+            assert len(multipart_uploads(server, request)) == 1
+        deadline = time.monotonic() + 15
+        while staged_files(server, expiring) and time.monotonic() < deadline:
+            live = target.new_upload(10)  # young uploads must survive the same runs
+            time.sleep(0.5)
+        assert staged_files(server, expiring) == []
+        assert multipart_uploads(server, request) == []
+        assert list((server.data_dir / "tus").glob(f"{expiring.rsplit('/', 1)[-1]}*")) == []
+        assert target.head(live).status_code == 200
+
+
+def test_gc_command_removes_expired_uploads(request, launch):
+    env = server_env("local", request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="1", VITALGRAPH_GC_INTERVAL_SECONDS="0")
+    server = launch(env)
+    with server.client() as client:
+        target = make_target(server, client)
+        url = target.new_upload(len(DATA))
+        assert target.patch(url, 0, DATA[:MiB]).status_code == 204
+    server.stop()
+    time.sleep(1.2)
+    assert staged_files(server, url) != []
+    result = subprocess.run(
+        [sys.executable, "-m", "vitalgraph.cli", "gc", "--data-dir", str(server.data_dir)],
+        env=server.env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 expired resumable uploads" in result.stdout
+    assert staged_files(server, url) == []
+    assert list((server.data_dir / "tus").iterdir()) == []
+
+
+def test_cors_preflight_and_exposed_headers(request, launch):
+    origin = "https://app.example.com"
+    server = launch(server_env("local", request, VITALGRAPH_CORS_ALLOW_ORIGINS=f"{origin}, https://other.example"))
+    preflight = httpx.options(f"{server.url}/api/files/tus/", headers={
+        "Origin": origin, "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization,tus-resumable,upload-offset,content-type,upload-checksum",
+    })
+    assert preflight.status_code == 200, preflight.text
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
+    assert "upload-offset" in preflight.headers["access-control-allow-headers"].lower()
+    refused = httpx.options(f"{server.url}/api/files/tus/", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "PATCH"})
+    assert "access-control-allow-origin" not in refused.headers
+
+    with server.client() as client:
+        target = make_target(server, client)
+        response = target.create(100, headers={"Origin": origin})
+        assert response.status_code == 201
+        assert response.headers["access-control-allow-origin"] == origin
+        exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+        assert {"location", "upload-offset", "upload-length", "upload-expires", "tus-resumable"} <= exposed
+
+
+def test_no_cors_headers_unless_configured(request, launch):
+    server = launch(server_env("local", request))
+    preflight = httpx.options(f"{server.url}/api/files/tus/", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"})
+    assert "access-control-allow-origin" not in preflight.headers
