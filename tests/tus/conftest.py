@@ -31,9 +31,9 @@ def server_env(store: str, request: pytest.FixtureRequest, **extra: str) -> dict
     return env
 
 
-@pytest.fixture(scope="module", params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+@pytest.fixture(scope="session", params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def tus_server(request: pytest.FixtureRequest, server_factory) -> RunningServer:
-    """One server per store for a whole test module."""
+    """One server per store, shared by the tus tests."""
     name = f"tus-{request.param}-{uuid.uuid4().hex[:6]}"
     server = server_factory(server_env(request.param, request), name=name)
     server.store = request.param  # type: ignore[attr-defined]

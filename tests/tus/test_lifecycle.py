@@ -64,17 +64,28 @@ def test_an_upload_survives_a_server_restart(store, request, launch):
         assert download.content == DATA
 
 
-def test_expired_upload_is_410_then_gone(request, launch):
-    server = launch(server_env("local", request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="1",
-                               VITALGRAPH_GC_INTERVAL_SECONDS="0"))
+def test_expired_upload_is_410_and_gc_removes_the_rest(request, launch):
+    env = server_env("local", request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="1", VITALGRAPH_GC_INTERVAL_SECONDS="0")
+    server = launch(env)
     with server.client() as client:
         target = make_target(server, client)
-        url = target.new_upload(len(DATA))
-        assert target.patch(url, 0, DATA[:MiB]).status_code == 204
+        touched, untouched = target.new_upload(len(DATA)), target.new_upload(len(DATA))
+        for url in (touched, untouched):
+            assert target.patch(url, 0, DATA[:MiB]).status_code == 204
         time.sleep(1.2)
-        assert target.head(url).status_code == 410
-        assert target.patch(url, MiB, DATA[MiB:]).status_code == 404
-        assert staged_files(server, url) == []
+        assert target.head(touched).status_code == 410
+        assert target.patch(touched, MiB, DATA[MiB:]).status_code == 404
+        assert staged_files(server, touched) == []
+    server.stop()
+    assert staged_files(server, untouched) != []
+    result = subprocess.run(
+        [sys.executable, "-m", "vitalgraph.cli", "gc", "--data-dir", str(server.data_dir)],
+        env=server.env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 expired resumable uploads" in result.stdout
+    assert staged_files(server, untouched) == []
+    assert list((server.data_dir / "tus").iterdir()) == []
 
 
 def test_periodic_gc_removes_expired_uploads_and_their_staged_bytes(store, request, launch):
@@ -95,26 +106,6 @@ def test_periodic_gc_removes_expired_uploads_and_their_staged_bytes(store, reque
         assert multipart_uploads(server, request) == []
         assert list((server.data_dir / "tus").glob(f"{expiring.rsplit('/', 1)[-1]}*")) == []
         assert target.head(live).status_code == 200
-
-
-def test_gc_command_removes_expired_uploads(request, launch):
-    env = server_env("local", request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="1", VITALGRAPH_GC_INTERVAL_SECONDS="0")
-    server = launch(env)
-    with server.client() as client:
-        target = make_target(server, client)
-        url = target.new_upload(len(DATA))
-        assert target.patch(url, 0, DATA[:MiB]).status_code == 204
-    server.stop()
-    time.sleep(1.2)
-    assert staged_files(server, url) != []
-    result = subprocess.run(
-        [sys.executable, "-m", "vitalgraph.cli", "gc", "--data-dir", str(server.data_dir)],
-        env=server.env, capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "removed 1 expired resumable uploads" in result.stdout
-    assert staged_files(server, url) == []
-    assert list((server.data_dir / "tus").iterdir()) == []
 
 
 def test_cors_preflight_and_exposed_headers(request, launch):
@@ -141,8 +132,7 @@ def test_cors_preflight_and_exposed_headers(request, launch):
         assert {"location", "upload-offset", "upload-length", "upload-expires", "tus-resumable"} <= exposed
 
 
-def test_no_cors_headers_unless_configured(request, launch):
-    server = launch(server_env("local", request))
-    preflight = httpx.options(f"{server.url}/api/files/tus/", headers={
+def test_no_cors_headers_unless_configured(local_server):
+    preflight = httpx.options(f"{local_server.url}/api/files/tus/", headers={
         "Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"})
     assert "access-control-allow-origin" not in preflight.headers

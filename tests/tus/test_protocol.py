@@ -184,18 +184,29 @@ def test_unknown_checksum_algorithm_is_400(target: Target):
 
 def test_interrupted_patch_keeps_what_arrived_and_resumes(target: Target):
     url = target.new_upload(len(DATA))
+    watcher = target.server.client()
+    seen: list[int] = []
 
     def broken_body() -> Iterator[bytes]:
         yield DATA[: 3 * MiB]
+        deadline = time.monotonic() + 20
+        while not seen or seen[-1] < 2 * MiB:  # until the server has written some of it
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+            seen.append(int(watcher.head(url, headers=TUS).headers["upload-offset"]))
         raise OSError("link dropped")
 
     with pytest.raises(OSError, match="link dropped"):
         target.client.patch(url, content=broken_body(), headers={**TUS, **CHUNK, "Upload-Offset": "0"})
-    deadline = time.monotonic() + 10
-    while (offset := offset_of(target, url)) == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)  # the server notices the dropped connection a moment later
-    assert 0 < offset <= 3 * MiB
-    assert target.patch(url, offset, DATA[offset:]).status_code == 204
+    deadline = time.monotonic() + 20
+    while True:  # the server notices the dropped connection a moment later; until then the upload is busy
+        offset = offset_of(target, url)
+        assert seen[-1] <= offset <= 3 * MiB  # what was written stays
+        response = target.patch(url, offset, DATA[offset:])
+        if response.status_code != 409 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert response.status_code == 204, response.text
     assert_content(target, DATA)
 
 
