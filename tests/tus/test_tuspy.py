@@ -50,6 +50,18 @@ def stored_url(url_store: Path) -> str | None:
     return next((row["url"] for row in table.values()), None)
 
 
+def settled_offset(target: Target, url: str) -> int:
+    """The upload's offset once it stops moving."""
+    last, deadline = -1, time.monotonic() + 20
+    while time.monotonic() < deadline:
+        offset = int(target.head(url).headers["upload-offset"])
+        if offset == last:
+            return offset
+        last = offset
+        time.sleep(0.3)
+    raise AssertionError(f"the offset of {url} kept moving")
+
+
 def test_tuspy_resumes_after_the_uploader_is_killed(target: Target, big_file, tmp_path, request):
     path, sha256 = big_file
     baseline = target.server.rss()
@@ -69,8 +81,7 @@ def test_tuspy_resumes_after_the_uploader_is_killed(target: Target, big_file, tm
     finally:
         first.kill()
         first.wait()
-    time.sleep(0.3)  # the server sees the dropped connection
-    offset = int(target.head(url).headers["upload-offset"])
+    offset = settled_offset(target, url)  # once the server has seen the dropped connection
     assert 60 * MiB <= offset < SIZE
     assert target.download().status_code == 404  # nothing is visible before the last byte
 

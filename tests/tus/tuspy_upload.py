@@ -21,7 +21,7 @@ def main(server_url: str, token: str, path: str, url_store: str, space_id: str, 
         path, chunk_size=CHUNK_SIZE, store_url=True, url_storage=FileStorage(url_store), upload_checksum=True,
         metadata={"space_id": space_id, "file_uri": file_uri, "filename": "big.bin",
                   "filetype": "application/x-test"},
-        retries=0,
+        retries=3, retry_delay=1,  # e.g. a 409 while the server still finishes the killed process's PATCH
     )
     print("start", uploader.offset, flush=True)
     uploader.upload()
