@@ -7,12 +7,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
 
 import httpx
 import pytest
 
-from tests.fixtures.servers import RunningServer, start_server
 from tests.tus.conftest import TUS, make_target, multipart_uploads, server_env, staged_files
 
 MiB = 1024 * 1024
@@ -25,20 +24,10 @@ def store(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def launch(tmp_path) -> Iterator:
-    """Start servers of the test's own (on a data dir that may outlive one of them)."""
-    started: list[RunningServer] = []
-
-    def run(env: dict[str, str], name: str = "data") -> RunningServer:
-        data_dir = tmp_path / name
-        data_dir.mkdir(exist_ok=True)
-        server = start_server(data_dir, env)
-        started.append(server)
-        return server
-
-    yield run
-    for server in started:
-        server.stop()
+def launch(server_factory):
+    """Start a server of the test's own; the same `name` again means the same data dir."""
+    prefix = f"tus-{uuid.uuid4().hex[:8]}"
+    return lambda env, name="data": server_factory(env, name=f"{prefix}-{name}")
 
 
 def test_an_upload_survives_a_server_restart(store, request, launch):
