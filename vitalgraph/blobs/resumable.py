@@ -114,14 +114,16 @@ class AppendCounter:
         self.digest = digest
         self.check = check
         self.limit = limit
+        self.admitted = 0  # counted as blocks are handed to the writer, which may still be busy
         self.written = 0
 
     def admit(self, size: int) -> None:
         """Refuse a block that would take the upload past its limit, before any of it is written."""
-        if self.limit is not None and self.written + size > self.limit:
+        if self.limit is not None and self.admitted + size > self.limit:
             raise PayloadTooLargeError(
                 f"the chunk goes past the upload's length (at most {self.limit} more bytes were expected)"
             )
+        self.admitted += size
 
     def hashed(self, block: bytes | memoryview) -> None:
         """Called on the I/O thread after `block` is safely written."""
