@@ -147,6 +147,8 @@ def test_second_patch_while_one_runs_is_409(target: Target):
         second = target.patch(url, 0, DATA[:100])
         assert second.status_code == 409
         assert "in progress" in second.json()["detail"]
+        terminate = target.client.delete(url, headers=TUS)
+        assert terminate.status_code == 409
     finally:
         release.set()
         first.join(30)

@@ -143,7 +143,7 @@ class TusService:
         self, owner: str, metadata: dict[str, str], length: int | None
     ) -> TusUpload:
         """Check the target file node exists (through FileService), then stage an empty upload."""
-        self.store  # noqa: B018 - fail before anything is written when the store cannot do this
+        store = self.store  # fails before anything is written when the blob store cannot do this
         space_id, file_uri = metadata.get("space_id"), metadata.get("file_uri")
         if not space_id or not file_uri:
             raise InvalidInputError("Upload-Metadata must name the target with 'space_id' and 'file_uri'")
@@ -162,7 +162,7 @@ class TusService:
         await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
         key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, file_uri)
-        await self.store.begin_upload(upload.id, key)
+        await store.begin_upload(upload.id, key)
         return upload
 
     def _check_length(self, length: int | None) -> None:
