@@ -618,10 +618,17 @@ class S3BlobStore(BlobStore):
                 await self._send_staged_part(staged, tail)
             parts = [{k: part[k] for k in ("PartNumber", "ETag", "ChecksumCRC32")} for part in staged.parts]
             with self._s3_errors(f"completing the upload of {staged.object_key}"):
-                await self.client.complete_multipart_upload(
-                    Bucket=self.bucket, Key=staged.object_key, UploadId=staged.multipart_id,
-                    MultipartUpload={"Parts": parts},
-                )
+                try:
+                    await self.client.complete_multipart_upload(
+                        Bucket=self.bucket, Key=staged.object_key, UploadId=staged.multipart_id,
+                        MultipartUpload={"Parts": parts},
+                    )
+                except ClientError as exc:  # a retry after a failure past this point: completed already?
+                    if _error_code(exc) not in MISSING_UPLOAD_ERRORS:
+                        raise
+                    head = await self.client.head_object(Bucket=self.bucket, Key=staged.object_key)
+                    if head["ContentLength"] != size:
+                        raise
         key = self._blob_key(staged.object_key)
         digest = self._digests.take(upload_id, size) or await self._sha256_of_blob(key)
         await self._run_io(staged.remove)

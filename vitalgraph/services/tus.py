@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio
 
-from vitalgraph.blobs.base import BlobStore
+from vitalgraph.blobs.base import BlobStore, WrittenBlob
 from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads, check_upload_id
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.errors import (
@@ -59,6 +59,7 @@ class TusUpload:
     length: int | None  # None while the length is deferred
     expires: float  # epoch seconds; every PATCH pushes it out again
     metadata: dict[str, str] = field(default_factory=dict)  # as the client sent it, echoed by HEAD
+    finished: dict | None = None  # the blob (key, size, sha256) once staged bytes became one, until attached
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,9 @@ class TusService:
         return upload
 
     async def _remove(self, upload_id: str) -> None:
+        """Drop the staged bytes and the record (a finished but unattached blob is left to the orphan gc)."""
         await self.store.terminate_upload(upload_id)
-        await anyio.to_thread.run_sync(lambda: self._record_path(upload_id).unlink(missing_ok=True))
+        await self._forget(upload_id)
 
     # --- protocol operations ---------------------------------------------------------------------
     async def create(
@@ -175,10 +177,18 @@ class TusService:
     async def status(self, upload_id: str, owner: str) -> TusProgress:
         upload = await self._load(upload_id, owner)
         try:
-            offset = await self.store.upload_offset(upload_id)
+            offset = upload.finished["size"] if upload.finished else await self.store.upload_offset(upload_id)
         except NotFoundError:  # the record outlived its staged bytes (a crash mid-cleanup)
             await self._remove(upload_id)
             raise
+        if offset == upload.length and upload_id not in self._busy:
+            # every byte is here but completing failed (e.g. storage was down): try again now,
+            # since a client that sees the whole offset sends nothing more
+            self._busy.add(upload_id)
+            try:
+                return TusProgress(upload, offset, await self._complete(upload))
+            finally:
+                self._busy.discard(upload_id)
         return TusProgress(upload, offset)
 
     async def append(
@@ -197,6 +207,8 @@ class TusService:
         self._busy.add(upload_id)
         try:
             upload = await self._load(upload_id, owner)
+            if upload.finished is not None:  # every byte arrived before; only attaching is left
+                return TusProgress(upload, upload.finished["size"], await self._complete(upload))
             if length is not None:
                 await self._settle_length(upload, length, offset)
             upload.expires = time.time() + self.expiry_seconds
@@ -227,14 +239,26 @@ class TusService:
         return await self._complete(upload) if upload.length == 0 else None
 
     async def _complete(self, upload: TusUpload) -> UploadResult:
-        written = await self.store.finish_upload(upload.id)
+        """Staged bytes -> blob -> FileNode. A failure at either step can be retried (by HEAD or PATCH)."""
+        if upload.finished is None:
+            written = await self.store.finish_upload(upload.id)
+            upload.finished = asdict(written)
+            await self._save(upload)
+        else:
+            written = WrittenBlob(**upload.finished)
         try:
-            return await self.files.attach_content(
+            result = await self.files.attach_content(
                 upload.space_id, upload.graph_id, upload.file_uri, written,
                 content_type=upload.filetype, filename=upload.filename,
             )
-        finally:
-            await anyio.to_thread.run_sync(lambda: self._record_path(upload.id).unlink(missing_ok=True))
+        except NotFoundError:  # the node went away meanwhile (attach_content removed the blob)
+            await self._forget(upload.id)
+            raise
+        await self._forget(upload.id)
+        return result
+
+    async def _forget(self, upload_id: str) -> None:
+        await anyio.to_thread.run_sync(lambda: self._record_path(upload_id).unlink(missing_ok=True))
 
     async def terminate(self, upload_id: str, owner: str) -> None:
         if upload_id in self._busy:
