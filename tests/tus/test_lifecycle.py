@@ -12,7 +12,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.tus.conftest import TUS, make_target, multipart_uploads, server_env, staged_files
+from tests.tus.conftest import make_target, multipart_uploads, server_env, staged_files
 
 MiB = 1024 * 1024
 DATA = os.urandom(7 * MiB + 5)

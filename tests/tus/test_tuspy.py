@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tus.conftest import TUS, Target, multipart_uploads, staged_files
+from tests.tus.conftest import Target, multipart_uploads, staged_files
 
 MiB = 1024 * 1024
 SIZE = 200 * MiB
