@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     ORPHAN_MIN_AGE_SECONDS: int = Field(default=3600, ge=0)
     GC_INTERVAL_SECONDS: int = Field(default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`")
 
+    # Resumable uploads (tus): an upload that no PATCH has touched for this long expires (gc removes it).
+    TUS_UPLOAD_EXPIRY_SECONDS: int = Field(default=24 * 3600, ge=1)
+
+    # Browsers: origins allowed to call the API, comma-separated ("*" = any); empty = no CORS headers.
+    CORS_ALLOW_ORIGINS: str = ""
+
     @field_validator("S3_PREFIX")
     @classmethod
     def _prefix_is_relative(cls, value: str) -> str:
@@ -89,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_size(self) -> int | None:
         return self.MAX_STREAMING_FILE_SIZE or None
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.CORS_ALLOW_ORIGINS.split(",") if origin.strip()]
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from vitalgraph.api.errors import install_error_handlers
-from vitalgraph.api.routes import auth, files, kgentities, kgtypes, spaces, sparql, tokens, users
+from vitalgraph.api.routes import auth, files, kgentities, kgtypes, spaces, sparql, tokens, tus, users
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
 
@@ -38,12 +39,23 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(auth.router)
     app.include_router(spaces.router)
+    app.include_router(tus.router)  # before files: its paths sit under /api/files
     app.include_router(files.router)
     app.include_router(kgtypes.router)
     app.include_router(kgentities.router)
     app.include_router(sparql.router)
     app.include_router(users.router)
     app.include_router(tokens.router)
+
+    if settings.cors_origins:  # browsers (Uppy, tus-js-client) on other origins; see docs/tus.md
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=tus.TUS_RESPONSE_HEADERS + ["Content-Length", "Content-Range", "ETag"],
+            max_age=600,
+        )
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict:

@@ -19,6 +19,10 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.AuthenticationError: 401,
     errors.PermissionDeniedError: 403,
     errors.NotFoundError: 404,
+    errors.GoneError: 410,
+    errors.PreconditionFailedError: 412,
+    errors.UnsupportedMediaTypeError: 415,
+    errors.ChecksumMismatchError: 460,  # tus checksum extension: "Checksum Mismatch"
     errors.ConflictError: 409,
     errors.PayloadTooLargeError: 413,
     errors.RangeNotSatisfiableError: 416,

@@ -17,6 +17,7 @@ from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import SparqlService
+from vitalgraph.services.tus import TusService
 
 logger = logging.getLogger("vitalgraph")
 
@@ -34,6 +35,7 @@ class Services:
     kgentities: KGEntityService
     sparql: SparqlService
     access: AccessService
+    tus: TusService
     generated_admin_password: str | None = None
 
     @classmethod
@@ -64,13 +66,18 @@ class Services:
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
             accounts=AccountStore(graph),
         )
-        maintenance = Maintenance(graph, blobs)
+        tus = TusService(
+            files, blobs, settings.DATA_DIR / "tus",
+            max_size=settings.max_upload_size, expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+        )
+        maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
         services = cls(
             settings, graph, blobs, spaces, files, auth, maintenance,
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
             sparql=SparqlService(graph, spaces),
             access=AccessService(auth.accounts, auth, spaces),
+            tus=tus,
             generated_admin_password=secrets.admin_password,
         )
         if collect_garbage:

@@ -197,11 +197,30 @@ class FileService:
         key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
         source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
         written = await self.blobs.write(key, source, max_size=self.max_upload_size, expected_size=expected_size)
+        return await self.attach_content(space_id, graph_id, uri, written, content_type=content_type, filename=filename)
+
+    async def attach_content(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        uri: str,
+        written: WrittenBlob,
+        *,
+        content_type: str | None,
+        filename: str | None,
+    ) -> UploadResult:
+        """Point the node at a blob just written (streamed, or a finished resumable upload); the old bytes go.
+
+        If the node was deleted while the bytes came in, the new blob is removed and NotFoundError raised.
+        """
+        content_type = check_content_type(content_type)
+        filename = check_filename(filename)
+        graph = await self._graph(space_id, graph_id)
         async with self._node_lock(graph, uri):  # two uploads finishing together must not orphan a blob
             try:
-                node = await self._get_node(graph, uri)  # it may have been deleted while bytes streamed in
+                node = await self._get_node(graph, uri)
             except NotFoundError:
-                await self.blobs.delete(key)
+                await self.blobs.delete(written.key)
                 raise
             return await self._point_node_at(graph, node, written, content_type, filename)
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Callable
+from os import PathLike
 from typing import Any
 
 import anyio
 import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
+from vitalgraph.client._tus import DEFAULT_RESUMABLE_CHUNK_SIZE, ResumablePlan, ResumableSource
 from vitalgraph.client._transfer import (
     AsyncUploadBody,
     DownloadPlan,
@@ -210,6 +213,41 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
 
     upload_file_content = upload_file_stream
 
+    async def upload_file_resumable(
+        self, space_id: str, graph_id: str | None, file_uri: str, source: ResumableSource, *,
+        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE, progress: Progress | None = None,
+        upload_url: str | None = None, url_store: str | PathLike | None = None,
+        on_upload_url: Callable[[str], Any] | None = None, filename: str | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
+        resuming after dropped connections. To resume after a restart, pass the `upload_url` that
+        `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
+        plan = ResumablePlan(source, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
+                             config=self._client.config, chunk_size=chunk_size, filename=filename,
+                             content_type=content_type, progress=progress, upload_url=upload_url,
+                             url_store=url_store, on_upload_url=on_upload_url)
+        try:
+            while not plan.complete:
+                try:
+                    if plan.url is None:
+                        plan.created(await self._client._execute(plan.create_call()))
+                    elif plan.offset is None:
+                        plan.resumed_at(await self._client._execute(plan.head_call()))
+                    else:
+                        await anyio.to_thread.run_sync(plan.prepare_chunk)
+                        plan.sent(await self._client._execute(plan.patch_call()))
+                except NotFoundError as error:
+                    if plan.url is None:
+                        raise
+                    plan.lost(error)  # expired or gone: start a new upload
+                except VitalGraphClientError as error:
+                    await anyio.sleep(plan.retry_delay(error))
+            sha256 = await anyio.to_thread.run_sync(plan.finish)
+        finally:
+            plan.close()
+        return plan.result(sha256, await self.get_content_info(space_id, graph_id, file_uri))
+
     async def download_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,
         progress: Progress | None = None, chunk_size: int | None = None,
@@ -301,6 +339,41 @@ class FilesEndpoint(SyncEndpointGroup):
                 time.sleep(plan.retry_delay(error))
 
     upload_file_content = upload_file_stream
+
+    def upload_file_resumable(
+        self, space_id: str, graph_id: str | None, file_uri: str, source: ResumableSource, *,
+        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE, progress: Progress | None = None,
+        upload_url: str | None = None, url_store: str | PathLike | None = None,
+        on_upload_url: Callable[[str], Any] | None = None, filename: str | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
+        resuming after dropped connections. To resume after a restart, pass the `upload_url` that
+        `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
+        plan = ResumablePlan(source, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
+                             config=self._client.config, chunk_size=chunk_size, filename=filename,
+                             content_type=content_type, progress=progress, upload_url=upload_url,
+                             url_store=url_store, on_upload_url=on_upload_url)
+        try:
+            while not plan.complete:
+                try:
+                    if plan.url is None:
+                        plan.created(self._client._execute(plan.create_call()))
+                    elif plan.offset is None:
+                        plan.resumed_at(self._client._execute(plan.head_call()))
+                    else:
+                        plan.prepare_chunk()
+                        plan.sent(self._client._execute(plan.patch_call()))
+                except NotFoundError as error:
+                    if plan.url is None:
+                        raise
+                    plan.lost(error)  # expired or gone: start a new upload
+                except VitalGraphClientError as error:
+                    time.sleep(plan.retry_delay(error))
+            sha256 = plan.finish()
+        finally:
+            plan.close()
+        return plan.result(sha256, self.get_content_info(space_id, graph_id, file_uri))
 
     def download_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,
