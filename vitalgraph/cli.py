@@ -25,11 +25,6 @@ def _root() -> None:
     """Keeps `serve` a subcommand beside the others."""
 
 
-@app.callback()
-def _root() -> None:
-    """Keeps `serve` a subcommand beside the others."""
-
-
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="TOML or YAML settings file")]
 
 

@@ -41,7 +41,7 @@ from vitalgraph.client.binary.streaming import BytesConsumer, IteratorGenerator,
 from vitalgraph.client.config import ClientConfig
 from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, split_uris
 from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
-from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError
+from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError, VitalGraphClientError
 from vitalgraph.client.models import (
     ContentInfo,
     DownloadResult,
