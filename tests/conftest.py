@@ -5,6 +5,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.oxigraph",
+    "tests.fixtures.seaweedfs",
 ]
 
 

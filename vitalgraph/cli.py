@@ -26,11 +26,6 @@ def _root() -> None:
     """Keeps `serve` a subcommand beside the others."""
 
 
-@app.callback()
-def _root() -> None:
-    """Keeps `serve` a subcommand beside the others."""
-
-
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="TOML or YAML settings file")]
 
 
@@ -128,7 +123,8 @@ def gc(
         typer.echo(
             f"removed {report.unfinished_uploads_removed} unfinished uploads and "
             f"{report.orphan_blobs_removed} orphan blobs; kept {report.young_orphans_kept} orphans younger than "
-            f"{settings.ORPHAN_MIN_AGE_SECONDS}s"
+            f"{settings.ORPHAN_MIN_AGE_SECONDS}s; removed {report.expired_resumable_uploads_removed} expired "
+            "resumable uploads"
         )
 
     asyncio.run(run())

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8001, ge=0, le=65535)
 
-    # Auth.
+    # Auth. In production the JWT secret must be given (replicas must share it; see docs/security.md).
+    PRODUCTION: bool = False
     ADMIN_USERNAME: str = Field(default="admin", min_length=1)
     ADMIN_PASSWORD: str | None = None
     JWT_SECRET: str | None = Field(default=None, min_length=32)
@@ -68,6 +69,12 @@ class Settings(BaseSettings):
     ORPHAN_MIN_AGE_SECONDS: int = Field(default=3600, ge=0)
     GC_INTERVAL_SECONDS: int = Field(default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`")
 
+    # Resumable uploads (tus): an upload that no PATCH has touched for this long expires (gc removes it).
+    TUS_UPLOAD_EXPIRY_SECONDS: int = Field(default=24 * 3600, ge=1)
+
+    # Browsers: origins allowed to call the API, comma-separated ("*" = any); empty = no CORS headers.
+    CORS_ALLOW_ORIGINS: str = ""
+
     # Operations: log lines, shutdown, readiness, event-loop lag monitor (see docs/configuration.md).
     LOG_FORMAT: Literal["text", "json"] = "text"
     SHUTDOWN_GRACE_SECONDS: float = Field(default=30.0, ge=0, description="downloads may finish this long after SIGTERM")
@@ -83,9 +90,22 @@ class Settings(BaseSettings):
             raise ValueError("must not contain '..'")
         return value
 
+    @model_validator(mode="after")
+    def _production_needs_jwt_secret(self) -> "Settings":
+        if self.PRODUCTION and not self.JWT_SECRET:
+            raise ValueError(
+                "VITALGRAPH_JWT_SECRET is required when VITALGRAPH_PRODUCTION=true "
+                "(set it to a random string of at least 32 characters)"
+            )
+        return self
+
     @property
     def max_upload_size(self) -> int | None:
         return self.MAX_STREAMING_FILE_SIZE or None
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.CORS_ALLOW_ORIGINS.split(",") if origin.strip()]
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -120,7 +140,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 
 def _first_error_line(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    name = ".".join(str(part) for part in error["loc"]) or "settings"
+    if not error["loc"]:  # a check across settings: its message names them
+        return f"invalid settings: {error['msg'].removeprefix('Value error, ')}"
+    name = ".".join(str(part) for part in error["loc"])
     where = f"VITALGRAPH_{name}" if name in Settings.model_fields else name
     shown = error.get("input")
     shown = "***" if "PASSWORD" in name or "SECRET" in name else repr(shown)

@@ -2,7 +2,7 @@
 
 import uuid
 
-from tests.api.conftest import FILE_NODE, HAS_NAME, file_node_jsonld
+from tests.api.conftest import FILE_NODE, HAS_NAME, blob_probe, file_node_jsonld
 
 VITAL = "http://vital.ai/ontology/vital#"
 
@@ -107,13 +107,15 @@ def test_missing_space_id_names_the_parameter(api):
 
 
 def test_delete_removes_node_and_bytes(slot, server):
+    probe = blob_probe(server)
+    before = probe.objects()
     slot.upload(b"x" * 1000)
-    blobs_before = list((server.data_dir / "blobs" / "spaces").rglob("*"))
-    assert any(p.is_file() for p in blobs_before)
+    assert len(probe.objects()) == len(before) + 1
     response = slot.client.delete("/api/files", params=slot.params)
     assert response.status_code == 200
     assert response.json()["deleted_uris"] == [slot.uri]
     assert slot.download().status_code == 404
+    assert probe.objects() == before
 
 
 def test_same_uri_in_two_spaces_does_not_clash(api, space):

@@ -16,6 +16,7 @@ import pytest
 
 from tests.api.conftest import file_node_jsonld, make_space
 from tests.fixtures.servers import RunningServer
+from tests.model.conftest import FIXTURES_DIR
 from vitalgraph.services.errors import InvalidInputError
 from vitalgraph.services.sparql import classify_query
 
@@ -27,7 +28,6 @@ HASKGTYPE = HALEY + "hasKGEntityType"
 ORGANIZATION = HALEY + "OrganizationEntity"
 UNKNOWN_PROPERTY = "http://example.org/ontology#rating"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES_DIR = REPO_ROOT.parent / "shared" / "vitalsigns_fixtures"
 MB = 1024 * 1024
 
 
@@ -412,6 +412,46 @@ def test_same_uris_in_two_spaces_do_not_clash(kg, api):
         assert other.download(file_uri).content == b"second"
     finally:
         api.delete(f"/api/spaces/{other.space}")
+
+
+def test_kgtypes_and_listings_are_per_space(kg, api):
+    """The same KGType and entity URIs in two spaces are two objects; no listing or search crosses over."""
+    other = KG(api, make_space(api))
+    try:
+        shared_type, shared_org, own_org = new_uri("type"), new_uri("org"), new_uri("org")
+        for space, name in ((kg, "first"), (other, "second")):
+            assert space.post("kgtypes", kg_type(shared_type, f"{name} type")).status_code == 201
+            assert space.post("kgentities", entity(shared_org, f"{name} org", shared_type)).status_code == 201
+        assert other.post("kgentities", entity(own_org, "second only")).status_code == 201
+
+        assert kg.get("kgtypes", uri=shared_type).json()[HAS_NAME][0]["@value"] == "first type"
+        assert ids(kg.get("kgtypes").json()["types"]) == [shared_type]
+        assert ids(kg.get("kgentities").json()["entities"]) == [shared_org]
+        assert kg.get("kgentities", search="second").json()["total_count"] == 0
+        assert kg.get("kgentities", uri=own_org).status_code == 404
+        assert_error(kg.put("kgentities", entity(own_org, "hijacked")), 404, own_org)
+        assert_error(kg.delete("kgentities", uri=own_org), 404, own_org)
+
+        assert kg.put("kgtypes", kg_type(shared_type, "first renamed")).status_code == 200
+        assert kg.delete("kgentities", uri=shared_org).status_code == 200
+        assert kg.delete("kgtypes", uri=shared_type).status_code == 200
+        assert other.get("kgtypes", uri=shared_type).json()[HAS_NAME][0]["@value"] == "second type"
+        assert other.get("kgentities").json()["total_count"] == 2
+    finally:
+        api.delete(f"/api/spaces/{other.space}")
+
+
+def test_graphs_of_one_space_are_separate(kg):
+    """`graph_id` names a graph of its own: objects in it are not in the default graph, and vice versa."""
+    org = new_uri("org")
+    named = {"space_id": kg.space, "graph_id": "archive"}
+    assert kg.api.post("/api/graphs/kgentities", params=named, json=entity(org, "archived")).status_code == 201
+    assert kg.get("kgentities", uri=org).status_code == 404
+    assert kg.api.get("/api/graphs/kgentities", params={**named, "uri": org}).status_code == 200
+    assert kg.post("kgentities", entity(org, "current")).status_code == 201  # same URI, other graph: no clash
+    assert kg.get("kgentities", uri=org).json()[HAS_NAME][0]["@value"] == "current"
+    names = kg.sparql(f"SELECT ?n WHERE {{ <{org}> <{HAS_NAME}> ?n }} ORDER BY ?n").json()["results"]["bindings"]
+    assert [b["n"]["value"] for b in names] == ["archived", "current"]  # SPARQL sees the space's graphs together
 
 
 # --- SPARQL -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.api.conftest import FileSlot, file_node_jsonld, make_space
+from tests.api.conftest import S3_SERVER_PART_SIZE, FileSlot, blob_probe, file_node_jsonld, make_space
 
 DATA = os.urandom(3 * 1024 * 1024 + 123)
 
@@ -157,9 +157,12 @@ def test_malformed_multipart_is_400_and_stores_nothing(slot):
 
 
 # --- limits and disconnects ---------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def limited_server(server_factory):
-    return server_factory({"VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(1024 * 1024)}, name="limited")
+@pytest.fixture(scope="module", params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def limited_server(request, server_factory):
+    env = {"VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(1024 * 1024)}
+    if request.param == "s3":
+        env.update(request.getfixturevalue("seaweedfs").server_env("api-limited"))
+    return server_factory(env, name=f"limited-{request.param}")
 
 
 @pytest.fixture
@@ -172,11 +175,6 @@ def limited_slot(limited_server):
     client.close()
 
 
-def _stored_files(server) -> list:
-    root = server.data_dir / "blobs"
-    return [p for p in root.rglob("*") if p.is_file()]
-
-
 def test_declared_oversize_is_413_before_reading(limited_slot, limited_server):
     response = limited_slot.upload(b"x" * (1024 * 1024 + 1))
     assert response.status_code == 413
@@ -185,7 +183,8 @@ def test_declared_oversize_is_413_before_reading(limited_slot, limited_server):
 
 
 def test_oversize_discovered_mid_stream_is_413_and_stores_nothing(limited_slot, limited_server):
-    before = _stored_files(limited_server)
+    probe = blob_probe(limited_server)
+    before = probe.objects()
 
     def body():  # no Content-Length: the server only learns the size as bytes arrive
         for _ in range(40):
@@ -194,23 +193,31 @@ def test_oversize_discovered_mid_stream_is_413_and_stores_nothing(limited_slot, 
     response = limited_slot.client.post("/api/files/stream/upload", params=limited_slot.params, content=body())
     assert response.status_code == 413
     assert "1048576" in response.json()["detail"]
-    assert _stored_files(limited_server) == before
+    assert probe.objects() == before
+    assert probe.unfinished() == []
     assert limited_slot.download().status_code == 404
     assert limited_slot.upload(b"z" * 1000).status_code == 200  # within the limit still works
 
 
 def test_short_body_is_rejected_and_stores_nothing(slot, server):
     # Content-Length promises more than is sent, then the client goes away.
+    probe = blob_probe(server)
+    before = probe.objects()
     _send_partial_upload(server, slot, declared=10 * 1024 * 1024, sent=3 * 1024 * 1024)
-    _wait_until(lambda: not list((server.data_dir / "blobs" / ".staging").iterdir()))
+    _wait_until(lambda: not probe.unfinished())
+    assert probe.objects() == before
     assert slot.download().status_code == 404
     node = slot.client.get("/api/files", params={"space_id": slot.space_id, "uri": slot.uri}).json()
     assert "http://vital.ai/ontology/vital#hasFileLength" not in node
 
 
 def test_disconnect_mid_upload_keeps_the_previous_content(filled, server):
-    _send_partial_upload(server, filled, declared=50 * 1024 * 1024, sent=5 * 1024 * 1024)
-    _wait_until(lambda: not list((server.data_dir / "blobs" / ".staging").iterdir()))
+    probe = blob_probe(server)
+    before = probe.objects()
+    # Over two S3 parts: the S3 store has begun a multipart upload, which must be aborted.
+    _send_partial_upload(server, filled, declared=50 * 1024 * 1024, sent=3 * S3_SERVER_PART_SIZE)
+    _wait_until(lambda: not probe.unfinished())
+    assert probe.objects() == before
     assert filled.download().content == DATA
 
 
@@ -304,6 +311,16 @@ def test_150_mib_round_trip_with_flat_server_memory(slot, server):
             for chunk in stream.iter_bytes():
                 received.update(chunk)
     assert received.hexdigest() == expected.hexdigest()
-    limit = 64 * 1024 * 1024
+    limit = _rss_growth_limit(server)
     assert upload_peak.peak - idle < limit, f"upload grew RSS by {(upload_peak.peak - idle) >> 20} MiB"
     assert download_peak.peak - idle < limit, f"download grew RSS by {(download_peak.peak - idle) >> 20} MiB"
+
+
+def _rss_growth_limit(server) -> int:
+    """Local: one block in flight plus read-ahead. S3: part size x (parts in flight + 2), plus a margin."""
+    margin = 32 * 1024 * 1024
+    if blob_probe(server).is_s3:
+        part_size = int(server.env["VITALGRAPH_S3_PART_SIZE"])
+        concurrency = int(server.env.get("VITALGRAPH_S3_MAX_CONCURRENCY", "4"))
+        return part_size * (concurrency + 2) + margin
+    return 64 * 1024 * 1024

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.seaweedfs import SeaweedFS, private_seaweedfs, s3_prefix, s3_settings, seaweedfs  # noqa: F401
+from tests.fixtures.seaweedfs import SeaweedFS
 from vitalgraph.blobs.base import BlobStore
 from vitalgraph.blobs.local import LocalBlobStore
 from vitalgraph.blobs.s3 import S3BlobStore

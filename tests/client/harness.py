@@ -22,7 +22,7 @@ IMPLEMENTATIONS = ["async", "sync", "async-mock", "sync-mock"]
 
 
 class Facade:
-    """`facade.files.upload_file_stream(...)` etc. behave the same whichever client is underneath."""
+    """`facade.files.upload_file_stream(...)`, `facade.kgentities.attach_file(...)` etc. behave the same whichever client is underneath."""
 
     def __init__(self, kind: str, client: Any, portal: BlockingPortal) -> None:
         self.kind = kind
@@ -32,6 +32,9 @@ class Facade:
         self.is_mock = kind.endswith("mock")
         self.spaces = _Group(self, client.spaces)
         self.files = _Group(self, client.files)
+        self.kgtypes = _Group(self, client.kgtypes)
+        self.kgentities = _Group(self, client.kgentities)
+        self.sparql = _Group(self, client.sparql)
 
     def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         call = functools.partial(function, *args, **kwargs)

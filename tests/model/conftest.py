@@ -24,7 +24,11 @@ from vitalgraph.model import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES_DIR = REPO_ROOT.parent / "shared" / "vitalsigns_fixtures"
+# ../shared next to the repo; from a git worktree (/work/wt/<name>) it is further up.
+FIXTURES_DIR = next(
+    (d / "shared" / "vitalsigns_fixtures" for d in REPO_ROOT.parents if (d / "shared" / "vitalsigns_fixtures").is_dir()),
+    REPO_ROOT.parent / "shared" / "vitalsigns_fixtures",
+)
 
 FILE_URI = "http://example.org/space1/file/abc123"
 ENTITY_URI = "http://example.org/space1/org/acme"

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from vitalgraph.api.errors import install_error_handlers
 from vitalgraph.api.metrics import Metrics
 from vitalgraph.api.request_context import RequestContextMiddleware
-from vitalgraph.api.routes import auth, files, kgentities, kgtypes, operations, spaces, sparql
+from vitalgraph.api.routes import auth, files, kgentities, kgtypes, operations, spaces, sparql, tokens, tus, users
 from vitalgraph.api.shutdown import ShutdownCoordinator
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
@@ -52,9 +53,22 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(auth.router)
     app.include_router(spaces.router)
+    app.include_router(tus.router)  # before files: its paths sit under /api/files
     app.include_router(files.router)
     app.include_router(kgtypes.router)
     app.include_router(kgentities.router)
     app.include_router(sparql.router)
+    app.include_router(users.router)
+    app.include_router(tokens.router)
+
+    if settings.cors_origins:  # browsers (Uppy, tus-js-client) on other origins; see docs/tus.md
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=tus.TUS_RESPONSE_HEADERS + ["Content-Length", "Content-Range", "ETag", "X-Request-ID"],
+            max_age=600,
+        )
 
     return app

@@ -27,13 +27,14 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def current_principal(
+async def current_principal(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller, from a JWT access token or an API token; AuthenticationError (401) otherwise."""
     if credentials is None:
         raise AuthenticationError("missing bearer token: log in at /api/login and send 'Authorization: Bearer <token>'")
-    return services.auth.authenticate(credentials.credentials)
+    return await services.auth.authenticate(credentials.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -19,9 +19,14 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.AuthenticationError: 401,
     errors.PermissionDeniedError: 403,
     errors.NotFoundError: 404,
+    errors.GoneError: 410,
+    errors.PreconditionFailedError: 412,
+    errors.UnsupportedMediaTypeError: 415,
+    errors.ChecksumMismatchError: 460,  # tus checksum extension: "Checksum Mismatch"
     errors.ConflictError: 409,
     errors.PayloadTooLargeError: 413,
     errors.RangeNotSatisfiableError: 416,
+    errors.NotSupportedError: 501,
     errors.StorageUnavailableError: 503,
     errors.ServerShuttingDownError: 503,
 }

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 # Keys are produced by the services from hashes and uuids; anything else is refused so that no
 # key can escape the store's directory or prefix, whatever the file URI contained.
@@ -102,3 +103,18 @@ class BlobStore(ABC):
     @abstractmethod
     async def clean_staging(self, older_than_seconds: float) -> int:
         """Remove unfinished writes (temp files, staging objects, multipart uploads) older than the age."""
+
+
+# Optional capabilities: a store has one when it has the method; callers check with isinstance.
+PRESIGN_MAX_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most a week
+
+
+@runtime_checkable
+class PresigningBlobStore(Protocol):
+    """A store whose objects a client can fetch directly, with a time-limited signed URL (S3)."""
+
+    async def presign_download(
+        self, key: str, expires_seconds: int, filename: str | None = None, content_type: str | None = None
+    ) -> str:
+        """A GET URL valid for `expires_seconds` (1 to PRESIGN_MAX_SECONDS) that serves the key's bytes."""
+        ...

@@ -24,10 +24,12 @@ import anyio
 
 from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
+from vitalgraph.blobs.resumable import AppendCounter, ChunkCheck, RunningDigests, check_offset, check_upload_id
 from vitalgraph.services.errors import NotFoundError, StorageUnavailableError
 
 T = TypeVar("T")
 STAGING_DIR = ".staging"
+RESUMABLE_PREFIX = "tus-"  # resumable uploads in staging: tus-<id>.upload (bytes) and tus-<id>.key
 
 
 class LocalBlobStore(BlobStore):
@@ -36,6 +38,7 @@ class LocalBlobStore(BlobStore):
         self.staging = self.root / STAGING_DIR
         self.chunk_size = chunk_size
         self._executor = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="blob-io")
+        self._digests = RunningDigests()
 
     async def open(self) -> None:
         try:
@@ -143,6 +146,124 @@ class LocalBlobStore(BlobStore):
 
     async def clean_staging(self, older_than_seconds: float) -> int:
         return await self._run(_remove_old_files, self.staging, older_than_seconds)
+
+
+    # ---------------------------------------------------------------- resumable uploads
+
+    def _staged(self, upload_id: str, suffix: str) -> Path:
+        return self.staging / f"{RESUMABLE_PREFIX}{check_upload_id(upload_id)}.{suffix}"
+
+    async def begin_upload(self, upload_id: str, key: str) -> None:
+        check_key(key)
+        await self._run(_create_staged_upload, self._staged(upload_id, "upload"), self._staged(upload_id, "key"), key)
+
+    async def upload_offset(self, upload_id: str) -> int:
+        try:
+            return (await self._run(os.stat, self._staged(upload_id, "upload"))).st_size
+        except FileNotFoundError:
+            raise NotFoundError(f"no staged upload {upload_id}") from None
+
+    async def append_upload(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], *,
+        limit: int | None = None, check: ChunkCheck | None = None,
+    ) -> int:
+        check_offset(offset, await self.upload_offset(upload_id))
+        counter = AppendCounter(self._digests.resume(upload_id, offset), check, limit)
+        sink = _Appender(self._staged(upload_id, "upload"), offset, counter)
+        await self._run(sink.open)
+        in_flight: asyncio.Future[None] | None = None
+        try:
+            async for block in rechunk(chunks, self.chunk_size):
+                counter.admit(len(block))
+                if in_flight is not None:
+                    await in_flight
+                in_flight = self._run(sink.append, block)
+            if in_flight is not None:
+                await in_flight
+            if check is not None:
+                check.verify()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                if in_flight is not None:
+                    await asyncio.wait([in_flight])
+                keep = check is None  # without a checksum, what arrived counts (tus); with one, nothing
+                await self._run(sink.close, keep)
+                if keep:
+                    self._digests.commit(upload_id, counter.digest, offset + counter.written)
+            raise
+        await self._run(sink.close, True)
+        self._digests.commit(upload_id, counter.digest, offset + counter.written)
+        return offset + counter.written
+
+    async def finish_upload(self, upload_id: str) -> WrittenBlob:
+        staged, key_file = self._staged(upload_id, "upload"), self._staged(upload_id, "key")
+        try:
+            key = (await self._run(key_file.read_text)).strip()
+        except FileNotFoundError:
+            raise NotFoundError(f"no staged upload {upload_id}") from None
+        size = await self.upload_offset(upload_id)
+        digest = self._digests.take(upload_id, size) or await self._run(_sha256_of_file, staged)
+        await self._run(_move_into_place, staged, self._path(key))
+        await self._run(key_file.unlink, missing_ok=True)
+        return WrittenBlob(key=key, size=size, sha256=digest)
+
+    async def terminate_upload(self, upload_id: str) -> bool:
+        self._digests.forget(upload_id)
+        staged, key_file = self._staged(upload_id, "upload"), self._staged(upload_id, "key")
+        existed = await self._run(staged.exists)
+        await self._run(staged.unlink, missing_ok=True)
+        await self._run(key_file.unlink, missing_ok=True)
+        return existed
+
+    async def staged_upload_ids(self) -> list[str]:
+        names = await self._run(lambda: [p.name for p in self.staging.glob(f"{RESUMABLE_PREFIX}*.key")])
+        return [name[len(RESUMABLE_PREFIX) : -len(".key")] for name in names]
+
+
+class _Appender:
+    """Appends one request's blocks to a staged upload; runs on the I/O thread pool."""
+
+    def __init__(self, path: Path, offset: int, counter: AppendCounter) -> None:
+        self.path = path
+        self.offset = offset
+        self.counter = counter
+        self.handle: Any = None
+
+    def open(self) -> None:
+        self.handle = open(self.path, "r+b")
+        self.handle.seek(self.offset)
+
+    def append(self, block: bytes) -> None:
+        self.handle.write(block)
+        self.counter.hashed(block)
+
+    def close(self, keep: bool) -> None:
+        """Keep the blocks fully written (fsynced), or cut the file back to where this append began."""
+        self.handle.truncate(self.offset + self.counter.written if keep else self.offset)
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+
+def _create_staged_upload(staged: Path, key_file: Path, key: str) -> None:
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    with open(staged, "xb"):
+        pass
+    key_file.write_text(key)
+
+
+def _move_into_place(staged: Path, final_path: Path) -> None:
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, final_path)
+    _fsync_dir(final_path.parent)
+
+
+def _sha256_of_file(path: Path, block_size: int = 4 * 1024 * 1024) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(block_size):
+            hasher.update(block)
+    return hasher.hexdigest()
 
 
 class _StagedFile:

@@ -26,7 +26,9 @@ import asyncio
 import base64
 import hashlib
 import io
+import json
 import logging
+import os
 import math
 import re
 import time
@@ -37,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, aclosing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -46,8 +49,9 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from botocore.handlers import add_expect_header
 
-from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
-from vitalgraph.blobs.chunking import SizeGuard
+from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
+from vitalgraph.blobs.chunking import SizeGuard, rechunk
+from vitalgraph.blobs.resumable import AppendCounter, ChunkCheck, RunningDigests, check_offset, check_upload_id
 from vitalgraph.services.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
 
 if TYPE_CHECKING:
@@ -59,7 +63,6 @@ MiB = 1024 * 1024
 S3_MAX_PARTS = 10_000
 S3_MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB  # 5 TiB
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
-PRESIGN_MAX_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most a week
 TOTAL_ATTEMPTS = 3  # one try and two retries: rides out a 503 SlowDown, fails fast on a dead endpoint
 CONNECT_TIMEOUT_CAP = 3.0  # seconds; a connection on a working network takes milliseconds
 # aiohttp has no pool-wait timeout, and every streaming download holds a connection for as long as
@@ -91,6 +94,7 @@ class S3BlobStore(BlobStore):
         create_bucket: bool = True,
         timeout_seconds: float = 30.0,
         chunk_size: int = 1 * MiB,
+        staging_dir: Path | None = None,
     ) -> None:
         prefix = prefix.strip("/")
         if prefix and (not _PREFIX_PATTERN.match(prefix) or ".." in prefix.split("/")):
@@ -110,6 +114,9 @@ class S3BlobStore(BlobStore):
         self._exit_stack: AsyncExitStack | None = None
         self._digest_pool: ThreadPoolExecutor | None = None
         self._live_uploads: dict[str, str] = {}  # upload id -> object key, for close() and clean_staging()
+        self._uploads_starting: set[asyncio.Future[str]] = set()  # CreateMultipartUpload calls in flight
+        self.staging_dir = staging_dir  # local disk for resumable uploads' state and tails
+        self._digests = RunningDigests()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3BlobStore:
@@ -126,6 +133,7 @@ class S3BlobStore(BlobStore):
             create_bucket=settings.S3_CREATE_BUCKET,
             timeout_seconds=settings.S3_TIMEOUT_SECONDS,
             chunk_size=settings.STREAMING_CHUNK_SIZE,
+            staging_dir=settings.DATA_DIR / "s3-staging",
         )
 
     @property
@@ -228,6 +236,10 @@ class S3BlobStore(BlobStore):
 
     async def close(self) -> None:
         """Abort the uploads still running (server shutdown), then release the connections."""
+        if self._client is not None and self._uploads_starting:
+            # An upload S3 has begun but whose id has not reached us yet would escape the abort below.
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait(self._uploads_starting, timeout=self.timeout_seconds)
         if self._client is not None and self._live_uploads:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(
@@ -473,9 +485,10 @@ class S3BlobStore(BlobStore):
         """Abort multipart uploads under our prefix begun before the cutoff, except this process's live ones."""
         cutoff = time.time() - older_than_seconds
         stale: list[tuple[str, str]] = []
+        resumable = await self._resumable_multipart_ids()  # they expire by their own rule
         async for page in self._pages("list_multipart_uploads", "listing unfinished uploads", Prefix=self._object_prefix("")):
             for upload in page.get("Uploads", []):
-                is_live = upload["UploadId"] in self._live_uploads
+                is_live = upload["UploadId"] in self._live_uploads or upload["UploadId"] in resumable
                 if not is_live and upload["Initiated"].timestamp() <= cutoff:
                     stale.append((upload["Key"], upload["UploadId"]))
         slots = asyncio.Semaphore(16)  # a crashed fleet may have left thousands
@@ -505,6 +518,287 @@ class S3BlobStore(BlobStore):
         return await self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_seconds)
 
 
+    # ---------------------------------------------------------------- resumable uploads
+    # Each staged upload is `<staging_dir>/<id>.json` (object key, multipart upload id, parts sent) plus
+    # the tail not yet sent as a part, `<id>.<next part number>.tail`, on local disk. A part goes out once
+    # the tail holds a whole part (for a checksummed chunk: once the chunk has matched), so memory stays
+    # at one part whatever the upload's size. The tail's name carries its part number: if a crash falls
+    # between sending a part and moving the rest of the tail, the stale tail is dropped and the offset
+    # reported is honestly the smaller one; the client sends those bytes again.
+
+    def _staging(self) -> Path:
+        if self.staging_dir is None:
+            raise RuntimeError("S3BlobStore needs a staging_dir for resumable uploads")
+        return self.staging_dir
+
+    def _state_path(self, upload_id: str) -> Path:
+        return self._staging() / f"{check_upload_id(upload_id)}.json"
+
+    async def _run_io(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._worker_pool(), fn, *args)
+
+    async def begin_upload(self, upload_id: str, key: str) -> None:
+        staged = _StagedS3Upload(self._state_path(upload_id), self._object_key(key), None, [])
+        await self._run_io(staged.create)
+
+    async def _load(self, upload_id: str) -> _StagedS3Upload:
+        path = self._state_path(upload_id)
+        staged = await self._run_io(_StagedS3Upload.load, path)
+        if staged is None:
+            raise NotFoundError(f"no staged upload {upload_id}")
+        return staged
+
+    async def upload_offset(self, upload_id: str) -> int:
+        staged = await self._load(upload_id)
+        return staged.sent + await self._run_io(staged.tail_size)
+
+    async def append_upload(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], *,
+        limit: int | None = None, check: ChunkCheck | None = None,
+    ) -> int:
+        staged = await self._load(upload_id)
+        await self._run_io(staged.drop_stale_tails)
+        tail_size = await self._run_io(staged.tail_size)
+        check_offset(offset, staged.sent + tail_size)
+        counter = AppendCounter(self._digests.resume(upload_id, offset), check, limit)
+        tail = await self._run_io(_Tail.open, staged.tail_path(), tail_size, counter)
+        try:
+            async for block in rechunk(chunks, self.chunk_size):
+                counter.admit(len(block))
+                await self._run_io(tail.append, block)
+                if check is None and tail.size >= self.part_size:
+                    tail = await self._send_full_parts(staged, tail)
+            if check is not None:
+                check.verify()
+                tail = await self._send_full_parts(staged, tail)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                keep = check is None
+                await self._run_io(tail.close, keep)
+                if keep and tail.path == staged.tail_path():  # else the rest of the tail is lost: recompute
+                    self._digests.commit(upload_id, counter.digest, staged.sent + tail.size)
+            raise
+        await self._run_io(tail.close, True)
+        self._digests.commit(upload_id, counter.digest, offset + counter.written)
+        return staged.sent + tail.size
+
+    async def _send_full_parts(self, staged: _StagedS3Upload, tail: _Tail) -> _Tail:
+        """Send every whole part in the tail as the next parts, then start a new tail with the rest."""
+        whole = tail.size // self.part_size
+        if not whole:
+            return tail
+        await self._run_io(tail.flush)
+        for index in range(whole):
+            body = await self._run_io(tail.read_part, index * self.part_size, self.part_size)
+            await self._send_staged_part(staged, body)
+        rest_from = whole * self.part_size
+        return await self._run_io(tail.move_rest, rest_from, staged.tail_path())
+
+    async def _send_staged_part(self, staged: _StagedS3Upload, body: io.BytesIO) -> None:
+        if staged.multipart_id is None:
+            with self._s3_errors(f"starting the upload of {staged.object_key}"):
+                response = await self.client.create_multipart_upload(
+                    Bucket=self.bucket, Key=staged.object_key, ChecksumAlgorithm="CRC32"
+                )
+            staged.multipart_id = response["UploadId"]
+            await self._run_io(staged.save)
+        crc32 = await self._run_io(_crc32_of, body)
+        number = len(staged.parts) + 1
+        if number > S3_MAX_PARTS:
+            raise PayloadTooLargeError(f"upload exceeds S3's {S3_MAX_PARTS} parts of {self.part_size} bytes")
+        size = _size_of(body)
+        with self._s3_errors(f"uploading part {number} of {staged.object_key}"):
+            async with asyncio.timeout(self._send_timeout(size)):
+                response = await self.client.upload_part(
+                    Bucket=self.bucket, Key=staged.object_key, UploadId=staged.multipart_id,
+                    PartNumber=number, Body=body, ChecksumCRC32=crc32,
+                )
+        staged.parts.append({"PartNumber": number, "ETag": response["ETag"], "ChecksumCRC32": crc32, "Size": size})
+        await self._run_io(staged.save)
+
+    async def finish_upload(self, upload_id: str) -> WrittenBlob:
+        staged = await self._load(upload_id)
+        tail_path = staged.tail_path()
+        tail = await self._run_io(_read_whole, tail_path)  # less than one part
+        size = staged.sent + _size_of(tail)
+        if staged.multipart_id is None:
+            await self._put_object(staged.object_key, tail, await self._run_io(_crc32_of, tail))
+        else:
+            if _size_of(tail) or not staged.parts:
+                await self._send_staged_part(staged, tail)
+            parts = [{k: part[k] for k in ("PartNumber", "ETag", "ChecksumCRC32")} for part in staged.parts]
+            with self._s3_errors(f"completing the upload of {staged.object_key}"):
+                try:
+                    await self.client.complete_multipart_upload(
+                        Bucket=self.bucket, Key=staged.object_key, UploadId=staged.multipart_id,
+                        MultipartUpload={"Parts": parts},
+                    )
+                except ClientError as exc:  # a retry after a failure past this point: completed already?
+                    if _error_code(exc) not in MISSING_UPLOAD_ERRORS:
+                        raise
+                    head = await self.client.head_object(Bucket=self.bucket, Key=staged.object_key)
+                    if head["ContentLength"] != size:
+                        raise
+        key = self._blob_key(staged.object_key)
+        digest = self._digests.take(upload_id, size) or await self._sha256_of_blob(key)
+        await self._run_io(staged.remove)
+        return WrittenBlob(key=key, size=size, sha256=digest)
+
+    async def _sha256_of_blob(self, key: str) -> str:
+        """Read the finished object back: the running hash was lost (a restart during the upload)."""
+        hasher = hashlib.sha256()
+        async for chunk in self.read(key):
+            await self._run_io(hasher.update, chunk)
+        return hasher.hexdigest()
+
+    async def terminate_upload(self, upload_id: str) -> bool:
+        self._digests.forget(upload_id)
+        try:
+            staged = await self._load(upload_id)
+        except NotFoundError:
+            return False
+        if staged.multipart_id is not None:
+            await self._abort_upload(staged.object_key, staged.multipart_id)
+        await self._run_io(staged.remove)
+        return True
+
+    async def staged_upload_ids(self) -> list[str]:
+        if self.staging_dir is None:
+            return []
+        directory = self.staging_dir
+        return await self._run_io(lambda: [p.stem for p in directory.glob("*.json")] if directory.exists() else [])
+
+    async def _resumable_multipart_ids(self) -> set[str]:
+        ids = set()
+        for upload_id in await self.staged_upload_ids():
+            staged = await self._run_io(_StagedS3Upload.load, self._state_path(upload_id))
+            if staged is not None and staged.multipart_id:
+                ids.add(staged.multipart_id)
+        return ids
+
+
+@dataclass
+class _StagedS3Upload:
+    """A resumable upload's state file; every method runs on a worker thread."""
+
+    path: Path
+    object_key: str
+    multipart_id: str | None
+    parts: list[dict[str, Any]]
+
+    @property
+    def sent(self) -> int:
+        return sum(part["Size"] for part in self.parts)
+
+    def tail_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}.{len(self.parts) + 1}.tail")
+
+    def tail_size(self) -> int:
+        try:
+            return self.tail_path().stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            raise FileExistsError(self.path)
+        self.save()
+
+    def save(self) -> None:
+        temp = self.path.with_suffix(".json.tmp")
+        document = {"object_key": self.object_key, "multipart_id": self.multipart_id, "parts": self.parts}
+        with open(temp, "w") as handle:
+            json.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.path)
+
+    @classmethod
+    def load(cls, path: Path) -> _StagedS3Upload | None:
+        try:
+            document = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        return cls(path, document["object_key"], document["multipart_id"], document["parts"])
+
+    def drop_stale_tails(self) -> None:
+        """Tails of parts already sent, left by a crash between sending a part and moving the rest."""
+        current = self.tail_path()
+        for stale in self.path.parent.glob(f"{self.path.stem}.*.tail"):
+            if stale != current:
+                stale.unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        for tail in self.path.parent.glob(f"{self.path.stem}.*.tail"):
+            tail.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+
+
+class _Tail:
+    """The bytes of a resumable upload not yet sent as a part, in a local file; worker-thread methods."""
+
+    def __init__(self, path: Path, handle: Any, size: int, counter: AppendCounter) -> None:
+        self.path = path
+        self.handle = handle
+        self.size = size
+        self.start = size  # where this append began, to cut back to when its chunk is refused
+        self.counter = counter
+
+    @classmethod
+    def open(cls, path: Path, size: int, counter: AppendCounter) -> _Tail:
+        handle = open(path, "r+b" if path.exists() else "w+b")
+        handle.truncate(size)
+        handle.seek(size)
+        return cls(path, handle, size, counter)
+
+    def append(self, block: bytes) -> None:
+        self.handle.write(block)
+        self.size += len(block)
+        self.counter.hashed(block)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def read_part(self, start: int, size: int) -> io.BytesIO:
+        self.handle.seek(start)
+        body = io.BytesIO(self.handle.read(size))
+        self.handle.seek(self.size)
+        return body
+
+    def move_rest(self, start: int, new_path: Path) -> _Tail:
+        """The bytes from `start` on become the tail of the next part; this tail's file goes."""
+        self.handle.seek(start)
+        rest = self.handle.read()
+        new = open(new_path, "w+b")
+        new.write(rest)
+        self.handle.close()
+        self.path.unlink(missing_ok=True)
+        tail = _Tail(new_path, new, len(rest), self.counter)
+        tail.start = 0
+        return tail
+
+    def close(self, keep: bool) -> None:
+        if not keep:
+            self.handle.truncate(self.start)
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+
+def _read_whole(path: Path) -> io.BytesIO:
+    try:
+        return io.BytesIO(path.read_bytes())
+    except FileNotFoundError:
+        return io.BytesIO()
+
+
+def _crc32_of(body: io.BytesIO) -> str:
+    with body.getbuffer() as view:
+        crc = zlib.crc32(view)
+    return base64.b64encode(crc.to_bytes(4, "big")).decode()
+
+
 class _MultipartUpload:
     """One multipart upload: begun on the first full part, at most `max_concurrency` parts in flight."""
 
@@ -526,6 +820,8 @@ class _MultipartUpload:
         """Start uploading one part; waits while all slots are busy, so memory stays bounded."""
         if self._creating is None:
             self._creating = asyncio.ensure_future(self._create())
+            self.store._uploads_starting.add(self._creating)
+            self._creating.add_done_callback(self.store._uploads_starting.discard)
         self.upload_id = await asyncio.shield(self._creating)  # shielded: abort() needs the id it returns
         await self._slots.acquire()
         if self._failure is not None:

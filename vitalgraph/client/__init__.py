@@ -19,8 +19,11 @@ _EXPORTS = {
         "ServerError", "VitalGraphClientError",
     ],
     "vitalgraph.client.models": [
-        "ContentInfo", "DownloadResult", "FileList", "FilesCreated", "FilesDeleted", "FilesUpdated", "Space",
-        "SpaceDeleted", "SpaceList", "UploadResult",
+        "ApiToken", "ApiTokenCreated", "ApiTokenList", "ContentInfo", "DownloadResult", "FileAttached",
+        "FileDetached", "FileList", "FilesCreated", "FilesDeleted", "FilesUpdated", "Grant", "GrantList",
+        "KGEntitiesDeleted", "KGEntityGraph", "KGEntityList", "KGTypeList", "ObjectsCreated", "ObjectsDeleted",
+        "ObjectsUpdated", "PresignedUrl", "Space", "SpaceDeleted", "SpaceList", "SparqlResults", "UploadResult",
+        "User", "UserList",
     ],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -54,15 +57,33 @@ if TYPE_CHECKING:
         VitalGraphClientError,
     )
     from vitalgraph.client.models import (
+        ApiToken,
+        ApiTokenCreated,
+        ApiTokenList,
         ContentInfo,
         DownloadResult,
+        FileAttached,
+        FileDetached,
         FileList,
         FilesCreated,
         FilesDeleted,
         FilesUpdated,
+        Grant,
+        GrantList,
+        KGEntitiesDeleted,
+        KGEntityGraph,
+        KGEntityList,
+        KGTypeList,
+        ObjectsCreated,
+        ObjectsDeleted,
+        ObjectsUpdated,
+        PresignedUrl,
         Space,
         SpaceDeleted,
         SpaceList,
+        SparqlResults,
         UploadResult,
+        User,
+        UserList,
     )
     from vitalgraph.client.sync_client import VitalGraphClient

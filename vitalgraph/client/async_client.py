@@ -12,8 +12,12 @@ import httpx
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_async_transport
+from vitalgraph.client.endpoints.accounts import AsyncApiTokensEndpoint, AsyncUsersEndpoint
 from vitalgraph.client.endpoints.files import AsyncFilesEndpoint
+from vitalgraph.client.endpoints.kgentities import AsyncKGEntitiesEndpoint
+from vitalgraph.client.endpoints.kgtypes import AsyncKGTypesEndpoint
 from vitalgraph.client.endpoints.spaces import AsyncSpacesEndpoint
+from vitalgraph.client.endpoints.sparql import AsyncSparqlEndpoint
 
 T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
@@ -30,9 +34,18 @@ class AsyncVitalGraphClient(ClientSetup):
     http: httpx.AsyncClient
     spaces: AsyncSpacesEndpoint
     files: AsyncFilesEndpoint
+    kgtypes: AsyncKGTypesEndpoint
+    kgentities: AsyncKGEntitiesEndpoint
+    sparql: AsyncSparqlEndpoint
+    users: AsyncUsersEndpoint
+    api_tokens: AsyncApiTokensEndpoint
     _http_class = httpx.AsyncClient
     _default_transport = staticmethod(default_async_transport)
-    _endpoint_groups = {"spaces": AsyncSpacesEndpoint, "files": AsyncFilesEndpoint}
+    _endpoint_groups = {
+        "spaces": AsyncSpacesEndpoint, "files": AsyncFilesEndpoint, "kgtypes": AsyncKGTypesEndpoint,
+        "kgentities": AsyncKGEntitiesEndpoint, "sparql": AsyncSparqlEndpoint,
+        "users": AsyncUsersEndpoint, "api_tokens": AsyncApiTokensEndpoint,
+    }
 
     async def open(self) -> "AsyncVitalGraphClient":
         """Reach the server and log in now, so bad settings fail here rather than at the first call."""

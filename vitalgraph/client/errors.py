@@ -73,6 +73,7 @@ ERROR_BY_STATUS: dict[int, type[VitalGraphClientError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    410: NotFoundError,  # gone for good, e.g. an expired resumable upload
     409: ConflictError,
     413: PayloadTooLargeError,
     422: InvalidRequestError,

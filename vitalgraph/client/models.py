@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
-from vitalgraph.model import FileNode
+from vitalgraph.model import FileNode, GraphObject
 
 
 class _Reply(BaseModel):
@@ -30,6 +32,45 @@ class SpaceDeleted(_Reply):
     space_id: str
 
 
+class User(_Reply):
+    username: str
+    role: str
+    created: datetime | None
+    configured: bool
+
+
+class UserList(_Reply):
+    users: list[User]
+    total_count: int
+
+
+class Grant(_Reply):
+    username: str
+    level: str
+
+
+class GrantList(_Reply):
+    space_id: str
+    grants: list[Grant]
+
+
+class ApiToken(_Reply):
+    token_id: str
+    name: str
+    username: str
+    created: datetime
+    expires_at: datetime | None
+
+
+class ApiTokenCreated(ApiToken):
+    token: str  # the secret, shown only in this reply
+
+
+class ApiTokenList(_Reply):
+    tokens: list[ApiToken]
+    total_count: int
+
+
 class FileList(_Reply):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -39,19 +80,33 @@ class FileList(_Reply):
     offset: int
 
 
-class FilesCreated(_Reply):
+class ObjectsCreated(_Reply):
+    """URIs of every object written (main objects and the companions sent with them)."""
+
     created_uris: list[str]
     created_count: int
 
 
-class FilesUpdated(_Reply):
+class ObjectsUpdated(_Reply):
     updated_uris: list[str]
     updated_count: int
 
 
-class FilesDeleted(_Reply):
+class ObjectsDeleted(_Reply):
     deleted_uris: list[str]
     deleted_count: int
+
+
+class FilesCreated(ObjectsCreated):
+    pass
+
+
+class FilesUpdated(ObjectsUpdated):
+    pass
+
+
+class FilesDeleted(ObjectsDeleted):
+    pass
 
 
 class UploadResult(_Reply):
@@ -62,6 +117,17 @@ class UploadResult(_Reply):
     sha256: str
     content_type: str
     filename: str | None = None
+
+
+class PresignedUrl(_Reply):
+    """A URL that downloads a file's bytes straight from S3 (no token needed) until `expires_at`."""
+
+    uri: str
+    url: str
+    expires_in: int
+    expires_at: datetime
+    size: int
+    sha256: str
 
 
 class ContentInfo(_Reply):
@@ -79,3 +145,75 @@ class DownloadResult(ContentInfo):
 
     path: Path | None = None
     resumed: int = 0
+
+
+# --- knowledge graph ------------------------------------------------------------------------------
+class _GraphReply(_Reply):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+class KGTypeList(_GraphReply):
+    types: list[GraphObject]
+    total_count: int
+    page_size: int
+    offset: int
+
+
+class KGEntityList(_GraphReply):
+    entities: list[GraphObject]
+    total_count: int
+    page_size: int
+    offset: int
+
+
+class KGEntityGraph(_GraphReply):
+    """An entity with its attachments: `objects` is everything the server sent (the entity, then the
+    frames, slots and edges that attach files, then the FileNodes); `files` are those FileNodes."""
+
+    entity: GraphObject
+    objects: list[GraphObject]
+    files: list[FileNode]
+
+
+class KGEntitiesDeleted(ObjectsDeleted):
+    """`deleted_related_uris`: the entities' frames, slots and edges; `deleted_file_uris`: FileNodes
+    deleted with them (only with `delete_attachments=True`)."""
+
+    deleted_related_uris: list[str]
+    deleted_file_uris: list[str]
+
+
+class FileAttached(_Reply):
+    entity_uri: str
+    file_uri: str
+    created_uris: list[str]
+
+
+class FileDetached(_Reply):
+    entity_uri: str
+    file_uri: str
+    deleted_uris: list[str]
+
+
+class SparqlResults(_Reply):
+    """A SELECT or ASK answer in the SPARQL 1.1 JSON results format, as the server sent it.
+
+    `head` holds `vars` (SELECT) and maybe `link`; `results` holds `bindings` (SELECT only);
+    `boolean` is the ASK answer. Each binding maps a variable to `{"type", "value", ...}`.
+    """
+
+    head: dict[str, Any]
+    results: dict[str, Any] | None = None
+    boolean: bool | None = None
+
+    @property
+    def vars(self) -> list[str]:
+        return list(self.head.get("vars", []))
+
+    @property
+    def bindings(self) -> list[dict[str, Any]]:
+        return list((self.results or {}).get("bindings", []))
+
+    def values(self, variable: str) -> list[str | None]:
+        """The plain values bound to `variable`, row by row (None where it is unbound)."""
+        return [row.get(variable, {}).get("value") for row in self.bindings]

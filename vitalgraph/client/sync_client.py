@@ -13,8 +13,12 @@ import httpx
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_sync_transport
+from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
+from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
+from vitalgraph.client.endpoints.kgtypes import KGTypesEndpoint
 from vitalgraph.client.endpoints.spaces import SpacesEndpoint
+from vitalgraph.client.endpoints.sparql import SparqlEndpoint
 
 T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
@@ -29,9 +33,18 @@ class VitalGraphClient(ClientSetup):
     http: httpx.Client
     spaces: SpacesEndpoint
     files: FilesEndpoint
+    kgtypes: KGTypesEndpoint
+    kgentities: KGEntitiesEndpoint
+    sparql: SparqlEndpoint
+    users: UsersEndpoint
+    api_tokens: ApiTokensEndpoint
     _http_class = httpx.Client
     _default_transport = staticmethod(default_sync_transport)
-    _endpoint_groups = {"spaces": SpacesEndpoint, "files": FilesEndpoint}
+    _endpoint_groups = {
+        "spaces": SpacesEndpoint, "files": FilesEndpoint, "kgtypes": KGTypesEndpoint,
+        "kgentities": KGEntitiesEndpoint, "sparql": SparqlEndpoint,
+        "users": UsersEndpoint, "api_tokens": ApiTokensEndpoint,
+    }
 
     def open(self) -> "VitalGraphClient":
         """Reach the server and log in now, so bad settings fail here rather than at the first call."""

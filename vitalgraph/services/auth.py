@@ -1,7 +1,14 @@
-"""Authentication: the admin account, password hashing (argon2) and JWT access/refresh tokens."""
+"""Authentication: who is calling. The configured admin account, users (argon2 password hashes),
+login sessions carried by JWT access/refresh tokens, and API tokens for machine clients.
+
+Every token is checked against the system graph on each request, so a revoked token (logout, a
+revoked API token, a deleted user or a changed password) is refused at once by every replica.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -9,21 +16,35 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from vitalgraph.services.errors import AuthenticationError
+from vitalgraph.services.accounts import AccountStore, ApiTokenRecord, Role, User, check_password, check_username
+from vitalgraph.services.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from vitalgraph.services.errors import PermissionDeniedError
 
 logger = logging.getLogger("vitalgraph.auth")
 ALGORITHM = "HS256"
+API_TOKEN_PREFIX = "vgk_"
+MAX_TOKEN_NAME = 200
 
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller. `session_id` is set for a login's JWTs, `token_id` for an API token."""
+
     username: str
+    role: Role
+    session_id: str | None = None
+    token_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
 
 
 @dataclass(frozen=True)
@@ -86,44 +107,197 @@ class AuthService:
         jwt_secret: str,
         access_ttl: int,
         refresh_ttl: int,
+        accounts: AccountStore,
     ) -> None:
         self.admin_username = admin_username
         self._password_hash = admin_password_hash
         self._secret = jwt_secret
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self.accounts = accounts
         self._hasher = PasswordHasher()
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))  # equal work for unknown usernames
+        self._users_lock = asyncio.Lock()
 
-    def login(self, username: str, password: str) -> TokenPair:
-        if username != self.admin_username or not _verify(self._hasher, self._password_hash, password):
+    # --- login, refresh, logout ---------------------------------------------------------------------
+    async def login(self, username: str, password: str) -> TokenPair:
+        known = await self._password_hash_of(username)
+        verified = await asyncio.to_thread(_verify, self._hasher, known or self._dummy_hash, password)
+        if known is None or not verified:
             raise AuthenticationError("wrong username or password")
-        return self._issue(username)
-
-    def refresh(self, refresh_token: str) -> TokenPair:
-        claims = self._decode(refresh_token, expected_type="refresh")
-        return self._issue(claims["sub"])
-
-    def authenticate(self, access_token: str) -> Principal:
-        claims = self._decode(access_token, expected_type="access")
-        return Principal(username=claims["sub"])
-
-    def _issue(self, username: str) -> TokenPair:
+        await self.accounts.delete_expired_sessions()
+        session_id, refresh_id = uuid.uuid4().hex, uuid.uuid4().hex
         now = int(time.time())
-        access = self._encode(username, "access", now, self.access_ttl)
-        refresh = self._encode(username, "refresh", now, self.refresh_ttl)
+        await self.accounts.create_session(session_id, username, refresh_id, now + self.refresh_ttl)
+        return self._issue(username, session_id, refresh_id, now)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """A new token pair for the same session; the refresh token presented stops working.
+
+        Presenting an already-rotated refresh token ends the whole session: it was copied."""
+        claims = self._decode(refresh_token, expected_type="refresh")
+        session_id, username = claims["sid"], claims["sub"]
+        if await self._role_of(username) is None:
+            raise AuthenticationError("refresh token revoked: the user no longer exists")
+        new_refresh_id = uuid.uuid4().hex
+        if not await self.accounts.rotate_refresh(session_id, claims["jti"], new_refresh_id):
+            await self.accounts.delete_session(session_id)
+            raise AuthenticationError("refresh token revoked or already used: log in again")
+        return self._issue(username, session_id, new_refresh_id, int(time.time()))
+
+    async def logout(self, refresh_token: str) -> None:
+        claims = self._decode(refresh_token, expected_type="refresh")
+        if await self.accounts.session_user(claims["sid"]) is None:
+            raise AuthenticationError("refresh token revoked: the session has already ended")
+        await self.accounts.delete_session(claims["sid"])
+
+    # --- who is calling -------------------------------------------------------------------------------
+    async def authenticate(self, token: str) -> Principal:
+        if token.startswith(API_TOKEN_PREFIX):
+            return await self._authenticate_api_token(token)
+        claims = self._decode(token, expected_type="access")
+        username = claims["sub"]
+        if await self.accounts.session_user(claims["sid"]) != username:
+            raise AuthenticationError("access token revoked: log in again")
+        role = await self._role_of(username)
+        if role is None:
+            raise AuthenticationError("access token revoked: the user no longer exists")
+        return Principal(username, role, session_id=claims["sid"])
+
+    async def _authenticate_api_token(self, token: str) -> Principal:
+        record = await self.accounts.find_token(_token_hash(token))
+        if record is None:
+            raise AuthenticationError("invalid or revoked API token")
+        if record.expires_at is not None and record.expires_at <= time.time():
+            raise AuthenticationError(f"API token {record.token_id} expired")
+        role = await self._role_of(record.username)
+        if role is None:
+            raise AuthenticationError("invalid or revoked API token")
+        return Principal(record.username, role, token_id=record.token_id)
+
+    async def _password_hash_of(self, username: str) -> str | None:
+        if username == self.admin_username:
+            return self._password_hash
+        user = await self.accounts.get_user(username)
+        return user.password_hash if user else None
+
+    async def _role_of(self, username: str) -> Role | None:
+        if username == self.admin_username:
+            return Role.ADMIN
+        user = await self.accounts.get_user(username)
+        return user.role if user else None
+
+    # --- users (the routes let only admins here) ----------------------------------------------------
+    async def create_user(self, username: str, password: str, role: Role) -> User:
+        check_username(username)
+        check_password(password, username)
+        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        async with self._users_lock:
+            if username == self.admin_username or await self.accounts.get_user(username) is not None:
+                raise ConflictError(f"user {username!r} already exists")
+            return await self.accounts.create_user(username, role, password_hash)
+
+    @property
+    def configured_admin(self) -> User:
+        return User(self.admin_username, Role.ADMIN, None, self._password_hash)
+
+    async def list_users(self) -> list[User]:
+        """The configured admin first, then the stored users by name."""
+        return [self.configured_admin, *await self.accounts.list_users()]
+
+    async def get_user(self, username: str) -> User:
+        if username == self.admin_username:
+            return self.configured_admin
+        user = await self.accounts.get_user(username)
+        if user is None:
+            raise NotFoundError(f"user {username!r} not found")
+        return user
+
+    async def update_user(self, username: str, *, role: Role | None = None, password: str | None = None) -> User:
+        """Change the role (effective on the user's next request) and/or the password (ends every
+        session and revokes every API token of the user)."""
+        self._refuse_configured_admin(username, "changed through /api/users")
+        user = await self.get_user(username)
+        if role is None and password is None:
+            raise InvalidInputError("nothing to change: send 'role' and/or 'password'")
+        if password is not None:
+            check_password(password, username)
+            password_hash = await asyncio.to_thread(self._hasher.hash, password)
+            await self.accounts.set_user_field(username, "passwordHash", password_hash)
+            await self.revoke_all_tokens(username)
+        if role is not None:
+            await self.accounts.set_user_field(username, "role", role.value)
+        return await self.get_user(user.username)
+
+    async def delete_user(self, username: str) -> None:
+        self._refuse_configured_admin(username, "deleted")
+        await self.get_user(username)
+        await self.accounts.delete_user(username)
+
+    async def revoke_all_tokens(self, username: str) -> None:
+        await self.accounts.delete_sessions_of(username)
+        await self.accounts.delete_tokens_of(username)
+
+    def _refuse_configured_admin(self, username: str, action: str) -> None:
+        if username == self.admin_username:
+            raise PermissionDeniedError(
+                f"the configured admin {username!r} cannot be {action}: it is set by VITALGRAPH_ADMIN_USERNAME "
+                "and VITALGRAPH_ADMIN_PASSWORD"
+            )
+
+    # --- API tokens ---------------------------------------------------------------------------------------
+    async def create_api_token(
+        self, owner: str, name: str, expires_in_seconds: int | None = None
+    ) -> tuple[ApiTokenRecord, str]:
+        """A new token for `owner`; the secret is returned here only, the store keeps its SHA-256."""
+        name = name.strip()
+        if not name or len(name) > MAX_TOKEN_NAME or any(ord(c) < 32 for c in name):
+            raise InvalidInputError(f"invalid token name: use 1-{MAX_TOKEN_NAME} printable characters")
+        if await self._role_of(owner) is None:
+            raise NotFoundError(f"user {owner!r} not found")
+        now = datetime.now(timezone.utc)
+        expires_at = int(now.timestamp()) + expires_in_seconds if expires_in_seconds is not None else None
+        record = ApiTokenRecord(secrets.token_hex(8), owner, name, now, expires_at)
+        secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        await self.accounts.create_token(record, _token_hash(secret))
+        return record, secret
+
+    async def list_api_tokens(self, principal: Principal) -> list[ApiTokenRecord]:
+        return await self.accounts.list_tokens(None if principal.is_admin else principal.username)
+
+    async def revoke_api_token(self, principal: Principal, token_id: str) -> ApiTokenRecord:
+        """Owners revoke their own tokens, admins any; someone else's token is 'not found' (ids don't leak)."""
+        record = await self.accounts.get_token(token_id)
+        if record is None or not (principal.is_admin or record.username == principal.username):
+            raise NotFoundError(f"API token {token_id[:40]!r} not found")
+        await self.accounts.delete_token(token_id)
+        return record
+
+    # --- JWTs ------------------------------------------------------------------------------------------
+    def _issue(self, username: str, session_id: str, refresh_id: str, now: int) -> TokenPair:
+        access = self._encode(username, "access", session_id, uuid.uuid4().hex, now, self.access_ttl)
+        refresh = self._encode(username, "refresh", session_id, refresh_id, now, self.refresh_ttl)
         return TokenPair(access_token=access, refresh_token=refresh, expires_in=self.access_ttl)
 
-    def _encode(self, username: str, kind: str, now: int, ttl: int) -> str:
-        claims = {"sub": username, "typ": kind, "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex}
+    def _encode(self, username: str, kind: str, session_id: str, token_id: str, now: int, ttl: int) -> str:
+        claims = {"sub": username, "typ": kind, "sid": session_id, "iat": now, "exp": now + ttl, "jti": token_id}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def _decode(self, token: str, *, expected_type: str) -> dict:
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "sid", "jti"]}
+            )
         except jwt.ExpiredSignatureError:
             raise AuthenticationError(f"{expected_type} token expired") from None
         except jwt.InvalidTokenError:
             raise AuthenticationError(f"invalid {expected_type} token") from None
         if claims.get("typ") != expected_type:
             raise AuthenticationError(f"not a {expected_type} token")
+        if not all(isinstance(claims[k], str) and claims[k].isalnum() for k in ("sid", "jti")):
+            raise AuthenticationError(f"invalid {expected_type} token")
         return claims
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

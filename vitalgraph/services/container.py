@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from vitalgraph.blobs import BlobStore, create_blob_store
 from vitalgraph.config import Settings
 from vitalgraph.graph import GraphStore, create_graph_store
+from vitalgraph.services.access import AccessService
+from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.files import FileService
 from vitalgraph.services.kgentities import KGEntityService
@@ -15,6 +17,7 @@ from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import SparqlService
+from vitalgraph.services.tus import TusService
 
 logger = logging.getLogger("vitalgraph")
 
@@ -31,6 +34,8 @@ class Services:
     kgtypes: KGTypeService
     kgentities: KGEntityService
     sparql: SparqlService
+    access: AccessService
+    tus: TusService
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -60,13 +65,20 @@ class Services:
             jwt_secret=secrets.jwt_secret,
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
+            accounts=AccountStore(graph),
         )
-        maintenance = Maintenance(graph, blobs)
+        tus = TusService(
+            files, blobs, settings.DATA_DIR / "tus",
+            max_size=settings.max_upload_size, expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+        )
+        maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
         services = cls(
             settings, graph, blobs, spaces, files, auth, maintenance,
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
             sparql=SparqlService(graph, spaces),
+            access=AccessService(auth.accounts, auth, spaces),
+            tus=tus,
             generated_admin_password=secrets.admin_password,
         )
         if collect_garbage:

@@ -43,6 +43,26 @@ class UploadIncompleteError(VitalGraphError):
     """The client sent fewer bytes than it announced or went away mid-upload (HTTP 400)."""
 
 
+class NotSupportedError(VitalGraphError):
+    """The configured backend cannot do this, e.g. presign a URL on the local blob store (HTTP 501)."""
+
+
+class GoneError(NotFoundError):
+    """The object existed but is gone for good, e.g. an expired resumable upload (HTTP 410)."""
+
+
+class PreconditionFailedError(VitalGraphError):
+    """A protocol precondition is not met, e.g. an unsupported Tus-Resumable version (HTTP 412)."""
+
+
+class UnsupportedMediaTypeError(VitalGraphError):
+    """The body has a Content-Type this route does not take (HTTP 415)."""
+
+
+class ChecksumMismatchError(VitalGraphError):
+    """A chunk's bytes do not match the checksum the client sent with them (HTTP 460, tus checksum)."""
+
+
 class StorageUnavailableError(VitalGraphError):
     """A backing store (blob or graph) is unreachable or failing (HTTP 503)."""
 

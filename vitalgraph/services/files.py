@@ -12,15 +12,15 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import anyio
 
-from vitalgraph.blobs.base import BlobStore, WrittenBlob
+from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
-from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
+from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError, NotSupportedError
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
@@ -29,6 +29,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.{0,256})?$")
 SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime")
 MAX_URIS_PER_REQUEST = 1000
+DEFAULT_PRESIGN_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,34 @@ class FileContent:
     filename: str | None
     modified: datetime | None
     read_range: Callable[[int, int], AsyncIterator[bytes]]
+
+
+@dataclass(frozen=True)
+class PresignedDownload:
+    """A URL that fetches a file's bytes straight from the blob store, until `expires_at`."""
+
+    uri: str
+    url: str
+    expires_in: int
+    expires_at: datetime
+    size: int
+    sha256: str
+
+
+def parse_expires(value: str | None) -> int:
+    """The `expires` query parameter: whole seconds, 1 to 604800 (SigV4's limit of one week)."""
+    if value is None or value == "":
+        return DEFAULT_PRESIGN_SECONDS
+    try:
+        seconds = int(value.strip())
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= PRESIGN_MAX_SECONDS:
+        raise InvalidInputError(
+            f"query parameter 'expires' must be a whole number of seconds from 1 to {PRESIGN_MAX_SECONDS}, "
+            f"not {value[:40]!r}"
+        )
+    return seconds
 
 
 def check_content_type(value: str | None) -> str:
@@ -170,14 +199,33 @@ class FileService:
         key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
         source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
         written = await self.blobs.write(key, source, max_size=self.max_upload_size, expected_size=expected_size)
-        # Once every byte is stored, finish: a cancellation now (shutdown) would leave either an
-        # orphan blob or a node whose update is still running on a thread.
+        return await self.attach_content(space_id, graph_id, uri, written, content_type=content_type, filename=filename)
+
+    async def attach_content(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        uri: str,
+        written: WrittenBlob,
+        *,
+        content_type: str | None,
+        filename: str | None,
+    ) -> UploadResult:
+        """Point the node at a blob just written (streamed, or a finished resumable upload); the old bytes go.
+
+        If the node was deleted while the bytes came in, the new blob is removed and NotFoundError raised.
+        """
+        content_type = check_content_type(content_type)
+        filename = check_filename(filename)
+        # Every byte is stored: finish even if cancelled (shutdown), or the blob would be orphaned, or
+        # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
+            graph = await self._graph(space_id, graph_id)
             async with self._node_lock(graph, uri):  # two uploads finishing together must not orphan a blob
                 try:
-                    node = await self._get_node(graph, uri)  # it may have been deleted while bytes streamed in
+                    node = await self._get_node(graph, uri)
                 except NotFoundError:
-                    await self.blobs.delete(key)
+                    await self.blobs.delete(written.key)
                     raise
                 return await self._point_node_at(graph, node, written, content_type, filename)
 
@@ -231,6 +279,31 @@ class FileService:
             filename=node.fileName or node.name,
             modified=modified,
             read_range=read_range,
+        )
+
+    async def presign_download(
+        self, space_id: str, graph_id: str | None, uri: str, expires_seconds: int = DEFAULT_PRESIGN_SECONDS
+    ) -> PresignedDownload:
+        """A presigned GET URL for the file's bytes, when the blob store can make one (S3 can, local cannot)."""
+        if not 1 <= expires_seconds <= PRESIGN_MAX_SECONDS:
+            raise InvalidInputError(f"'expires' must be from 1 to {PRESIGN_MAX_SECONDS} seconds, not {expires_seconds}")
+        if not isinstance(self.blobs, PresigningBlobStore):
+            raise NotSupportedError(
+                f"the {type(self.blobs).__name__} cannot presign URLs (VITALGRAPH_BLOB_BACKEND=s3 can): "
+                "download through /api/files/stream/download instead"
+            )
+        graph = await self._graph(space_id, graph_id)
+        node = await self._get_node(graph, uri)
+        if not node.blobKey or node.sha256 is None:
+            raise NotFoundError(f"file node {uri} has no content yet: upload it first")
+        issued = datetime.now(timezone.utc).replace(microsecond=0)
+        url = await self.blobs.presign_download(
+            node.blobKey, expires_seconds, filename=node.fileName or node.name,
+            content_type=node.fileType or DEFAULT_CONTENT_TYPE,
+        )
+        return PresignedDownload(
+            uri=uri, url=url, expires_in=expires_seconds, expires_at=issued + timedelta(seconds=expires_seconds),
+            size=node.fileLength or 0, sha256=node.sha256,
         )
 
     async def _get_node(self, graph: str, uri: str) -> FileNode:

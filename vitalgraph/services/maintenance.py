@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -20,12 +21,16 @@ class GcReport:
     unfinished_uploads_removed: int
     orphan_blobs_removed: int
     young_orphans_kept: int
+    expired_resumable_uploads_removed: int = 0
 
 
 class Maintenance:
-    def __init__(self, graph: GraphStore, blobs: BlobStore) -> None:
+    def __init__(
+        self, graph: GraphStore, blobs: BlobStore, *, expire_resumable: Callable[[], Awaitable[int]] | None = None
+    ) -> None:
         self.graph = graph
         self.blobs = blobs
+        self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
 
     async def collect_garbage(self, *, stale_upload_seconds: float, orphan_min_age_seconds: float) -> GcReport:
         """Remove unfinished uploads older than one age and unreferenced blobs older than another.
@@ -34,6 +39,7 @@ class Maintenance:
         write completes), so orphans younger than `orphan_min_age_seconds` are left for a later run.
         """
         unfinished = await self.blobs.clean_staging(stale_upload_seconds)
+        expired = await self.expire_resumable() if self.expire_resumable is not None else 0
         referenced = await self._referenced_keys()
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=orphan_min_age_seconds)
         removed = kept = 0
@@ -44,8 +50,8 @@ class Maintenance:
                 kept += 1
             elif await self.blobs.delete(stat.key):
                 removed += 1
-        report = GcReport(unfinished, removed, kept)
-        if unfinished or removed:
+        report = GcReport(unfinished, removed, kept, expired)
+        if unfinished or removed or expired:
             logger.info("garbage collection: %s", report)
         return report
 

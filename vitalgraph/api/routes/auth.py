@@ -1,4 +1,4 @@
-"""Login and token refresh (OAuth2 password flow)."""
+"""Login, token refresh (rotating) and logout (OAuth2 password flow)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,18 @@ class RefreshRequest(BaseModel):
 
 
 @router.post("/login", response_model=TokenResponse)
-def login(services: ServicesDep, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict:
-    return asdict(services.auth.login(username, password))
+async def login(services: ServicesDep, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict:
+    return asdict(await services.auth.login(username, password))
 
 
 @router.post("/refresh", response_model=TokenResponse)
-def refresh(services: ServicesDep, body: RefreshRequest) -> dict:
-    return asdict(services.auth.refresh(body.refresh_token))
+async def refresh(services: ServicesDep, body: RefreshRequest) -> dict:
+    """A new pair; the refresh token sent stops working. Sending it again ends the session (401)."""
+    return asdict(await services.auth.refresh(body.refresh_token))
+
+
+@router.post("/logout")
+async def logout(services: ServicesDep, body: RefreshRequest) -> dict:
+    """Ends the session: its refresh token and its access tokens are refused from now on."""
+    await services.auth.logout(body.refresh_token)
+    return {"logged_out": True}

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
-    PrincipalDep,
     ServicesDep,
     declared_length,
     read_graph_objects,
@@ -27,10 +27,10 @@ from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.model import GraphObject
 from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
+from vitalgraph.services.files import parse_expires
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
-SpaceId = Annotated[str, Query(min_length=1, max_length=128)]
 GraphId = Annotated[str | None, Query(max_length=256)]
 FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
 
@@ -56,7 +56,7 @@ class UploadResponse(BaseModel):
 # --- metadata -----------------------------------------------------------------------------------
 @router.post("", status_code=201)
 async def create_files(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     objects = await read_graph_objects(request)
     uris = await services.files.create_files(space_id, graph_id, objects)
@@ -65,7 +65,7 @@ async def create_files(
 
 @router.put("")
 async def update_files(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     objects = await read_graph_objects(request)
     uris = await services.files.update_files(space_id, graph_id, objects)
@@ -75,8 +75,7 @@ async def update_files(
 @router.get("")
 async def get_files(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     graph_id: GraphId = None,
     uri: Annotated[str | None, Query(max_length=4096)] = None,
     uri_list: Annotated[list[str] | None, Query()] = None,
@@ -103,8 +102,7 @@ async def get_files(
 @router.delete("")
 async def delete_files(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     graph_id: GraphId = None,
     uri: Annotated[str | None, Query(max_length=4096)] = None,
     uri_list: Annotated[list[str] | None, Query()] = None,
@@ -114,6 +112,15 @@ async def delete_files(
         raise InvalidInputError("name the file nodes to delete with 'uri' or 'uri_list'")
     deleted = await services.files.delete_files(space_id, graph_id, uris)
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
+
+
+class PresignedResponse(BaseModel):
+    uri: str
+    url: str
+    expires_in: int
+    expires_at: str  # ISO 8601, UTC
+    size: int
+    sha256: str
 
 
 # --- content ------------------------------------------------------------------------------------
@@ -177,8 +184,7 @@ async def _download(request: Request, services: ServicesDep, space_id: str, grap
 async def stream_upload(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
     filename: Annotated[str | None, Query(max_length=1024)] = None,
@@ -192,7 +198,7 @@ async def stream_upload(
 
 @router.api_route("/stream/download", methods=["GET", "HEAD"], dependencies=[Depends(require_streaming)])
 async def stream_download(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, uri: FileUri, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: ReadableSpace, uri: FileUri, graph_id: GraphId = None
 ) -> Response:
     return await _download(request, services, space_id, graph_id, uri)
 
@@ -201,8 +207,7 @@ async def stream_download(
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> UploadResponse:
@@ -214,9 +219,21 @@ async def legacy_upload(
 async def legacy_download(
     request: Request,
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> Response:
     return await _download(request, services, space_id, graph_id, uri)
+
+
+@router.get("/presigned", response_model=PresignedResponse)
+async def presigned_download(
+    services: ServicesDep,
+    space_id: ReadableSpace,
+    uri: FileUri,
+    graph_id: GraphId = None,
+    expires: Annotated[str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")] = None,
+) -> PresignedResponse:
+    """A time-limited URL that downloads the file straight from S3; 501 when the blob store cannot presign."""
+    presigned = await services.files.presign_download(space_id, graph_id, uri, parse_expires(expires))
+    return PresignedResponse(**{**presigned.__dict__, "expires_at": presigned.expires_at.isoformat()})

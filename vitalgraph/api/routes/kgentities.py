@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from vitalgraph.api.deps import PrincipalDep, ServicesDep, read_graph_objects, split_uri_list
-from vitalgraph.api.routes.files import FileUri, GraphId, SpaceId
+from vitalgraph.api.access import ReadableSpace, WritableSpace
+from vitalgraph.api.deps import ServicesDep, read_graph_objects, split_uri_list
+from vitalgraph.api.routes.files import FileUri, GraphId
 from vitalgraph.api.routes.kgtypes import Offset, OptionalUri, PageSize, Search, UriList, uris_to_delete
 from vitalgraph.model import GraphObject
 
@@ -18,7 +19,7 @@ EntityUri = Annotated[str, Query(min_length=1, max_length=4096)]
 
 @router.post("", status_code=201)
 async def create_kgentities(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     """Body: JSON-LD KGEntity objects, optionally with their KGFrames, KGSlots and edges; 409 if any URI exists."""
     uris = await services.kgentities.create(space_id, graph_id, await read_graph_objects(request))
@@ -27,7 +28,7 @@ async def create_kgentities(
 
 @router.put("")
 async def update_kgentities(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     """Replaces each entity (404 if missing); frames, slots and edges sent along are created or replaced."""
     uris = await services.kgentities.update(space_id, graph_id, await read_graph_objects(request))
@@ -37,8 +38,7 @@ async def update_kgentities(
 @router.get("")
 async def get_kgentities(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     graph_id: GraphId = None,
     uri: OptionalUri = None,
     uri_list: UriList = None,
@@ -73,8 +73,7 @@ async def get_kgentities(
 @router.delete("")
 async def delete_kgentities(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     graph_id: GraphId = None,
     uri: OptionalUri = None,
     uri_list: UriList = None,
@@ -97,8 +96,7 @@ async def delete_kgentities(
 @router.post("/files", status_code=201)
 async def attach_file(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     entity_uri: EntityUri,
     file_uri: FileUri,
     graph_id: GraphId = None,
@@ -113,8 +111,7 @@ async def attach_file(
 @router.delete("/files")
 async def detach_file(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     entity_uri: EntityUri,
     file_uri: FileUri,
     graph_id: GraphId = None,
@@ -126,7 +123,7 @@ async def detach_file(
 
 @router.get("/files")
 async def list_attached_files(
-    services: ServicesDep, _: PrincipalDep, space_id: SpaceId, entity_uri: EntityUri, graph_id: GraphId = None
+    services: ServicesDep, space_id: ReadableSpace, entity_uri: EntityUri, graph_id: GraphId = None
 ) -> dict:
     files = await services.kgentities.attached_files(space_id, graph_id, entity_uri)
     return {

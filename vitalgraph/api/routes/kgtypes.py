@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from vitalgraph.api.deps import PrincipalDep, ServicesDep, read_graph_objects, split_uri_list
-from vitalgraph.api.routes.files import GraphId, SpaceId
+from vitalgraph.api.access import ReadableSpace, WritableSpace
+from vitalgraph.api.deps import ServicesDep, read_graph_objects, split_uri_list
+from vitalgraph.api.routes.files import GraphId
 from vitalgraph.model import GraphObject
 from vitalgraph.services.errors import InvalidInputError
 
@@ -29,7 +30,7 @@ def uris_to_delete(uri: str | None, uri_list: list[str] | None) -> list[str]:
 
 @router.post("", status_code=201)
 async def create_kgtypes(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     """Body: JSON-LD KGType objects (one, a list or `@graph`); 409 if one exists."""
     uris = await services.kgtypes.create(space_id, graph_id, await read_graph_objects(request))
@@ -38,7 +39,7 @@ async def create_kgtypes(
 
 @router.put("")
 async def update_kgtypes(
-    request: Request, services: ServicesDep, _: PrincipalDep, space_id: SpaceId, graph_id: GraphId = None
+    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     """Replaces each type's properties; 404 if one is missing."""
     uris = await services.kgtypes.update(space_id, graph_id, await read_graph_objects(request))
@@ -48,8 +49,7 @@ async def update_kgtypes(
 @router.get("")
 async def get_kgtypes(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: ReadableSpace,
     graph_id: GraphId = None,
     uri: OptionalUri = None,
     uri_list: UriList = None,
@@ -69,8 +69,7 @@ async def get_kgtypes(
 @router.delete("")
 async def delete_kgtypes(
     services: ServicesDep,
-    _: PrincipalDep,
-    space_id: SpaceId,
+    space_id: WritableSpace,
     graph_id: GraphId = None,
     uri: OptionalUri = None,
     uri_list: UriList = None,

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from vitalgraph.api.deps import PrincipalDep, ServicesDep, request_body
+from vitalgraph.api.access import ReadableSpaceInPath
+from vitalgraph.api.deps import ServicesDep, request_body
 from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.sparql import MAX_QUERY_LENGTH
 
@@ -21,7 +22,7 @@ MAX_BODY = 4 * MAX_QUERY_LENGTH  # room for form or JSON encoding around the lon
     "/{space_id}/query",
     responses={200: {"content": {"application/sparql-results+json": {}, "application/n-triples": {}}}},
 )
-async def sparql_query(space_id: str, request: Request, services: ServicesDep, _: PrincipalDep) -> Response:
+async def sparql_query(space_id: ReadableSpaceInPath, request: Request, services: ServicesDep) -> Response:
     """Body: the query as `application/sparql-query`, or a `query` field (form or JSON).
 
     SELECT / ASK → `application/sparql-results+json`. CONSTRUCT / DESCRIBE → `application/n-triples`,

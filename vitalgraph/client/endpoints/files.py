@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Callable
+from os import PathLike
 from typing import Any
 
 import anyio
 import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
+from vitalgraph.client._tus import DEFAULT_RESUMABLE_CHUNK_SIZE, ResumablePlan, ResumableSource
 from vitalgraph.client._transfer import (
     AsyncUploadBody,
     DownloadPlan,
@@ -36,6 +39,7 @@ from vitalgraph.client.binary.adapters import (
 from vitalgraph.client.binary.async_streaming import AsyncBytesConsumer, AsyncStreamGenerator, pump_data_async
 from vitalgraph.client.binary.streaming import BytesConsumer, IteratorGenerator, pump_data
 from vitalgraph.client.config import ClientConfig
+from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, split_uris
 from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
 from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError, VitalGraphClientError
 from vitalgraph.client.models import (
@@ -45,31 +49,18 @@ from vitalgraph.client.models import (
     FilesCreated,
     FilesDeleted,
     FilesUpdated,
+    PresignedUrl,
     UploadResult,
 )
 from vitalgraph.model import FileNode, GraphObject
-from vitalgraph.services.errors import VitalGraphError
 
+PRESIGNED_PATH = "/api/files/presigned"
 UPLOAD_PATH = "/api/files/stream/upload"
 DOWNLOAD_PATH = "/api/files/stream/download"
 
 
 def _file_nodes(document: Any) -> list[FileNode]:
-    try:
-        objects = GraphObject.from_jsonld(document)
-    except VitalGraphError as exc:  # the model's own parse error: to callers, a bad reply
-        raise VitalGraphClientError(f"the server's reply is not the JSON-LD expected: {exc}") from None
-    return [obj for obj in objects if isinstance(obj, FileNode)]
-
-
-def _uri_list(uris: str | Sequence[str]) -> list[str]:
-    """The existing client takes a comma-separated string; a list works too."""
-    items = uris.split(",") if isinstance(uris, str) else list(uris)
-    return [uri.strip() for uri in items if uri.strip()]
-
-
-def _as_list(objects: GraphObject | Sequence[GraphObject]) -> list[GraphObject]:
-    return [objects] if isinstance(objects, GraphObject) else list(objects)
+    return objects_of(FileNode, document)
 
 
 class FileCalls:
@@ -108,7 +99,7 @@ class FileCalls:
         space_id: str, uri_list: str | Sequence[str], graph_id: str | None = None
     ) -> Call[list[FileNode]]:
         """The file nodes among `uri_list` (a list, or one comma-separated string) that exist."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=_uri_list(uri_list))
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("GET", "/api/files", lambda response: _file_nodes(response.json()), params=params)
 
     @staticmethod
@@ -116,7 +107,7 @@ class FileCalls:
         space_id: str, objects: GraphObject | Sequence[GraphObject], graph_id: str | None = None
     ) -> Call[FilesCreated]:
         """Create file nodes (metadata only); ConflictError if one exists."""
-        body = GraphObject.list_to_jsonld(_as_list(objects))
+        body = jsonld_body(objects)
         return Call("POST", "/api/files", model_reply(FilesCreated), params=query(space_id=space_id, graph_id=graph_id),
                     json=body)
 
@@ -125,7 +116,7 @@ class FileCalls:
         space_id: str, objects: GraphObject | Sequence[GraphObject], graph_id: str | None = None
     ) -> Call[FilesUpdated]:
         """Replace file nodes' metadata (size, hash and storage stay the server's)."""
-        body = GraphObject.list_to_jsonld(_as_list(objects))
+        body = jsonld_body(objects)
         return Call("PUT", "/api/files", model_reply(FilesUpdated), params=query(space_id=space_id, graph_id=graph_id),
                     json=body)
 
@@ -138,7 +129,7 @@ class FileCalls:
     @staticmethod
     def delete_files_batch(space_id: str, graph_id: str | None, uri_list: str | Sequence[str]) -> Call[FilesDeleted]:
         """Delete several file nodes; if one is missing, none is deleted (NotFoundError)."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=_uri_list(uri_list))
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("DELETE", "/api/files", model_reply(FilesDeleted), params=params)
 
     @staticmethod
@@ -156,6 +147,17 @@ class FileCalls:
         """The download request; its body is streamed by the twin."""
         params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
         return Call("GET", DOWNLOAD_PATH, lambda _: None, params=params)
+
+    @staticmethod
+    def get_presigned_url(
+        space_id: str, uri: str, graph_id: str | None = None, expires: int = 3600
+    ) -> Call[PresignedUrl]:
+        """A presigned S3 GET URL for the file's content, valid `expires` seconds (1 to 604800).
+
+        ServerError with status_code 501 when the server's blob store cannot presign (the local store).
+        """
+        params = query(space_id=space_id, graph_id=graph_id, uri=uri, expires=expires)
+        return Call("GET", PRESIGNED_PATH, model_reply(PresignedUrl), params=params)
 
     @staticmethod
     def content_info(space_id: str, graph_id: str | None, file_uri: str) -> Call[ContentInfo]:
@@ -190,6 +192,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
     delete_file = AsyncOperation(FileCalls.delete_file)
     delete_files_batch = AsyncOperation(FileCalls.delete_files_batch)
     get_content_info = AsyncOperation(FileCalls.content_info)
+    get_presigned_url = AsyncOperation(FileCalls.get_presigned_url)
 
     async def upload_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
@@ -209,6 +212,41 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
                 await anyio.sleep(plan.retry_delay(error))
 
     upload_file_content = upload_file_stream
+
+    async def upload_file_resumable(
+        self, space_id: str, graph_id: str | None, file_uri: str, source: ResumableSource, *,
+        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE, progress: Progress | None = None,
+        upload_url: str | None = None, url_store: str | PathLike | None = None,
+        on_upload_url: Callable[[str], Any] | None = None, filename: str | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
+        resuming after dropped connections. To resume after a restart, pass the `upload_url` that
+        `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
+        plan = ResumablePlan(source, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
+                             config=self._client.config, chunk_size=chunk_size, filename=filename,
+                             content_type=content_type, progress=progress, upload_url=upload_url,
+                             url_store=url_store, on_upload_url=on_upload_url)
+        try:
+            while not plan.complete:
+                try:
+                    if plan.url is None:
+                        plan.created(await self._client._execute(plan.create_call()))
+                    elif plan.offset is None:
+                        plan.resumed_at(await self._client._execute(plan.head_call()))
+                    else:
+                        await anyio.to_thread.run_sync(plan.prepare_chunk)
+                        plan.sent(await self._client._execute(plan.patch_call()))
+                except NotFoundError as error:
+                    if plan.url is None:
+                        raise
+                    plan.lost(error)  # expired or gone: start a new upload
+                except VitalGraphClientError as error:
+                    await anyio.sleep(plan.retry_delay(error))
+            sha256 = await anyio.to_thread.run_sync(plan.finish)
+        finally:
+            plan.close()
+        return plan.result(sha256, await self.get_content_info(space_id, graph_id, file_uri))
 
     async def download_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,
@@ -281,6 +319,7 @@ class FilesEndpoint(SyncEndpointGroup):
     delete_file = SyncOperation(FileCalls.delete_file)
     delete_files_batch = SyncOperation(FileCalls.delete_files_batch)
     get_content_info = SyncOperation(FileCalls.content_info)
+    get_presigned_url = SyncOperation(FileCalls.get_presigned_url)
 
     def upload_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
@@ -300,6 +339,41 @@ class FilesEndpoint(SyncEndpointGroup):
                 time.sleep(plan.retry_delay(error))
 
     upload_file_content = upload_file_stream
+
+    def upload_file_resumable(
+        self, space_id: str, graph_id: str | None, file_uri: str, source: ResumableSource, *,
+        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE, progress: Progress | None = None,
+        upload_url: str | None = None, url_store: str | PathLike | None = None,
+        on_upload_url: Callable[[str], Any] | None = None, filename: str | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
+        resuming after dropped connections. To resume after a restart, pass the `upload_url` that
+        `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
+        plan = ResumablePlan(source, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
+                             config=self._client.config, chunk_size=chunk_size, filename=filename,
+                             content_type=content_type, progress=progress, upload_url=upload_url,
+                             url_store=url_store, on_upload_url=on_upload_url)
+        try:
+            while not plan.complete:
+                try:
+                    if plan.url is None:
+                        plan.created(self._client._execute(plan.create_call()))
+                    elif plan.offset is None:
+                        plan.resumed_at(self._client._execute(plan.head_call()))
+                    else:
+                        plan.prepare_chunk()
+                        plan.sent(self._client._execute(plan.patch_call()))
+                except NotFoundError as error:
+                    if plan.url is None:
+                        raise
+                    plan.lost(error)  # expired or gone: start a new upload
+                except VitalGraphClientError as error:
+                    time.sleep(plan.retry_delay(error))
+            sha256 = plan.finish()
+        finally:
+            plan.close()
+        return plan.result(sha256, self.get_content_info(space_id, graph_id, file_uri))
 
     def download_file_stream(
         self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,

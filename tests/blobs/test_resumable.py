@@ -1,0 +1,212 @@
+"""The ResumableUploads capability, on the local store and on S3 (SeaweedFS), without HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.blobs.conftest import MiB, S3_TEST_PART_SIZE, make_s3_store
+from vitalgraph.blobs.base import BlobStore
+from vitalgraph.blobs.local import LocalBlobStore
+from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads
+from vitalgraph.blobs.s3 import S3BlobStore
+from vitalgraph.services.errors import ChecksumMismatchError, ConflictError, NotFoundError, PayloadTooLargeError
+
+pytestmark = pytest.mark.anyio
+DATA = os.urandom(2 * S3_TEST_PART_SIZE + 12345)
+SHA256 = hashlib.sha256(DATA).hexdigest()
+
+
+class LinkDropped(Exception):
+    pass
+
+
+def new_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> BlobStore:
+    if kind == "local":
+        return LocalBlobStore(tmp_path / "blobs", chunk_size=256 * 1024)
+    settings = request.getfixturevalue("s3_settings")
+    return make_s3_store(settings, S3_PART_SIZE=S3_TEST_PART_SIZE, DATA_DIR=tmp_path)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    opened = new_store(request.param, tmp_path, request)
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def stream(data: bytes, piece: int = 64 * 1024, fail: bool = False) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), piece):
+        yield data[start : start + piece]
+    if fail:
+        raise LinkDropped
+
+
+def check(algorithm: str, data: bytes) -> ChunkCheck:
+    return ChunkCheck(algorithm, hashlib.new(algorithm, data).digest())
+
+
+def unfinished_multipart(store: BlobStore, request: pytest.FixtureRequest) -> list[str]:
+    if not isinstance(store, S3BlobStore):
+        return []
+    client = request.getfixturevalue("seaweedfs").boto_client()
+    response = client.list_multipart_uploads(Bucket=store.bucket, Prefix=f"{store.prefix}/")
+    return [upload["UploadId"] for upload in response.get("Uploads", [])]
+
+
+async def read_all(store: BlobStore, key: str) -> bytes:
+    return b"".join([chunk async for chunk in store.read(key)])
+
+
+async def test_both_stores_have_the_capability(store):
+    assert isinstance(store, ResumableUploads)
+
+
+async def test_appends_become_one_blob_with_its_sha256(store):
+    upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+    await store.begin_upload(upload_id, key)
+    offset = 0
+    for size in (1000, 3 * MiB, S3_TEST_PART_SIZE + 5, len(DATA)):  # pieces across part boundaries
+        offset = await store.append_upload(upload_id, offset, stream(DATA[offset:size]))
+        assert offset == size == await store.upload_offset(upload_id)
+    with pytest.raises(NotFoundError):
+        await store.stat(key)  # invisible until finished
+    written = await store.finish_upload(upload_id)
+    assert (written.key, written.size, written.sha256) == (key, len(DATA), SHA256)
+    assert await read_all(store, key) == DATA
+    assert await store.staged_upload_ids() == []
+
+
+async def test_a_broken_stream_keeps_what_was_written(store):
+    upload_id = uuid.uuid4().hex
+    await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
+    with pytest.raises(LinkDropped):
+        await store.append_upload(upload_id, 0, stream(DATA[: S3_TEST_PART_SIZE + MiB], fail=True))
+    kept = await store.upload_offset(upload_id)
+    assert S3_TEST_PART_SIZE <= kept <= S3_TEST_PART_SIZE + MiB
+    await store.append_upload(upload_id, kept, stream(DATA[kept:]))
+    assert (await store.finish_upload(upload_id)).sha256 == SHA256
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256"])
+async def test_a_checksummed_chunk_counts_only_whole_and_matching(store, algorithm):
+    upload_id = uuid.uuid4().hex
+    await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
+    await store.append_upload(upload_id, 0, stream(DATA[:1000]))
+    chunk = DATA[1000 : 1000 + S3_TEST_PART_SIZE + 10]
+    with pytest.raises(ChecksumMismatchError):
+        await store.append_upload(upload_id, 1000, stream(chunk), check=check(algorithm, b"something else"))
+    assert await store.upload_offset(upload_id) == 1000
+    with pytest.raises(LinkDropped):
+        await store.append_upload(upload_id, 1000, stream(chunk, fail=True), check=check(algorithm, chunk))
+    assert await store.upload_offset(upload_id) == 1000
+    end = await store.append_upload(upload_id, 1000, stream(chunk), check=check(algorithm, chunk))
+    assert end == 1000 + len(chunk)
+    await store.append_upload(upload_id, end, stream(DATA[end:]))
+    assert (await store.finish_upload(upload_id)).sha256 == SHA256
+
+
+async def test_wrong_offset_and_too_many_bytes_are_refused(store):
+    upload_id = uuid.uuid4().hex
+    await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
+    await store.append_upload(upload_id, 0, stream(DATA[:500]))
+    with pytest.raises(ConflictError):
+        await store.append_upload(upload_id, 0, stream(DATA[:500]))
+    with pytest.raises(PayloadTooLargeError):
+        await store.append_upload(upload_id, 500, stream(DATA[500 : 2 * MiB]), limit=MiB)
+    assert await store.upload_offset(upload_id) <= 500 + MiB
+    with pytest.raises(NotFoundError):
+        await store.upload_offset(uuid.uuid4().hex)
+
+
+async def test_a_new_store_process_resumes_and_recomputes_the_sha256(store, tmp_path, request):
+    upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+    await store.begin_upload(upload_id, key)
+    half = len(DATA) // 2
+    await store.append_upload(upload_id, 0, stream(DATA[:half]))
+    kind = "local" if isinstance(store, LocalBlobStore) else "s3"
+    if kind == "s3":
+        request.getfixturevalue("s3_settings")["S3_PREFIX"] = store.prefix
+    restarted = new_store(kind, tmp_path, request)  # no running hash: it knows only what is on disk / in S3
+    await restarted.open()
+    try:
+        assert await restarted.upload_offset(upload_id) == half
+        await restarted.append_upload(upload_id, half, stream(DATA[half:]))
+        written = await restarted.finish_upload(upload_id)
+        assert (written.size, written.sha256) == (len(DATA), SHA256)
+    finally:
+        await restarted.close()
+
+
+async def test_termination_leaves_nothing(store, request):
+    upload_id = uuid.uuid4().hex
+    before = unfinished_multipart(store, request)
+    await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
+    await store.append_upload(upload_id, 0, stream(DATA[: S3_TEST_PART_SIZE + 1]))
+    assert await store.staged_upload_ids() == [upload_id]
+    assert await store.terminate_upload(upload_id) is True
+    assert await store.terminate_upload(upload_id) is False
+    assert await store.staged_upload_ids() == []
+    assert unfinished_multipart(store, request) == before
+    assert [stat async for stat in store.list_keys()] == []
+
+
+async def test_stale_staging_cleanup_leaves_resumable_uploads_alone(store):
+    upload_id = uuid.uuid4().hex
+    await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
+    await store.append_upload(upload_id, 0, stream(DATA[: S3_TEST_PART_SIZE + 1]))
+    await store.clean_staging(0)
+    assert await store.upload_offset(upload_id) == S3_TEST_PART_SIZE + 1
+    await store.append_upload(upload_id, S3_TEST_PART_SIZE + 1, stream(DATA[S3_TEST_PART_SIZE + 1 :]))
+    assert (await store.finish_upload(upload_id)).sha256 == SHA256
+
+
+@pytest.mark.s3
+async def test_s3_buffers_a_partial_part_on_disk_not_in_s3(request, tmp_path):
+    store = new_store("s3", tmp_path, request)
+    await store.open()
+    try:
+        upload_id = uuid.uuid4().hex
+        await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
+        await store.append_upload(upload_id, 0, stream(DATA[: MiB]))
+        assert unfinished_multipart(store, request) == []  # less than a part: no S3 request at all
+        tails = list((tmp_path / "s3-staging").glob(f"{upload_id}.*.tail"))
+        assert [tail.stat().st_size for tail in tails] == [MiB]
+        await store.append_upload(upload_id, MiB, stream(DATA[MiB : S3_TEST_PART_SIZE + 7]))
+        assert len(unfinished_multipart(store, request)) == 1  # one whole part went out
+        tails = list((tmp_path / "s3-staging").glob(f"{upload_id}.*.tail"))
+        assert [tail.name.split(".")[1] for tail in tails] == ["2"]  # the tail of part 2: 7 bytes
+        assert tails[0].stat().st_size == 7
+        await store.terminate_upload(upload_id)
+    finally:
+        await store.close()
+
+
+async def test_small_upload_is_a_single_object(store):
+    upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+    await store.begin_upload(upload_id, key)
+    await store.append_upload(upload_id, 0, stream(b"tiny"))
+    written = await store.finish_upload(upload_id)
+    assert written.sha256 == hashlib.sha256(b"tiny").hexdigest()
+    assert await read_all(store, key) == b"tiny"
+
+
+def test_checksum_header_parsing():
+    digest = hashlib.sha1(b"x").digest()
+    parsed = ChunkCheck.parse(f"sha1 {base64.b64encode(digest).decode()}")
+    assert (parsed.algorithm, parsed.expected) == ("sha1", digest)
+    assert ChunkCheck.parse(None) is None
+    from vitalgraph.services.errors import InvalidInputError
+    with pytest.raises(InvalidInputError):
+        ChunkCheck.parse("sha1 not*base64")
+    with pytest.raises(InvalidInputError, match="md5"):
+        ChunkCheck.parse(f"md5 {base64.b64encode(digest).decode()}")

@@ -1,0 +1,194 @@
+"""tus 1.0.0 resumable uploads under /api/files/tus/ (see docs/tus.md).
+
+Extensions: creation, creation-with-upload, creation-defer-length, termination, checksum (sha1,
+sha256), expiration. Every route needs the bearer token. Errors are the services' typed errors,
+mapped in vitalgraph.api.errors; this router only adds the tus headers every response must carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from email.utils import formatdate
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+
+from vitalgraph.api.deps import PrincipalDep, ServicesDep, request_body
+from vitalgraph.api.errors import error_response
+from vitalgraph.blobs.resumable import CHECKSUM_ALGORITHMS, ChunkCheck
+from vitalgraph.services.access import Permission
+from vitalgraph.services.auth import Principal
+from vitalgraph.services.errors import (
+    InvalidInputError,
+    PreconditionFailedError,
+    UnsupportedMediaTypeError,
+    VitalGraphError,
+)
+from vitalgraph.services.tus import TusProgress, TusUpload, encode_metadata, parse_metadata
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+CHUNK_CONTENT_TYPE = "application/offset+octet-stream"
+# Headers a browser may read from our replies (CORSMiddleware's expose_headers).
+TUS_RESPONSE_HEADERS = [
+    "Location", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires",
+    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
+]
+
+
+class TusRoute(APIRoute):
+    """Adds `Tus-Resumable` to every reply, errors included (rendered by the one error mapper)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except VitalGraphError as exc:
+                response = error_response(exc)
+            response.headers["Tus-Resumable"] = TUS_VERSION
+            if response.status_code == 412:
+                response.headers["Tus-Version"] = TUS_VERSION
+            return response
+
+        return run
+
+
+def require_tus_version(request: Request) -> None:
+    if request.method != "OPTIONS" and request.headers.get("tus-resumable") != TUS_VERSION:
+        got = request.headers.get("tus-resumable")
+        raise PreconditionFailedError(
+            f"this server speaks tus {TUS_VERSION}; send 'Tus-Resumable: {TUS_VERSION}'"
+            + (f" (got {got[:32]!r})" if got else "")
+        )
+
+
+router = APIRouter(prefix="/api/files/tus", tags=["tus"], route_class=TusRoute,
+                   dependencies=[Depends(require_tus_version)])
+
+
+def _number(request: Request, name: str) -> int | None:
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidInputError(f"invalid {name} header {value[:40]!r}: expected a non-negative integer")
+    return int(value)
+
+
+def _check_chunk_type(request: Request) -> None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != CHUNK_CONTENT_TYPE:
+        raise UnsupportedMediaTypeError(f"a tus chunk must be sent as Content-Type: {CHUNK_CONTENT_TYPE}")
+
+
+def _upload_length(request: Request) -> int | None:
+    """Upload-Length, or None with `Upload-Defer-Length: 1`; exactly one of them."""
+    length = _number(request, "upload-length")
+    deferred = request.headers.get("upload-defer-length")
+    if deferred is not None and deferred != "1":
+        raise InvalidInputError("Upload-Defer-Length must be 1")
+    if (length is None) == (deferred is None):
+        raise InvalidInputError("send either Upload-Length or Upload-Defer-Length: 1")
+    return length
+
+
+def _metered_body(request: Request) -> AsyncIterator[bytes]:
+    return request.app.state.metrics.metered(request_body(request), "upload")
+
+
+async def _check_upload_access(services: ServicesDep, principal: Principal, upload_id: str) -> None:
+    """Uploading needs write access to the upload's space, at every step: a grant revoked mid-upload stops it."""
+    upload = (await services.tus.status(upload_id, principal.username)).upload
+    await services.access.check_space(principal, upload.space_id, Permission.WRITE)
+
+
+def _expires(upload: TusUpload) -> str:
+    return formatdate(upload.expires, usegmt=True)
+
+
+def _progress_headers(progress: TusProgress) -> dict[str, str]:
+    headers = {"Upload-Offset": str(progress.offset)}
+    if progress.result is None:  # a finished upload no longer expires
+        headers["Upload-Expires"] = _expires(progress.upload)
+    return headers
+
+
+def _capabilities(services: ServicesDep) -> dict[str, str]:
+    headers = {
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": TUS_EXTENSIONS,
+        "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+    }
+    if services.settings.max_upload_size is not None:
+        headers["Tus-Max-Size"] = str(services.settings.max_upload_size)
+    return headers
+
+
+@router.options("")
+@router.options("/")
+@router.options("/{upload_id}")
+async def tus_options(services: ServicesDep, _: PrincipalDep) -> Response:
+    return Response(status_code=204, headers=_capabilities(services))
+
+
+@router.post("")
+@router.post("/")
+async def tus_create(request: Request, services: ServicesDep, principal: PrincipalDep) -> Response:
+    """creation (+ creation-with-upload when the request has a body of chunk type)."""
+    length = _upload_length(request)
+    metadata = parse_metadata(request.headers.get("upload-metadata"))
+    has_body = (_number(request, "content-length") or 0) > 0 or "transfer-encoding" in request.headers
+    if has_body:
+        _check_chunk_type(request)
+    check = ChunkCheck.parse(request.headers.get("upload-checksum")) if has_body else None
+    if "space_id" in metadata:  # without one, create() refuses the metadata with a 400
+        await services.access.check_space(principal, metadata["space_id"], Permission.WRITE)
+    upload = await services.tus.create(principal.username, metadata, length)
+    location = str(request.url_for("tus_head", upload_id=upload.id))
+    if has_body:
+        progress = await services.tus.append(upload.id, principal.username, 0, _metered_body(request), check=check)
+    else:
+        progress = TusProgress(upload, 0, await services.tus.complete_if_empty(upload))
+    return Response(status_code=201, headers={"Location": location, **_progress_headers(progress)})
+
+
+@router.head("/{upload_id}", name="tus_head")
+async def tus_head(upload_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
+    await _check_upload_access(services, principal, upload_id)
+    progress = await services.tus.status(upload_id, principal.username)
+    upload = progress.upload
+    headers = {"Upload-Offset": str(progress.offset), "Cache-Control": "no-store",
+               "Upload-Expires": _expires(upload)}
+    if upload.length is None:
+        headers["Upload-Defer-Length"] = "1"
+    else:
+        headers["Upload-Length"] = str(upload.length)
+    if upload.metadata:
+        headers["Upload-Metadata"] = encode_metadata(upload.metadata)
+    return Response(status_code=200, headers=headers)
+
+
+@router.patch("/{upload_id}")
+async def tus_patch(upload_id: str, request: Request, services: ServicesDep, principal: PrincipalDep) -> Response:
+    _check_chunk_type(request)
+    offset = _number(request, "upload-offset")
+    if offset is None:
+        raise InvalidInputError("missing Upload-Offset header")
+    check = ChunkCheck.parse(request.headers.get("upload-checksum"))
+    await _check_upload_access(services, principal, upload_id)
+    progress = await services.tus.append(
+        upload_id, principal.username, offset, _metered_body(request),
+        length=_number(request, "upload-length"), check=check,
+    )
+    return Response(status_code=204, headers=_progress_headers(progress))
+
+
+@router.delete("/{upload_id}")
+async def tus_terminate(upload_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
+    await _check_upload_access(services, principal, upload_id)
+    await services.tus.terminate(upload_id, principal.username)
+    return Response(status_code=204)

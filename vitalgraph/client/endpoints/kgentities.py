@@ -1,0 +1,165 @@
+"""`client.kgentities`: KGEntities as GraphObjects (with their frames, slots and edges), and files
+attached to them (entity -> Edge_hasEntityKGFrame -> KGFrame -> Edge_hasKGSlot -> KGURISlot -> FileNode).
+
+Argument order follows the existing VitalGraph client: `(space_id, graph_id, ...)`, with `graph_id`
+None for the space's default graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import httpx
+
+from vitalgraph.client._requests import Call, model_reply, query
+from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, objects_of, split_uris, the_object
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.errors import NotFoundError
+from vitalgraph.client.models import (
+    FileAttached,
+    FileDetached,
+    KGEntitiesDeleted,
+    KGEntityGraph,
+    KGEntityList,
+    ObjectsCreated,
+    ObjectsUpdated,
+)
+from vitalgraph.model import FileNode, GraphObject
+
+KGENTITIES_PATH = "/api/graphs/kgentities"
+ATTACHMENTS_PATH = "/api/graphs/kgentities/files"
+
+
+def _entity_graph(uri: str) -> Callable[[httpx.Response], KGEntityGraph]:
+    def parse(response: httpx.Response) -> KGEntityGraph:
+        objects = graph_objects(response.json())
+        entity = next((obj for obj in objects if obj.URI == uri), None)
+        if entity is None:
+            raise NotFoundError(f"KGEntity not found: {uri}", status_code=404)
+        files = [obj for obj in objects if isinstance(obj, FileNode)]
+        return KGEntityGraph(entity=entity, objects=objects, files=files)
+
+    return parse
+
+
+class KGEntityCalls:
+    """The KGEntities API as requests and reply parsers (no I/O)."""
+
+    @staticmethod
+    def list_kgentities(
+        space_id: str, graph_id: str | None = None, page_size: int = 100, offset: int = 0, search: str | None = None
+    ) -> Call[KGEntityList]:
+        """A page of KGEntities; `search` keeps those with a text value containing it (case-insensitive)."""
+        params = query(space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, search=search)
+
+        def parse(response: httpx.Response) -> KGEntityList:
+            reply = response.json()
+            return KGEntityList(entities=graph_objects(reply["entities"]), total_count=reply["total_count"],
+                                page_size=reply["page_size"], offset=reply["offset"])
+
+        return Call("GET", KGENTITIES_PATH, parse, params=params)
+
+    @staticmethod
+    def get_kgentity(
+        space_id: str, graph_id: str | None, uri: str, include_attachments: bool = False
+    ) -> Call[GraphObject | KGEntityGraph]:
+        """One KGEntity; NotFoundError if unknown. With `include_attachments=True` a KGEntityGraph:
+        the entity, the frames, slots and edges attaching files to it, and those FileNodes."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=uri,
+                       include_attachments="true" if include_attachments else None)
+        parse = _entity_graph(uri) if include_attachments else the_object(uri, "KGEntity")
+        return Call("GET", KGENTITIES_PATH, parse, params=params)  # type: ignore[arg-type]
+
+    @staticmethod
+    def get_kgentities_by_uris(
+        space_id: str, graph_id: str | None, uri_list: str | Sequence[str], include_attachments: bool = False
+    ) -> Call[list[GraphObject]]:
+        """The KGEntities among `uri_list` that exist. With `include_attachments=True` every one must
+        exist (NotFoundError otherwise) and the list goes on with their attachment objects and FileNodes."""
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list),
+                       include_attachments="true" if include_attachments else None)
+        return Call("GET", KGENTITIES_PATH, lambda response: graph_objects(response.json()), params=params)
+
+    @staticmethod
+    def create_kgentities(
+        space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]
+    ) -> Call[ObjectsCreated]:
+        """Create KGEntities, optionally with their KGFrames, KGSlots and edges; ConflictError (and
+        nothing stored) if any URI exists. Frames and slots that attach FileNodes count as attachments."""
+        return Call("POST", KGENTITIES_PATH, model_reply(ObjectsCreated),
+                    params=query(space_id=space_id, graph_id=graph_id), json=jsonld_body(objects))
+
+    @staticmethod
+    def update_kgentities(
+        space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]
+    ) -> Call[ObjectsUpdated]:
+        """Replace KGEntities (NotFoundError if one is missing); frames, slots and edges sent along are
+        created or replaced."""
+        return Call("PUT", KGENTITIES_PATH, model_reply(ObjectsUpdated),
+                    params=query(space_id=space_id, graph_id=graph_id), json=jsonld_body(objects))
+
+    @staticmethod
+    def delete_kgentity(
+        space_id: str, graph_id: str | None, uri: str, delete_attachments: bool = False
+    ) -> Call[KGEntitiesDeleted]:
+        """Delete a KGEntity with its frames, slots and edges. `delete_attachments=True` also deletes
+        the attached FileNodes and their bytes; otherwise the files stay."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=uri,
+                       delete_attachments="true" if delete_attachments else None)
+        return Call("DELETE", KGENTITIES_PATH, model_reply(KGEntitiesDeleted), params=params)
+
+    @staticmethod
+    def delete_kgentities_batch(
+        space_id: str, graph_id: str | None, uri_list: str | Sequence[str], delete_attachments: bool = False
+    ) -> Call[KGEntitiesDeleted]:
+        """Delete several KGEntities as `delete_kgentity` does; if one is missing, none is deleted."""
+        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list),
+                       delete_attachments="true" if delete_attachments else None)
+        return Call("DELETE", KGENTITIES_PATH, model_reply(KGEntitiesDeleted), params=params)
+
+    # --- attachments ------------------------------------------------------------------------------
+    @staticmethod
+    def attach_file(space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> Call[FileAttached]:
+        """Attach an existing FileNode to an entity (the server creates the frame, slot and edges).
+        NotFoundError if either is missing, ConflictError if the file is already attached."""
+        params = query(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, file_uri=file_uri)
+        return Call("POST", ATTACHMENTS_PATH, model_reply(FileAttached), params=params)
+
+    @staticmethod
+    def detach_file(space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> Call[FileDetached]:
+        """Remove the frame, slot and edges linking the file to the entity; the FileNode and its bytes stay."""
+        params = query(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, file_uri=file_uri)
+        return Call("DELETE", ATTACHMENTS_PATH, model_reply(FileDetached), params=params)
+
+    @staticmethod
+    def list_attached_files(space_id: str, graph_id: str | None, entity_uri: str) -> Call[list[FileNode]]:
+        """The FileNodes attached to an entity (NotFoundError if the entity is unknown)."""
+        params = query(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
+        return Call("GET", ATTACHMENTS_PATH, lambda response: objects_of(FileNode, response.json()["files"]),
+                    params=params)
+
+
+class AsyncKGEntitiesEndpoint(AsyncEndpointGroup):
+    list_kgentities = AsyncOperation(KGEntityCalls.list_kgentities)
+    get_kgentity = AsyncOperation(KGEntityCalls.get_kgentity)
+    get_kgentities_by_uris = AsyncOperation(KGEntityCalls.get_kgentities_by_uris)
+    create_kgentities = AsyncOperation(KGEntityCalls.create_kgentities)
+    update_kgentities = AsyncOperation(KGEntityCalls.update_kgentities)
+    delete_kgentity = AsyncOperation(KGEntityCalls.delete_kgentity)
+    delete_kgentities_batch = AsyncOperation(KGEntityCalls.delete_kgentities_batch)
+    attach_file = AsyncOperation(KGEntityCalls.attach_file)
+    detach_file = AsyncOperation(KGEntityCalls.detach_file)
+    list_attached_files = AsyncOperation(KGEntityCalls.list_attached_files)
+
+
+class KGEntitiesEndpoint(SyncEndpointGroup):
+    list_kgentities = SyncOperation(KGEntityCalls.list_kgentities)
+    get_kgentity = SyncOperation(KGEntityCalls.get_kgentity)
+    get_kgentities_by_uris = SyncOperation(KGEntityCalls.get_kgentities_by_uris)
+    create_kgentities = SyncOperation(KGEntityCalls.create_kgentities)
+    update_kgentities = SyncOperation(KGEntityCalls.update_kgentities)
+    delete_kgentity = SyncOperation(KGEntityCalls.delete_kgentity)
+    delete_kgentities_batch = SyncOperation(KGEntityCalls.delete_kgentities_batch)
+    attach_file = SyncOperation(KGEntityCalls.attach_file)
+    detach_file = SyncOperation(KGEntityCalls.detach_file)
+    list_attached_files = SyncOperation(KGEntityCalls.list_attached_files)

@@ -1,0 +1,310 @@
+"""Resumable uploads (tus 1.0.0): upload records, offsets, completion into a FileNode, expiry.
+
+The bytes are staged by the blob store's ResumableUploads capability; this service keeps what the
+protocol needs besides (length, metadata, owner, expiry) in one small JSON file per upload under
+DATA_DIR/tus/, so a new client process can resume from the upload URL and a restarted server still
+knows every upload. The FileNode changes only when the last byte arrives: the store turns the staged
+bytes into a fresh blob, and FileService points the node at it exactly as a streamed upload does.
+
+One server process owns an upload at a time: a PATCH takes the upload for its whole body, and a
+second PATCH arriving meanwhile gets 409 (ConflictError) rather than waiting.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import anyio
+
+from vitalgraph.blobs.base import BlobStore, WrittenBlob
+from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads, check_upload_id
+from vitalgraph.services.blob_keys import new_content_key
+from vitalgraph.services.errors import (
+    ConflictError,
+    GoneError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
+from vitalgraph.services.files import DEFAULT_GRAPH_ID, FileService, UploadResult, check_content_type, check_filename
+
+logger = logging.getLogger("vitalgraph.tus")
+
+MAX_METADATA_BYTES = 16 * 1024
+# Metadata keys: ours first, then the names Uppy and tus-js-client send by default.
+FILENAME_KEYS = ("filename", "name")
+FILETYPE_KEYS = ("filetype", "type")
+
+
+@dataclass
+class TusUpload:
+    """One resumable upload's record (the staged bytes and the offset are the blob store's)."""
+
+    id: str
+    owner: str
+    space_id: str
+    graph_id: str | None
+    file_uri: str
+    filename: str | None
+    filetype: str | None
+    length: int | None  # None while the length is deferred
+    expires: float  # epoch seconds; every PATCH pushes it out again
+    metadata: dict[str, str] = field(default_factory=dict)  # as the client sent it, echoed by HEAD
+    finished: dict | None = None  # the blob (key, size, sha256) once staged bytes became one, until attached
+
+
+@dataclass(frozen=True)
+class TusProgress:
+    upload: TusUpload
+    offset: int
+    result: UploadResult | None = None  # set once the last byte arrived and the node points at the content
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """`Upload-Metadata: key base64value,key2 base64value2` (a value may be absent)."""
+    if not header:
+        return {}
+    if len(header) > MAX_METADATA_BYTES:
+        raise InvalidInputError(f"Upload-Metadata is longer than {MAX_METADATA_BYTES} bytes")
+    found: dict[str, str] = {}
+    for item in header.split(","):
+        key, _, encoded = item.strip().partition(" ")
+        if not key:
+            continue
+        try:
+            found[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8") if encoded else ""
+        except (binascii.Error, ValueError):
+            raise InvalidInputError(f"Upload-Metadata value for {key[:64]!r} is not base64 of UTF-8 text") from None
+    return found
+
+
+def encode_metadata(metadata: Mapping[str, str]) -> str:
+    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}".rstrip() for key, value in metadata.items())
+
+
+class TusService:
+    def __init__(
+        self,
+        files: FileService,
+        blobs: BlobStore,
+        directory: Path,
+        *,
+        max_size: int | None,
+        expiry_seconds: float,
+    ) -> None:
+        self.files = files
+        self.blobs = blobs
+        self.directory = directory
+        self.max_size = max_size
+        self.expiry_seconds = expiry_seconds
+        self._busy: set[str] = set()
+
+    @property
+    def store(self) -> ResumableUploads:
+        if not isinstance(self.blobs, ResumableUploads):
+            raise NotFoundError(f"resumable uploads are not available with the {type(self.blobs).__name__} blob store")
+        return self.blobs
+
+    # --- records ---------------------------------------------------------------------------------
+    def _record_path(self, upload_id: str) -> Path:
+        return self.directory / f"{check_upload_id(upload_id)}.json"
+
+    async def _save(self, upload: TusUpload) -> None:
+        await anyio.to_thread.run_sync(_write_json_atomically, self._record_path(upload.id), asdict(upload))
+
+    async def _load(self, upload_id: str, owner: str) -> TusUpload:
+        path = self._record_path(upload_id)
+        try:
+            document = await anyio.to_thread.run_sync(path.read_text)
+        except FileNotFoundError:
+            raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed") from None
+        upload = TusUpload(**json.loads(document))
+        if upload.owner != owner:  # someone else's upload is, for this caller, not there
+            raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
+        if upload.expires <= time.time():
+            await self._remove(upload.id)
+            raise GoneError(f"upload {upload_id} expired; start a new upload")
+        return upload
+
+    async def _remove(self, upload_id: str) -> None:
+        """Drop the staged bytes and the record (a finished but unattached blob is left to the orphan gc)."""
+        await self.store.terminate_upload(upload_id)
+        await self._forget(upload_id)
+
+    # --- protocol operations ---------------------------------------------------------------------
+    async def create(
+        self, owner: str, metadata: dict[str, str], length: int | None
+    ) -> TusUpload:
+        """Check the target file node exists (through FileService), then stage an empty upload."""
+        store = self.store  # fails before anything is written when the blob store cannot do this
+        space_id, file_uri = metadata.get("space_id"), metadata.get("file_uri")
+        if not space_id or not file_uri:
+            raise InvalidInputError("Upload-Metadata must name the target with 'space_id' and 'file_uri'")
+        graph_id = metadata.get("graph_id") or None
+        filename = check_filename(next((metadata[k] for k in FILENAME_KEYS if metadata.get(k)), None))
+        filetype = next((metadata[k] for k in FILETYPE_KEYS if metadata.get(k)), None)
+        if filetype is not None:
+            check_content_type(filetype)
+        self._check_length(length)
+        await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing space or node
+        upload = TusUpload(
+            id=uuid.uuid4().hex, owner=owner, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
+            filename=filename, filetype=filetype, length=length, expires=time.time() + self.expiry_seconds,
+            metadata=metadata,
+        )
+        await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
+        await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
+        key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, file_uri)
+        await store.begin_upload(upload.id, key)
+        return upload
+
+    def _check_length(self, length: int | None) -> None:
+        if length is not None and self.max_size is not None and length > self.max_size:
+            raise PayloadTooLargeError(
+                f"upload of {length} bytes exceeds the maximum file size of {self.max_size} bytes "
+                "(MAX_STREAMING_FILE_SIZE)"
+            )
+
+    async def status(self, upload_id: str, owner: str) -> TusProgress:
+        upload = await self._load(upload_id, owner)
+        try:
+            offset = upload.finished["size"] if upload.finished else await self.store.upload_offset(upload_id)
+        except NotFoundError:  # the record outlived its staged bytes (a crash mid-cleanup)
+            await self._remove(upload_id)
+            raise
+        if offset == upload.length and upload_id not in self._busy:
+            # every byte is here but completing failed (e.g. storage was down): try again now,
+            # since a client that sees the whole offset sends nothing more
+            self._busy.add(upload_id)
+            try:
+                return TusProgress(upload, offset, await self._complete(upload))
+            finally:
+                self._busy.discard(upload_id)
+        return TusProgress(upload, offset)
+
+    async def append(
+        self,
+        upload_id: str,
+        owner: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        length: int | None = None,
+        check: ChunkCheck | None = None,
+    ) -> TusProgress:
+        """One PATCH: `chunks` at `offset`; on the last byte the file node gets the content."""
+        if upload_id in self._busy:
+            raise ConflictError(f"another PATCH to upload {upload_id} is in progress")
+        self._busy.add(upload_id)
+        try:
+            upload = await self._load(upload_id, owner)
+            if upload.finished is not None:  # every byte arrived before; only attaching is left
+                return TusProgress(upload, upload.finished["size"], await self._complete(upload))
+            if length is not None:
+                await self._settle_length(upload, length, offset)
+            upload.expires = time.time() + self.expiry_seconds
+            await self._save(upload)
+            limit = upload.length if upload.length is not None else self.max_size
+            new_offset = await self.store.append_upload(
+                upload_id, offset, chunks, limit=None if limit is None else limit - offset, check=check
+            )
+            if upload.length is not None and new_offset == upload.length:
+                return TusProgress(upload, new_offset, await self._complete(upload))
+            return TusProgress(upload, new_offset)
+        finally:
+            self._busy.discard(upload_id)
+
+    async def _settle_length(self, upload: TusUpload, length: int, offset: int) -> None:
+        """creation-defer-length: the first PATCH that knows the length says so, once."""
+        if upload.length is not None:
+            if upload.length != length:
+                raise InvalidInputError(f"Upload-Length {length} differs from the upload's length {upload.length}")
+            return
+        self._check_length(length)
+        if length < offset:
+            raise InvalidInputError(f"Upload-Length {length} is less than the offset {offset}")
+        upload.length = length
+
+    async def complete_if_empty(self, upload: TusUpload) -> UploadResult | None:
+        """A zero-length upload is complete at creation."""
+        return await self._complete(upload) if upload.length == 0 else None
+
+    async def _complete(self, upload: TusUpload) -> UploadResult:
+        """Staged bytes -> blob -> FileNode. A failure at either step can be retried (by HEAD or PATCH)."""
+        if upload.finished is None:
+            written = await self.store.finish_upload(upload.id)
+            upload.finished = asdict(written)
+            await self._save(upload)
+        else:
+            written = WrittenBlob(**upload.finished)
+        try:
+            result = await self.files.attach_content(
+                upload.space_id, upload.graph_id, upload.file_uri, written,
+                content_type=upload.filetype, filename=upload.filename,
+            )
+        except NotFoundError:  # the node went away meanwhile (attach_content removed the blob)
+            await self._forget(upload.id)
+            raise
+        await self._forget(upload.id)
+        return result
+
+    async def _forget(self, upload_id: str) -> None:
+        await anyio.to_thread.run_sync(lambda: self._record_path(upload_id).unlink(missing_ok=True))
+
+    async def terminate(self, upload_id: str, owner: str) -> None:
+        if upload_id in self._busy:
+            raise ConflictError(f"a PATCH to upload {upload_id} is in progress; terminate it after")
+        await self._load(upload_id, owner)
+        await self._remove(upload_id)
+
+    # --- expiry ----------------------------------------------------------------------------------
+    async def remove_expired(self, now: float | None = None) -> int:
+        """Drop expired uploads, their staged bytes or multipart uploads, and staged uploads with no record."""
+        if not isinstance(self.blobs, ResumableUploads):
+            return 0
+        now = time.time() if now is None else now
+        staged = await self.blobs.staged_upload_ids()  # before the records: a record is written before its staging
+        records = await anyio.to_thread.run_sync(_read_records, self.directory)
+        removed = 0
+        for upload_id, expires in records.items():
+            if expires <= now and upload_id not in self._busy:
+                await self._remove(upload_id)
+                removed += 1
+        for upload_id in staged:
+            if upload_id not in records and upload_id not in self._busy:
+                await self.blobs.terminate_upload(upload_id)
+                removed += 1
+        if removed:
+            logger.info("removed %d expired or abandoned resumable uploads", removed)
+        return removed
+
+
+def _write_json_atomically(path: Path, document: dict) -> None:
+    temp = path.with_suffix(".tmp")
+    with open(temp, "w") as handle:
+        json.dump(document, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def _read_records(directory: Path) -> dict[str, float]:
+    """Upload id -> expiry, of every readable record."""
+    found: dict[str, float] = {}
+    if not directory.exists():
+        return found
+    for path in directory.glob("*.json"):
+        try:
+            found[path.stem] = float(json.loads(path.read_text())["expires"])
+        except (OSError, ValueError, KeyError):
+            logger.warning("unreadable upload record %s", path)
+    return found
