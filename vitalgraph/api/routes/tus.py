@@ -130,9 +130,14 @@ def _capabilities(services: ServicesDep) -> dict[str, str]:
 
 @router.options("")
 @router.options("/")
-@router.options("/{upload_id}")
 async def tus_options(services: ServicesDep, _: PrincipalDep) -> Response:
     return Response(status_code=204, headers=_capabilities(services))
+
+
+@router.options("/{upload_id}")
+async def tus_options_on_upload(upload_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
+    """The same capabilities, asked on an upload's URL; declared apart so the spec names {upload_id}."""
+    return await tus_options(services, principal)
 
 
 @router.post("")
