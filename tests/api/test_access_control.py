@@ -7,6 +7,8 @@ Every refused write is followed by a check that the space's data is exactly as b
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -664,7 +666,7 @@ def api_operations(server: RunningServer, space: str) -> list[tuple[str, str, di
             names = {p["name"] for p in params}
             query = {p["name"]: filler.get(p["name"], "http://example.org/x")
                      for p in params if p["in"] == "query" and p.get("required")}
-            filled = path.format(**{n: filler.get(n, "x") for n in names})
+            filled = path.format(**{n: filler.get(n, "x") for n in re.findall(r"{(\w+)}", path)})
             operations.append((method.upper(), filled, query, "space_id" in names))
     assert len(operations) >= 35, operations
     return operations

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from vitalgraph.api.deps import PrincipalDep, ServicesDep, request_body
+from vitalgraph.api.deps import PrincipalDep, ServicesDep, current_principal, request_body
 from vitalgraph.api.errors import error_response
 from vitalgraph.blobs.resumable import CHECKSUM_ALGORITHMS, ChunkCheck
 from vitalgraph.services.access import Permission
@@ -66,8 +66,9 @@ def require_tus_version(request: Request) -> None:
         )
 
 
+# Authentication first: a caller without a token learns it needs one (401) before protocol details (412).
 router = APIRouter(prefix="/api/files/tus", tags=["tus"], route_class=TusRoute,
-                   dependencies=[Depends(require_tus_version)])
+                   dependencies=[Depends(current_principal), Depends(require_tus_version)])
 
 
 def _number(request: Request, name: str) -> int | None:
