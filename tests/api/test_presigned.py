@@ -1,4 +1,4 @@
-"""GET /api/files/presigned: a URL straight to S3 on the S3 store, a clear 501 on the local store."""
+"""GET /api/files/presigned: a URL straight to S3 on the S3 store, a clear 404 (feature off) on the local store."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _presign(slot: FileSlot, **params: str) -> httpx.Response:
 
 def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     if not blob_probe(server).is_s3:
-        pytest.skip("the local store cannot presign (see the 501 test)")
+        pytest.skip("the local store cannot presign (see the feature-off test)")
     assert slot.upload(DATA, content_type="application/pdf", filename="Q3 report é.pdf").status_code == 200
     response = _presign(slot, expires="120")
     assert response.status_code == 200, response.text
@@ -52,14 +52,14 @@ def test_default_lifetime_is_an_hour(slot, server):
     assert httpx.get(reply["url"], timeout=30).content == b"small"
 
 
-def test_local_store_cannot_presign_a_clear_501(slot, server):
+def test_local_store_cannot_presign_the_feature_is_off(slot, server):
     if blob_probe(server).is_s3:
         pytest.skip("the S3 store can presign")
     slot.upload(b"bytes")
     response = _presign(slot, expires="60")
-    assert response.status_code == 501
+    assert response.status_code == 404
     detail = response.json()["detail"]
-    assert "cannot presign" in detail and "/api/files/stream/download" in detail
+    assert "presigned downloads are off" in detail and "cannot presign" in detail and "/api/files/stream/download" in detail
     assert slot.download().content == b"bytes"  # nothing changed
 
 
@@ -73,7 +73,7 @@ def test_bad_expires_is_400_naming_the_parameter(slot, expires):
 
 def test_file_without_content_or_unknown_is_404(slot, server):
     if not blob_probe(server).is_s3:
-        pytest.skip("the local store answers 501 first")
+        pytest.skip("the local store answers feature-off first")
     response = _presign(slot)
     assert response.status_code == 404
     assert "no content" in response.json()["detail"]

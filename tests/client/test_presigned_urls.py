@@ -1,4 +1,4 @@
-"""`client.files.get_presigned_url`: every client kind, on the local store (501) and on S3 (a working URL)."""
+"""`client.files.get_presigned_url`: every client kind, on the local store (feature off: 404) and on S3 (a working URL)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from tests.client.conftest import make_file, make_space
 from tests.client.harness import Facade
 from tests.fixtures.seaweedfs import SeaweedFS
 from tests.fixtures.servers import RunningServer
-from vitalgraph.client.errors import InvalidRequestError, ServerError
+from vitalgraph.client.errors import InvalidRequestError, NotFoundError
 from vitalgraph.client.models import PresignedUrl
 
 DATA = os.urandom(300_000)
 
 
-def test_local_store_answers_501(client: Facade, space: str) -> None:
+def test_local_store_says_the_feature_is_off(client: Facade, space: str) -> None:
     uri = make_file(client, space)
     client.files.upload_file_stream(space, None, uri, DATA)
-    with pytest.raises(ServerError) as caught:
+    with pytest.raises(NotFoundError) as caught:
         client.files.get_presigned_url(space, uri, expires=60)
-    assert caught.value.status_code == 501
+    assert caught.value.status_code == 404
+    assert "presigned downloads are off" in caught.value.detail
     assert "cannot presign" in caught.value.detail
 
 

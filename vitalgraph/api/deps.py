@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 from vitalgraph.model import GraphObject
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
-from vitalgraph.services.errors import AuthenticationError, InvalidInputError, NotFoundError, PayloadTooLargeError
+from vitalgraph.services.errors import AuthenticationError, FeatureDisabledError, InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.errors import UploadIncompleteError
 
 MAX_JSON_BODY = 32 * 1024 * 1024
@@ -42,7 +42,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 def require_streaming(services: ServicesDep) -> None:
     if not services.settings.STREAMING_ENABLED:
-        raise NotFoundError("streaming routes are disabled on this server (STREAMING_ENABLED=false)")
+        raise FeatureDisabledError("streaming routes are disabled on this server (STREAMING_ENABLED=false)")
 
 
 async def request_body(request: Request) -> AsyncIterator[bytes]:

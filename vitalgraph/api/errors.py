@@ -26,7 +26,6 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.ConflictError: 409,
     errors.PayloadTooLargeError: 413,
     errors.RangeNotSatisfiableError: 416,
-    errors.NotSupportedError: 501,
     errors.StorageUnavailableError: 503,
     errors.ServerShuttingDownError: 503,
 }

@@ -43,8 +43,9 @@ class UploadIncompleteError(VitalGraphError):
     """The client sent fewer bytes than it announced or went away mid-upload (HTTP 400)."""
 
 
-class NotSupportedError(VitalGraphError):
-    """The configured backend cannot do this, e.g. presign a URL on the local blob store (HTTP 501)."""
+class FeatureDisabledError(NotFoundError):
+    """A feature this server has switched off or its backend cannot offer, e.g. presigned URLs on the
+    local blob store or the streaming routes with STREAMING_ENABLED=false (HTTP 404, like a missing route)."""
 
 
 class GoneError(NotFoundError):

@@ -20,7 +20,7 @@ from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlob
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
-from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError, NotSupportedError
+from vitalgraph.services.errors import ConflictError, FeatureDisabledError, InvalidInputError, NotFoundError
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
@@ -288,8 +288,8 @@ class FileService:
         if not 1 <= expires_seconds <= PRESIGN_MAX_SECONDS:
             raise InvalidInputError(f"'expires' must be from 1 to {PRESIGN_MAX_SECONDS} seconds, not {expires_seconds}")
         if not isinstance(self.blobs, PresigningBlobStore):
-            raise NotSupportedError(
-                f"the {type(self.blobs).__name__} cannot presign URLs (VITALGRAPH_BLOB_BACKEND=s3 can): "
+            raise FeatureDisabledError(
+                f"presigned downloads are off on this server: the {type(self.blobs).__name__} cannot presign URLs (VITALGRAPH_BLOB_BACKEND=s3 can): "
                 "download through /api/files/stream/download instead"
             )
         graph = await self._graph(space_id, graph_id)

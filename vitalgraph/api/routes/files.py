@@ -234,6 +234,6 @@ async def presigned_download(
     graph_id: GraphId = None,
     expires: Annotated[str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")] = None,
 ) -> PresignedResponse:
-    """A time-limited URL that downloads the file straight from S3; 501 when the blob store cannot presign."""
+    """A time-limited URL that downloads the file straight from S3; 404 when the blob store cannot presign (the feature is off)."""
     presigned = await services.files.presign_download(space_id, graph_id, uri, parse_expires(expires))
     return PresignedResponse(**{**presigned.__dict__, "expires_at": presigned.expires_at.isoformat()})

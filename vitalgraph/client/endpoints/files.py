@@ -154,7 +154,7 @@ class FileCalls:
     ) -> Call[PresignedUrl]:
         """A presigned S3 GET URL for the file's content, valid `expires` seconds (1 to 604800).
 
-        ServerError with status_code 501 when the server's blob store cannot presign (the local store).
+        NotFoundError ("presigned downloads are off ...") when the server's blob store cannot presign (the local store).
         """
         params = query(space_id=space_id, graph_id=graph_id, uri=uri, expires=expires)
         return Call("GET", PRESIGNED_PATH, model_reply(PresignedUrl), params=params)
