@@ -56,6 +56,11 @@ class ChunkCheck:
                 f"unsupported checksum algorithm {self.algorithm[:32]!r}; use one of {', '.join(CHECKSUM_ALGORITHMS)}"
             )
         self.hasher = hashlib.new(self.algorithm)
+        if len(self.expected) != self.hasher.digest_size:  # refuse before reading the chunk, not after
+            raise InvalidInputError(
+                f"Upload-Checksum {self.algorithm} digest must be {self.hasher.digest_size} bytes "
+                f"(base64), got {len(self.expected)}"
+            )
 
     @classmethod
     def parse(cls, header: str | None) -> ChunkCheck | None:
