@@ -101,7 +101,7 @@ def test_content_length_longer_than_the_body_stores_nothing(server, filled, befo
     # The client sends less than it promised, then closes its side: the server must not wait forever,
     # nor keep a short file.
     response = _raw_upload(server, filled, {"Content-Length": str(len(NEW) * 10)}, NEW, half_close=True)
-    assert response.status is None or response.status == 400, response
+    assert response.status is None, response  # the server hung up: the upload is over, with nothing kept
     before.assert_unchanged(server, filled)
 
 
@@ -126,7 +126,7 @@ def test_broken_chunking_stores_nothing(server, filled, before):
     bad_size = _raw_upload(server, filled, chunked, b"zz\r\n" + NEW[:10] + b"\r\n0\r\n\r\n")
     assert bad_size.status == 400, bad_size
     no_last_chunk = _raw_upload(server, filled, chunked, b"%x\r\n" % len(NEW) + NEW + b"\r\n", half_close=True)
-    assert no_last_chunk.status is None or no_last_chunk.status == 400, no_last_chunk
+    assert no_last_chunk.status is None, no_last_chunk
     before.assert_unchanged(server, filled)
 
 
@@ -196,7 +196,7 @@ def test_tus_creation_with_bad_headers_is_400_and_stages_nothing(server, filled,
         ({"Upload-Metadata": f"space_id {_b64('../x')},file_uri {_b64(filled.uri)}"}, "invalid space_id"),
         ({"Upload-Length": "-1"}, "invalid Upload-Length"),
         ({"Upload-Length": "abc"}, "invalid Upload-Length"),
-        ({"Upload-Length": "\u00b2".encode()}, "invalid Upload-Length"),
+        ({"Upload-Length": b"\xb2"}, "invalid Upload-Length"),  # Latin-1 "²": str.isdigit() says yes
         ({"Upload-Length": "\u0663".encode()}, "invalid Upload-Length"),
         ({"Upload-Length": "9" * 5000}, "at most 19 digits"),
         ({"Upload-Length": "5", "Upload-Defer-Length": "1"}, "either Upload-Length or Upload-Defer-Length"),
@@ -236,7 +236,7 @@ def test_tus_patch_with_bad_headers_is_400_and_moves_nothing(server, filled):
         ({"Upload-Offset": "-1"}, "invalid Upload-Offset"),
         ({"Upload-Offset": "abc"}, "invalid Upload-Offset"),
         ({"Upload-Offset": ""}, "invalid Upload-Offset"),
-        ({"Upload-Offset": "\u00b9".encode()}, "invalid Upload-Offset"),
+        ({"Upload-Offset": b"\xb9"}, "invalid Upload-Offset"),  # Latin-1 "¹"
         ({"Upload-Offset": "9" * 5000}, "at most 19 digits"),
         ({"Upload-Offset": "100", "Upload-Length": "x"}, "invalid Upload-Length"),
         ({"Upload-Offset": "100", "Upload-Checksum": "crc32 AAAAAA=="}, "unsupported checksum algorithm"),
