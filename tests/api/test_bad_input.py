@@ -343,3 +343,11 @@ def test_too_many_uris_is_400_and_deletes_nothing(server, api, space, filled):
         response = api.request(method, path, params={"space_id": space, "uri_list": uri_list})
         assert_error(response, 400, "too many URIs", "1001 > 1000")
     snapshot.assert_unchanged(server, filled)
+
+
+def test_malformed_username_is_400_and_creates_no_user(api):
+    before = api.get("/api/users").json()
+    for username in ["alice\n", "a b", "../root", "-dash"]:
+        response = api.post("/api/users", json={"username": username, "password": "long enough pw", "role": "reader"})
+        assert_error(response, 400, "invalid username")
+    assert api.get("/api/users").json() == before

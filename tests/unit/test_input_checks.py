@@ -54,3 +54,17 @@ def test_size_guard_trips_before_rechunking_buffers_a_block():
     with pytest.raises(PayloadTooLargeError):
         asyncio.run(consume())
     assert len(seen) == 3  # the third piece crosses 250 bytes; nothing after it is read
+
+
+def test_trailing_newline_is_no_loophole_in_id_patterns():
+    from vitalgraph.blobs.base import check_key
+    from vitalgraph.blobs.resumable import check_upload_id
+    from vitalgraph.services.accounts import check_username
+    from vitalgraph.services.errors import NotFoundError
+
+    with pytest.raises(InvalidInputError):
+        check_username("alice\n")
+    with pytest.raises(NotFoundError):
+        check_upload_id("0" * 32 + "\n")
+    with pytest.raises(ValueError):
+        check_key("spaces/a/b\n")

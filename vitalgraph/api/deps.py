@@ -18,7 +18,7 @@ from vitalgraph.services.errors import AuthenticationError, InvalidInputError, N
 from vitalgraph.services.errors import UploadIncompleteError
 
 MAX_JSON_BODY = 32 * 1024 * 1024
-# ASCII digits only (str.isdigit() also takes "²" and "١", which int() then refuses or misreads), and at
+# ASCII digits only (str.isdigit() also takes the Latin-1 "²", "³" and "¹", which int() refuses), and at
 # most 19 of them: any byte count fits, and int() is never handed thousands of digits.
 _HEADER_INTEGER = re.compile(r"[0-9]{1,19}")
 _bearer = HTTPBearer(auto_error=False)

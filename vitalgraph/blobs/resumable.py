@@ -37,7 +37,7 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def check_upload_id(upload_id: str) -> str:
     """Ids name staging files: only the 32 hex digits the services generate are accepted."""
-    if not _UPLOAD_ID.match(upload_id):
+    if not _UPLOAD_ID.fullmatch(upload_id):
         raise NotFoundError(f"no upload with id {upload_id[:64]!r}")
     return upload_id
 
