@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import functools
+import time
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -133,3 +135,34 @@ def slot(api: httpx.Client, space: str) -> FileSlot:
     response = api.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri))
     assert response.status_code == 201, response.text
     return FileSlot(space, uri, api)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+LIMITED_MAX_FILE_SIZE = 1024 * 1024
+
+
+@pytest.fixture(scope="session", params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def limited_server(request: pytest.FixtureRequest, server_factory) -> RunningServer:
+    """A server per store whose MAX_STREAMING_FILE_SIZE is 1 MiB, for the size-limit tests."""
+    env = {"VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(LIMITED_MAX_FILE_SIZE)}
+    if request.param == "s3":
+        env.update(request.getfixturevalue("seaweedfs").server_env("api-limited"))
+    return server_factory(env, name=f"limited-{request.param}")
+
+
+@pytest.fixture
+def limited_slot(limited_server: RunningServer) -> Iterator[FileSlot]:
+    client = limited_server.client()
+    space = make_space(client)
+    uri = f"http://example.org/{space}/f"
+    assert client.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
+    yield FileSlot(space, uri, client)
+    client.close()

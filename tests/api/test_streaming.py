@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.api.conftest import S3_SERVER_PART_SIZE, FileSlot, blob_probe, file_node_jsonld, make_space
+from tests.api.conftest import S3_SERVER_PART_SIZE, FileSlot, blob_probe, file_node_jsonld, make_space, wait_until
 
 DATA = os.urandom(3 * 1024 * 1024 + 123)
 
@@ -157,24 +157,6 @@ def test_malformed_multipart_is_400_and_stores_nothing(slot):
 
 
 # --- limits and disconnects ---------------------------------------------------------------------
-@pytest.fixture(scope="module", params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def limited_server(request, server_factory):
-    env = {"VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(1024 * 1024)}
-    if request.param == "s3":
-        env.update(request.getfixturevalue("seaweedfs").server_env("api-limited"))
-    return server_factory(env, name=f"limited-{request.param}")
-
-
-@pytest.fixture
-def limited_slot(limited_server):
-    client = limited_server.client()
-    space = make_space(client)
-    uri = f"http://example.org/{space}/f"
-    assert client.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
-    yield FileSlot(space, uri, client)
-    client.close()
-
-
 def test_declared_oversize_is_413_before_reading(limited_slot, limited_server):
     response = limited_slot.upload(b"x" * (1024 * 1024 + 1))
     assert response.status_code == 413
@@ -204,7 +186,7 @@ def test_short_body_is_rejected_and_stores_nothing(slot, server):
     probe = blob_probe(server)
     before = probe.objects()
     _send_partial_upload(server, slot, declared=10 * 1024 * 1024, sent=3 * 1024 * 1024)
-    _wait_until(lambda: not probe.unfinished())
+    wait_until(lambda: not probe.unfinished())
     assert probe.objects() == before
     assert slot.download().status_code == 404
     node = slot.client.get("/api/files", params={"space_id": slot.space_id, "uri": slot.uri}).json()
@@ -216,7 +198,7 @@ def test_disconnect_mid_upload_keeps_the_previous_content(filled, server):
     before = probe.objects()
     # Over two S3 parts: the S3 store has begun a multipart upload, which must be aborted.
     _send_partial_upload(server, filled, declared=50 * 1024 * 1024, sent=3 * S3_SERVER_PART_SIZE)
-    _wait_until(lambda: not probe.unfinished())
+    wait_until(lambda: not probe.unfinished())
     assert probe.objects() == before
     assert filled.download().content == DATA
 
@@ -235,15 +217,6 @@ def _send_partial_upload(server, slot: FileSlot, *, declared: int, sent: int) ->
         for _ in range(sent // len(chunk)):
             sock.sendall(chunk)
         time.sleep(0.3)  # let the server start writing before the connection drops
-
-
-def _wait_until(condition, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_streaming_disabled_hides_stream_routes_only(server_factory):

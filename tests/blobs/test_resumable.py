@@ -210,3 +210,6 @@ def test_checksum_header_parsing():
         ChunkCheck.parse("sha1 not*base64")
     with pytest.raises(InvalidInputError, match="md5"):
         ChunkCheck.parse(f"md5 {base64.b64encode(digest).decode()}")
+    for header in ["sha1", "sha1 ", f"sha256 {base64.b64encode(digest).decode()}"]:  # refused before any byte
+        with pytest.raises(InvalidInputError, match="digest must be"):
+            ChunkCheck.parse(header)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -17,6 +18,9 @@ from vitalgraph.services.errors import AuthenticationError, FeatureDisabledError
 from vitalgraph.services.errors import UploadIncompleteError
 
 MAX_JSON_BODY = 32 * 1024 * 1024
+# ASCII digits only (str.isdigit() also takes the Latin-1 "²", "³" and "¹", which int() refuses), and at
+# most 19 of them: any byte count fits, and int() is never handed thousands of digits.
+_HEADER_INTEGER = re.compile(r"[0-9]{1,19}")
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -55,13 +59,20 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
         raise UploadIncompleteError("client disconnected before the upload finished") from None
 
 
-def declared_length(request: Request) -> int | None:
-    value = request.headers.get("content-length")
+def header_integer(request: Request, name: str) -> int | None:
+    """A non-negative integer header such as Content-Length or Upload-Offset; None when absent."""
+    value = request.headers.get(name)
     if value is None:
         return None
-    if not value.isdigit():
-        raise InvalidInputError(f"invalid Content-Length header {value[:40]!r}")
+    if not _HEADER_INTEGER.fullmatch(value):
+        raise InvalidInputError(
+            f"invalid {name} header {value[:40]!r}: expected a non-negative integer of at most 19 digits"
+        )
     return int(value)
+
+
+def declared_length(request: Request) -> int | None:
+    return header_integer(request, "Content-Length")
 
 
 async def read_json(request: Request) -> Any:
@@ -77,10 +88,15 @@ async def read_json(request: Request) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:  # the decoder recurses once per level: refuse, do not crash
+        raise InvalidInputError("request body is not valid JSON: nested too deeply") from None
 
 
 async def read_graph_objects(request: Request) -> list[GraphObject]:
-    return GraphObject.from_jsonld(await read_json(request))
+    document = await read_json(request)
+    if not isinstance(document, (dict, list)):  # from_jsonld would take a string for JSON text to parse
+        raise InvalidInputError(f"JSON-LD must be an object or an array, got {type(document).__name__}")
+    return GraphObject.from_jsonld(document)
 
 
 def split_uri_list(uri_list: list[str] | None) -> list[str]:

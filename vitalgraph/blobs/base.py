@@ -20,7 +20,7 @@ _KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 
 
 def check_key(key: str) -> str:
-    if len(key) > 512 or not _KEY_PATTERN.match(key) or ".." in key:
+    if len(key) > 512 or not _KEY_PATTERN.fullmatch(key) or ".." in key:
         raise ValueError(f"invalid blob key {key!r}")
     return key
 

@@ -56,6 +56,12 @@ class SizeGuard:
                 f"upload sent more than the announced {self.expected_size} bytes"
             )
 
+    async def watch(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """`chunks` unchanged, each counted as it arrives: a limit trips before any re-chunking buffers it."""
+        async for chunk in chunks:
+            self.add(len(chunk))
+            yield chunk
+
     def finish(self) -> None:
         if self.expected_size is not None and self.count != self.expected_size:
             raise UploadIncompleteError(

@@ -75,8 +75,7 @@ class LocalBlobStore(BlobStore):
         await self._run(sink.open)
         in_flight: asyncio.Future[None] | None = None
         try:
-            async for block in rechunk(chunks, self.chunk_size):
-                guard.add(len(block))
+            async for block in rechunk(guard.watch(chunks), self.chunk_size):
                 if in_flight is not None:
                     await in_flight
                 in_flight = self._run(sink.append, block)

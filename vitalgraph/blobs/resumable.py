@@ -37,7 +37,7 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def check_upload_id(upload_id: str) -> str:
     """Ids name staging files: only the 32 hex digits the services generate are accepted."""
-    if not _UPLOAD_ID.match(upload_id):
+    if not _UPLOAD_ID.fullmatch(upload_id):
         raise NotFoundError(f"no upload with id {upload_id[:64]!r}")
     return upload_id
 
@@ -56,6 +56,11 @@ class ChunkCheck:
                 f"unsupported checksum algorithm {self.algorithm[:32]!r}; use one of {', '.join(CHECKSUM_ALGORITHMS)}"
             )
         self.hasher = hashlib.new(self.algorithm)
+        if len(self.expected) != self.hasher.digest_size:  # refuse before reading the chunk, not after
+            raise InvalidInputError(
+                f"Upload-Checksum {self.algorithm} digest must be {self.hasher.digest_size} bytes "
+                f"(base64), got {len(self.expected)}"
+            )
 
     @classmethod
     def parse(cls, header: str | None) -> ChunkCheck | None:

@@ -97,7 +97,7 @@ class S3BlobStore(BlobStore):
         staging_dir: Path | None = None,
     ) -> None:
         prefix = prefix.strip("/")
-        if prefix and (not _PREFIX_PATTERN.match(prefix) or ".." in prefix.split("/")):
+        if prefix and (not _PREFIX_PATTERN.fullmatch(prefix) or ".." in prefix.split("/")):
             raise ValueError(f"S3_PREFIX {prefix!r} must be names of letters, digits, '.', '_' or '-' joined by '/'")
         self.bucket = bucket
         self.endpoint_url = endpoint_url

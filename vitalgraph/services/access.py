@@ -18,7 +18,7 @@ from enum import Enum
 from vitalgraph.services.accounts import AccountStore, Role
 from vitalgraph.services.auth import AuthService, Principal
 from vitalgraph.services.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from vitalgraph.services.spaces import Space, SpaceService
+from vitalgraph.services.spaces import Space, SpaceService, check_space_id
 
 
 class Permission(str, Enum):
@@ -44,6 +44,7 @@ class AccessService:
     # --- checks -------------------------------------------------------------------------------------
     async def check_space(self, principal: Principal, space_id: str, needed: Permission) -> None:
         """PermissionDeniedError unless `principal` holds `needed` on `space_id` (admins always do)."""
+        check_space_id(space_id)  # a malformed id is the same 400 for everyone, before any grant lookup
         if principal.is_admin:
             return
         held = await self.permission_on(principal, space_id)

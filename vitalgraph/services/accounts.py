@@ -46,7 +46,7 @@ class ApiTokenRecord:
 
 
 def check_username(username: str) -> str:
-    if not USERNAME_PATTERN.match(username):
+    if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInputError(
             f"invalid username {username[:80]!r}: use 1-64 letters, digits, '_', '.', '@' or '-', "
             "starting with a letter or digit"
@@ -102,7 +102,7 @@ class AccountStore:
         return User(username, role, created, password_hash)
 
     async def get_user(self, username: str) -> User | None:
-        if not USERNAME_PATTERN.match(username):
+        if not USERNAME_PATTERN.fullmatch(username):
             return None
         users = await self._users(_node("user", username))
         return users[0] if users else None

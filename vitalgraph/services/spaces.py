@@ -14,7 +14,7 @@ from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoun
 
 SYSTEM_GRAPH = "urn:vitalgraph:system"
 VG = "http://vitalgraph.ai/ontology/vitalgraph#"
-SPACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+SPACE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # always fullmatch: "$" takes a final "\n"
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ def _space_node(space_id: str) -> str:
 
 
 def check_space_id(space_id: str) -> str:
-    if not SPACE_ID_PATTERN.match(space_id):
+    if not SPACE_ID_PATTERN.fullmatch(space_id):
         raise InvalidInputError(
-            f"invalid space_id {space_id!r}: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            f"invalid space_id {space_id[:140]!r}: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
         )
     return space_id
 
@@ -62,6 +62,7 @@ class SpaceService:
         return await self._query_spaces(None)
 
     async def get(self, space_id: str) -> Space:
+        check_space_id(space_id)  # a malformed id is a bad request (400), not a missing space
         space = await self._find(space_id)
         if space is None:
             raise NotFoundError(f"space {space_id!r} not found")
@@ -80,7 +81,7 @@ class SpaceService:
         await self.graph.update(f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} ?p ?o }} }}")
 
     async def _find(self, space_id: str) -> Space | None:
-        if not SPACE_ID_PATTERN.match(space_id):
+        if not SPACE_ID_PATTERN.fullmatch(space_id):
             return None
         found = await self._query_spaces(space_id)
         return found[0] if found else None

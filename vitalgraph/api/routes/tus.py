@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from vitalgraph.api.deps import PrincipalDep, ServicesDep, current_principal, request_body
+from vitalgraph.api.deps import PrincipalDep, ServicesDep, current_principal, header_integer, request_body
 from vitalgraph.api.errors import error_response
 from vitalgraph.blobs.resumable import CHECKSUM_ALGORITHMS, ChunkCheck
 from vitalgraph.services.access import Permission
@@ -71,15 +71,6 @@ router = APIRouter(prefix="/api/files/tus", tags=["tus"], route_class=TusRoute,
                    dependencies=[Depends(current_principal), Depends(require_tus_version)])
 
 
-def _number(request: Request, name: str) -> int | None:
-    value = request.headers.get(name)
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise InvalidInputError(f"invalid {name} header {value[:40]!r}: expected a non-negative integer")
-    return int(value)
-
-
 def _check_chunk_type(request: Request) -> None:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != CHUNK_CONTENT_TYPE:
@@ -88,7 +79,7 @@ def _check_chunk_type(request: Request) -> None:
 
 def _upload_length(request: Request) -> int | None:
     """Upload-Length, or None with `Upload-Defer-Length: 1`; exactly one of them."""
-    length = _number(request, "upload-length")
+    length = header_integer(request, "Upload-Length")
     deferred = request.headers.get("upload-defer-length")
     if deferred is not None and deferred != "1":
         raise InvalidInputError("Upload-Defer-Length must be 1")
@@ -147,7 +138,7 @@ async def tus_create(request: Request, services: ServicesDep, principal: Princip
     """creation (+ creation-with-upload when the request has a body of chunk type)."""
     length = _upload_length(request)
     metadata = parse_metadata(request.headers.get("upload-metadata"))
-    has_body = (_number(request, "content-length") or 0) > 0 or "transfer-encoding" in request.headers
+    has_body = (header_integer(request, "Content-Length") or 0) > 0 or "transfer-encoding" in request.headers
     if has_body:
         _check_chunk_type(request)
     check = ChunkCheck.parse(request.headers.get("upload-checksum")) if has_body else None
@@ -181,14 +172,14 @@ async def tus_head(upload_id: str, services: ServicesDep, principal: PrincipalDe
 @router.patch("/{upload_id}")
 async def tus_patch(upload_id: str, request: Request, services: ServicesDep, principal: PrincipalDep) -> Response:
     _check_chunk_type(request)
-    offset = _number(request, "upload-offset")
+    offset = header_integer(request, "Upload-Offset")
     if offset is None:
         raise InvalidInputError("missing Upload-Offset header")
     check = ChunkCheck.parse(request.headers.get("upload-checksum"))
     await _check_upload_access(services, principal, upload_id)
     progress = await services.tus.append(
         upload_id, principal.username, offset, _metered_body(request),
-        length=_number(request, "upload-length"), check=check,
+        length=header_integer(request, "Upload-Length"), check=check,
     )
     return Response(status_code=204, headers=_progress_headers(progress))
 
