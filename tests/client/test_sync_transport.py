@@ -184,3 +184,20 @@ def test_widening_socket_reads_leaves_transports_without_a_read_size_alone() -> 
     assert transport.max_size == 1024 * KiB
     _widen_socket_reads(object(), 1024 * KiB)  # e.g. uvloop's transports: nothing to change
     _widen_socket_reads(None, 1024 * KiB)
+
+
+def test_a_chunked_reply_left_unread_closes_its_connection_too() -> None:
+    def handler(conn: socket.socket, exchange: Exchange) -> None:
+        while True:
+            read_request(conn, exchange)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for _ in range(8):
+                conn.sendall(b"%x\r\n%s\r\n" % (256 * KiB, b"y" * 256 * KiB))
+            conn.sendall(b"0\r\n\r\n")
+
+    with raw_server(handler) as (url, exchange), client() as http:
+        with http.stream("GET", url) as response:
+            next(response.iter_raw())
+        assert http.get(url).content == b"y" * 2048 * KiB
+        assert http.get(url).content == b"y" * 2048 * KiB
+    assert exchange.connections == 2  # the half-read one closed; the whole ones kept alive

@@ -141,7 +141,7 @@ class _Urllib3ResponseStream(httpx.SyncByteStream):
             yield from self._response.stream(self._chunk_size, decode_content=False)
 
     def close(self) -> None:
-        if self._response.length_remaining:  # not read to the end: the connection cannot be reused
+        if not self._response.isclosed():  # not read to the end: the connection cannot be reused
             self._response.close()
         self._response.release_conn()
 
