@@ -1,5 +1,6 @@
-"""Client throughput: AsyncVitalGraphClient (aiohttp and httpx transports) and VitalGraphClient next to
-curl, uploading and downloading one file against the same server in one run.
+"""Client throughput: AsyncVitalGraphClient (aiohttp and httpx transports) and VitalGraphClient (urllib3
+and httpx transports) next to curl, uploading and downloading one file against the same server in one run.
+Results and the reading of them: docs/performance.md, Client. Profile a row with py-spy (bench extra).
 
 Run:  .venv/bin/python -m benchmarks.client [--size 1G] [--rounds 2] [--server-url URL --username U --password P]
 Without --server-url it starts a server (tests.fixtures.servers.start_server) in a temporary directory.

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import aiohttp
 import httpx
 import urllib3
+from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -17,8 +19,6 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from httpx_aiohttp import AiohttpTransport
-from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from vitalgraph.client.config import ClientConfig
 
@@ -26,15 +26,16 @@ _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 def default_async_transport(config: ClientConfig) -> httpx.AsyncBaseTransport:
-    """aiohttp under httpx by default: httpx's own async transport read ~0.35 GB/s here, aiohttp ~2 GB/s."""
+    """aiohttp under httpx by default: httpx's own async transport read 0.3-0.5 GB/s here, aiohttp 1.2-2.4 GB/s
+    (unverified; docs/performance.md, Client)."""
     if config.http_backend == "httpx":
         return httpx.AsyncHTTPTransport(verify=config.verify_tls, limits=_LIMITS)
     return ChunkedAiohttpTransport(config)
 
 
 def default_sync_transport(config: ClientConfig) -> httpx.BaseTransport:
-    """urllib3 under httpx by default: httpx's own sync transport (httpcore) read ~0.4 GB/s here, urllib3
-    reading `chunk_size` at a time ~1.5 GB/s (docs/performance.md, Client)."""
+    """urllib3 under httpx by default: httpx's own sync transport (httpcore, 64 KiB reads) downloaded at
+    0.4-0.8 GB/s here, urllib3 reading `chunk_size` at a time at 1.0-1.6 GB/s (docs/performance.md, Client)."""
     if config.http_backend == "httpx":
         return httpx.HTTPTransport(verify=config.verify_tls, limits=_LIMITS)
     return Urllib3Transport(config)
