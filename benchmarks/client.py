@@ -1,5 +1,6 @@
-"""Client throughput: AsyncVitalGraphClient (aiohttp and httpx transports) and VitalGraphClient next to
-curl, uploading and downloading one file against the same server in one run.
+"""Client throughput: AsyncVitalGraphClient (aiohttp and httpx transports) and VitalGraphClient (urllib3
+and httpx transports) next to curl, uploading and downloading one file against the same server in one run.
+Results and the reading of them: docs/performance.md, Client. Profile a row with py-spy (bench extra).
 
 Run:  .venv/bin/python -m benchmarks.client [--size 1G] [--rounds 2] [--server-url URL --username U --password P]
 Without --server-url it starts a server (tests.fixtures.servers.start_server) in a temporary directory.
@@ -76,8 +77,8 @@ def timed(row: Row, direction: str, run: Callable[[], object]) -> None:
     row.cpu[direction].append(sum(process.cpu_times()[:2]) - cpu_before)
 
 
-def sync_client(target: Target, row: Row, path: Path) -> None:
-    with VitalGraphClient(target.url, **target.credentials()) as client:
+def sync_client(target: Target, row: Row, path: Path, backend: str) -> None:
+    with VitalGraphClient(target.url, http_backend=backend, **target.credentials()) as client:
         timed(row, "upload", lambda: client.files.upload_file_stream(SPACE, None, URI, path))
         timed(row, "download", lambda: client.files.download_file_stream(SPACE, None, URI, Discard()))
 
@@ -170,14 +171,15 @@ def main() -> None:
         payload = workdir / "payload.bin"
         write_payload(payload, size)
         rows = [Row("curl"), Row("async client (aiohttp)"), Row("  same, verify_checksum off"),
-                Row("async client (httpx)"), Row("sync client (httpx)")]
+                Row("async client (httpx)"), Row("sync client (urllib3)"), Row("sync client (httpx)")]
         for round_number in range(args.rounds):
             print(f"round {round_number + 1}/{args.rounds} ...", flush=True)
             curl(target, rows[0], payload)
             async_client(target, rows[1], payload, "aiohttp")
             async_client(target, rows[2], payload, "aiohttp", verify=False)
             async_client(target, rows[3], payload, "httpx")
-            sync_client(target, rows[4], payload)
+            sync_client(target, rows[4], payload, "aiohttp")  # the default backend: urllib3 for the sync client
+            sync_client(target, rows[5], payload, "httpx")
         report(rows, size)
     finally:
         if server is not None:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import aiohttp
 import httpx
+import urllib3
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from vitalgraph.client.config import ClientConfig
 
@@ -15,14 +26,19 @@ _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 def default_async_transport(config: ClientConfig) -> httpx.AsyncBaseTransport:
-    """aiohttp under httpx by default: httpx's own async transport read ~0.35 GB/s here, aiohttp ~2 GB/s."""
+    """aiohttp under httpx by default: httpx's own async transport read 0.3-0.5 GB/s here, aiohttp 1.2-2.4 GB/s
+    (unverified; docs/performance.md, Client)."""
     if config.http_backend == "httpx":
         return httpx.AsyncHTTPTransport(verify=config.verify_tls, limits=_LIMITS)
     return ChunkedAiohttpTransport(config)
 
 
 def default_sync_transport(config: ClientConfig) -> httpx.BaseTransport:
-    return httpx.HTTPTransport(verify=config.verify_tls, limits=_LIMITS)
+    """urllib3 under httpx by default: httpx's own sync transport (httpcore, 64 KiB reads) downloaded at
+    0.4-0.8 GB/s here, urllib3 reading `chunk_size` at a time at 1.0-1.6 GB/s (docs/performance.md, Client)."""
+    if config.http_backend == "httpx":
+        return httpx.HTTPTransport(verify=config.verify_tls, limits=_LIMITS)
+    return Urllib3Transport(config)
 
 
 class ChunkedAiohttpTransport(AiohttpTransport):
@@ -47,6 +63,9 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._chunk_size = chunk_size
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._response.connection
+        if connection is not None:
+            _widen_socket_reads(connection.transport, self._chunk_size)
         with map_aiohttp_exceptions():
             async for chunk in self._response.content.iter_chunked(self._chunk_size):
                 yield chunk
@@ -54,6 +73,17 @@ class _ResponseStream(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         with map_aiohttp_exceptions():
             await self._response.__aexit__(None, None, None)
+
+
+def _widen_socket_reads(transport: object, size: int) -> None:
+    """asyncio's selector transport receives at most 256 KiB per recv() (its `max_size`): on a fast download
+    the event loop then holds the GIL so much of the time that the SHA-256 thread waits for it, and a
+    verified download ran at ~0.5 GB/s here; with `chunk_size` reads, ~1 GB/s. Other loops (uvloop) keep
+    their own read sizes."""
+    current = getattr(transport, "max_size", None)
+    if isinstance(current, int) and current < size:
+        with contextlib.suppress(AttributeError):
+            transport.max_size = size  # type: ignore[attr-defined]
 
 
 def _session_factory(config: ClientConfig) -> Callable[[], aiohttp.ClientSession]:
@@ -64,3 +94,72 @@ def _session_factory(config: ClientConfig) -> Callable[[], aiohttp.ClientSession
         return aiohttp.ClientSession(connector=connector, read_bufsize=config.chunk_size)
 
     return make_session
+
+
+class Urllib3Transport(httpx.BaseTransport):
+    """httpx's sync API over a urllib3 connection pool. Response bodies are read `chunk_size` bytes at a
+    time straight from http.client, where httpcore hands out 64 KiB pieces; urllib3's errors become
+    httpx's, so a connection dropped mid-body is an httpx.ReadError (a NetworkError, resumed)."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.chunk_size = config.chunk_size
+        self._pool = urllib3.PoolManager(
+            num_pools=10, maxsize=_LIMITS.max_keepalive_connections or 1,
+            cert_reqs="CERT_REQUIRED" if config.verify_tls else "CERT_NONE",
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        headers = urllib3.HTTPHeaderDict()
+        for name, value in request.headers.multi_items():
+            if name.lower() != "transfer-encoding":  # urllib3 frames a body of unknown length itself
+                headers.add(name, value)
+        has_body = "transfer-encoding" in request.headers or request.headers.get("content-length", "0") != "0"
+        timeouts = request.extensions.get("timeout", {})
+        with _urllib3_errors():
+            response = self._pool.urlopen(
+                request.method, str(request.url), body=iter(request.stream) if has_body else None,  # type: ignore[call-overload]
+                headers=headers, redirect=False, retries=False, preload_content=False, decode_content=False,
+                timeout=urllib3.Timeout(connect=timeouts.get("connect"), read=timeouts.get("read")),
+            )
+        return httpx.Response(
+            status_code=response.status,
+            headers=list(response.headers.iteritems()),
+            stream=_Urllib3ResponseStream(response, self.chunk_size),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode("latin-1")},
+        )
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
+class _Urllib3ResponseStream(httpx.SyncByteStream):
+    def __init__(self, response: urllib3.BaseHTTPResponse, chunk_size: int) -> None:
+        self._response = response
+        self._chunk_size = chunk_size
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _urllib3_errors():
+            yield from self._response.stream(self._chunk_size, decode_content=False)
+
+    def close(self) -> None:
+        if not self._response.isclosed():  # not read to the end: the connection cannot be reused
+            self._response.close()
+        self._response.release_conn()
+
+
+@contextlib.contextmanager
+def _urllib3_errors() -> Iterator[None]:
+    try:
+        yield
+    except (NewConnectionError, NameResolutionError) as exc:  # NewConnectionError is a ConnectTimeoutError too
+        raise httpx.ConnectError(str(exc)) from exc
+    except ConnectTimeoutError as exc:
+        raise httpx.ConnectTimeout(str(exc)) from exc
+    except ReadTimeoutError as exc:
+        raise httpx.ReadTimeout(str(exc)) from exc
+    except SSLError as exc:
+        raise httpx.ConnectError(str(exc)) from exc
+    except (ProtocolError, OSError) as exc:  # e.g. "Connection broken: IncompleteRead"
+        raise httpx.ReadError(str(exc)) from exc
+    except HTTPError as exc:
+        raise httpx.RemoteProtocolError(str(exc)) from exc
