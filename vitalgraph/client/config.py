@@ -35,7 +35,8 @@ class ClientConfig(BaseSettings):
     max_retries: int = Field(default=3, ge=0, le=100, description="download resumes / safe upload retries")
     retry_backoff: float = Field(default=0.5, ge=0, description="seconds before the first retry, doubling")
     verify_checksum: bool = True
-    # aiohttp under the httpx API moves bytes several times faster than httpx's own async transport.
+    # "aiohttp" (the default): the fast transports under the httpx API, aiohttp for the async client and
+    # urllib3 for the sync one; "httpx": httpx's own transports, 2-3x slower here (docs/performance.md).
     http_backend: Literal["aiohttp", "httpx"] = "aiohttp"
     verify_tls: bool = True
 
