@@ -260,7 +260,7 @@ def _print(report: LoadReport, as_json: bool) -> None:
     if as_json:
         print(json.dumps({**asdict(report), "mib_per_second": report.mib_per_second}, indent=2))
         return
-    print(f"| transfers | size | verified | MiB/s | probe p50 / p99 / max (ms) | probes | server peak RSS | loop lag max |")
+    print("| transfers | size | verified | MiB/s | probe p50 / p99 / max (ms) | probes | server peak RSS | loop lag max |")
     print("|---|---|---|---|---|---|---|---|")
     print(f"| {report.transfers} | {report.size // MiB} MiB | {report.verified}/{report.transfers} | "
           f"{report.mib_per_second:.0f} | {report.probe_p50_ms:.1f} / {report.probe_p99_ms:.1f} / "

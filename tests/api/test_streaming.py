@@ -9,7 +9,6 @@ import threading
 import time
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 import pytest
 
 from tests.api.conftest import S3_SERVER_PART_SIZE, FileSlot, blob_probe, file_node_jsonld, make_space, wait_until

@@ -29,7 +29,5 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         return Backend("local", {}, lambda server: LocalStoreView(server.data_dir))
     seaweed = request.getfixturevalue("seaweedfs")
     prefix = f"faults-{uuid.uuid4().hex[:12]}"
-    settings = seaweed.settings(prefix=prefix, S3_PART_SIZE=5 * MiB)
-    env = {f"VITALGRAPH_{name}": str(value).lower() if isinstance(value, bool) else str(value)
-           for name, value in settings.items()}
+    env = seaweed.server_env(prefix, S3_PART_SIZE=str(5 * MiB))
     return Backend("s3", env, lambda server: S3StoreView(seaweed, prefix))

@@ -21,11 +21,9 @@ import sys
 import threading
 import time
 
-import pytest
-
 from tests.client.test_network_faults import FaultyProxy
 from tests.faults.state import (
-    assert_consistent, connect, content_facts, make_file_nodes, make_space, raw_request_head, read_response_head,
+    assert_consistent, connect, content_facts, make_file_nodes, make_space, raw_request_head,
 )
 from tests.fixtures.servers import ADMIN_PASSWORD, start_server
 from vitalgraph.client import VitalGraphClient

@@ -25,9 +25,7 @@ def server_env(store: str, request: pytest.FixtureRequest, **extra: str) -> dict
     env = {"VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(MAX_FILE_SIZE), **extra}
     if store == "s3":
         seaweed = request.getfixturevalue("seaweedfs")
-        values = seaweed.settings(prefix=f"tus-{uuid.uuid4().hex[:12]}", S3_PART_SIZE=5 * MiB)
-        env.update({f"VITALGRAPH_{name}": str(value).lower() if isinstance(value, bool) else str(value)
-                    for name, value in values.items()})
+        env.update(seaweed.server_env(f"tus-{uuid.uuid4().hex[:12]}", S3_PART_SIZE=str(5 * MiB)))
     return env
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import ClientDisconnect
 
@@ -103,3 +103,21 @@ def split_uri_list(uri_list: list[str] | None) -> list[str]:
     """`uri_list` may repeat, or carry several URIs separated by commas (the existing VitalGraph form)."""
     uris = [u.strip() for item in uri_list or [] for u in item.split(",")]
     return [u for u in uris if u]
+
+
+# --- query parameters shared by the files, kgtypes and kgentities routes ---------------------------
+GraphId = Annotated[str | None, Query(max_length=256)]
+FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
+OptionalUri = Annotated[str | None, Query(max_length=4096)]
+UriList = Annotated[list[str] | None, Query()]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+Search = Annotated[str | None, Query(max_length=1024)]
+
+
+def uris_to_delete(uri: str | None, uri_list: list[str] | None, what: str = "objects") -> list[str]:
+    """`uri` and `uri_list` together; InvalidInputError naming `what` when both are empty."""
+    uris = ([uri] if uri else []) + split_uri_list(uri_list)
+    if not uris:
+        raise InvalidInputError(f"name the {what} to delete with 'uri' or 'uri_list'")
+    return uris

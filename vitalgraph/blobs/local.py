@@ -73,23 +73,32 @@ class LocalBlobStore(BlobStore):
         guard = SizeGuard(max_size, expected_size)
         sink = _StagedFile(self.staging / f"{uuid.uuid4().hex}.part")
         await self._run(sink.open)
-        in_flight: asyncio.Future[None] | None = None
         try:
-            async for block in rechunk(guard.watch(chunks), self.chunk_size):
-                if in_flight is not None:
-                    await in_flight
-                in_flight = self._run(sink.append, block)
-            if in_flight is not None:
-                await in_flight
+            await self._append_pipelined(rechunk(guard.watch(chunks), self.chunk_size), sink.append)
             guard.finish()
             digest = await self._run(sink.commit, final_path)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                if in_flight is not None:
-                    await asyncio.wait([in_flight])  # the thread may still hold the file
                 await self._run(sink.discard)
             raise
         return WrittenBlob(key=key, size=guard.count, sha256=digest)
+
+    async def _append_pipelined(self, blocks: AsyncIterator[bytes], append: Callable[[bytes], None]) -> None:
+        """`append` each block on the I/O pool while the next one arrives; on failure, wait for the
+        block in flight (the thread may still hold the file) before raising."""
+        in_flight: asyncio.Future[None] | None = None
+        try:
+            async for block in blocks:
+                if in_flight is not None:
+                    await in_flight
+                in_flight = self._run(append, block)
+            if in_flight is not None:
+                await in_flight
+        except BaseException:
+            if in_flight is not None:
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait([in_flight])
+            raise
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         path = self._path(key)
@@ -170,21 +179,12 @@ class LocalBlobStore(BlobStore):
         counter = AppendCounter(self._digests.resume(upload_id, offset), check, limit)
         sink = _Appender(self._staged(upload_id, "upload"), offset, counter)
         await self._run(sink.open)
-        in_flight: asyncio.Future[None] | None = None
         try:
-            async for block in rechunk(chunks, self.chunk_size):
-                counter.admit(len(block))
-                if in_flight is not None:
-                    await in_flight
-                in_flight = self._run(sink.append, block)
-            if in_flight is not None:
-                await in_flight
+            await self._append_pipelined(_admitted(rechunk(chunks, self.chunk_size), counter), sink.append)
             if check is not None:
                 check.verify()
         except BaseException:
             with anyio.CancelScope(shield=True):
-                if in_flight is not None:
-                    await asyncio.wait([in_flight])
                 keep = check is None  # without a checksum, what arrived counts (tus); with one, nothing
                 await self._run(sink.close, keep)
                 if keep:
@@ -217,6 +217,13 @@ class LocalBlobStore(BlobStore):
     async def staged_upload_ids(self) -> list[str]:
         names = await self._run(lambda: [p.name for p in self.staging.glob(f"{RESUMABLE_PREFIX}*.key")])
         return [name[len(RESUMABLE_PREFIX) : -len(".key")] for name in names]
+
+
+async def _admitted(blocks: AsyncIterator[bytes], counter: AppendCounter) -> AsyncIterator[bytes]:
+    """The blocks, each refused (PayloadTooLargeError) before it is written if it goes past the limit."""
+    async for block in blocks:
+        counter.admit(len(block))
+        yield block
 
 
 class _Appender:

@@ -151,7 +151,7 @@ class FileService:
         return await self._get_node(graph, uri)
 
     async def get_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[FileNode]:
-        _check_uri_count(uris)
+        check_uri_count(uris)
         graph = await self._graph(space_id, graph_id)
         return [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
 
@@ -166,7 +166,7 @@ class FileService:
 
     async def delete_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
         """Delete nodes and their bytes; every URI must exist, else nothing is deleted."""
-        _check_uri_count(uris)
+        check_uri_count(uris)
         graph = await self._graph(space_id, graph_id)
         nodes = [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
         found = {n.URI for n in nodes}
@@ -316,7 +316,7 @@ class FileService:
 def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:
     if not objects:
         raise InvalidInputError("no graph objects in the request body")
-    _check_uri_count([o.URI for o in objects])
+    check_uri_count([o.URI for o in objects])
     nodes = []
     for obj in objects:
         if not isinstance(obj, FileNode):
@@ -327,6 +327,7 @@ def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:
     return nodes
 
 
-def _check_uri_count(uris: Sequence[str]) -> None:
+def check_uri_count(uris: Sequence[str]) -> None:
+    """At most MAX_URIS_PER_REQUEST URIs per request (files, kgtypes, kgentities)."""
     if len(uris) > MAX_URIS_PER_REQUEST:
         raise InvalidInputError(f"too many URIs in one request ({len(uris)} > {MAX_URIS_PER_REQUEST})")

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import GraphObject
 from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
-from vitalgraph.services.files import DEFAULT_GRAPH_ID, MAX_URIS_PER_REQUEST
+from vitalgraph.services.files import DEFAULT_GRAPH_ID, check_uri_count
 from vitalgraph.services.spaces import SpaceService
 
 ObjectClasses = tuple[type[GraphObject], ...]
@@ -28,11 +28,6 @@ def class_family(base: type[GraphObject]) -> list[str]:
             found.append(cls.class_uri)
         pending.extend(cls.__subclasses__())
     return sorted(found)
-
-
-def check_uri_count(uris: Sequence[str]) -> None:
-    if len(uris) > MAX_URIS_PER_REQUEST:
-        raise InvalidInputError(f"too many URIs in one request ({len(uris)} > {MAX_URIS_PER_REQUEST})")
 
 
 class GraphObjectCollection:

@@ -15,12 +15,20 @@ from pydantic import BaseModel
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
+    FileUri,
+    GraphId,
+    Offset,
+    OptionalUri,
+    PageSize,
+    Search,
     ServicesDep,
+    UriList,
     declared_length,
     read_graph_objects,
     request_body,
     require_streaming,
     split_uri_list,
+    uris_to_delete,
 )
 from vitalgraph.api.download import build_download_response
 from vitalgraph.api.multipart import open_multipart_file
@@ -31,14 +39,8 @@ from vitalgraph.services.files import parse_expires
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
-GraphId = Annotated[str | None, Query(max_length=256)]
-FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
 
-
-def legacy_file_uri(
-    uri: Annotated[str | None, Query(max_length=4096)] = None,
-    file_uri: Annotated[str | None, Query(max_length=4096)] = None,
-) -> str:
+def legacy_file_uri(uri: OptionalUri = None, file_uri: OptionalUri = None) -> str:
     """The legacy routes name the file node `uri` or, as older clients do, `file_uri`."""
     if not (uri or file_uri):
         raise InvalidInputError("missing query parameter 'uri' (or 'file_uri')")
@@ -77,11 +79,11 @@ async def get_files(
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
-    uri: Annotated[str | None, Query(max_length=4096)] = None,
-    uri_list: Annotated[list[str] | None, Query()] = None,
-    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    file_filter: Annotated[str | None, Query(max_length=1024)] = None,
+    uri: OptionalUri = None,
+    uri_list: UriList = None,
+    page_size: PageSize = 100,
+    offset: Offset = 0,
+    file_filter: Search = None,
 ) -> dict:
     if uri:
         return (await services.files.get_file(space_id, graph_id, uri)).to_jsonld()
@@ -104,13 +106,10 @@ async def delete_files(
     services: ServicesDep,
     space_id: WritableSpace,
     graph_id: GraphId = None,
-    uri: Annotated[str | None, Query(max_length=4096)] = None,
-    uri_list: Annotated[list[str] | None, Query()] = None,
+    uri: OptionalUri = None,
+    uri_list: UriList = None,
 ) -> dict:
-    uris = ([uri] if uri else []) + split_uri_list(uri_list)
-    if not uris:
-        raise InvalidInputError("name the file nodes to delete with 'uri' or 'uri_list'")
-    deleted = await services.files.delete_files(space_id, graph_id, uris)
+    deleted = await services.files.delete_files(space_id, graph_id, uris_to_delete(uri, uri_list, "file nodes"))
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
 
 

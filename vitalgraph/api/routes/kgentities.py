@@ -7,9 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
-from vitalgraph.api.deps import ServicesDep, read_graph_objects, split_uri_list
-from vitalgraph.api.routes.files import FileUri, GraphId
-from vitalgraph.api.routes.kgtypes import Offset, OptionalUri, PageSize, Search, UriList, uris_to_delete
+from vitalgraph.api.deps import (
+    FileUri,
+    GraphId,
+    Offset,
+    OptionalUri,
+    PageSize,
+    Search,
+    ServicesDep,
+    UriList,
+    read_graph_objects,
+    split_uri_list,
+    uris_to_delete,
+)
 from vitalgraph.model import GraphObject
 
 router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"])

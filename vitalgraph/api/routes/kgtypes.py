@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
-from vitalgraph.api.deps import ServicesDep, read_graph_objects, split_uri_list
-from vitalgraph.api.routes.files import GraphId
+from vitalgraph.api.deps import (
+    GraphId,
+    Offset,
+    OptionalUri,
+    PageSize,
+    Search,
+    ServicesDep,
+    UriList,
+    read_graph_objects,
+    split_uri_list,
+    uris_to_delete,
+)
 from vitalgraph.model import GraphObject
-from vitalgraph.services.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"])
-
-OptionalUri = Annotated[str | None, Query(max_length=4096)]
-UriList = Annotated[list[str] | None, Query()]
-PageSize = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
-Search = Annotated[str | None, Query(max_length=1024)]
-
-
-def uris_to_delete(uri: str | None, uri_list: list[str] | None) -> list[str]:
-    uris = ([uri] if uri else []) + split_uri_list(uri_list)
-    if not uris:
-        raise InvalidInputError("name the objects to delete with 'uri' or 'uri_list'")
-    return uris
 
 
 @router.post("", status_code=201)
