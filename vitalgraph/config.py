@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     S3_PREFIX: str = ""
     S3_PART_SIZE: int = Field(default=8 * MiB, ge=5 * MiB, le=5 * 1024 * MiB)
     S3_MAX_CONCURRENCY: int = Field(default=4, ge=1, le=64)
+    # Parts in flight across all uploads of this server: many concurrent uploads must queue here rather
+    # than swamp the S3 server (which then answers too late) and hold a part buffer each.
+    S3_MAX_PARTS_IN_FLIGHT: int = Field(default=16, ge=1, le=1024)
     S3_CREATE_BUCKET: bool = True
     S3_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0)
 

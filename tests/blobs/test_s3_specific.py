@@ -441,3 +441,31 @@ async def test_server_stopped_mid_write_raises_storage_unavailable(private_seawe
         assert time.monotonic() - started < 30
     finally:
         await store.close()
+
+
+async def test_parts_in_flight_are_capped_across_all_uploads(s3_settings: dict[str, Any]) -> None:
+    """S3_MAX_PARTS_IN_FLIGHT bounds concurrent UploadPart calls over every upload, not per upload."""
+    store = make_s3_store(s3_settings, S3_PART_SIZE=5 * MiB, S3_MAX_CONCURRENCY=4, S3_MAX_PARTS_IN_FLIGHT=2)
+    await store.open()
+    try:
+        real_upload_part = store.client.upload_part
+        in_flight, peak = 0, 0
+
+        async def counted(**kwargs: Any) -> Any:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                await asyncio.sleep(0.05)  # long enough for every waiting part to pile up here
+                return await real_upload_part(**kwargs)
+            finally:
+                in_flight -= 1
+
+        store.client.upload_part = counted
+        payloads = {f"capped/{n}": os.urandom(16 * MiB) for n in range(3)}  # 3 uploads x 4 parts
+        await asyncio.gather(*(store.write(key, small_pieces(data)) for key, data in payloads.items()))
+        assert peak == 2
+        for key, data in payloads.items():
+            assert b"".join([chunk async for chunk in store.read(key)]) == data
+    finally:
+        await store.close()

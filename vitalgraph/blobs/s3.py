@@ -91,6 +91,7 @@ class S3BlobStore(BlobStore):
         prefix: str = "",
         part_size: int = 8 * MiB,
         max_concurrency: int = 4,
+        max_parts_in_flight: int = 16,
         create_bucket: bool = True,
         timeout_seconds: float = 30.0,
         chunk_size: int = 1 * MiB,
@@ -105,6 +106,8 @@ class S3BlobStore(BlobStore):
         self.prefix = prefix
         self.part_size = part_size
         self.max_concurrency = max_concurrency
+        self.max_parts_in_flight = max_parts_in_flight
+        self._parts_in_flight: asyncio.Semaphore | None = None  # made in the running loop, on first use
         self.create_bucket = create_bucket
         self.timeout_seconds = timeout_seconds
         self.chunk_size = chunk_size
@@ -118,6 +121,12 @@ class S3BlobStore(BlobStore):
         self.staging_dir = staging_dir  # local disk for resumable uploads' state and tails
         self._digests = RunningDigests()
 
+    def part_slots(self) -> asyncio.Semaphore:
+        """Store-wide slots for multipart parts in flight (see S3_MAX_PARTS_IN_FLIGHT)."""
+        if self._parts_in_flight is None:
+            self._parts_in_flight = asyncio.Semaphore(self.max_parts_in_flight)
+        return self._parts_in_flight
+
     @classmethod
     def from_settings(cls, settings: Settings) -> S3BlobStore:
         return cls(
@@ -130,6 +139,7 @@ class S3BlobStore(BlobStore):
             prefix=settings.S3_PREFIX,
             part_size=settings.S3_PART_SIZE,
             max_concurrency=settings.S3_MAX_CONCURRENCY,
+            max_parts_in_flight=settings.S3_MAX_PARTS_IN_FLIGHT,
             create_bucket=settings.S3_CREATE_BUCKET,
             timeout_seconds=settings.S3_TIMEOUT_SECONDS,
             chunk_size=settings.STREAMING_CHUNK_SIZE,
@@ -800,7 +810,8 @@ def _crc32_of(body: io.BytesIO) -> str:
 
 
 class _MultipartUpload:
-    """One multipart upload: begun on the first full part, at most `max_concurrency` parts in flight."""
+    """One multipart upload: begun on the first full part, at most `max_concurrency` parts in flight,
+    and at most the store's `max_parts_in_flight` across all uploads."""
 
     def __init__(self, store: S3BlobStore, object_key: str, part_size: int) -> None:
         self.store = store
@@ -823,17 +834,30 @@ class _MultipartUpload:
             self.store._uploads_starting.add(self._creating)
             self._creating.add_done_callback(self.store._uploads_starting.discard)
         self.upload_id = await asyncio.shield(self._creating)  # shielded: abort() needs the id it returns
-        await self._slots.acquire()
+        await self._acquire_slots()
         if self._failure is not None:
-            self._slots.release()
+            self._release_slots()
             raise self._failure
         number = len(self._parts) + 1
         if number > S3_MAX_PARTS:
-            self._slots.release()
+            self._release_slots()
             raise PayloadTooLargeError(
                 f"upload exceeds S3's {S3_MAX_PARTS} parts of {self.part_size} bytes (raise S3_PART_SIZE)"
             )
         self._parts.append(asyncio.create_task(self._send(number, body, crc32)))
+
+    async def _acquire_slots(self) -> None:
+        """This upload's slot, then one of the store's: while both are taken the request body waits."""
+        await self._slots.acquire()
+        try:
+            await self.store.part_slots().acquire()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _release_slots(self) -> None:
+        self.store.part_slots().release()
+        self._slots.release()
 
     async def _create(self) -> str:
         with self.store._s3_errors(f"starting the upload of {self.object_key}"):
@@ -857,7 +881,7 @@ class _MultipartUpload:
             self._failure = self._failure or exc
             raise
         finally:
-            self._slots.release()
+            self._release_slots()
 
     async def complete(self) -> None:
         parts = await asyncio.gather(*self._parts)
