@@ -261,13 +261,9 @@ class ServerProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from tests.fixtures.servers import stop_process  # the tests' helper; loaded only when stopping
+
+        stop_process(self.process, grace_seconds=15)
 
 
 def start_process(name: str, command: list[str], run_dir: Path, env: dict[str, str], port: int) -> ServerProcess:
