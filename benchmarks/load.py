@@ -7,8 +7,8 @@
 Half the transfers are uploads, half downloads of files uploaded beforehand (set-up, not measured);
 all run at once over one asyncio client. Every byte is SHA-256 verified: uploads against the
 server's answer, downloads against the digest of what was uploaded. Meanwhile a separate process (so
-the load client's own CPU use does not delay it) sends one small metadata GET every 50 ms and records
-each latency. Reports: throughput, all verified, the probe's p50/p99/max, the server's peak RSS
+the load client's own CPU use does not delay it) sends one small metadata GET every 50 ms, each followed
+by a GET /health (no store access: the wait for the server's event loop alone), and records each latency. Reports: throughput, all verified, the metadata GET's p50/p99/max and /health's p99, the server's peak RSS
 (sampled every 20 ms) and the largest event-loop lag the server itself saw
 (vitalgraph_event_loop_lag_max_seconds on /metrics). The same `run_load` backs the small test in
 tests/load/.
@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,6 +55,7 @@ class LoadReport:
     probe_p99_ms: float
     probe_max_ms: float
     probe_errors: int
+    health_p99_ms: float
     server_peak_rss_mib: float
     server_loop_lag_max_ms: float
 
@@ -115,21 +116,30 @@ async def download(client: httpx.AsyncClient, space: str, uri: str, expected: st
 
 
 def probe(url: str, token: str, params: dict[str, str], interval: float, stop: object, out: object) -> None:
-    """Runs in its own process: one GET every `interval` s until `stop` is set; puts [(sent at, ms, ok)]."""
-    samples: list[tuple[float, float, bool]] = []
+    """Runs in its own process: every `interval` s one metadata GET, then one GET /health, until `stop` is
+    set; puts [(sent at, metadata ms, metadata ok, health ms)]. /health touches no store: its latency is the
+    wait for the server's event loop alone, the baseline the metadata GET's is read against."""
+    samples: list[tuple[float, float, bool, float]] = []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         client.get("/api/files", params=params)  # warm the connection
         next_at = time.monotonic()
         while not stop.is_set():  # type: ignore[attr-defined]
-            sent_at, started = time.time(), time.perf_counter()
-            try:
-                ok = client.get("/api/files", params=params).status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            samples.append((sent_at, (time.perf_counter() - started) * 1000, ok))
+            sent_at = time.time()
+            metadata_ms, ok = _timed(lambda: client.get("/api/files", params=params))
+            health_ms, _ = _timed(lambda: client.get("/health"))
+            samples.append((sent_at, metadata_ms, ok, health_ms))
             next_at += interval
             time.sleep(max(0.0, next_at - time.monotonic()))
     out.put(samples)  # type: ignore[attr-defined]
+
+
+def _timed(request: Callable[[], httpx.Response]) -> tuple[float, bool]:
+    started = time.perf_counter()
+    try:
+        ok = request().status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    return (time.perf_counter() - started) * 1000, ok
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -183,15 +193,16 @@ async def _run(url: str, token: str, transfers: int, size: int, probe_interval: 
         stop.set()
         samples = results.get(timeout=60)
         prober.join(10)
-        during = [(ms, ok) for sent_at, ms, ok in samples if load_began <= sent_at <= load_ended]
-        latencies, errors = [ms for ms, _ in during], sum(not ok for _, ok in during)
+        during = [sample for sample in samples if load_began <= sample[0] <= load_ended]
+        latencies, errors = [ms for _, ms, _, _ in during], sum(not ok for _, _, ok, _ in during)
+        health = [health_ms for _, _, _, health_ms in during]
         await client.delete(f"/api/spaces/{space}")
     failures = [repr(o) for o in outcomes if isinstance(o, BaseException)]
     return LoadReport(
         transfers=transfers, size=size, seconds=seconds, verified=len(outcomes) - len(failures), failures=failures,
         probe_count=len(latencies), probe_p50_ms=statistics.median(latencies) if latencies else float("nan"),
         probe_p99_ms=_percentile(latencies, 0.99), probe_max_ms=max(latencies, default=float("nan")),
-        probe_errors=errors, server_peak_rss_mib=rss.peaks[server_pid] / MiB,
+        probe_errors=errors, health_p99_ms=_percentile(health, 0.99), server_peak_rss_mib=rss.peaks[server_pid] / MiB,
         server_loop_lag_max_ms=_loop_lag_max(url) * 1000,
     )
 
@@ -260,11 +271,13 @@ def _print(report: LoadReport, as_json: bool) -> None:
     if as_json:
         print(json.dumps({**asdict(report), "mib_per_second": report.mib_per_second}, indent=2))
         return
-    print("| transfers | size | verified | MiB/s | probe p50 / p99 / max (ms) | probes | server peak RSS | loop lag max |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| transfers | size | verified | MiB/s | probe p50 / p99 / max (ms) | probes | /health p99 | server peak RSS "
+          "| loop lag max |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(f"| {report.transfers} | {report.size // MiB} MiB | {report.verified}/{report.transfers} | "
           f"{report.mib_per_second:.0f} | {report.probe_p50_ms:.1f} / {report.probe_p99_ms:.1f} / "
           f"{report.probe_max_ms:.1f} | {report.probe_count} ({report.probe_errors} failed) | "
+          f"{report.health_p99_ms:.1f} ms | "
           f"{report.server_peak_rss_mib:.0f} MiB | {report.server_loop_lag_max_ms:.0f} ms |")
     if report.failures:
         print("failures:", *report.failures, sep="\n  ")

@@ -265,3 +265,33 @@ async def test_sparql_protocol_requests_and_server_errors():
     assert dataset_query.url.params.get_list("named-graph-uri") == ["urn:g:1", "urn:g:2"]
     assert str(update.url) == "http://sparql.test/update"
     assert update.headers["Content-Type"].startswith("application/sparql-update")
+
+
+async def test_point_lookups_do_not_wait_for_busy_graph_threads(tmp_path):
+    """The reads every request makes (session, user, space, one node) must not queue behind long
+    queries or commits on the embedded store's worker threads: under load each hop there costs a
+    whole event-loop iteration. With every worker blocked, point lookups still answer; others wait."""
+    import threading
+
+    import anyio
+
+    store = OxigraphGraphStore(tmp_path / "graph")
+    await store.open()
+    graph = GRAPH_PREFIX + "point/main"
+    acme = entity("http://example.org/acme", "Acme")
+    await store.insert_objects(graph, [acme])
+    release = threading.Event()
+    blockers = [store._run(release.wait) for _ in range(store._executor._max_workers)]
+    try:
+        with anyio.fail_after(5):
+            assert await store.get_objects(graph, [acme.URI]) == [acme]
+            rows = await store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1", point_lookup=True)
+            assert rows == [{"s": ox.NamedNode(acme.URI)}]
+        with anyio.move_on_after(0.3) as waited:
+            await store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        assert waited.cancelled_caught  # a plain query does go through the (blocked) pool
+    finally:
+        release.set()
+        for blocker in blockers:
+            await blocker
+        await store.close()

@@ -24,7 +24,9 @@ _HEADER_INTEGER = re.compile(r"[0-9]{1,19}")
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency on a worker thread, and under load every
+    # thread hop costs a full event-loop iteration.
     return request.app.state.services
 
 
@@ -44,7 +46,7 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require_streaming(services: ServicesDep) -> None:
+async def require_streaming(services: ServicesDep) -> None:
     if not services.settings.STREAMING_ENABLED:
         raise FeatureDisabledError("streaming routes are disabled on this server (STREAMING_ENABLED=false)")
 

@@ -20,6 +20,7 @@ from vitalgraph.services.errors import InvalidInputError, StorageUnavailableErro
 Row = dict[str, object]
 GRAPH_PREFIX = "urn:vitalgraph:graph:"
 HAS_NAME = VITAL_CORE + "hasName"
+POINT_LOOKUP_MAX_SUBJECTS = 16  # objects fetched by URI up to this many count as a point lookup
 
 
 def graph_uri(space_id: str, graph_id: str) -> str:
@@ -70,12 +71,16 @@ class GraphStore(ABC):
             raise StorageUnavailableError(f"graph store query failed: {type(exc).__name__}: {exc}") from exc
 
     # --- what a backend implements -------------------------------------------------------
+    # `point_lookup=True` marks a query bound by keys (a session, a user, one space, a few subjects):
+    # an index answers it in tens of microseconds, so the embedded store runs it on the calling thread.
+    # Under load a hop to a worker thread and back costs a whole event-loop iteration (tens of ms with
+    # 50 transfers in flight), a thousand times the query; a remote store ignores the flag.
     @abstractmethod
-    async def select(self, query: str) -> list[Row]:
+    async def select(self, query: str, *, point_lookup: bool = False) -> list[Row]:
         """Run a SELECT; each row maps variable name to a pyoxigraph term."""
 
     @abstractmethod
-    async def construct(self, query: str) -> list[Triple]:
+    async def construct(self, query: str, *, point_lookup: bool = False) -> list[Triple]:
         """Run a CONSTRUCT."""
 
     @abstractmethod
@@ -99,7 +104,8 @@ class GraphStore(ABC):
         if not uris:
             return []
         triples = await self.construct(
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {iri(graph)} {{ VALUES ?s {{ {_values(uris)} }} ?s ?p ?o }} }}"
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {iri(graph)} {{ VALUES ?s {{ {_values(uris)} }} ?s ?p ?o }} }}",
+            point_lookup=len(uris) <= POINT_LOOKUP_MAX_SUBJECTS,
         )
         by_uri = {o.URI: o for o in GraphObject.from_triples(triples)}
         return [by_uri[u] for u in dict.fromkeys(uris) if u in by_uri]

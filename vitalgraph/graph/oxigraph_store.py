@@ -46,16 +46,23 @@ class OxigraphGraphStore(GraphStore):
     def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
         return asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
-    async def select(self, query: str) -> list[Row]:
-        def run() -> list[Row]:
-            solutions = self.store.query(query)
-            names = [v.value for v in solutions.variables]
-            return [{name: sol[name] for name in names if sol[name] is not None} for sol in solutions]
+    async def select(self, query: str, *, point_lookup: bool = False) -> list[Row]:
+        if point_lookup:
+            return self._select_rows(query)
+        return await self._run(self._select_rows, query)
 
-        return await self._run(run)
+    async def construct(self, query: str, *, point_lookup: bool = False) -> list[Triple]:
+        if point_lookup:
+            return self._construct_triples(query)
+        return await self._run(self._construct_triples, query)
 
-    async def construct(self, query: str) -> list[Triple]:
-        return await self._run(lambda: list(self.store.query(query)))
+    def _select_rows(self, query: str) -> list[Row]:
+        solutions = self.store.query(query)
+        names = [v.value for v in solutions.variables]
+        return [{name: sol[name] for name in names if sol[name] is not None} for sol in solutions]
+
+    def _construct_triples(self, query: str) -> list[Triple]:
+        return list(self.store.query(query))
 
     async def update(self, update: str) -> None:
         await self._run(self.store.update, update)

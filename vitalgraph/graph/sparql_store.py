@@ -73,10 +73,10 @@ class SparqlGraphStore(GraphStore):
             self._client = None
 
     # --- the four operations ----------------------------------------------------------------
-    async def select(self, query: str) -> list[Row]:
+    async def select(self, query: str, *, point_lookup: bool = False) -> list[Row]:
         return _rows(await self._query(query, RESULTS_JSON))
 
-    async def construct(self, query: str) -> list[ox.Triple]:
+    async def construct(self, query: str, *, point_lookup: bool = False) -> list[ox.Triple]:
         return _triples(await self._query(query, N_TRIPLES))
 
     async def update(self, update: str) -> None:

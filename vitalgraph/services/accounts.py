@@ -81,8 +81,10 @@ class AccountStore:
     def __init__(self, graph: GraphStore) -> None:
         self.graph = graph
 
-    async def _select(self, where: str, variables: str) -> list[dict]:
-        rows = await self.graph.select(f"SELECT {variables} WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {where} }} }}")
+    async def _select(self, where: str, variables: str, *, point_lookup: bool = False) -> list[dict]:
+        """Rows of the system graph; `point_lookup` for the key-bound reads every request makes."""
+        query = f"SELECT {variables} WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {where} }} }}"
+        rows = await self.graph.select(query, point_lookup=point_lookup)
         return [{name: term.value for name, term in row.items()} for row in rows]  # type: ignore[attr-defined]
 
     async def _insert(self, triples: str) -> None:
@@ -104,17 +106,18 @@ class AccountStore:
     async def get_user(self, username: str) -> User | None:
         if not USERNAME_PATTERN.fullmatch(username):
             return None
-        users = await self._users(_node("user", username))
+        users = await self._users(_node("user", username), point_lookup=True)
         return users[0] if users else None
 
     async def list_users(self) -> list[User]:
         return await self._users("?u")
 
-    async def _users(self, subject: str) -> list[User]:
+    async def _users(self, subject: str, *, point_lookup: bool = False) -> list[User]:
         rows = await self._select(
             f"{subject} a <{VG}User> ; <{VG}username> ?name ; <{VG}role> ?role ; <{VG}passwordHash> ?hash ; "
             f"<{VG}created> ?created .",
             "?name ?role ?hash ?created",
+            point_lookup=point_lookup,
         )
         users = [User(r["name"], Role(r["role"]), datetime.fromisoformat(r["created"]), r["hash"]) for r in rows]
         return sorted(users, key=lambda u: u.username)
@@ -142,7 +145,7 @@ class AccountStore:
         )
 
     async def session_user(self, session_id: str) -> str | None:
-        rows = await self._select(f"{_node('session', session_id)} <{VG}sessionUser> ?user .", "?user")
+        rows = await self._select(f"{_node('session', session_id)} <{VG}sessionUser> ?user .", "?user", point_lookup=True)
         return rows[0]["user"] if rows else None
 
     async def rotate_refresh(self, session_id: str, old_refresh_id: str, new_refresh_id: str) -> bool:
@@ -179,7 +182,7 @@ class AccountStore:
         )
 
     async def find_token(self, secret_hash: str) -> ApiTokenRecord | None:
-        found = await self._tokens(f"?t <{VG}tokenHash> {literal(secret_hash)} .")
+        found = await self._tokens(f"?t <{VG}tokenHash> {literal(secret_hash)} .", point_lookup=True)
         return found[0] if found else None
 
     async def list_tokens(self, username: str | None = None) -> list[ApiTokenRecord]:
@@ -189,14 +192,15 @@ class AccountStore:
     async def get_token(self, token_id: str) -> ApiTokenRecord | None:
         if not re.fullmatch(r"[0-9a-f]{16}", token_id):
             return None
-        found = await self._tokens(f"VALUES ?t {{ {_node('apitoken', token_id)} }}")
+        found = await self._tokens(f"VALUES ?t {{ {_node('apitoken', token_id)} }}", point_lookup=True)
         return found[0] if found else None
 
-    async def _tokens(self, condition: str) -> list[ApiTokenRecord]:
+    async def _tokens(self, condition: str, *, point_lookup: bool = False) -> list[ApiTokenRecord]:
         rows = await self._select(
             f"{condition} ?t a <{VG}ApiToken> ; <{VG}tokenUser> ?user ; <{VG}tokenName> ?name ; "
             f"<{VG}created> ?created . OPTIONAL {{ ?t <{VG}expiresAt> ?expires }}",
             "?t ?user ?name ?created ?expires",
+            point_lookup=point_lookup,
         )
         records = [
             ApiTokenRecord(
@@ -232,6 +236,7 @@ class AccountStore:
         rows = await self._select(
             f"?g a <{VG}Grant> ; <{VG}grantSpace> {space} ; <{VG}grantUser> {user} ; <{VG}grantLevel> ?level .",
             "?g ?level",
+            point_lookup=space_id is not None and username is not None,
         )
         result = []
         for row in rows:

@@ -91,7 +91,8 @@ class SpaceService:
         rows = await self.graph.select(
             f"SELECT ?id ?name ?desc ?created WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} a <{VG}Space> ; "
             f"<{VG}spaceId> ?id ; <{VG}spaceName> ?name ; <{VG}spaceDescription> ?desc ; <{VG}created> ?created }} }} "
-            "ORDER BY ?id"
+            "ORDER BY ?id",
+            point_lookup=space_id is not None,
         )
         return [
             Space(r["id"].value, r["name"].value, r["desc"].value, datetime.fromisoformat(r["created"].value))

@@ -40,7 +40,7 @@ from vitalgraph.services.files import parse_expires
 router = APIRouter(prefix="/api/files", tags=["files"])
 
 
-def legacy_file_uri(uri: OptionalUri = None, file_uri: OptionalUri = None) -> str:
+async def legacy_file_uri(uri: OptionalUri = None, file_uri: OptionalUri = None) -> str:
     """The legacy routes name the file node `uri` or, as older clients do, `file_uri`."""
     if not (uri or file_uri):
         raise InvalidInputError("missing query parameter 'uri' (or 'file_uri')")

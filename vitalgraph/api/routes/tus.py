@@ -57,7 +57,7 @@ class TusRoute(APIRoute):
         return run
 
 
-def require_tus_version(request: Request) -> None:
+async def require_tus_version(request: Request) -> None:
     if request.method != "OPTIONS" and request.headers.get("tus-resumable") != TUS_VERSION:
         got = request.headers.get("tus-resumable")
         raise PreconditionFailedError(
