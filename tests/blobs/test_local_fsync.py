@@ -9,6 +9,8 @@ import pytest
 from vitalgraph.blobs import local
 from vitalgraph.blobs.local import LocalBlobStore
 
+UPLOAD_ID = "0123456789abcdef0123456789abcdef"
+
 
 async def _chunks():
     yield b"a" * 1000
@@ -37,3 +39,27 @@ async def test_write_fsyncs_file_then_new_directories_then_the_renamed_entry(tmp
     # each directory created for the key is recorded in its parent, and the rename in the last one
     assert synced[1:] == [str(root), str(root / "spaces"), str(root / "spaces/aa"), str(root / "spaces/aa/bb")]
     assert (root / "spaces/aa/bb/key1").read_bytes() == b"a" * 1000 + b"b" * 1000
+
+
+@pytest.mark.anyio
+async def test_finishing_a_resumable_upload_syncs_new_directories_then_the_renamed_entry(tmp_path, monkeypatch):
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.open()
+    root = tmp_path / "blobs"
+    try:
+        await store.begin_upload(UPLOAD_ID, "spaces/cc/dd/key2")
+        await store.append_upload(UPLOAD_ID, 0, _chunks())
+        monkeypatch.setattr(local.os, "fsync", recording_fsync)  # from here on: what finishing syncs
+        written = await store.finish_upload(UPLOAD_ID)
+    finally:
+        await store.close()
+    assert written.size == 2000
+    assert synced == [str(root), str(root / "spaces"), str(root / "spaces/cc"), str(root / "spaces/cc/dd")]
+    assert (root / "spaces/cc/dd/key2").read_bytes() == b"a" * 1000 + b"b" * 1000

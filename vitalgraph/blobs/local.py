@@ -279,7 +279,8 @@ def _create_staged_upload(staged: Path, key_file: Path, key: str) -> None:
 
 
 def _move_into_place(staged: Path, final_path: Path) -> None:
-    final_path.parent.mkdir(parents=True, exist_ok=True)
+    """Rename a staged (already fsynced) upload to its key, durably, like `_StagedFile.commit`."""
+    _make_dirs_durably(final_path.parent)
     os.replace(staged, final_path)
     _fsync_dir(final_path.parent)
 
