@@ -177,9 +177,9 @@ async def _download(request: Request, services: ServicesDep, space_id: str, grap
     )
 
 
-@router.api_route(
-    "/stream/upload", methods=["POST", "PUT"], response_model=UploadResponse, dependencies=[Depends(require_streaming)]
-)
+# One route per method (not api_route(methods=[...])): OpenAPI needs a distinct operationId for each.
+@router.post("/stream/upload", response_model=UploadResponse, dependencies=[Depends(require_streaming)])
+@router.put("/stream/upload", response_model=UploadResponse, dependencies=[Depends(require_streaming)])
 async def stream_upload(
     request: Request,
     services: ServicesDep,
@@ -195,7 +195,8 @@ async def stream_upload(
     return await _upload(request, services, space_id, graph_id, uri, filename, multipart_only=False)
 
 
-@router.api_route("/stream/download", methods=["GET", "HEAD"], dependencies=[Depends(require_streaming)])
+@router.get("/stream/download", dependencies=[Depends(require_streaming)])
+@router.head("/stream/download", dependencies=[Depends(require_streaming)])
 async def stream_download(
     request: Request, services: ServicesDep, space_id: ReadableSpace, uri: FileUri, graph_id: GraphId = None
 ) -> Response:
@@ -214,7 +215,8 @@ async def legacy_upload(
     return await _upload(request, services, space_id, graph_id, uri, None, multipart_only=True)
 
 
-@router.api_route("/download", methods=["GET", "HEAD"])
+@router.get("/download")
+@router.head("/download")
 async def legacy_download(
     request: Request,
     services: ServicesDep,
