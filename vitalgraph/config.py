@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     JWT_SECRET: str | None = Field(default=None, min_length=32)
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=3600, ge=10)
     REFRESH_TOKEN_TTL_SECONDS: int = Field(default=7 * 24 * 3600, ge=60)
+    # Failed logins per (username, client address) in the window before 429; 5x that per client over
+    # all usernames. Counted per replica. 0 = no throttling.
+    LOGIN_MAX_FAILURES: int = Field(default=10, ge=0)
+    LOGIN_FAILURE_WINDOW_SECONDS: int = Field(default=300, ge=1)
 
     # Backends.
     BLOB_BACKEND: Literal["local", "s3"] = "local"

@@ -1,3 +1,5 @@
+import time
+
 import httpx
 
 from tests.fixtures.servers import ADMIN_PASSWORD
@@ -61,3 +63,24 @@ def test_bad_space_ids_are_refused(api):
         response = api.post("/api/spaces", json={"space_id": bad})
         assert response.status_code in (400, 422), bad
         assert "space_id" in response.json()["detail"]
+
+
+def test_repeated_failed_logins_are_throttled_then_let_through_again(server_factory):
+    server = server_factory(
+        {"VITALGRAPH_LOGIN_MAX_FAILURES": "3", "VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS": "2"}, name="throttled"
+    )
+    token = server.token()  # a session from before the attack keeps working throughout
+
+    def login(password: str, username: str = "admin") -> httpx.Response:
+        return httpx.post(server.url + "/api/login", data={"username": username, "password": password})
+
+    assert [login("guess").status_code for _ in range(3)] == [401, 401, 401]
+    refused = login(ADMIN_PASSWORD)  # even the right password waits: it is not even checked
+    assert refused.status_code == 429
+    assert "too many failed logins as 'admin' from 127.0.0.1" in refused.json()["detail"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 2
+    assert login("guess", username="someone-else").status_code == 401  # other accounts are not held back
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(server.url + "/api/spaces", headers=headers).status_code == 200
+    time.sleep(int(refused.headers["retry-after"]))
+    assert login(ADMIN_PASSWORD).status_code == 200

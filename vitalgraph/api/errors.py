@@ -26,6 +26,7 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.ConflictError: 409,
     errors.PayloadTooLargeError: 413,
     errors.RangeNotSatisfiableError: 416,
+    errors.TooManyRequestsError: 429,
     errors.StorageUnavailableError: 503,
     errors.ServerShuttingDownError: 503,
 }
@@ -46,6 +47,8 @@ def error_response(exc: errors.VitalGraphError) -> JSONResponse:
     if isinstance(exc, errors.ServerShuttingDownError):
         headers["Retry-After"] = "1"
         headers["Connection"] = "close"
+    if isinstance(exc, errors.TooManyRequestsError):
+        headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiableError):
         headers["Content-Range"] = f"bytes */{exc.size}"
     if status >= 500:

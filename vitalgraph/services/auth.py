@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from vitalgraph.services.accounts import AccountStore, ApiTokenRecord, Role, User, check_password, check_username
 from vitalgraph.services.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.services.errors import PermissionDeniedError
+from vitalgraph.services.login_throttle import LoginThrottle
 
 logger = logging.getLogger("vitalgraph.auth")
 ALGORITHM = "HS256"
@@ -108,6 +109,7 @@ class AuthService:
         access_ttl: int,
         refresh_ttl: int,
         accounts: AccountStore,
+        login_throttle: LoginThrottle | None = None,
     ) -> None:
         self.admin_username = admin_username
         self._password_hash = admin_password_hash
@@ -115,16 +117,21 @@ class AuthService:
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self.accounts = accounts
+        self.login_throttle = login_throttle or LoginThrottle(max_failures=0, window_seconds=1)
         self._hasher = PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))  # equal work for unknown usernames
         self._users_lock = asyncio.Lock()
 
     # --- login, refresh, logout ---------------------------------------------------------------------
-    async def login(self, username: str, password: str) -> TokenPair:
+    async def login(self, username: str, password: str, client: str = "unknown") -> TokenPair:
+        """`client` (the caller's address) is what repeated failures are throttled by (429)."""
+        self.login_throttle.check(username, client)
         known = await self._password_hash_of(username)
         verified = await asyncio.to_thread(_verify, self._hasher, known or self._dummy_hash, password)
         if known is None or not verified:
+            self.login_throttle.failed(username, client)
             raise AuthenticationError("wrong username or password")
+        self.login_throttle.succeeded(username, client)
         await self.accounts.delete_expired_sessions()
         session_id, refresh_id = uuid.uuid4().hex, uuid.uuid4().hex
         now = int(time.time())

@@ -14,6 +14,7 @@ from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.files import FileService
 from vitalgraph.services.kgentities import KGEntityService
 from vitalgraph.services.kgtypes import KGTypeService
+from vitalgraph.services.login_throttle import LoginThrottle
 from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import SparqlService
@@ -66,6 +67,7 @@ class Services:
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
             accounts=AccountStore(graph),
+            login_throttle=LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS),
         )
         tus = TusService(
             files, blobs, settings.DATA_DIR / "tus",

@@ -39,6 +39,14 @@ class RangeNotSatisfiableError(VitalGraphError):
         self.size = size
 
 
+class TooManyRequestsError(VitalGraphError):
+    """The caller must wait `retry_after` seconds, e.g. after repeated failed logins (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UploadIncompleteError(VitalGraphError):
     """The client sent fewer bytes than it announced or went away mid-upload (HTTP 400)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
 from vitalgraph.api.deps import ServicesDep
@@ -24,9 +24,13 @@ class RefreshRequest(BaseModel):
     refresh_token: str
 
 
-@router.post("/login", response_model=TokenResponse)
-async def login(services: ServicesDep, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict:
-    return asdict(await services.auth.login(username, password))
+@router.post("/login", response_model=TokenResponse, responses={429: {"description": "too many failed logins"}})
+async def login(
+    request: Request, services: ServicesDep, username: Annotated[str, Form()], password: Annotated[str, Form()]
+) -> dict:
+    """Repeated wrong passwords from one client address are answered 429 with Retry-After for a while."""
+    client = request.client.host if request.client else "unknown"
+    return asdict(await services.auth.login(username, password, client))
 
 
 @router.post("/refresh", response_model=TokenResponse)
