@@ -646,6 +646,44 @@ def test_replicas_on_one_sparql_server_share_users_and_revocations(server_factor
             headers = {"Authorization": f"Bearer {session['access_token']}"}
             assert httpx.get(second.url + "/api/spaces", headers=headers).status_code == 401
             admin_a.delete(f"/api/users/{username}")
+    with first.client() as admin_a, second.client() as admin_b:
+        for _ in range(4):
+            _one_replica_wins_a_simultaneous_creation(admin_a, admin_b)
+
+
+def _one_replica_wins_a_simultaneous_creation(admin_a: httpx.Client, admin_b: httpx.Client) -> None:
+    """The same username and the same space id created through two replicas at the same moment: one
+    gets 201, the other 409, and what is stored is wholly the winner's (its password, its name)."""
+    import threading
+
+    username, space_id = new_name("race"), new_name("race")
+    passwords = {"a": "password-of-replica-a-0001", "b": "password-of-replica-b-0002"}
+    barrier, statuses = threading.Barrier(2), {}
+
+    def create(side: str, admin: httpx.Client) -> None:
+        barrier.wait()
+        user = admin.post("/api/users", json={"username": username, "password": passwords[side], "role": "writer"})
+        space = admin.post("/api/spaces", json={"space_id": space_id, "space_name": f"by {side}"})
+        statuses[side] = (user.status_code, space.status_code)
+
+    threads = [threading.Thread(target=create, args=pair) for pair in (("a", admin_a), ("b", admin_b))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    user_winners = [side for side, (user, _) in statuses.items() if user == 201]
+    space_winners = [side for side, (_, space) in statuses.items() if space == 201]
+    assert len(user_winners) == 1 and len(space_winners) == 1, statuses
+    assert sorted(code for codes in statuses.values() for code in codes) == [201, 201, 409, 409]
+    logins = {side: httpx.post(f"{admin_a.base_url}/api/login", data={"username": username, "password": pw})
+              for side, pw in passwords.items()}
+    assert {side: r.status_code for side, r in logins.items()} == {
+        side: 200 if side == user_winners[0] else 401 for side in passwords
+    }
+    listed = [s for s in admin_b.get("/api/spaces").json()["spaces"] if s["space_id"] == space_id]
+    assert [s["space_name"] for s in listed] == [f"by {space_winners[0]}"]
+    admin_a.delete(f"/api/users/{username}")
+    admin_a.delete(f"/api/spaces/{space_id}")
 
 
 # --- every route, from the OpenAPI schema: none is left unguarded ------------------------------------------

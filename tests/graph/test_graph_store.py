@@ -19,6 +19,7 @@ from vitalgraph.services.errors import InvalidInputError, StorageUnavailableErro
 
 pytestmark = pytest.mark.anyio
 
+RDF_TYPE_URI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 UNKNOWN_PROPERTY = "http://example.org/ontology#favouriteColour"
 
 
@@ -295,3 +296,42 @@ async def test_point_lookups_do_not_wait_for_busy_graph_threads(tmp_path):
         for blocker in blockers:
             await blocker
         await store.close()
+
+
+async def test_create_once_lets_exactly_one_of_many_racing_creators_win(store, graph):
+    """The race a NOT EXISTS insert loses under snapshot isolation: many creators of one subject at the
+    same moment (as on several replicas). Never two winners; the loser's triples never appear."""
+    import anyio
+
+    rounds, winners_seen = 40, []
+    for n in range(rounds):
+        subject = f"http://example.org/user{n}"
+        results: dict[int, bool] = {}
+
+        async def create(tag: int) -> None:
+            triples = f'<{subject}> a <http://example.org/User> ; <http://example.org/hash> "{tag}" .'
+            results[tag] = await store.create_once(graph, subject, triples)
+
+        async with anyio.create_task_group() as group:
+            for tag in range(3):
+                group.start_soon(create, tag)
+        rows = await store.select(f"SELECT ?h WHERE {{ GRAPH <{graph}> {{ <{subject}> ?p ?h }} }}")
+        winners = [tag for tag, won in results.items() if won]
+        assert len(winners) <= 1
+        if winners:
+            assert sorted(str(r["h"]) for r in rows) == sorted(['"%d"' % winners[0], "<http://example.org/User>"])
+        else:
+            assert rows == []  # everyone stepped back: nothing left, not even a claim
+        winners_seen.append(bool(winners))
+        assert not await store.create_once(graph, subject, "<urn:x> <urn:y> <urn:z> .") if winners else True
+    assert sum(winners_seen) >= rounds * 3 // 4  # with random back-off, giving up is the rare case
+
+
+async def test_a_stale_claim_from_a_crashed_creator_does_not_block_creation(store, graph):
+    from vitalgraph.graph.base import CREATION_CLAIM
+
+    subject = "http://example.org/orphaned"
+    await store.update(f'INSERT DATA {{ GRAPH <{graph}> {{ <{subject}> <{CREATION_CLAIM}> "dead@1000" }} }}')
+    assert await store.create_once(graph, subject, f"<{subject}> a <http://example.org/User> .")
+    rows = await store.select(f"SELECT ?p WHERE {{ GRAPH <{graph}> {{ <{subject}> ?p ?o }} }}")
+    assert [str(r["p"]) for r in rows] == [f"<{RDF_TYPE_URI}>"]

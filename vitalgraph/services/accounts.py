@@ -67,8 +67,12 @@ def check_password(password: str, username: str) -> str:
     return password
 
 
+def _uri(kind: str, key: str) -> str:
+    return f"urn:vitalgraph:{kind}:{key}"
+
+
 def _node(kind: str, key: str) -> str:
-    return iri(f"urn:vitalgraph:{kind}:{key}")
+    return iri(_uri(kind, key))
 
 
 def _now() -> datetime:
@@ -94,14 +98,18 @@ class AccountStore:
         await self.graph.update(f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {pattern} }} }}")
 
     # --- users -----------------------------------------------------------------------------------
-    async def create_user(self, username: str, role: Role, password_hash: str) -> User:
+    async def create_user(self, username: str, role: Role, password_hash: str) -> User | None:
+        """The new user; None if the name is taken, or is being taken by another request right now."""
         created = _now()
-        await self._insert(
-            f"{_node('user', username)} a <{VG}User> ; <{VG}username> {literal(username)} ; "
+        node = _node("user", username)
+        inserted = await self.graph.create_once(
+            SYSTEM_GRAPH,
+            _uri("user", username),
+            f"{node} a <{VG}User> ; <{VG}username> {literal(username)} ; "
             f"<{VG}role> {literal(role.value)} ; <{VG}passwordHash> {literal(password_hash)} ; "
-            f"<{VG}created> {literal(created.isoformat())} ."
+            f"<{VG}created> {literal(created.isoformat())} .",
         )
-        return User(username, role, created, password_hash)
+        return User(username, role, created, password_hash) if inserted else None
 
     async def get_user(self, username: str) -> User | None:
         if not USERNAME_PATTERN.fullmatch(username):

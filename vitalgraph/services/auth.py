@@ -202,7 +202,10 @@ class AuthService:
         async with self._users_lock:
             if username == self.admin_username or await self.accounts.get_user(username) is not None:
                 raise ConflictError(f"user {username!r} already exists")
-            return await self.accounts.create_user(username, role, password_hash)
+            user = await self.accounts.create_user(username, role, password_hash)
+        if user is None:  # another replica took the name between the check and the insert
+            raise ConflictError(f"user {username!r} already exists or is being created by another request")
+        return user
 
     @property
     def configured_admin(self) -> User:

@@ -50,12 +50,15 @@ class SpaceService:
                 raise ConflictError(f"space {space_id!r} already exists")
             now = datetime.now(timezone.utc)
             node = iri(_space_node(space_id))
-            await self.graph.update(
-                f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} a <{VG}Space> ; "
-                f"<{VG}spaceId> {literal(space_id)} ; <{VG}spaceName> {literal(space_name or space_id)} ; "
-                f"<{VG}spaceDescription> {literal(space_description)} ; "
-                f"<{VG}created> {literal(now.isoformat())} . }} }}"
+            created = await self.graph.create_once(
+                SYSTEM_GRAPH,
+                _space_node(space_id),
+                f"{node} a <{VG}Space> ; <{VG}spaceId> {literal(space_id)} ; "
+                f"<{VG}spaceName> {literal(space_name or space_id)} ; "
+                f"<{VG}spaceDescription> {literal(space_description)} ; <{VG}created> {literal(now.isoformat())} .",
             )
+            if not created:  # another replica created it (or is creating it) just now
+                raise ConflictError(f"space {space_id!r} already exists or is being created by another request")
         return Space(space_id, space_name or space_id, space_description, now)
 
     async def list(self) -> list[Space]:
