@@ -22,6 +22,7 @@ from vitalgraph.client import (
     PayloadTooLargeError,
     PermissionDeniedError,
     ServerError,
+    TooManyRequestsError,
     VitalGraphClient,
     VitalGraphClientError,
 )
@@ -101,7 +102,8 @@ def test_bad_settings_name_the_variable(clean_env):
 
 @pytest.mark.parametrize("status, error", [
     (400, InvalidRequestError), (401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError),
-    (409, ConflictError), (413, PayloadTooLargeError), (422, InvalidRequestError), (500, ServerError),
+    (409, ConflictError), (413, PayloadTooLargeError), (422, InvalidRequestError), (429, TooManyRequestsError),
+    (500, ServerError),
     (503, ServerError), (418, VitalGraphClientError),
 ])
 def test_statuses_map_to_typed_errors(status, error):

@@ -16,7 +16,7 @@ _EXPORTS = {
     "vitalgraph.client.errors": [
         "AuthenticationError", "ChecksumMismatchError", "ClientConfigError", "ConflictError", "ContentChangedError",
         "InvalidRequestError", "NetworkError", "NotFoundError", "PayloadTooLargeError", "PermissionDeniedError",
-        "ServerError", "VitalGraphClientError",
+        "ServerError", "TooManyRequestsError", "VitalGraphClientError",
     ],
     "vitalgraph.client.models": [
         "ApiToken", "ApiTokenCreated", "ApiTokenList", "ContentInfo", "DownloadResult", "FileAttached",
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         PayloadTooLargeError,
         PermissionDeniedError,
         ServerError,
+        TooManyRequestsError,
         VitalGraphClientError,
     )
     from vitalgraph.client.models import (

@@ -47,6 +47,11 @@ class PayloadTooLargeError(VitalGraphClientError):
     """The upload is over the server's MAX_STREAMING_FILE_SIZE (HTTP 413)."""
 
 
+class TooManyRequestsError(VitalGraphClientError):
+    """Refused for now, e.g. after repeated failed logins from this address (HTTP 429); the detail says
+    how many seconds to wait."""
+
+
 class ServerError(VitalGraphClientError):
     """The server failed (HTTP 5xx), e.g. its blob or graph store is unreachable (503)."""
 
@@ -77,6 +82,7 @@ ERROR_BY_STATUS: dict[int, type[VitalGraphClientError]] = {
     409: ConflictError,
     413: PayloadTooLargeError,
     422: InvalidRequestError,
+    429: TooManyRequestsError,
 }
 
 
