@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
+import time
 
 import pytest
 
 from tests.api.bad_input_support import Snapshot, assert_error, multipart_body, raw_request
-from tests.api.conftest import LIMITED_MAX_FILE_SIZE, S3_SERVER_PART_SIZE, FileSlot
+from tests.api.conftest import LIMITED_BODY_IDLE_TIMEOUT, LIMITED_MAX_FILE_SIZE, S3_SERVER_PART_SIZE, FileSlot
 
 OLD = os.urandom(4000)
 NEW = os.urandom(3000)
@@ -103,6 +105,19 @@ def test_content_length_longer_than_the_body_stores_nothing(server, filled, befo
     response = _raw_upload(server, filled, {"Content-Length": str(len(NEW) * 10)}, NEW, half_close=True)
     assert response.status is None, response  # the server hung up: the upload is over, with nothing kept
     before.assert_unchanged(server, filled)
+
+
+def test_a_client_that_stops_sending_but_stays_connected_is_cut_off_with_nothing_kept(limited_server, limited_filled):
+    """It promised 30 000 bytes, sent 3000 and went quiet with the connection open: after the idle
+    timeout the server answers 408, closes, and keeps no staging file, blob or pending multipart upload."""
+    before = Snapshot.take(limited_server, limited_filled)
+    started = time.monotonic()
+    response = _raw_upload(limited_server, limited_filled, {"Content-Length": str(len(NEW) * 10)}, NEW, timeout=30)
+    waited = time.monotonic() - started
+    assert response.status == 408, response
+    assert "sent no body bytes for 3 s" in json.loads(response.body)["detail"]
+    assert LIMITED_BODY_IDLE_TIMEOUT <= waited < LIMITED_BODY_IDLE_TIMEOUT + 10
+    before.assert_unchanged(limited_server, limited_filled)
 
 
 def test_non_numeric_content_length_is_refused_by_the_http_layer(server, filled, before):

@@ -7,15 +7,17 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import ClientDisconnect
 
+from vitalgraph.config import Settings
 from vitalgraph.model import GraphObject
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
 from vitalgraph.services.errors import AuthenticationError, FeatureDisabledError, InvalidInputError, PayloadTooLargeError
-from vitalgraph.services.errors import UploadIncompleteError
+from vitalgraph.services.errors import RequestTimeoutError, UploadIncompleteError
 
 MAX_JSON_BODY = 32 * 1024 * 1024
 # ASCII digits only (str.isdigit() also takes the Latin-1 "²", "³" and "¹", which int() refuses), and at
@@ -52,9 +54,25 @@ async def require_streaming(services: ServicesDep) -> None:
 
 
 async def request_body(request: Request) -> AsyncIterator[bytes]:
-    """The raw body, chunk by chunk; a client that goes away becomes an UploadIncompleteError."""
+    """The raw body, chunk by chunk. A client that goes away becomes an UploadIncompleteError; one that
+    keeps the connection open but sends nothing for BODY_IDLE_TIMEOUT_SECONDS a RequestTimeoutError,
+    so it cannot hold a staging file (or an S3 multipart upload) forever. Only the time spent waiting
+    for the client counts: while the server is not asking for more (back-pressure), no clock runs."""
+    settings: Settings = request.app.state.services.settings
+    idle_timeout = settings.BODY_IDLE_TIMEOUT_SECONDS
+    chunks = request.stream().__aiter__()
     try:
-        async for chunk in request.stream():
+        while True:
+            with anyio.move_on_after(idle_timeout) as waiting:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return
+            if waiting.cancelled_caught:
+                raise RequestTimeoutError(
+                    f"the client sent no body bytes for {idle_timeout:g} s (BODY_IDLE_TIMEOUT_SECONDS); "
+                    "the upload was abandoned"
+                )
             if chunk:
                 yield chunk
     except ClientDisconnect:

@@ -20,6 +20,7 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.PermissionDeniedError: 403,
     errors.NotFoundError: 404,
     errors.GoneError: 410,
+    errors.RequestTimeoutError: 408,
     errors.PreconditionFailedError: 412,
     errors.UnsupportedMediaTypeError: 415,
     errors.ChecksumMismatchError: 460,  # tus checksum extension: "Checksum Mismatch"
@@ -44,9 +45,10 @@ def error_response(exc: errors.VitalGraphError) -> JSONResponse:
     headers = {}
     if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, (errors.ServerShuttingDownError, errors.RequestTimeoutError)):
+        headers["Connection"] = "close"  # the rest of the body, if it ever comes, is not read
     if isinstance(exc, errors.ServerShuttingDownError):
         headers["Retry-After"] = "1"
-        headers["Connection"] = "close"
     if isinstance(exc, errors.TooManyRequestsError):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiableError):

@@ -39,6 +39,10 @@ class RangeNotSatisfiableError(VitalGraphError):
         self.size = size
 
 
+class RequestTimeoutError(VitalGraphError):
+    """The client stopped sending the request body and did not go away (HTTP 408)."""
+
+
 class TooManyRequestsError(VitalGraphError):
     """The caller must wait `retry_after` seconds, e.g. after repeated failed logins (HTTP 429)."""
 
