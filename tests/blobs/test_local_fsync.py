@@ -17,8 +17,8 @@ async def _chunks():
     yield b"b" * 1000
 
 
-@pytest.mark.anyio
-async def test_write_fsyncs_file_then_new_directories_then_the_renamed_entry(tmp_path, monkeypatch):
+def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the path of every file or directory the local store fsyncs, in order."""
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -27,6 +27,12 @@ async def test_write_fsyncs_file_then_new_directories_then_the_renamed_entry(tmp
         real_fsync(fd)
 
     monkeypatch.setattr(local.os, "fsync", recording_fsync)
+    return synced
+
+
+@pytest.mark.anyio
+async def test_write_fsyncs_file_then_new_directories_then_the_renamed_entry(tmp_path, monkeypatch):
+    synced = _record_fsyncs(monkeypatch)
     store = LocalBlobStore(tmp_path / "blobs")
     await store.open()
     try:
@@ -43,20 +49,13 @@ async def test_write_fsyncs_file_then_new_directories_then_the_renamed_entry(tmp
 
 @pytest.mark.anyio
 async def test_finishing_a_resumable_upload_syncs_new_directories_then_the_renamed_entry(tmp_path, monkeypatch):
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
     store = LocalBlobStore(tmp_path / "blobs")
     await store.open()
     root = tmp_path / "blobs"
     try:
         await store.begin_upload(UPLOAD_ID, "spaces/cc/dd/key2")
         await store.append_upload(UPLOAD_ID, 0, _chunks())
-        monkeypatch.setattr(local.os, "fsync", recording_fsync)  # from here on: what finishing syncs
+        synced = _record_fsyncs(monkeypatch)  # from here on: what finishing syncs
         written = await store.finish_upload(UPLOAD_ID)
     finally:
         await store.close()
