@@ -147,7 +147,7 @@ def wait_until(condition: Callable[[], object], timeout: float = 10) -> None:
 
 
 LIMITED_MAX_FILE_SIZE = 1024 * 1024
-LIMITED_BODY_IDLE_TIMEOUT = 3
+LIMITED_TRANSFER_IDLE_TIMEOUT = 3
 
 
 @pytest.fixture(scope="session", params=["local", pytest.param("s3", marks=pytest.mark.s3)])
@@ -155,7 +155,7 @@ def limited_server(request: pytest.FixtureRequest, server_factory) -> RunningSer
     """A server per store whose MAX_STREAMING_FILE_SIZE is 1 MiB and whose body idle timeout is 3 s,
     for the size-limit and stalled-client tests."""
     env = {"VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(LIMITED_MAX_FILE_SIZE),
-           "VITALGRAPH_BODY_IDLE_TIMEOUT_SECONDS": str(LIMITED_BODY_IDLE_TIMEOUT)}
+           "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS": str(LIMITED_TRANSFER_IDLE_TIMEOUT)}
     if request.param == "s3":
         env.update(request.getfixturevalue("seaweedfs").server_env("api-limited"))
     return server_factory(env, name=f"limited-{request.param}")

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tests.api.bad_input_support import Snapshot, assert_error, multipart_body, raw_request
-from tests.api.conftest import LIMITED_BODY_IDLE_TIMEOUT, LIMITED_MAX_FILE_SIZE, S3_SERVER_PART_SIZE, FileSlot
+from tests.api.conftest import FILE_NODE, LIMITED_MAX_FILE_SIZE, LIMITED_TRANSFER_IDLE_TIMEOUT, S3_SERVER_PART_SIZE, FileSlot
 
 OLD = os.urandom(4000)
 NEW = os.urandom(3000)
@@ -116,7 +116,7 @@ def test_a_client_that_stops_sending_but_stays_connected_is_cut_off_with_nothing
     waited = time.monotonic() - started
     assert response.status == 408, response
     assert "sent no body bytes for 3 s" in json.loads(response.body)["detail"]
-    assert LIMITED_BODY_IDLE_TIMEOUT <= waited < LIMITED_BODY_IDLE_TIMEOUT + 10
+    assert LIMITED_TRANSFER_IDLE_TIMEOUT <= waited < LIMITED_TRANSFER_IDLE_TIMEOUT + 10
     before.assert_unchanged(limited_server, limited_filled)
 
 
@@ -278,3 +278,45 @@ def test_tus_declared_oversize_is_413_and_stages_nothing(limited_server, limited
                                             "Upload-Metadata": _metadata(limited_filled)})
     assert_error(response, 413, "MAX_STREAMING_FILE_SIZE")
     before.assert_unchanged(limited_server, limited_filled)
+
+
+def test_a_client_that_stops_reading_a_download_is_cut_off_and_may_resume(server_factory):
+    """It asks for 64 MiB and reads nothing after the first bytes, keeping the connection open: after
+    the idle timeout the server closes the connection and its download (an open file) ends; a ranged
+    request then gets the rest."""
+    import re
+    import socket
+    from urllib.parse import urlsplit
+
+    server = server_factory({"VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS": "2"}, name="stall-timeout")
+    client = server.client()
+    space = client.post("/api/spaces", json={"space_id": "stall", "space_name": "stall"}).json()["space_id"]
+    uri = "http://example.org/stall/f"
+    client.post("/api/files", params={"space_id": space}, json=[{"@id": uri, "@type": FILE_NODE}])
+    content = os.urandom(64 * 1024 * 1024)
+    assert client.put(UPLOAD, params={"space_id": space, "uri": uri}, content=content).status_code == 200
+
+    def downloads_in_flight() -> float:
+        text = client.get("/metrics").text
+        return float(re.search(r'vitalgraph_transfers_in_flight\{direction="download"\} (\S+)', text).group(1))
+
+    url = urlsplit(server.url)
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.connect((url.hostname, url.port))
+        sock.sendall(f"GET /api/files/stream/download?space_id={space}&uri={uri} HTTP/1.1\r\nHost: x\r\n"
+                     f"Authorization: Bearer {server.token()}\r\n\r\n".encode())
+        received = len(sock.recv(65536))
+        assert downloads_in_flight() == 1
+        deadline = time.monotonic() + 20
+        while downloads_in_flight() != 0:
+            assert time.monotonic() < deadline, "the stalled download was never cut off"
+            time.sleep(0.2)
+        sock.settimeout(10)
+        while chunk := sock.recv(1024 * 1024):  # what was buffered, then EOF: the server closed
+            received += len(chunk)
+    assert received < len(content)
+    rest = client.get("/api/files/stream/download", params={"space_id": space, "uri": uri},
+                      headers={"Range": f"bytes={len(content) // 2}-"})
+    assert rest.status_code == 206 and rest.content == content[len(content) // 2:]
+    client.close()

@@ -55,11 +55,11 @@ async def require_streaming(services: ServicesDep) -> None:
 
 async def request_body(request: Request) -> AsyncIterator[bytes]:
     """The raw body, chunk by chunk. A client that goes away becomes an UploadIncompleteError; one that
-    keeps the connection open but sends nothing for BODY_IDLE_TIMEOUT_SECONDS a RequestTimeoutError,
+    keeps the connection open but sends nothing for TRANSFER_IDLE_TIMEOUT_SECONDS a RequestTimeoutError,
     so it cannot hold a staging file (or an S3 multipart upload) forever. Only the time spent waiting
     for the client counts: while the server is not asking for more (back-pressure), no clock runs."""
     settings: Settings = request.app.state.services.settings
-    idle_timeout = settings.BODY_IDLE_TIMEOUT_SECONDS
+    idle_timeout = settings.TRANSFER_IDLE_TIMEOUT_SECONDS
     chunks = request.stream().__aiter__()
     try:
         while True:
@@ -70,7 +70,7 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
                     return
             if waiting.cancelled_caught:
                 raise RequestTimeoutError(
-                    f"the client sent no body bytes for {idle_timeout:g} s (BODY_IDLE_TIMEOUT_SECONDS); "
+                    f"the client sent no body bytes for {idle_timeout:g} s (TRANSFER_IDLE_TIMEOUT_SECONDS); "
                     "the upload was abandoned"
                 )
             if chunk:

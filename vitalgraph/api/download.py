@@ -65,11 +65,12 @@ def build_download_response(
     last_modified: datetime | None,
     read_range: ReadRange,
     chunk_size: int,
+    stall_timeout: float | None = None,
 ) -> Response:
     """The response to a GET or HEAD of a stored file of `size` bytes.
 
     `read_range(start, end_inclusive)` must yield exactly those bytes; it is not called for HEAD,
-    304, 416 or an empty file.
+    304, 416 or an empty file. A client that reads nothing for `stall_timeout` seconds is cut off.
     """
     if size < 0:
         raise ValueError(f"size must be >= 0, got {size}")
@@ -123,7 +124,8 @@ def build_download_response(
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
     return RangeStreamResponse(
-        status_code=status, headers=headers, body=body, read_range=read_range, chunk_size=chunk_size
+        status_code=status, headers=headers, body=body, read_range=read_range, chunk_size=chunk_size,
+        stall_timeout=stall_timeout,
     )
 
 
@@ -157,6 +159,7 @@ class RangeStreamResponse(Response):
         body: Sequence[BodyPart],
         read_range: ReadRange,
         chunk_size: int,
+        stall_timeout: float | None = None,
     ) -> None:
         self.status_code = status_code
         self.background = None
@@ -164,10 +167,13 @@ class RangeStreamResponse(Response):
         self._body_parts = list(body)
         self._read_range = read_range
         self._chunk_size = chunk_size
+        self._stall_timeout = stall_timeout
         self._content_length = body_length(self._body_parts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         send = _raise_client_disconnect_on_os_error(send)
+        if self._stall_timeout is not None:
+            send = _cut_off_after_stall(send, self._stall_timeout)
         try:
             if _asgi_spec_version(scope) >= (2, 4):
                 await self._send_response(send)  # such servers raise from send() once the client is gone
@@ -175,6 +181,10 @@ class RangeStreamResponse(Response):
                 await self._send_response_until_disconnect(receive, send)
         except ClientDisconnect:
             logger.debug("client disconnected during download of %s", scope.get("path"))
+        except ClientStalledError as exc:
+            # Returning with the response unfinished makes the server close the connection; the
+            # store's stream is already closed. The client may resume with a Range request.
+            logger.warning("download of %s cut off: %s", scope.get("path"), exc)
 
     async def _send_response_until_disconnect(self, receive: Receive, send: Send) -> None:
         # Older servers silently drop send() after a disconnect: watch receive() instead, or the
@@ -272,6 +282,22 @@ def _raise_client_disconnect_on_os_error(send: Send) -> Send:
             raise ClientDisconnect() from exc
 
     return guarded_send
+
+
+class ClientStalledError(Exception):
+    """The client read nothing for the stall timeout while keeping its connection open."""
+
+
+def _cut_off_after_stall(send: Send, seconds: float) -> Send:
+    # uvicorn's send() waits for the socket to drain before it writes: a client that stops reading
+    # would hold this download (an open file or S3 stream) forever.
+    async def timed_send(message: Message) -> None:
+        with anyio.move_on_after(seconds) as waiting:
+            await send(message)
+        if waiting.cancelled_caught:
+            raise ClientStalledError(f"the client read nothing for {seconds:g} s (TRANSFER_IDLE_TIMEOUT_SECONDS)")
+
+    return timed_send
 
 
 def _asgi_spec_version(scope: Scope) -> tuple[int, ...]:

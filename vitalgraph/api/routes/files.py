@@ -174,6 +174,7 @@ async def _download(request: Request, services: ServicesDep, space_id: str, grap
         last_modified=content.modified,
         read_range=read_range,
         chunk_size=services.settings.STREAMING_CHUNK_SIZE,
+        stall_timeout=services.settings.TRANSFER_IDLE_TIMEOUT_SECONDS,
     )
 
 
