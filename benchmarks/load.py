@@ -8,8 +8,9 @@ Half the transfers are uploads, half downloads of files uploaded beforehand (set
 all run at once over one asyncio client. Every byte is SHA-256 verified: uploads against the
 server's answer, downloads against the digest of what was uploaded. Meanwhile a separate process (so
 the load client's own CPU use does not delay it) sends one small metadata GET every 50 ms, each followed
-by a GET /health (no store access: the wait for the server's event loop alone), and records each latency. Reports: throughput, all verified, the metadata GET's p50/p99/max and /health's p99, the server's peak RSS
-(sampled every 20 ms) and the largest event-loop lag the server itself saw
+by a GET /health (no store access: the wait for the server's event loop alone), and records each latency.
+Reports: throughput, all verified, the metadata GET's p50/p99/max and /health's p99, the server's peak
+RSS (sampled every 20 ms) and the largest event-loop lag the server itself saw
 (vitalgraph_event_loop_lag_max_seconds on /metrics). The same `run_load` backs the small test in
 tests/load/.
 """

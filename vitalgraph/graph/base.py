@@ -211,7 +211,8 @@ class GraphStore(ABC):
         )
         exists = any("type" in row for row in rows)
         others = [row["claim"] for row in rows if "claim" in row and str(row["claim"]) != mine]
-        stale = [str(claim) for claim in others if _claimed_at(claim.value) < time.time() - CREATION_CLAIM_TTL_SECONDS]  # type: ignore[attr-defined]
+        cutoff = time.time() - CREATION_CLAIM_TTL_SECONDS
+        stale = [str(claim) for claim in others if _claimed_at(claim.value) < cutoff]  # type: ignore[attr-defined]
         won = not exists and len(others) == len(stale)
         release = " ".join(f"{node} <{CREATION_CLAIM}> {claim} ." for claim in [mine, *stale])
         insert = f";\nINSERT DATA {{ GRAPH {g} {{ {triples} }} }}" if won else ""
