@@ -7,11 +7,11 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import ClientDisconnect
 
+from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.config import Settings
 from vitalgraph.model import GraphObject
 from vitalgraph.services.auth import Principal
@@ -61,22 +61,24 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
     settings: Settings = request.app.state.services.settings
     idle_timeout = settings.TRANSFER_IDLE_TIMEOUT_SECONDS
     chunks = request.stream().__aiter__()
+    watchdog = IdleWatchdog(idle_timeout)
     try:
         while True:
-            with anyio.move_on_after(idle_timeout) as waiting:
-                try:
-                    chunk = await chunks.__anext__()
-                except StopAsyncIteration:
-                    return
-            if waiting.cancelled_caught:
+            try:
+                chunk = await watchdog.wait(chunks.__anext__())
+            except StopAsyncIteration:
+                return
+            except IdleTimeout:
                 raise RequestTimeoutError(
                     f"the client sent no body bytes for {idle_timeout:g} s (TRANSFER_IDLE_TIMEOUT_SECONDS); "
                     "the upload was abandoned"
-                )
+                ) from None
             if chunk:
                 yield chunk
     except ClientDisconnect:
         raise UploadIncompleteError("client disconnected before the upload finished") from None
+    finally:
+        watchdog.close()
 
 
 def header_integer(request: Request, name: str) -> int | None:

@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
+from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.api.ranges import (
     ByteRange,
     content_disposition,
@@ -172,8 +173,9 @@ class RangeStreamResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         send = _raise_client_disconnect_on_os_error(send)
-        if self._stall_timeout is not None:
-            send = _cut_off_after_stall(send, self._stall_timeout)
+        watchdog = IdleWatchdog(self._stall_timeout) if self._stall_timeout is not None else None
+        if watchdog is not None:
+            send = _cut_off_after_stall(send, watchdog)
         try:
             if _asgi_spec_version(scope) >= (2, 4):
                 await self._send_response(send)  # such servers raise from send() once the client is gone
@@ -185,6 +187,9 @@ class RangeStreamResponse(Response):
             # Returning with the response unfinished makes the server close the connection; the
             # store's stream is already closed. The client may resume with a Range request.
             logger.warning("download of %s cut off: %s", scope.get("path"), exc)
+        finally:
+            if watchdog is not None:
+                watchdog.close()
 
     async def _send_response_until_disconnect(self, receive: Receive, send: Send) -> None:
         # Older servers silently drop send() after a disconnect: watch receive() instead, or the
@@ -288,14 +293,16 @@ class ClientStalledError(Exception):
     """The client read nothing for the stall timeout while keeping its connection open."""
 
 
-def _cut_off_after_stall(send: Send, seconds: float) -> Send:
+def _cut_off_after_stall(send: Send, watchdog: IdleWatchdog) -> Send:
     # uvicorn's send() waits for the socket to drain before it writes: a client that stops reading
     # would hold this download (an open file or S3 stream) forever.
     async def timed_send(message: Message) -> None:
-        with anyio.move_on_after(seconds) as waiting:
-            await send(message)
-        if waiting.cancelled_caught:
-            raise ClientStalledError(f"the client read nothing for {seconds:g} s (TRANSFER_IDLE_TIMEOUT_SECONDS)")
+        try:
+            await watchdog.wait(send(message))
+        except IdleTimeout:
+            raise ClientStalledError(
+                f"the client read nothing for {watchdog.seconds:g} s (TRANSFER_IDLE_TIMEOUT_SECONDS)"
+            ) from None
 
     return timed_send
 
