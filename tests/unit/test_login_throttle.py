@@ -68,6 +68,7 @@ def test_zero_max_failures_turns_throttling_off():
     for _ in range(100):
         throttle.check("ann", "10.0.0.1")
         throttle.failed("ann", "10.0.0.1")
+    assert len(throttle._failures) == 0  # and nothing is kept for it
 
 
 def test_memory_is_bounded_by_dropping_the_least_recently_failed():

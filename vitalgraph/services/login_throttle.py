@@ -48,6 +48,8 @@ class LoginThrottle:
                 )
 
     def failed(self, username: str, client: str) -> None:
+        if self.max_failures == 0:
+            return  # throttling off: nothing to count
         now = self._clock()
         for key, _, _ in self._keys(username, client):
             self._prune(self._failures.setdefault(key, deque()), now).append(now)
