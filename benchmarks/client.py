@@ -85,8 +85,9 @@ def sync_client(target: Target, row: Row, path: Path, backend: str) -> None:
 
 def async_client(target: Target, row: Row, path: Path, backend: str, verify: bool = True) -> None:
     async def run() -> None:
-        async with AsyncVitalGraphClient(target.url, http_backend=backend, verify_checksum=verify,
-                                         **target.credentials()) as client:
+        async with AsyncVitalGraphClient(
+            target.url, http_backend=backend, verify_checksum=verify, **target.credentials()
+        ) as client:
             loop = asyncio.get_running_loop()
             for direction, transfer in (
                 ("upload", lambda: client.files.upload_file_stream(SPACE, None, URI, path)),
@@ -107,9 +108,28 @@ def curl(target: Target, row: Row, path: Path) -> None:
         token = client.http.auth.tokens.access_token
     query = urlencode({"space_id": SPACE, "uri": URI})
     auth = ["-H", f"Authorization: Bearer {token}"]
-    upload = ["curl", "-sS", "--fail", "-o", "/dev/null", *auth, "-H", "Content-Type: application/octet-stream",
-              "-T", str(path), f"{target.url}/api/files/stream/upload?{query}"]
-    download = ["curl", "-sS", "--fail", "-o", "/dev/null", *auth, f"{target.url}/api/files/stream/download?{query}"]
+    upload = [
+        "curl",
+        "-sS",
+        "--fail",
+        "-o",
+        "/dev/null",
+        *auth,
+        "-H",
+        "Content-Type: application/octet-stream",
+        "-T",
+        str(path),
+        f"{target.url}/api/files/stream/upload?{query}",
+    ]
+    download = [
+        "curl",
+        "-sS",
+        "--fail",
+        "-o",
+        "/dev/null",
+        *auth,
+        f"{target.url}/api/files/stream/download?{query}",
+    ]
     for direction, command in (("upload", upload), ("download", download)):
         started = time.perf_counter()
         subprocess.run(command, check=True)
@@ -134,14 +154,18 @@ def prepare(target: Target) -> None:
 
 
 def report(rows: list[Row], size: int) -> None:
-    print(f"\n{size / MiB:.0f} MiB, best of {len(rows[0].seconds['upload'])} round(s); MB/s = 10^6 B/s; "
-          "CPU = this process's CPU seconds")
+    print(
+        f"\n{size / MiB:.0f} MiB, best of {len(rows[0].seconds['upload'])} round(s); MB/s = 10^6 B/s; "
+        "CPU = this process's CPU seconds"
+    )
     print(f"{'client':<28}{'upload MB/s':>12}{'CPU s':>8}{'download MB/s':>15}{'CPU s':>8}")
     for row in rows:
         cells = []
         for direction in ("upload", "download"):
             best = min(range(len(row.seconds[direction])), key=row.seconds[direction].__getitem__)
-            cells.append(f"{size / row.seconds[direction][best] / 1e6:>{12 if direction == 'upload' else 15}.0f}")
+            cells.append(
+                f"{size / row.seconds[direction][best] / 1e6:>{12 if direction == 'upload' else 15}.0f}"
+            )
             cpu = row.cpu[direction][best]
             cells.append(f"{'' if cpu != cpu else f'{cpu:.1f}':>8}")
         print(f"{row.name:<28}{''.join(cells)}")
@@ -170,15 +194,23 @@ def main() -> None:
         prepare(target)
         payload = workdir / "payload.bin"
         write_payload(payload, size)
-        rows = [Row("curl"), Row("async client (aiohttp)"), Row("  same, verify_checksum off"),
-                Row("async client (httpx)"), Row("sync client (urllib3)"), Row("sync client (httpx)")]
+        rows = [
+            Row("curl"),
+            Row("async client (aiohttp)"),
+            Row("  same, verify_checksum off"),
+            Row("async client (httpx)"),
+            Row("sync client (urllib3)"),
+            Row("sync client (httpx)"),
+        ]
         for round_number in range(args.rounds):
             print(f"round {round_number + 1}/{args.rounds} ...", flush=True)
             curl(target, rows[0], payload)
             async_client(target, rows[1], payload, "aiohttp")
             async_client(target, rows[2], payload, "aiohttp", verify=False)
             async_client(target, rows[3], payload, "httpx")
-            sync_client(target, rows[4], payload, "aiohttp")  # the default backend: urllib3 for the sync client
+            sync_client(
+                target, rows[4], payload, "aiohttp"
+            )  # the default backend: urllib3 for the sync client
             sync_client(target, rows[5], payload, "httpx")
         report(rows, size)
     finally:

@@ -18,8 +18,12 @@ import sys
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--uploads", type=int, default=200, help="interrupted uploads (and half as many downloads)")
-    parser.add_argument("--kills", type=int, default=10, help="kill -9 rounds, each with 6 uploads and a download in flight")
+    parser.add_argument(
+        "--uploads", type=int, default=200, help="interrupted uploads (and half as many downloads)"
+    )
+    parser.add_argument(
+        "--kills", type=int, default=10, help="kill -9 rounds, each with 6 uploads and a download in flight"
+    )
     parser.add_argument("--examples", type=int, default=200, help="schemathesis examples per operation")
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
@@ -30,8 +34,20 @@ def main() -> None:
         "VITALGRAPH_FAULT_SEED": str(args.seed),
         "VITALGRAPH_FUZZ_EXAMPLES": str(args.examples),
     }
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout", "3600",
-               "tests/faults", "tests/fuzz", "-W", "ignore::UserWarning"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--timeout",
+        "3600",
+        "tests/faults",
+        "tests/fuzz",
+        "-W",
+        "ignore::UserWarning",
+    ]
     sys.exit(subprocess.run(command, env=env).returncode)
 
 

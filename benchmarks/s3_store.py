@@ -101,9 +101,15 @@ class StoreClient(Client):
 
     def make_store(self, server: SeaweedFS) -> S3BlobStore:
         return S3BlobStore(
-            bucket=server.bucket, endpoint_url=server.endpoint_url, region=server.region,
-            access_key_id=server.access_key, secret_access_key=server.secret_key, prefix="bench",
-            part_size=PART_SIZE, max_concurrency=CONCURRENCY, chunk_size=READ_CHUNK,
+            bucket=server.bucket,
+            endpoint_url=server.endpoint_url,
+            region=server.region,
+            access_key_id=server.access_key,
+            secret_access_key=server.secret_key,
+            prefix="bench",
+            part_size=PART_SIZE,
+            max_concurrency=CONCURRENCY,
+            chunk_size=READ_CHUNK,
         )
 
     async def setup(self, server: SeaweedFS) -> None:
@@ -132,9 +138,14 @@ class AiobotocoreClient(Client):
 
         self.bucket = server.bucket
         self._context = get_session().create_client(
-            "s3", endpoint_url=server.endpoint_url, region_name=server.region,
-            aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key,
-            config=AioConfig(signature_version="s3v4", s3={"addressing_style": "path"}, max_pool_connections=16),
+            "s3",
+            endpoint_url=server.endpoint_url,
+            region_name=server.region,
+            aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key,
+            config=AioConfig(
+                signature_version="s3v4", s3={"addressing_style": "path"}, max_pool_connections=16
+            ),
         )
         self.client: Any = await self._context.__aenter__()
 
@@ -178,9 +189,13 @@ class ObstoreClient(Client):
         from obstore.store import S3Store
 
         self.store = S3Store(
-            server.bucket, endpoint=server.endpoint_url, region=server.region,
-            access_key_id=server.access_key, secret_access_key=server.secret_key,
-            virtual_hosted_style_request=False, client_options={"allow_http": True},
+            server.bucket,
+            endpoint=server.endpoint_url,
+            region=server.region,
+            access_key_id=server.access_key,
+            secret_access_key=server.secret_key,
+            virtual_hosted_style_request=False,
+            client_options={"allow_http": True},
         )
 
     async def upload(self, key: str, pieces: AsyncIterator[bytes]) -> None:
@@ -204,24 +219,32 @@ def row(client: str, direction: str, size: int, m: Measure) -> str:
 
 async def run(mib: int, rounds: int, names: list[str]) -> None:
     total = mib * MiB
-    clients = [c for c in (StoreClient(), AiobotocoreClient(), ObstoreClient())
-               if not names or any(n in c.name.lower() for n in names)]
+    clients = [
+        c
+        for c in (StoreClient(), AiobotocoreClient(), ObstoreClient())
+        if not names or any(n in c.name.lower() for n in names)
+    ]
     with tempfile.TemporaryDirectory(prefix="s3bench-") as directory:
         server = start_seaweedfs(Path(directory))
         try:
-            print(f"{mib} MiB object, parts {PART_SIZE // MiB} MiB x {CONCURRENCY} in flight, {os.cpu_count()} cores")
-            print("| client | direction | MB/s | client CPU-s | client RSS growth MiB | loop lag p99 / max ms | SeaweedFS CPU-s |")
+            print(
+                f"{mib} MiB object, parts {PART_SIZE // MiB} MiB x {CONCURRENCY} in flight, {os.cpu_count()} cores"
+            )
+            print(
+                "| client | direction | MB/s | client CPU-s | client RSS growth MiB | loop lag p99 / "
+                "max ms | SeaweedFS CPU-s |"
+            )
             print("|---|---|---|---|---|---|---|")
             for round_number in range(rounds):
                 for client in clients:
                     await client.setup(server)
                     key = f"bench/{round_number}-{clients.index(client)}"
-                    up = await measured(lambda: client.upload(key, source(total)()), server.process.pid)
+                    up = await measured(lambda: client.upload(key, source(total)()), server.process.pid)  # noqa: B023 (awaited in the loop)
                     received = 0
 
                     async def download() -> None:
                         nonlocal received
-                        received = await client.download(key)
+                        received = await client.download(key)  # noqa: B023
 
                     down = await measured(download, server.process.pid)
                     assert received == total, f"{client.name} read {received} of {total} bytes"

@@ -187,7 +187,9 @@ def minimal_app(data_dir: Path) -> Starlette:
         path = file_path(request)
         size = (await asyncio.to_thread(path.stat)).st_size
         return StreamingResponse(
-            file_chunks(path, MiB), media_type="application/octet-stream", headers={"Content-Length": str(size)}
+            file_chunks(path, MiB),
+            media_type="application/octet-stream",
+            headers={"Content-Length": str(size)},
         )
 
     return Starlette(
@@ -205,7 +207,11 @@ def serve_minimal(argv: Sequence[str]) -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     uvicorn.run(
-        minimal_app(args.data_dir), host="127.0.0.1", port=args.port, loop="uvloop", http="httptools",
+        minimal_app(args.data_dir),
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
         log_level="warning",
     )
 
@@ -219,7 +225,9 @@ def direct_s3(argv: Sequence[str]) -> None:
     parser.add_argument("direction", choices=["upload", "download"])
     parser.add_argument("--key", required=True)
     parser.add_argument("--file", type=Path)
-    parser.add_argument("--server", required=True, help="JSON: endpoint_url, bucket, region, access_key, secret_key")
+    parser.add_argument(
+        "--server", required=True, help="JSON: endpoint_url, bucket, region, access_key, secret_key"
+    )
     args = parser.parse_args(argv)
     server = json.loads(args.server)
 
@@ -266,13 +274,19 @@ class ServerProcess:
         stop_process(self.process, grace_seconds=15)
 
 
-def start_process(name: str, command: list[str], run_dir: Path, env: dict[str, str], port: int) -> ServerProcess:
+def start_process(
+    name: str, command: list[str], run_dir: Path, env: dict[str, str], port: int
+) -> ServerProcess:
     data_dir = run_dir / f"{name}-data"
     data_dir.mkdir()
     log_path = run_dir / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command + ["--data-dir", str(data_dir)], env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+            command + ["--data-dir", str(data_dir)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", data_dir, process, log_path)
     try:
@@ -299,8 +313,18 @@ def start_vitalgraph(
     env.update({f"VITALGRAPH_{name}": str(value) for name, value in (settings or {}).items()})
     if chunk_size is not None:
         env["VITALGRAPH_STREAMING_CHUNK_SIZE"] = str(chunk_size)
-    command = [sys.executable, "-m", "vitalgraph.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "vitalgraph.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     return start_process(name, command, run_dir, env, port)
 
 
@@ -356,7 +380,9 @@ class VitalGraphTarget:
         return self._content_url("download", name)
 
     def remove_file(self, name: str) -> None:
-        self.api.delete("/api/files", params={"space_id": SPACE_ID, "uri": self.file_uri(name)}).raise_for_status()
+        self.api.delete(
+            "/api/files", params={"space_id": SPACE_ID, "uri": self.file_uri(name)}
+        ).raise_for_status()
 
 
 class DirectS3Target:
@@ -368,10 +394,15 @@ class DirectS3Target:
         self.server = ServerProcess(seaweed.endpoint_url, seaweed.data_dir, seaweed.process, seaweed.log_path)
         self.curl_headers: list[str] = []
         self._seaweed = seaweed
-        self._description = json.dumps({
-            "endpoint_url": seaweed.endpoint_url, "bucket": seaweed.bucket, "region": seaweed.region,
-            "access_key": seaweed.access_key, "secret_key": seaweed.secret_key,
-        })
+        self._description = json.dumps(
+            {
+                "endpoint_url": seaweed.endpoint_url,
+                "bucket": seaweed.bucket,
+                "region": seaweed.region,
+                "access_key": seaweed.access_key,
+                "secret_key": seaweed.secret_key,
+            }
+        )
 
     @staticmethod
     def key(name: str) -> str:
@@ -387,12 +418,23 @@ class DirectS3Target:
         self._seaweed.boto_client().delete_object(Bucket=self._seaweed.bucket, Key=self.key(name))
 
     def transfer(self, direction: str, payload: Payload) -> Sample:
-        command = [sys.executable, "-m", "benchmarks.transfer", "direct-s3", direction, "--key", self.key(payload.name),
-                   "--server", self._description]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.transfer",
+            "direct-s3",
+            direction,
+            "--key",
+            self.key(payload.name),
+            "--server",
+            self._description,
+        ]
         if direction == "upload":
             command += ["--file", str(payload.path)]
         cpu_before = cpu_seconds(self.server.pid)
-        child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             with PeakRssSampler([self.server.pid, child.pid]) as rss:
                 out, err = child.communicate()
@@ -405,8 +447,15 @@ class DirectS3Target:
         result = json.loads(out)
         if result["bytes"] != payload.size:
             raise RuntimeError(f"direct S3 {direction} moved {result['bytes']} of {payload.size} bytes")
-        return Sample(self.label, direction, payload.size, payload.size / result["seconds"] / 1e6,
-                      rss.peaks[self.server.pid], rss.peaks[child.pid], cpu_seconds(self.server.pid) - cpu_before)
+        return Sample(
+            self.label,
+            direction,
+            payload.size,
+            payload.size / result["seconds"] / 1e6,
+            rss.peaks[self.server.pid],
+            rss.peaks[child.pid],
+            cpu_seconds(self.server.pid) - cpu_before,
+        )
 
 
 Target = MinimalTarget | VitalGraphTarget | DirectS3Target
@@ -436,8 +485,15 @@ def curl_transfer(target: Target, direction: str, payload: Payload, scratch: Pat
     """Run curl once against `target`, sampling its RSS and the server's; check status, size and hash."""
     response_path = scratch / "upload-response.json"
     if direction == "upload":
-        where = ["-T", str(payload.path), "-H", "Content-Type: application/octet-stream",
-                 target.upload_url(payload.name), "-o", str(response_path)]
+        where = [
+            "-T",
+            str(payload.path),
+            "-H",
+            "Content-Type: application/octet-stream",
+            target.upload_url(payload.name),
+            "-o",
+            str(response_path),
+        ]
     else:
         where = [target.download_url(payload.name), "-o", "/dev/null"]
     command = ["curl", "-sS", *target.curl_headers, *where, "-w", CURL_WRITE_OUT]
@@ -452,7 +508,9 @@ def curl_transfer(target: Target, direction: str, payload: Payload, scratch: Pat
             curl.wait()
     server_cpu = cpu_seconds(target.server.pid) - cpu_before
     status, uploaded, downloaded, speed_up, speed_down = out.split()
-    moved, speed = (int(uploaded), float(speed_up)) if direction == "upload" else (int(downloaded), float(speed_down))
+    moved, speed = (
+        (int(uploaded), float(speed_up)) if direction == "upload" else (int(downloaded), float(speed_down))
+    )
     if curl.returncode != 0 or not status.startswith("2") or moved != payload.size:
         raise RuntimeError(
             f"{target.label} {direction} failed: curl exit {curl.returncode}, HTTP {status}, {moved} of "
@@ -460,8 +518,15 @@ def curl_transfer(target: Target, direction: str, payload: Payload, scratch: Pat
         )
     if direction == "upload":
         check_upload_response(target, response_path, payload)
-    return Sample(target.label, direction, payload.size, speed / 1e6, rss.peaks[target.server.pid],
-                  rss.peaks[curl.pid], server_cpu)
+    return Sample(
+        target.label,
+        direction,
+        payload.size,
+        speed / 1e6,
+        rss.peaks[target.server.pid],
+        rss.peaks[curl.pid],
+        server_cpu,
+    )
 
 
 def check_upload_response(target: Target, response_path: Path, payload: Payload) -> None:
@@ -526,9 +591,13 @@ def measure_size(targets: Sequence[Target], payload: Payload, repeat: int, scrat
                 else:
                     sample = curl_transfer(target, direction, payload, scratch)
                 samples.append(sample)
-                print(f"  [{repetition + 1}/{repeat}] {format_size(payload.size)} {target.label:<16} {direction:<8} "
-                      f"{sample.mb_per_s:7.0f} MB/s  server {sample.server_rss / MiB:5.0f} MiB  "
-                      f"curl {sample.client_rss / MiB:4.0f} MiB", file=sys.stderr, flush=True)
+                print(
+                    f"  [{repetition + 1}/{repeat}] {format_size(payload.size)} {target.label:<16} {direction:<8} "
+                    f"{sample.mb_per_s:7.0f} MB/s  server {sample.server_rss / MiB:5.0f} MiB  "
+                    f"curl {sample.client_rss / MiB:4.0f} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
     for target in targets:
         target.remove_file(payload.name)
     return samples
@@ -541,7 +610,8 @@ def warm_up(targets: Sequence[Target], run_dir: Path) -> str:
     payload.path.unlink()
     servers = {t.server.pid: t.label for t in reversed(targets)}  # one entry per process, first label wins
     return "Idle server RSS after warm-up: " + ", ".join(
-        f"{label} {psutil.Process(pid).memory_info().rss / MiB:.0f} MiB" for pid, label in reversed(servers.items())
+        f"{label} {psutil.Process(pid).memory_info().rss / MiB:.0f} MiB"
+        for pid, label in reversed(servers.items())
     )
 
 
@@ -695,7 +765,12 @@ def start_targets(
 
 
 def run(
-    sizes: list[int], repeat: int, chunk_sizes: list[int] | None, workdir: Path, keep: bool, store: str = "local"
+    sizes: list[int],
+    repeat: int,
+    chunk_sizes: list[int] | None,
+    workdir: Path,
+    keep: bool,
+    store: str = "local",
 ) -> None:
     with run_directory(workdir, keep) as run_dir:
         servers, targets = start_targets(run_dir, chunk_sizes, store)
@@ -704,8 +779,11 @@ def run(
             for size in sizes:
                 needed, free = disk_needed(size, len(servers)), shutil.disk_usage(run_dir).free
                 if needed > free:
-                    print(f"skipping {format_size(size)}: needs {needed / MiB / 1024:.1f} GiB free in {run_dir}, "
-                          f"has {free / MiB / 1024:.1f} GiB", file=sys.stderr)
+                    print(
+                        f"skipping {format_size(size)}: needs {needed / MiB / 1024:.1f} GiB free in {run_dir}, "
+                        f"has {free / MiB / 1024:.1f} GiB",
+                        file=sys.stderr,
+                    )
                     continue
                 payload = write_payload(run_dir, size)
                 try:
@@ -725,17 +803,33 @@ def run(
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.transfer", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100M,1G,5G", type=parse_sizes, help="payload sizes (default 100M,1G,5G)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.transfer", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--sizes", default="100M,1G,5G", type=parse_sizes, help="payload sizes (default 100M,1G,5G)"
+    )
     parser.add_argument("--repeat", default=3, type=int, help="repetitions per size (default 3)")
     parser.add_argument(
-        "--chunk-sizes", nargs="?", const=DEFAULT_CHUNK_SIZES, default=None, type=parse_sizes,
+        "--chunk-sizes",
+        nargs="?",
+        const=DEFAULT_CHUNK_SIZES,
+        default=None,
+        type=parse_sizes,
         help=f"instead: VitalGraph with each VITALGRAPH_STREAMING_CHUNK_SIZE (default {DEFAULT_CHUNK_SIZES})",
     )
-    parser.add_argument("--workdir", default=Path("/tmp/vg-bench"), type=Path, help="scratch (default /tmp/vg-bench)")
-    parser.add_argument("--keep", action="store_true", help="keep the run directory (payloads, data, server logs)")
-    parser.add_argument("--store", choices=["local", "s3"], default="local",
-                        help="s3: VitalGraph on the S3 store against aiobotocore straight to SeaweedFS")
+    parser.add_argument(
+        "--workdir", default=Path("/tmp/vg-bench"), type=Path, help="scratch (default /tmp/vg-bench)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the run directory (payloads, data, server logs)"
+    )
+    parser.add_argument(
+        "--store",
+        choices=["local", "s3"],
+        default="local",
+        help="s3: VitalGraph on the S3 store against aiobotocore straight to SeaweedFS",
+    )
     args = parser.parse_args(argv)
     if args.store == "s3" and args.chunk_sizes is not None:
         parser.error("--chunk-sizes compares local-store servers; it does not combine with --store s3")

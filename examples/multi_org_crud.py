@@ -93,8 +93,11 @@ class LocalBlobProbe:
 
     def keys(self, prefix: str = "") -> list[str]:
         base = self.root()
-        return sorted(str(p.relative_to(base)) for p in (base / prefix).rglob("*")
-                      if p.is_file() and not p.relative_to(base).parts[0].startswith("."))
+        return sorted(
+            str(p.relative_to(base))
+            for p in (base / prefix).rglob("*")
+            if p.is_file() and not p.relative_to(base).parts[0].startswith(".")
+        )
 
 
 @dataclass
@@ -109,8 +112,13 @@ class FlowReport:
 
 # --- the flow -----------------------------------------------------------------------------------
 async def run_flow(
-    client: AsyncVitalGraphClient, *, probe: LocalBlobProbe | None = None, organizations: int = ORGANIZATIONS,
-    big_file_size: int = BIG_FILE_SIZE, big_files: int | None = None, log: Callable[[str], None] = print,
+    client: AsyncVitalGraphClient,
+    *,
+    probe: LocalBlobProbe | None = None,
+    organizations: int = ORGANIZATIONS,
+    big_file_size: int = BIG_FILE_SIZE,
+    big_files: int | None = None,
+    log: Callable[[str], None] = print,
 ) -> FlowReport:
     """Run every step against `client`. `big_files` organizations (default: all) get a > 50 MiB file."""
     big_files = organizations if big_files is None else big_files
@@ -124,14 +132,21 @@ async def run_flow(
     created = await client.kgtypes.create_kgtypes(space_id, None, [org_type, doc_type])
     check(created.created_count == 2, f"expected 2 KGTypes created, got {created}")
 
-    orgs = [KGEntity(f"urn:{space_id}:org:{n}", name=f"Organization {n:02d}", kGEntityType=org_type.URI)
-            for n in range(organizations)]
+    orgs = [
+        KGEntity(f"urn:{space_id}:org:{n}", name=f"Organization {n:02d}", kGEntityType=org_type.URI)
+        for n in range(organizations)
+    ]
     await client.kgentities.create_kgentities(space_id, None, orgs)
     clock.lap("space, 2 KGTypes, organizations created")
 
-    uploads = await asyncio.gather(*(
-        _upload_attachments(client, space_id, org, big_file_size if n < big_files else 0, extra=n % 2 == 0)
-        for n, org in enumerate(orgs)))
+    uploads = await asyncio.gather(
+        *(
+            _upload_attachments(
+                client, space_id, org, big_file_size if n < big_files else 0, extra=n % 2 == 0
+            )
+            for n, org in enumerate(orgs)
+        )
+    )
     attachments = {a.file_uri: a for per_org in uploads for a in per_org}
     total = sum(a.size for a in attachments.values())
     clock.lap(f"{len(attachments)} attachments uploaded concurrently ({total / MiB:.0f} MiB)")
@@ -141,11 +156,17 @@ async def run_flow(
     await asyncio.gather(*(_check_download(client, space_id, a) for a in attachments.values()))
     clock.lap(f"{len(attachments)} attachments downloaded, SHA-256 verified")
     if probe:
-        check(all(probe.exists(a.blob_key) for a in attachments.values()), "an uploaded blob is not in the store")
+        check(
+            all(probe.exists(a.blob_key) for a in attachments.values()),
+            "an uploaded blob is not in the store",
+        )
 
     replaced, new = await _update_and_replace(client, space_id, orgs[0], attachments)
     if probe:
-        check(not probe.exists(replaced.blob_key), f"replaced attachment's bytes still stored: {replaced.blob_key}")
+        check(
+            not probe.exists(replaced.blob_key),
+            f"replaced attachment's bytes still stored: {replaced.blob_key}",
+        )
     del attachments[replaced.file_uri]
     attachments[new.file_uri] = new
     clock.lap(f"{orgs[0].URI} renamed; {replaced.name} replaced by {new.name}")
@@ -172,45 +193,69 @@ async def _upload_attachments(
     client: AsyncVitalGraphClient, space_id: str, org: KGEntity, big_size: int, extra: bool
 ) -> list[Attachment]:
     """2 attachments (3 when `extra`), the first `big_size` bytes if given, uploaded one after another."""
-    files = [("contract.pdf", "application/pdf", big_size or 3 * MiB + 17), ("logo.png", "image/png", 64 * 1024)]
+    files = [
+        ("contract.pdf", "application/pdf", big_size or 3 * MiB + 17),
+        ("logo.png", "image/png", 64 * 1024),
+    ]
     if extra:
         files.append(("report.txt", "text/plain", MiB + 1))
     done = []
     for name, content_type, size in files:
-        done.append(await _upload(client, space_id, org.URI, f"{org.URI}:file:{name}", name, content_type, size))
+        done.append(
+            await _upload(client, space_id, org.URI, f"{org.URI}:file:{name}", name, content_type, size)
+        )
     return done
 
 
 async def _upload(
-    client: AsyncVitalGraphClient, space_id: str, org_uri: str, file_uri: str, name: str, content_type: str, size: int
+    client: AsyncVitalGraphClient,
+    space_id: str,
+    org_uri: str,
+    file_uri: str,
+    name: str,
+    content_type: str,
+    size: int,
 ) -> Attachment:
     await client.files.create_file(space_id, [FileNode(file_uri, name=name, fileName=name)])
     payload = Payload(file_uri, size)
-    result = await client.files.upload_file_stream(space_id, None, file_uri, payload.chunks(), filename=name,
-                                                   content_type=content_type)
-    check(result.size == size and result.sha256 == payload.sha256,
-          f"{file_uri}: server stored {result.size} bytes / {result.sha256}, sent {size} / {payload.sha256}")
+    result = await client.files.upload_file_stream(
+        space_id, None, file_uri, payload.chunks(), filename=name, content_type=content_type
+    )
+    check(
+        result.size == size and result.sha256 == payload.sha256,
+        f"{file_uri}: server stored {result.size} bytes / {result.sha256}, sent {size} / {payload.sha256}",
+    )
     await client.kgentities.attach_file(space_id, None, org_uri, file_uri)
     node = await client.files.get_file(space_id, file_uri)
     return Attachment(org_uri, file_uri, name, size, result.sha256, node.blobKey)
 
 
 async def _check_entities(
-    client: AsyncVitalGraphClient, space_id: str, orgs: list[KGEntity], attachments: dict[str, Attachment],
+    client: AsyncVitalGraphClient,
+    space_id: str,
+    orgs: list[KGEntity],
+    attachments: dict[str, Attachment],
     type_uri: str,
 ) -> None:
     listed = await client.kgentities.list_kgentities(space_id, None, page_size=len(orgs))
-    check(listed.total_count == len(orgs) and {e.URI for e in listed.entities} == {o.URI for o in orgs},
-          f"listed {listed.total_count} entities, expected {len(orgs)}")
+    check(
+        listed.total_count == len(orgs) and {e.URI for e in listed.entities} == {o.URI for o in orgs},
+        f"listed {listed.total_count} entities, expected {len(orgs)}",
+    )
 
     async def one(org: KGEntity) -> None:
         graph = await client.kgentities.get_kgentity(space_id, None, org.URI, include_attachments=True)
         expected = {a.file_uri: a for a in attachments.values() if a.org_uri == org.URI}
         check(graph.entity.kGEntityType == type_uri, f"{org.URI} lost its type")
-        check({f.URI for f in graph.files} == set(expected), f"{org.URI}: attachments {[f.URI for f in graph.files]}")
+        check(
+            {f.URI for f in graph.files} == set(expected),
+            f"{org.URI}: attachments {[f.URI for f in graph.files]}",
+        )
         for node in graph.files:
-            check(node.sha256 == expected[node.URI].sha256 and node.fileLength == expected[node.URI].size,
-                  f"{node.URI}: metadata says {node.fileLength} bytes / {node.sha256}")
+            check(
+                node.sha256 == expected[node.URI].sha256 and node.fileLength == expected[node.URI].size,
+                f"{node.URI}: metadata says {node.fileLength} bytes / {node.sha256}",
+            )
 
     await asyncio.gather(*(one(org) for org in orgs))
 
@@ -220,9 +265,11 @@ async def _check_download(client: AsyncVitalGraphClient, space_id: str, attachme
     async for chunk in client.files.iter_file(space_id, None, attachment.file_uri):
         digest.update(chunk)
         size += len(chunk)
-    check((size, digest.hexdigest()) == (attachment.size, attachment.sha256),
-          f"{attachment.file_uri}: downloaded {size} bytes / {digest.hexdigest()}, expected "
-          f"{attachment.size} / {attachment.sha256}")
+    check(
+        (size, digest.hexdigest()) == (attachment.size, attachment.sha256),
+        f"{attachment.file_uri}: downloaded {size} bytes / {digest.hexdigest()}, expected "
+        f"{attachment.size} / {attachment.sha256}",
+    )
 
 
 async def _update_and_replace(
@@ -231,15 +278,20 @@ async def _update_and_replace(
     """Rename `org`; swap its logo for a new file (attach the new, detach and delete the old)."""
     org.name = f"{org.name} (renamed)"
     await client.kgentities.update_kgentities(space_id, None, [org])
-    check((await client.kgentities.get_kgentity(space_id, None, org.URI)).name == org.name, "rename not stored")
+    check(
+        (await client.kgentities.get_kgentity(space_id, None, org.URI)).name == org.name, "rename not stored"
+    )
 
     old = next(a for a in attachments.values() if a.org_uri == org.URI and a.name == "logo.png")
-    new = await _upload(client, space_id, org.URI, f"{org.URI}:file:logo-v2.png", "logo-v2.png", "image/png",
-                        96 * 1024)
+    new = await _upload(
+        client, space_id, org.URI, f"{org.URI}:file:logo-v2.png", "logo-v2.png", "image/png", 96 * 1024
+    )
     await client.kgentities.detach_file(space_id, None, org.URI, old.file_uri)
     await client.files.delete_file(space_id, old.file_uri)
     now = {f.URI for f in await client.kgentities.list_attached_files(space_id, None, org.URI)}
-    expected = {a.file_uri for a in attachments.values() if a.org_uri == org.URI} - {old.file_uri} | {new.file_uri}
+    expected = {a.file_uri for a in attachments.values() if a.org_uri == org.URI} - {old.file_uri} | {
+        new.file_uri
+    }
     check(now == expected, f"{org.URI}: attachments after the replacement are {sorted(now)}")
     await _check_download(client, space_id, new)
     with _expect_not_found(old.file_uri):
@@ -250,22 +302,32 @@ async def _update_and_replace(
 async def _delete_organizations(
     client: AsyncVitalGraphClient, space_id: str, report: FlowReport, probe: LocalBlobProbe | None
 ) -> None:
-    results = await asyncio.gather(*(
-        client.kgentities.delete_kgentity(space_id, None, uri, delete_attachments=True) for uri in report.deleted))
+    results = await asyncio.gather(
+        *(
+            client.kgentities.delete_kgentity(space_id, None, uri, delete_attachments=True)
+            for uri in report.deleted
+        )
+    )
     gone = [a for a in report.attachments.values() if a.org_uri in report.deleted]
     kept = [a for a in report.attachments.values() if a.org_uri in report.kept]
-    check(sorted(u for r in results for u in r.deleted_file_uris) == sorted(a.file_uri for a in gone),
-          "the deletions did not report exactly the deleted organizations' files")
+    check(
+        sorted(u for r in results for u in r.deleted_file_uris) == sorted(a.file_uri for a in gone),
+        "the deletions did not report exactly the deleted organizations' files",
+    )
     for attachment in gone:
         with _expect_not_found(attachment.file_uri):
             await client.files.get_file(space_id, attachment.file_uri)
     listed = await client.kgentities.list_kgentities(space_id, None)
-    check({e.URI for e in listed.entities} == set(report.kept), "the kept organizations are not the ones left")
+    check(
+        {e.URI for e in listed.entities} == set(report.kept), "the kept organizations are not the ones left"
+    )
     for attachment in kept:
         info = await client.files.get_content_info(space_id, None, attachment.file_uri)
         check(info.sha256 == attachment.sha256, f"{attachment.file_uri} changed")
     if probe:
-        check(not any(probe.exists(a.blob_key) for a in gone), "a deleted organization's bytes are still stored")
+        check(
+            not any(probe.exists(a.blob_key) for a in gone), "a deleted organization's bytes are still stored"
+        )
         check(all(probe.exists(a.blob_key) for a in kept), "a kept organization's bytes are gone")
 
 
@@ -297,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--username", help="default: VITALGRAPH_CLIENT_USERNAME")
     parser.add_argument("--password", help="default: VITALGRAPH_CLIENT_PASSWORD")
     parser.add_argument("--api-key", help="default: VITALGRAPH_CLIENT_API_KEY")
-    parser.add_argument("--data-dir", type=Path, help="the server's data dir (local blob store), to inspect it")
+    parser.add_argument(
+        "--data-dir", type=Path, help="the server's data dir (local blob store), to inspect it"
+    )
     parser.add_argument("--organizations", type=int, default=ORGANIZATIONS)
     parser.add_argument("--big-file-mib", type=int, default=BIG_FILE_SIZE // MiB)
     parser.add_argument("--big-files", type=int, help="organizations that get the big file (default: all)")
@@ -312,17 +376,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    options: dict[str, Any] = dict(organizations=args.organizations, big_file_size=args.big_file_mib * MiB,
-                                   big_files=args.big_files)
+    options: dict[str, Any] = dict(
+        organizations=args.organizations, big_file_size=args.big_file_mib * MiB, big_files=args.big_files
+    )
     if args.mock:
-        from vitalgraph.client.mock import AsyncMockVitalGraphClient
+        from vitalgraph.mock import AsyncMockVitalGraphClient
 
         async with AsyncMockVitalGraphClient() as client:
             await run_flow(client, probe=LocalBlobProbe(lambda: client.server.data_dir / "blobs"), **options)
         return
     probe = LocalBlobProbe(lambda: args.data_dir / "blobs") if args.data_dir else None
-    async with AsyncVitalGraphClient(args.server, username=args.username, password=args.password,
-                                     api_key=args.api_key) as client:
+    async with AsyncVitalGraphClient(
+        args.server, username=args.username, password=args.password, api_key=args.api_key
+    ) as client:
         await run_flow(client, probe=probe, **options)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -20,13 +20,12 @@ app.add_typer(files_app, name="files")
 logger = logging.getLogger("vitalgraph")
 
 
-
 @app.callback()
 def _root() -> None:
     """Keeps `serve` a subcommand beside the others."""
 
 
-ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="TOML or YAML settings file")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML or YAML settings file")]
 
 
 def _settings_or_exit(config: Path | None, **overrides: object) -> Settings:
@@ -39,9 +38,9 @@ def _settings_or_exit(config: Path | None, **overrides: object) -> Settings:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="address to bind")] = None,
-    port: Annotated[Optional[int], typer.Option(help="port to listen on")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="where the embedded stores keep data")] = None,
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="where the embedded stores keep data")] = None,
     config: ConfigOption = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
@@ -50,8 +49,8 @@ def serve(
     configure_logging(log_level, settings.LOG_FORMAT)
     from vitalgraph.api.app import create_app
     from vitalgraph.api.shutdown import GracefulServer
+    from vitalgraph.errors import StorageUnavailableError
     from vitalgraph.services.container import Services
-    from vitalgraph.services.errors import StorageUnavailableError
 
     async def run() -> None:
         try:
@@ -76,7 +75,9 @@ def serve(
             log_config=None,  # our handler (text or JSON, with request ids) formats uvicorn's lines too
             timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
         )
-        server = GracefulServer(config, on_shutdown=asgi_app.state.shutdown.begin_drain, after_shutdown=services.stop)
+        server = GracefulServer(
+            config, on_shutdown=asgi_app.state.shutdown.begin_drain, after_shutdown=services.stop
+        )
         try:
             await server.serve()
         finally:
@@ -91,10 +92,14 @@ def serve(
 
 @app.command()
 def gc(
-    data_dir: Annotated[Optional[Path], typer.Option(help="where the embedded stores keep data")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="where the embedded stores keep data")] = None,
     config: ConfigOption = None,
-    stale_upload_seconds: Annotated[Optional[int], typer.Option(help="unfinished uploads older than this go")] = None,
-    orphan_min_age_seconds: Annotated[Optional[int], typer.Option(help="unreferenced blobs older than this go")] = None,
+    stale_upload_seconds: Annotated[
+        int | None, typer.Option(help="unfinished uploads older than this go")
+    ] = None,
+    orphan_min_age_seconds: Annotated[
+        int | None, typer.Option(help="unreferenced blobs older than this go")
+    ] = None,
 ) -> None:
     """Remove unfinished uploads and blobs that no file node references.
 
@@ -107,8 +112,8 @@ def gc(
         STALE_UPLOAD_SECONDS=stale_upload_seconds,
         ORPHAN_MIN_AGE_SECONDS=orphan_min_age_seconds,
     )
+    from vitalgraph.errors import StorageUnavailableError
     from vitalgraph.services.container import Services
-    from vitalgraph.services.errors import StorageUnavailableError
 
     async def run() -> None:
         try:

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     # references that are older than ORPHAN_MIN_AGE_SECONDS are removed every GC_INTERVAL_SECONDS.
     STALE_UPLOAD_SECONDS: int = Field(default=24 * 3600, ge=0)
     ORPHAN_MIN_AGE_SECONDS: int = Field(default=3600, ge=0)
-    GC_INTERVAL_SECONDS: int = Field(default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`")
+    GC_INTERVAL_SECONDS: int = Field(
+        default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`"
+    )
 
     # Resumable uploads (tus): an upload that no PATCH has touched for this long expires (gc removes it).
     TUS_UPLOAD_EXPIRY_SECONDS: int = Field(default=24 * 3600, ge=1)
@@ -87,7 +89,9 @@ class Settings(BaseSettings):
 
     # Operations: log lines, shutdown, readiness, event-loop lag monitor (see docs/configuration.md).
     LOG_FORMAT: Literal["text", "json"] = "text"
-    SHUTDOWN_GRACE_SECONDS: float = Field(default=30.0, ge=0, description="downloads may finish this long after SIGTERM")
+    SHUTDOWN_GRACE_SECONDS: float = Field(
+        default=30.0, ge=0, description="downloads may finish this long after SIGTERM"
+    )
     READY_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     LOOP_LAG_INTERVAL_SECONDS: float = Field(default=0.1, ge=0, description="0 = no event-loop lag monitor")
     LOOP_LAG_WARN_SECONDS: float = Field(default=0.25, gt=0)
@@ -101,7 +105,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _production_needs_jwt_secret(self) -> "Settings":
+    def _production_needs_jwt_secret(self) -> Settings:
         if self.PRODUCTION and not self.JWT_SECRET:
             raise ValueError(
                 "VITALGRAPH_JWT_SECRET is required when VITALGRAPH_PRODUCTION=true "
@@ -126,7 +130,9 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise SettingsError(f"config file {path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+        raise SettingsError(
+            f"config file {path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
+        ) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

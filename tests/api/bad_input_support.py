@@ -26,7 +26,9 @@ def staged_paths(server: RunningServer) -> list[str]:
     """Resumable-upload records and staging on the server's disk (the blob store's own staging is
     in BlobProbe.unfinished())."""
     roots = [server.data_dir / "tus", server.data_dir / "s3-staging"]
-    return sorted(str(p.relative_to(server.data_dir)) for root in roots if root.exists() for p in root.rglob("*"))
+    return sorted(
+        str(p.relative_to(server.data_dir)) for root in roots if root.exists() for p in root.rglob("*")
+    )
 
 
 @dataclass
@@ -45,8 +47,13 @@ class Snapshot:
         node = slot.client.get("/api/files", params=slot.params)
         assert node.status_code == 200, node.text
         download = slot.download()
-        return cls(probe.objects(), probe.unfinished(), staged_paths(server), node.json(),
-                   download.content if download.status_code == 200 else None)
+        return cls(
+            probe.objects(),
+            probe.unfinished(),
+            staged_paths(server),
+            node.json(),
+            download.content if download.status_code == 200 else None,
+        )
 
     def assert_unchanged(self, server: RunningServer, slot: FileSlot) -> None:
         """Nothing stored, nothing lost: unfinished writes are waited out (an abort may lag the response)."""
@@ -79,8 +86,13 @@ def raw_request(
     """Send exactly these bytes (headers as given, no Content-Length added) and read the answer to EOF."""
     url = urlsplit(server.url)
     target = f"{path}?{urlencode(params)}" if params else path
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {url.netloc}", f"Authorization: Bearer {server.token()}",
-             "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: {url.netloc}",
+        f"Authorization: Bearer {server.token()}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     with socket.create_connection((url.hostname, url.port), timeout=timeout) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         if half_close:
@@ -99,13 +111,27 @@ def parse_raw_response(data: bytes) -> RawResponse:
         return RawResponse(None, [], b"")
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = [(name.strip(), value.strip()) for name, _, value in (line.partition(":") for line in header_lines)]
+    headers = [
+        (name.strip(), value.strip()) for name, _, value in (line.partition(":") for line in header_lines)
+    ]
     return RawResponse(int(status_line.split()[1]), headers, body)
 
 
-def multipart_body(content: bytes, *, boundary: str = "XyZ", filename: str = "a.bin", closed: bool = True,
-                   disposition: str | None = None) -> bytes:
+def multipart_body(
+    content: bytes,
+    *,
+    boundary: str = "XyZ",
+    filename: str = "a.bin",
+    closed: bool = True,
+    disposition: str | None = None,
+) -> bytes:
     disposition = disposition or f'form-data; name="file"; filename="{filename}"'
-    body = (f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + content + b"\r\n"
+    body = (
+        (
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + b"\r\n"
+    )
     return body + (f"--{boundary}--\r\n".encode() if closed else b"")

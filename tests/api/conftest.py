@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -55,7 +54,9 @@ class BlobProbe:
     def objects(self) -> list[str]:
         """Every finished blob, as a sorted list of keys (S3) or file paths (local)."""
         if not self.is_s3:
-            return sorted(str(p.relative_to(self.root)) for p in (self.root / "spaces").rglob("*") if p.is_file())
+            return sorted(
+                str(p.relative_to(self.root)) for p in (self.root / "spaces").rglob("*") if p.is_file()
+            )
         pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
@@ -72,10 +73,14 @@ class BlobProbe:
         from botocore.config import Config
 
         return botocore.session.get_session().create_client(
-            "s3", endpoint_url=self.env["VITALGRAPH_S3_ENDPOINT_URL"], region_name=self.env["VITALGRAPH_S3_REGION"],
+            "s3",
+            endpoint_url=self.env["VITALGRAPH_S3_ENDPOINT_URL"],
+            region_name=self.env["VITALGRAPH_S3_REGION"],
             aws_access_key_id=self.env["VITALGRAPH_S3_ACCESS_KEY_ID"],
             aws_secret_access_key=self.env["VITALGRAPH_S3_SECRET_ACCESS_KEY"],
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+            config=Config(
+                signature_version="s3v4", s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}
+            ),
         )
 
 
@@ -101,14 +106,20 @@ class FileSlot:
     def params(self) -> dict[str, str]:
         return {"space_id": self.space_id, "uri": self.uri}
 
-    def upload(self, data: bytes, content_type: str = "application/octet-stream", **params: str) -> httpx.Response:
+    def upload(
+        self, data: bytes, content_type: str = "application/octet-stream", **params: str
+    ) -> httpx.Response:
         return self.client.post(
-            "/api/files/stream/upload", params={**self.params, **params}, content=data,
+            "/api/files/stream/upload",
+            params={**self.params, **params},
+            content=data,
             headers={"Content-Type": content_type},
         )
 
     def download(self, headers: dict[str, str] | None = None, method: str = "GET") -> httpx.Response:
-        return self.client.request(method, "/api/files/stream/download", params=self.params, headers=headers or {})
+        return self.client.request(
+            method, "/api/files/stream/download", params=self.params, headers=headers or {}
+        )
 
 
 def file_node_jsonld(uri: str, name: str = "report.pdf") -> dict:
@@ -154,8 +165,10 @@ LIMITED_TRANSFER_IDLE_TIMEOUT = 3
 def limited_server(request: pytest.FixtureRequest, server_factory) -> RunningServer:
     """A server per store whose MAX_STREAMING_FILE_SIZE is 1 MiB and whose body idle timeout is 3 s,
     for the size-limit and stalled-client tests."""
-    env = {"VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(LIMITED_MAX_FILE_SIZE),
-           "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS": str(LIMITED_TRANSFER_IDLE_TIMEOUT)}
+    env = {
+        "VITALGRAPH_MAX_STREAMING_FILE_SIZE": str(LIMITED_MAX_FILE_SIZE),
+        "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS": str(LIMITED_TRANSFER_IDLE_TIMEOUT),
+    }
     if request.param == "s3":
         env.update(request.getfixturevalue("seaweedfs").server_env("api-limited"))
     return server_factory(env, name=f"limited-{request.param}")
@@ -166,6 +179,8 @@ def limited_slot(limited_server: RunningServer) -> Iterator[FileSlot]:
     client = limited_server.client()
     space = make_space(client)
     uri = f"http://example.org/{space}/f"
-    assert client.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
+    assert (
+        client.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
+    )
     yield FileSlot(space, uri, client)
     client.close()

@@ -6,8 +6,11 @@ from tests.fixtures.servers import ADMIN_PASSWORD
 
 
 def test_routes_need_a_bearer_token(server):
-    for method, path in [("GET", "/api/spaces"), ("GET", "/api/files?space_id=x"),
-                         ("POST", "/api/files/stream/upload?space_id=x&uri=u")]:
+    for method, path in [
+        ("GET", "/api/spaces"),
+        ("GET", "/api/files?space_id=x"),
+        ("POST", "/api/files/stream/upload?space_id=x&uri=u"),
+    ]:
         response = httpx.request(method, server.url + path)
         assert response.status_code == 401, (method, path)
         assert "bearer token" in response.json()["detail"]
@@ -27,16 +30,23 @@ def test_login_with_wrong_password_is_401(server):
 
 
 def test_login_and_refresh(server):
-    tokens = httpx.post(server.url + "/api/login", data={"username": "admin", "password": ADMIN_PASSWORD}).json()
+    tokens = httpx.post(
+        server.url + "/api/login", data={"username": "admin", "password": ADMIN_PASSWORD}
+    ).json()
     assert tokens["token_type"] == "bearer" and tokens["expires_in"] > 0
     refreshed = httpx.post(server.url + "/api/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200
     new_access = refreshed.json()["access_token"]
-    assert httpx.get(server.url + "/api/spaces", headers={"Authorization": f"Bearer {new_access}"}).status_code == 200
+    assert (
+        httpx.get(server.url + "/api/spaces", headers={"Authorization": f"Bearer {new_access}"}).status_code
+        == 200
+    )
     # An access token is not a refresh token, and vice versa.
     wrong = httpx.post(server.url + "/api/refresh", json={"refresh_token": tokens["access_token"]})
     assert wrong.status_code == 401
-    as_access = httpx.get(server.url + "/api/spaces", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    as_access = httpx.get(
+        server.url + "/api/spaces", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
+    )
     assert as_access.status_code == 401
 
 
@@ -67,7 +77,8 @@ def test_bad_space_ids_are_refused(api):
 
 def test_repeated_failed_logins_are_throttled_then_let_through_again(server_factory):
     server = server_factory(
-        {"VITALGRAPH_LOGIN_MAX_FAILURES": "3", "VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS": "2"}, name="throttled"
+        {"VITALGRAPH_LOGIN_MAX_FAILURES": "3", "VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS": "2"},
+        name="throttled",
     )
     token = server.token()  # a session from before the attack keeps working throughout
 

@@ -40,8 +40,17 @@ def _disjoint(count: int) -> str:
 
 
 WHOLE_FILE = [  # syntactically invalid or over the length cap: ignored, the whole file (200)
-    "bytes=abc", "bytes=1-x", "bytes=5-1", "bytes=--5", "bytes=-1-2", "bytes=", "bytes=,,,", "chars=0-1",
-    "bytes=0-1;2-3", "bytes=\u0663-4".encode(), "bytes=" + "0-0," * 2100,
+    "bytes=abc",
+    "bytes=1-x",
+    "bytes=5-1",
+    "bytes=--5",
+    "bytes=-1-2",
+    "bytes=",
+    "bytes=,,,",
+    "chars=0-1",
+    "bytes=0-1;2-3",
+    "bytes=\u0663-4".encode(),
+    "bytes=" + "0-0," * 2100,
 ]
 UNSATISFIABLE = [  # valid but nothing to send: 416 naming why
     ("bytes=" + "9" * 5000 + "-", "no requested range overlaps"),
@@ -114,14 +123,20 @@ def test_bad_filename_parameter_is_rejected_and_changes_nothing(server, filled, 
 
 
 def test_bad_uri_parameter_is_rejected(server, filled, before):
-    cases = [("http://example.org/a\x00b", 400, "not a valid IRI"), ("http://example.org/a\r\nb", 400, "not a valid IRI"),
-             ("../../etc/passwd", 400, "not a valid IRI"), ("a b", 400, "not a valid IRI"),
-             ("http://example.org/" + "x" * 4100, 422, "query parameter 'uri'")]
+    cases = [
+        ("http://example.org/a\x00b", 400, "not a valid IRI"),
+        ("http://example.org/a\r\nb", 400, "not a valid IRI"),
+        ("../../etc/passwd", 400, "not a valid IRI"),
+        ("a b", 400, "not a valid IRI"),
+        ("http://example.org/" + "x" * 4100, 422, "query parameter 'uri'"),
+    ]
     for uri, status, fragment in cases:
         params = {"space_id": filled.space_id, "uri": uri}
         assert_error(filled.client.get("/api/files", params=params), status, fragment)
         assert_error(filled.client.get("/api/files/stream/download", params=params), status, fragment)
-        assert_error(filled.client.post("/api/files/stream/upload", params=params, content=b"x"), status, fragment)
+        assert_error(
+            filled.client.post("/api/files/stream/upload", params=params, content=b"x"), status, fragment
+        )
         assert_error(filled.client.delete("/api/files", params=params), status, fragment)
     before.assert_unchanged(server, filled)
 
@@ -140,7 +155,9 @@ def test_hostile_uris_never_shape_a_blob_key(server, api, space):
     probe = blob_probe(server)
     before = set(probe.objects())
     for uri in HOSTILE_URIS:
-        assert api.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
+        assert (
+            api.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
+        )
         slot = FileSlot(space, uri, api)
         payload = uri.encode() * 3
         assert slot.upload(payload).status_code == 200, uri
@@ -169,14 +186,17 @@ def test_crlf_in_a_stored_name_cannot_inject_a_header(server, api, space):
     assert disposition == 'attachment; filename="evilSet-Cookie: pwned=1X-Injected: yes.txt"'
 
 
-@pytest.mark.parametrize("stored, fallback, exact", [
-    ("résumé 2026 – final.pdf", "r_sum_ 2026 _ final.pdf", "résumé 2026 – final.pdf"),
-    ('say "hi" 100%.txt', "say _hi_ 100_.txt", 'say "hi" 100%.txt'),
-    ("C:\\Users\\x\\evil.txt", "evil.txt", None),  # a backslash separates path components too
-    ("../../secret/../x.txt", "x.txt", None),
-    ("gpj\u202e.exe", "gpj.exe", None),
-    ("日本語" * 40 + ".pdf", None, None),
-])
+@pytest.mark.parametrize(
+    "stored, fallback, exact",
+    [
+        ("résumé 2026 – final.pdf", "r_sum_ 2026 _ final.pdf", "résumé 2026 – final.pdf"),
+        ('say "hi" 100%.txt', "say _hi_ 100_.txt", 'say "hi" 100%.txt'),
+        ("C:\\Users\\x\\evil.txt", "evil.txt", None),  # a backslash separates path components too
+        ("../../secret/../x.txt", "x.txt", None),
+        ("gpj\u202e.exe", "gpj.exe", None),
+        ("日本語" * 40 + ".pdf", None, None),
+    ],
+)
 def test_content_disposition_of_unicode_and_hostile_names(filled, stored, fallback, exact):
     assert filled.upload(b"bytes", filename=stored).status_code == 200
     [recorded] = filled.client.get("/api/files", params=filled.params).json()[HAS_FILE_NAME]
@@ -229,8 +249,13 @@ def json_routes(api, space, filled):
 
 
 def _state(api, space, routes) -> dict:
-    return {path: (api.get(path, params={"space_id": space}).json(),
-                   api.get(path, params={"space_id": space, "uri": uri}).json()) for path, uri in routes.items()}
+    return {
+        path: (
+            api.get(path, params={"space_id": space}).json(),
+            api.get(path, params={"space_id": space, "uri": uri}).json(),
+        )
+        for path, uri in routes.items()
+    }
 
 
 def test_malformed_json_ld_is_400_on_every_route_and_changes_nothing(server, api, space, filled, json_routes):
@@ -238,8 +263,13 @@ def test_malformed_json_ld_is_400_on_every_route_and_changes_nothing(server, api
     for path in json_routes:
         for body, fragment in BAD_BODIES:
             for method in ("POST", "PUT"):
-                response = api.request(method, path, params={"space_id": space}, content=body,
-                                       headers={"Content-Type": "application/ld+json"})
+                response = api.request(
+                    method,
+                    path,
+                    params={"space_id": space},
+                    content=body,
+                    headers={"Content-Type": "application/ld+json"},
+                )
                 assert_error(response, 400, fragment)
     assert _state(api, space, json_routes) == state
     snapshot.assert_unchanged(server, filled)
@@ -253,8 +283,12 @@ def test_wrong_types_and_classes_are_400_and_change_nothing(server, api, space, 
         ("/api/files", "PUT", wrong_literal, "expected a string literal"),
         ("/api/files", "POST", {"@id": _kg_uri("f"), "@type": HALEY + "KGEntity"}, "not a FileNode"),
         ("/api/graphs/kgtypes", "POST", {"@id": _kg_uri("t"), "@type": FILE_NODE}, "KGType"),
-        ("/api/graphs/kgentities", "PUT", {"@id": entity_uri, "@type": HALEY + "KGEntity",
-                                           HAS_NAME: [{"@value": ["nested"]}]}, entity_uri),
+        (
+            "/api/graphs/kgentities",
+            "PUT",
+            {"@id": entity_uri, "@type": HALEY + "KGEntity", HAS_NAME: [{"@value": ["nested"]}]},
+            entity_uri,
+        ),
     ]
     for path, method, body, fragment in cases:
         assert_error(api.request(method, path, params={"space_id": space}, json=body), 400, fragment)
@@ -265,8 +299,14 @@ def test_json_body_over_the_cap_is_413(server, api, space, filled):
     snapshot = Snapshot.take(server, filled)
     cap = 32 * 1024 * 1024
     for path in ["/api/files", "/api/graphs/kgtypes", "/api/graphs/kgentities"]:  # declared: refused unread
-        response = raw_request(server, "POST", path, {"space_id": space},
-                               {"Content-Type": "application/json", "Content-Length": str(cap + 1)}, timeout=5)
+        response = raw_request(
+            server,
+            "POST",
+            path,
+            {"space_id": space},
+            {"Content-Type": "application/json", "Content-Length": str(cap + 1)},
+            timeout=5,
+        )
         assert response.status == 413, (path, response)
         assert "JSON body over" in response.body.decode()
 
@@ -288,8 +328,11 @@ def _space_requests(api, space_id: str, uri: str) -> list:
         api.post("/api/files/stream/upload", params=params, content=b"x"),
         api.get("/api/files/stream/download", params=params),
         api.get("/api/graphs/kgtypes", params={"space_id": space_id}),
-        api.post("/api/graphs/kgentities", params={"space_id": space_id},
-                 json={"@id": uri, "@type": HALEY + "KGEntity"}),
+        api.post(
+            "/api/graphs/kgentities",
+            params={"space_id": space_id},
+            json={"@id": uri, "@type": HALEY + "KGEntity"},
+        ),
     ]
 
 
@@ -338,8 +381,13 @@ def test_unknown_uris_are_404_and_store_nothing(server, api, space, filled):
 def test_too_many_uris_is_400_and_deletes_nothing(server, api, space, filled):
     snapshot = Snapshot.take(server, filled)
     uri_list = ",".join([filled.uri] + [f"http://example.org/{i}" for i in range(1000)])
-    for method, path in [("GET", "/api/files"), ("DELETE", "/api/files"), ("GET", "/api/graphs/kgentities"),
-                         ("DELETE", "/api/graphs/kgentities"), ("GET", "/api/graphs/kgtypes")]:
+    for method, path in [
+        ("GET", "/api/files"),
+        ("DELETE", "/api/files"),
+        ("GET", "/api/graphs/kgentities"),
+        ("DELETE", "/api/graphs/kgentities"),
+        ("GET", "/api/graphs/kgtypes"),
+    ]:
         response = api.request(method, path, params={"space_id": space, "uri_list": uri_list})
         assert_error(response, 400, "too many URIs", "1001 > 1000")
     snapshot.assert_unchanged(server, filled)
@@ -348,6 +396,8 @@ def test_too_many_uris_is_400_and_deletes_nothing(server, api, space, filled):
 def test_malformed_username_is_400_and_creates_no_user(api):
     before = api.get("/api/users").json()
     for username in ["alice\n", "a b", "../root", "-dash"]:
-        response = api.post("/api/users", json={"username": username, "password": "long enough pw", "role": "reader"})
+        response = api.post(
+            "/api/users", json={"username": username, "password": "long enough pw", "role": "reader"}
+        )
         assert_error(response, 400, "invalid username")
     assert api.get("/api/users").json() == before

@@ -18,7 +18,13 @@ import time
 import pytest
 
 from tests.api.bad_input_support import Snapshot, assert_error, multipart_body, raw_request
-from tests.api.conftest import FILE_NODE, LIMITED_MAX_FILE_SIZE, LIMITED_TRANSFER_IDLE_TIMEOUT, S3_SERVER_PART_SIZE, FileSlot
+from tests.api.conftest import (
+    FILE_NODE,
+    LIMITED_MAX_FILE_SIZE,
+    LIMITED_TRANSFER_IDLE_TIMEOUT,
+    S3_SERVER_PART_SIZE,
+    FileSlot,
+)
 
 OLD = os.urandom(4000)
 NEW = os.urandom(3000)
@@ -38,8 +44,9 @@ def before(server, filled) -> Snapshot:
     return Snapshot.take(server, filled)
 
 
-def _post_multipart(slot: FileSlot, body: bytes, content_type: str = "multipart/form-data; boundary=XyZ",
-                    path: str = UPLOAD):
+def _post_multipart(
+    slot: FileSlot, body: bytes, content_type: str = "multipart/form-data; boundary=XyZ", path: str = UPLOAD
+):
     return slot.client.post(path, params=slot.params, content=body, headers={"Content-Type": content_type})
 
 
@@ -54,16 +61,31 @@ MALFORMED_MULTIPART = [
     ("other boundary in body", multipart_body(NEW, boundary="Other"), None, "multipart"),
     ("no boundary parameter", multipart_body(NEW), "multipart/form-data", "no boundary"),
     ("empty boundary", multipart_body(NEW), "multipart/form-data; boundary=", "no boundary"),
-    ("garbage after the boundary line", b"--XyZ\x00\x01garbage\r\n" + multipart_body(NEW)[7:], None, "multipart"),
-    ("CRLF in filename*", multipart_body(NEW, disposition="form-data; name=\"file\"; "
-                                                         "filename*=UTF-8''a%0D%0ASet-Cookie%3A%20x%3D1"), None,
-     "filename"),
+    (
+        "garbage after the boundary line",
+        b"--XyZ\x00\x01garbage\r\n" + multipart_body(NEW)[7:],
+        None,
+        "multipart",
+    ),
+    (
+        "CRLF in filename*",
+        multipart_body(
+            NEW, disposition="form-data; name=\"file\"; filename*=UTF-8''a%0D%0ASet-Cookie%3A%20x%3D1"
+        ),
+        None,
+        "filename",
+    ),
 ]
 
 
-@pytest.mark.parametrize("body, content_type, fragment", [case[1:] for case in MALFORMED_MULTIPART],
-                         ids=[case[0] for case in MALFORMED_MULTIPART])
-def test_malformed_multipart_is_400_and_keeps_the_old_content(server, filled, before, body, content_type, fragment):
+@pytest.mark.parametrize(
+    "body, content_type, fragment",
+    [case[1:] for case in MALFORMED_MULTIPART],
+    ids=[case[0] for case in MALFORMED_MULTIPART],
+)
+def test_malformed_multipart_is_400_and_keeps_the_old_content(
+    server, filled, before, body, content_type, fragment
+):
     for path in (UPLOAD, "/api/files/upload"):
         response = _post_multipart(filled, body, content_type or "multipart/form-data; boundary=XyZ", path)
         assert_error(response, 400, fragment)
@@ -84,8 +106,15 @@ def test_truncated_multipart_over_several_s3_parts_leaves_no_pending_upload(serv
 
 # --- a Content-Length that lies ---------------------------------------------------------------
 def _raw_upload(server, slot: FileSlot, headers: dict[str, str], body: bytes, **kwargs):
-    return raw_request(server, "POST", UPLOAD, slot.params,
-                       {"Content-Type": "application/octet-stream", **headers}, body, **kwargs)
+    return raw_request(
+        server,
+        "POST",
+        UPLOAD,
+        slot.params,
+        {"Content-Type": "application/octet-stream", **headers},
+        body,
+        **kwargs,
+    )
 
 
 def test_content_length_shorter_than_the_body_stores_exactly_the_declared_bytes(server, filled, before):
@@ -107,12 +136,16 @@ def test_content_length_longer_than_the_body_stores_nothing(server, filled, befo
     before.assert_unchanged(server, filled)
 
 
-def test_a_client_that_stops_sending_but_stays_connected_is_cut_off_with_nothing_kept(limited_server, limited_filled):
+def test_a_client_that_stops_sending_but_stays_connected_is_cut_off_with_nothing_kept(
+    limited_server, limited_filled
+):
     """It promised 30 000 bytes, sent 3000 and went quiet with the connection open: after the idle
     timeout the server answers 408, closes, and keeps no staging file, blob or pending multipart upload."""
     before = Snapshot.take(limited_server, limited_filled)
     started = time.monotonic()
-    response = _raw_upload(limited_server, limited_filled, {"Content-Length": str(len(NEW) * 10)}, NEW, timeout=30)
+    response = _raw_upload(
+        limited_server, limited_filled, {"Content-Length": str(len(NEW) * 10)}, NEW, timeout=30
+    )
     waited = time.monotonic() - started
     assert response.status == 408, response
     assert "sent no body bytes for 3 s" in json.loads(response.body)["detail"]
@@ -140,7 +173,9 @@ def test_broken_chunking_stores_nothing(server, filled, before):
     chunked = {"Transfer-Encoding": "chunked"}
     bad_size = _raw_upload(server, filled, chunked, b"zz\r\n" + NEW[:10] + b"\r\n0\r\n\r\n")
     assert bad_size.status == 400, bad_size
-    no_last_chunk = _raw_upload(server, filled, chunked, b"%x\r\n" % len(NEW) + NEW + b"\r\n", half_close=True)
+    no_last_chunk = _raw_upload(
+        server, filled, chunked, b"%x\r\n" % len(NEW) + NEW + b"\r\n", half_close=True
+    )
     assert no_last_chunk.status is None, no_last_chunk
     before.assert_unchanged(server, filled)
 
@@ -155,11 +190,19 @@ def limited_filled(limited_slot: FileSlot) -> FileSlot:
 def test_declared_oversize_is_413_before_any_byte_is_read(limited_server, limited_filled):
     before = Snapshot.take(limited_server, limited_filled)
     over = str(LIMITED_MAX_FILE_SIZE + 1)
-    for path, content_type in [(UPLOAD, "application/octet-stream"),
-                               ("/api/files/upload", "multipart/form-data; boundary=XyZ")]:
+    for path, content_type in [
+        (UPLOAD, "application/octet-stream"),
+        ("/api/files/upload", "multipart/form-data; boundary=XyZ"),
+    ]:
         # No body is sent at all: an answer proves the server decided on the header alone.
-        response = raw_request(limited_server, "POST", path, limited_filled.params,
-                               {"Content-Type": content_type, "Content-Length": over}, timeout=5)
+        response = raw_request(
+            limited_server,
+            "POST",
+            path,
+            limited_filled.params,
+            {"Content-Type": content_type, "Content-Length": over},
+            timeout=5,
+        )
         assert response.status == 413, response
         assert b"MAX_STREAMING_FILE_SIZE" in response.body
     before.assert_unchanged(limited_server, limited_filled)
@@ -176,10 +219,13 @@ def test_undeclared_oversize_is_413_mid_stream_and_keeps_the_old_content(limited
         yield multipart_body(b"", closed=False)[:-2]
         yield from raw()
 
-    for path, content_type, body in [(UPLOAD, "application/octet-stream", raw),
-                                     ("/api/files/upload", "multipart/form-data; boundary=XyZ", multipart)]:
-        response = limited_filled.client.post(path, params=limited_filled.params, content=body(),
-                                              headers={"Content-Type": content_type})
+    for path, content_type, body in [
+        (UPLOAD, "application/octet-stream", raw),
+        ("/api/files/upload", "multipart/form-data; boundary=XyZ", multipart),
+    ]:
+        response = limited_filled.client.post(
+            path, params=limited_filled.params, content=body(), headers={"Content-Type": content_type}
+        )
         assert_error(response, 413, str(LIMITED_MAX_FILE_SIZE))
     before.assert_unchanged(limited_server, limited_filled)
 
@@ -236,7 +282,9 @@ def test_tus_unknown_target_is_404_and_stages_nothing(server, filled, before):
     ghost = f"space_id {_b64(filled.space_id)},file_uri {_b64(filled.uri + '-ghost')}"
     assert_error(_tus_create(filled, {"Upload-Length": "5", "Upload-Metadata": ghost}), 404, "not found")
     no_space = f"space_id {_b64('no-such-space')},file_uri {_b64(filled.uri)}"
-    assert_error(_tus_create(filled, {"Upload-Length": "5", "Upload-Metadata": no_space}), 404, "no-such-space")
+    assert_error(
+        _tus_create(filled, {"Upload-Length": "5", "Upload-Metadata": no_space}), 404, "no-such-space"
+    )
     before.assert_unchanged(server, filled)
 
 
@@ -244,8 +292,12 @@ def test_tus_patch_with_bad_headers_is_400_and_moves_nothing(server, filled):
     created = _tus_create(filled, {"Upload-Length": str(len(NEW)), "Upload-Metadata": _metadata(filled)})
     assert created.status_code == 201, created.text
     url = created.headers["location"]
-    assert filled.client.patch(url, content=NEW[:100], headers={**TUS, **CHUNK_TYPE, "Upload-Offset": "0"}
-                               ).status_code == 204
+    assert (
+        filled.client.patch(
+            url, content=NEW[:100], headers={**TUS, **CHUNK_TYPE, "Upload-Offset": "0"}
+        ).status_code
+        == 204
+    )
     before = Snapshot.take(server, filled)
     cases = [
         ({"Upload-Offset": "-1"}, "invalid Upload-Offset"),
@@ -274,8 +326,10 @@ def test_tus_patch_with_bad_headers_is_400_and_moves_nothing(server, filled):
 
 def test_tus_declared_oversize_is_413_and_stages_nothing(limited_server, limited_filled):
     before = Snapshot.take(limited_server, limited_filled)
-    response = _tus_create(limited_filled, {"Upload-Length": str(LIMITED_MAX_FILE_SIZE + 1),
-                                            "Upload-Metadata": _metadata(limited_filled)})
+    response = _tus_create(
+        limited_filled,
+        {"Upload-Length": str(LIMITED_MAX_FILE_SIZE + 1), "Upload-Metadata": _metadata(limited_filled)},
+    )
     assert_error(response, 413, "MAX_STREAMING_FILE_SIZE")
     before.assert_unchanged(limited_server, limited_filled)
 
@@ -298,14 +352,18 @@ def test_a_client_that_stops_reading_a_download_is_cut_off_and_may_resume(server
 
     def downloads_in_flight() -> float:
         text = client.get("/metrics").text
-        return float(re.search(r'vitalgraph_transfers_in_flight\{direction="download"\} (\S+)', text).group(1))
+        return float(
+            re.search(r'vitalgraph_transfers_in_flight\{direction="download"\} (\S+)', text).group(1)
+        )
 
     url = urlsplit(server.url)
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         sock.connect((url.hostname, url.port))
-        sock.sendall(f"GET /api/files/stream/download?space_id={space}&uri={uri} HTTP/1.1\r\nHost: x\r\n"
-                     f"Authorization: Bearer {server.token()}\r\n\r\n".encode())
+        sock.sendall(
+            f"GET /api/files/stream/download?space_id={space}&uri={uri} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {server.token()}\r\n\r\n".encode()
+        )
         received = len(sock.recv(65536))
         assert downloads_in_flight() == 1
         deadline = time.monotonic() + 20
@@ -316,7 +374,10 @@ def test_a_client_that_stops_reading_a_download_is_cut_off_and_may_resume(server
         while chunk := sock.recv(1024 * 1024):  # what was buffered, then EOF: the server closed
             received += len(chunk)
     assert received < len(content)
-    rest = client.get("/api/files/stream/download", params={"space_id": space, "uri": uri},
-                      headers={"Range": f"bytes={len(content) // 2}-"})
-    assert rest.status_code == 206 and rest.content == content[len(content) // 2:]
+    rest = client.get(
+        "/api/files/stream/download",
+        params={"space_id": space, "uri": uri},
+        headers={"Range": f"bytes={len(content) // 2}-"},
+    )
+    assert rest.status_code == 206 and rest.content == content[len(content) // 2 :]
     client.close()

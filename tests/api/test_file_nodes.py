@@ -19,10 +19,12 @@ def test_create_single_list_and_graph_forms(api, space):
         {"@context": {}, "@graph": [file_node_jsonld(uris[2])]},
         {  # compacted JSON-LD with a context
             "@context": {"vital": VITAL, "name": "http://vital.ai/ontology/vital-core#hasName"},
-            "@id": uris[3], "@type": "vital:FileNode", "name": "compact.txt",
+            "@id": uris[3],
+            "@type": "vital:FileNode",
+            "name": "compact.txt",
         },
     ]
-    for uri, body in zip(uris, bodies):
+    for uri, body in zip(uris, bodies, strict=False):
         response = api.post("/api/files", params={"space_id": space}, json=body)
         assert response.status_code == 201, response.text
         assert response.json()["created_uris"] == [uri]
@@ -34,8 +36,13 @@ def test_create_single_list_and_graph_forms(api, space):
 
 def test_get_list_filter_and_paging(api, space):
     uris = sorted(_uri(space) for _ in range(5))
-    api.post("/api/files", params={"space_id": space},
-             json=[file_node_jsonld(u, name=f"doc-{i}.pdf" if i < 3 else f"img-{i}.png") for i, u in enumerate(uris)])
+    api.post(
+        "/api/files",
+        params={"space_id": space},
+        json=[
+            file_node_jsonld(u, name=f"doc-{i}.pdf" if i < 3 else f"img-{i}.png") for i, u in enumerate(uris)
+        ],
+    )
     page = api.get("/api/files", params={"space_id": space, "page_size": 2, "offset": 1}).json()
     assert page["total_count"] == 5
     assert [o["@id"] for o in page["files"]["@graph"]] == sorted(uris)[1:3]
@@ -59,8 +66,9 @@ def test_update_keeps_server_owned_facts(slot):
 
 
 def test_create_twice_is_409_and_changes_nothing(slot):
-    again = slot.client.post("/api/files", params={"space_id": slot.space_id},
-                             json=file_node_jsonld(slot.uri, name="other"))
+    again = slot.client.post(
+        "/api/files", params={"space_id": slot.space_id}, json=file_node_jsonld(slot.uri, name="other")
+    )
     assert again.status_code == 409
     assert slot.uri in again.json()["detail"]
     node = slot.client.get("/api/files", params={"space_id": slot.space_id, "uri": slot.uri}).json()
@@ -86,12 +94,16 @@ def test_bad_bodies_are_400_and_store_nothing(api, space):
         b"{not json",
         b'{"@type": "http://vital.ai/ontology/vital#FileNode"}',  # no @id
         b'{"@id": "http://x/y", "@type": "http://vital.ai/ontology/haley-ai-kg#KGEntity"}',  # not a FileNode
-        b'[]',
+        b"[]",
         b'"a string"',
     ]
     for body in cases:
-        response = api.post("/api/files", params={"space_id": space}, content=body,
-                            headers={"Content-Type": "application/json"})
+        response = api.post(
+            "/api/files",
+            params={"space_id": space},
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
         assert response.status_code == 400, (body, response.text)
         assert response.json()["detail"]
     bad_iri = api.post("/api/files", params={"space_id": space}, json=file_node_jsonld("http://x/a b>"))
@@ -125,7 +137,9 @@ def test_same_uri_in_two_spaces_does_not_clash(api, space):
     try:
         uri = "http://example.org/shared/file/1"
         for s, data in [(space, b"first space"), (other, b"second space")]:
-            assert api.post("/api/files", params={"space_id": s}, json=file_node_jsonld(uri)).status_code == 201
+            assert (
+                api.post("/api/files", params={"space_id": s}, json=file_node_jsonld(uri)).status_code == 201
+            )
             up = api.post("/api/files/stream/upload", params={"space_id": s, "uri": uri}, content=data)
             assert up.status_code == 200, up.text
         api.delete("/api/files", params={"space_id": space, "uri": uri})

@@ -17,7 +17,7 @@ import pytest
 from tests.api.conftest import file_node_jsonld, make_space
 from tests.fixtures.servers import RunningServer
 from tests.model.conftest import FIXTURES_DIR
-from vitalgraph.services.errors import InvalidInputError
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.services.sparql import classify_query
 
 HALEY = "http://vital.ai/ontology/haley-ai-kg#"
@@ -116,14 +116,27 @@ class KG:
         return self.api.delete(f"/api/graphs/{kind}", params={"space_id": self.space, **params})
 
     def files(self, method: str, entity_uri: str, file_uri: str | None = None) -> httpx.Response:
-        params = {"space_id": self.space, "entity_uri": entity_uri, **({"file_uri": file_uri} if file_uri else {})}
+        params = {
+            "space_id": self.space,
+            "entity_uri": entity_uri,
+            **({"file_uri": file_uri} if file_uri else {}),
+        }
         return self.api.request(method, "/api/graphs/kgentities/files", params=params)
 
     def new_file(self, data: bytes, content_type: str = "application/pdf", name: str = "doc.pdf") -> str:
         uri = new_uri("file")
-        assert self.api.post("/api/files", params={"space_id": self.space}, json=file_node_jsonld(uri, name)).status_code == 201
-        up = self.api.post("/api/files/stream/upload", params={"space_id": self.space, "uri": uri, "filename": name},
-                           content=data, headers={"Content-Type": content_type})
+        assert (
+            self.api.post(
+                "/api/files", params={"space_id": self.space}, json=file_node_jsonld(uri, name)
+            ).status_code
+            == 201
+        )
+        up = self.api.post(
+            "/api/files/stream/upload",
+            params={"space_id": self.space, "uri": uri, "filename": name},
+            content=data,
+            headers={"Content-Type": content_type},
+        )
         assert up.status_code == 200, up.text
         return uri
 
@@ -131,8 +144,11 @@ class KG:
         return self.api.get("/api/files/stream/download", params={"space_id": self.space, "uri": file_uri})
 
     def sparql(self, query: str, **headers: str) -> httpx.Response:
-        return self.api.post(f"/api/graphs/sparql/{self.space}/query", content=query,
-                             headers={"Content-Type": "application/sparql-query", **headers})
+        return self.api.post(
+            f"/api/graphs/sparql/{self.space}/query",
+            content=query,
+            headers={"Content-Type": "application/sparql-query", **headers},
+        )
 
     def ask(self, query: str) -> bool:
         response = self.sparql(query)
@@ -160,8 +176,13 @@ def test_kgtypes_crud(kg):
     plain = kg_type(uris[0], "Organization type")
     plain[UNKNOWN_PROPERTY] = [{"@value": "kept"}]
     assert kg.post("kgtypes", plain).status_code == 201
-    created = kg.post("kgtypes", {"@context": {}, "@graph": [kg_type(uris[1], "Person", "KGEntityType"),
-                                                             kg_type(uris[2], "Place", "KGEntityType")]})
+    created = kg.post(
+        "kgtypes",
+        {
+            "@context": {},
+            "@graph": [kg_type(uris[1], "Person", "KGEntityType"), kg_type(uris[2], "Place", "KGEntityType")],
+        },
+    )
     assert created.status_code == 201 and created.json()["created_uris"] == uris[1:]
 
     got = kg.get("kgtypes", uri=uris[0]).json()
@@ -215,19 +236,28 @@ def test_kgtypes_refuse_other_classes(kg):
 
 def test_entities_crud_with_their_frames(kg):
     org, person = new_uri("org"), new_uri("person")
-    address = [edge("urn:test:addr:e1", "Edge_hasEntityKGFrame", org, "urn:test:addr:frame"),
-               obj("urn:test:addr:frame", HALEY + "KGFrame", "Address")]
-    created = kg.post("kgentities", [entity(org, "Acme"), entity(person, "Ada", HALEY + "PersonEntity"), *address])
+    address = [
+        edge("urn:test:addr:e1", "Edge_hasEntityKGFrame", org, "urn:test:addr:frame"),
+        obj("urn:test:addr:frame", HALEY + "KGFrame", "Address"),
+    ]
+    created = kg.post(
+        "kgentities", [entity(org, "Acme"), entity(person, "Ada", HALEY + "PersonEntity"), *address]
+    )
     assert created.status_code == 201, created.text
     assert created.json()["created_count"] == 4
 
     assert kg.get("kgentities", uri=org).json()[HASKGTYPE][0]["@id"] == ORGANIZATION
     listing = kg.get("kgentities").json()
-    assert listing["total_count"] == 2 and set(ids(listing["entities"])) == {org, person}  # frames are not entities
+    assert listing["total_count"] == 2 and set(ids(listing["entities"])) == {
+        org,
+        person,
+    }  # frames are not entities
     assert ids(kg.get("kgentities", search="acme").json()["entities"]) == [org]
     assert kg.ask('ASK { <urn:test:addr:frame> <http://vital.ai/ontology/vital-core#hasName> "Address" }')
 
-    updated = kg.put("kgentities", [entity(org, "Acme Corp"), obj("urn:test:addr:frame", HALEY + "KGFrame", "HQ")])
+    updated = kg.put(
+        "kgentities", [entity(org, "Acme Corp"), obj("urn:test:addr:frame", HALEY + "KGFrame", "HQ")]
+    )
     assert updated.status_code == 200, updated.text
     assert kg.get("kgentities", uri=org).json()[HAS_NAME][0]["@value"] == "Acme Corp"
     assert kg.ask('ASK { <urn:test:addr:frame> <http://vital.ai/ontology/vital-core#hasName> "HQ" }')
@@ -246,9 +276,15 @@ def test_entity_writes_that_fail_change_nothing(kg):
 
     assert_error(kg.post("kgentities", [entity(fresh, "Fresh"), frame, entity(org, "Again")]), 409, org)
     assert_error(kg.put("kgentities", [entity(missing, "Ghost"), frame]), 404, missing)
-    assert_error(kg.post("kgentities", [entity(fresh, "Fresh"), kg_type(new_uri("type"), "T")]), 400, "KGType")
-    assert_error(kg.post("kgentities", [entity(fresh, "Fresh"), obj("urn:test:bad-edge", HALEY + "Edge_hasKGSlot")]),
-                 400, "urn:test:bad-edge", "hasEdgeSource")
+    assert_error(
+        kg.post("kgentities", [entity(fresh, "Fresh"), kg_type(new_uri("type"), "T")]), 400, "KGType"
+    )
+    assert_error(
+        kg.post("kgentities", [entity(fresh, "Fresh"), obj("urn:test:bad-edge", HALEY + "Edge_hasKGSlot")]),
+        400,
+        "urn:test:bad-edge",
+        "hasEdgeSource",
+    )
     assert_error(kg.post("kgentities", [frame]), 400, "no KGEntity")
     assert_error(kg.delete("kgentities", uri_list=f"{org},{missing}"), 404, missing)
 
@@ -258,10 +294,19 @@ def test_entity_writes_that_fail_change_nothing(kg):
 
 
 def test_malformed_bodies_are_400(kg):
-    for body in [b"{not json", b'{"@type": "http://vital.ai/ontology/haley-ai-kg#KGEntity"}', b"[]", b'"text"']:
+    for body in [
+        b"{not json",
+        b'{"@type": "http://vital.ai/ontology/haley-ai-kg#KGEntity"}',
+        b"[]",
+        b'"text"',
+    ]:
         for kind in ("kgtypes", "kgentities"):
-            response = kg.api.post(f"/api/graphs/{kind}", params={"space_id": kg.space}, content=body,
-                                   headers={"Content-Type": "application/json"})
+            response = kg.api.post(
+                f"/api/graphs/{kind}",
+                params={"space_id": kg.space},
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
             assert response.status_code == 400, (kind, body, response.text)
             assert response.json()["detail"]
     assert kg.get("kgentities").json()["total_count"] == 0 and kg.get("kgtypes").json()["total_count"] == 0
@@ -273,8 +318,11 @@ def test_unknown_space_is_404(api):
         api.post("/api/graphs/kgentities", params={"space_id": "no-such-space"}, json=entity(uri, "X")),
         api.get("/api/graphs/kgtypes", params={"space_id": "no-such-space"}),
         api.get("/api/graphs/kgentities/files", params={"space_id": "no-such-space", "entity_uri": uri}),
-        api.post("/api/graphs/sparql/no-such-space/query", content="ASK {}",
-                 headers={"Content-Type": "application/sparql-query"}),
+        api.post(
+            "/api/graphs/sparql/no-such-space/query",
+            content="ASK {}",
+            headers={"Content-Type": "application/sparql-query"},
+        ),
     ]:
         assert_error(response, 404, "no-such-space")
 
@@ -306,7 +354,9 @@ def test_attach_list_include_and_detach(kg):
     assert by_id[file_uri]["@type"] == VITAL + "FileNode"
 
     detached = kg.files("DELETE", org, file_uri)
-    assert detached.status_code == 200 and sorted(detached.json()["deleted_uris"]) == sorted([edge1, frame, edge2, slot])
+    assert detached.status_code == 200 and sorted(detached.json()["deleted_uris"]) == sorted(
+        [edge1, frame, edge2, slot]
+    )
     assert kg.files("GET", org).json()["file_uris"] == []
     assert_error(kg.files("DELETE", org, file_uri), 404, "not attached")
     assert kg.download(file_uri).content == b"%PDF-1.7 content"  # detaching keeps the file
@@ -332,29 +382,51 @@ def test_client_written_attachments_are_recognised(kg):
         by_type.setdefault(item["@type"].split("#")[1], []).append(item)
     file_uri, org = by_type["FileNode"][0]["@id"], by_type["KGEntity"][0]["@id"]
     assert kg.post("kgtypes", by_type["KGEntityType"]).status_code == 201
-    assert kg.api.post("/api/files", params={"space_id": kg.space}, json=by_type["FileNode"]).status_code == 201
-    entity_graph = [item for name in ("KGEntity", "KGFrame", "KGURISlot", "Edge_hasEntityKGFrame", "Edge_hasKGSlot",
-                                      "Edge_hasKGDocumentFileNode") for item in by_type[name]]
+    assert (
+        kg.api.post("/api/files", params={"space_id": kg.space}, json=by_type["FileNode"]).status_code == 201
+    )
+    entity_graph = [
+        item
+        for name in (
+            "KGEntity",
+            "KGFrame",
+            "KGURISlot",
+            "Edge_hasEntityKGFrame",
+            "Edge_hasKGSlot",
+            "Edge_hasKGDocumentFileNode",
+        )
+        for item in by_type[name]
+    ]
     created = kg.post("kgentities", {"@context": {}, "@graph": entity_graph})
     assert created.status_code == 201, created.text
 
     assert kg.files("GET", org).json()["file_uris"] == [file_uri]
     assert {"urn:frame:1", "urn:slot:1", "urn:edge:1", "urn:edge:2", file_uri} <= set(
-        ids(kg.get("kgentities", uri=org, include_attachments="true").json()))
+        ids(kg.get("kgentities", uri=org, include_attachments="true").json())
+    )
     assert_error(kg.files("POST", org, file_uri), 409, "already attached")
     assert sorted(kg.files("DELETE", org, file_uri).json()["deleted_uris"]) == [
-        "urn:edge:1", "urn:edge:2", "urn:frame:1", "urn:slot:1"]
+        "urn:edge:1",
+        "urn:edge:2",
+        "urn:frame:1",
+        "urn:slot:1",
+    ]
 
 
 def test_detach_keeps_a_frame_that_still_has_other_slots(kg):
     org = new_uri("org")
     first, second = kg.new_file(b"1"), kg.new_file(b"2")
     frame = "urn:test:shared:frame"
-    body = [entity(org, "Acme"), edge("urn:test:shared:e0", "Edge_hasEntityKGFrame", org, frame),
-            obj(frame, HALEY + "KGFrame", "two files")]
+    body = [
+        entity(org, "Acme"),
+        edge("urn:test:shared:e0", "Edge_hasEntityKGFrame", org, frame),
+        obj(frame, HALEY + "KGFrame", "two files"),
+    ]
     for n, file_uri in ((1, first), (2, second)):
-        body += [edge(f"urn:test:shared:s{n}", "Edge_hasKGSlot", frame, f"urn:test:shared:slot{n}"),
-                 obj(f"urn:test:shared:slot{n}", HALEY + "KGURISlot", hasUriSlotValue=file_uri)]
+        body += [
+            edge(f"urn:test:shared:s{n}", "Edge_hasKGSlot", frame, f"urn:test:shared:slot{n}"),
+            obj(f"urn:test:shared:slot{n}", HALEY + "KGURISlot", hasUriSlotValue=file_uri),
+        ]
     assert kg.post("kgentities", body).status_code == 201
     assert sorted(kg.files("GET", org).json()["file_uris"]) == sorted([first, second])
 
@@ -384,6 +456,7 @@ def test_delete_entity_with_attachments_deletes_files_and_bytes(kg, server):
     attached, unrelated = kg.new_file(b"x" * 5000), kg.new_file(b"stays")
     kg.files("POST", org, attached)
     kg.files("POST", other, unrelated)
+
     def blob_files() -> set[Path]:
         return {p for p in (server.data_dir / "blobs" / "spaces").rglob("*") if p.is_file()}
 
@@ -445,13 +518,20 @@ def test_graphs_of_one_space_are_separate(kg):
     """`graph_id` names a graph of its own: objects in it are not in the default graph, and vice versa."""
     org = new_uri("org")
     named = {"space_id": kg.space, "graph_id": "archive"}
-    assert kg.api.post("/api/graphs/kgentities", params=named, json=entity(org, "archived")).status_code == 201
+    assert (
+        kg.api.post("/api/graphs/kgentities", params=named, json=entity(org, "archived")).status_code == 201
+    )
     assert kg.get("kgentities", uri=org).status_code == 404
     assert kg.api.get("/api/graphs/kgentities", params={**named, "uri": org}).status_code == 200
     assert kg.post("kgentities", entity(org, "current")).status_code == 201  # same URI, other graph: no clash
     assert kg.get("kgentities", uri=org).json()[HAS_NAME][0]["@value"] == "current"
-    names = kg.sparql(f"SELECT ?n WHERE {{ <{org}> <{HAS_NAME}> ?n }} ORDER BY ?n").json()["results"]["bindings"]
-    assert [b["n"]["value"] for b in names] == ["archived", "current"]  # SPARQL sees the space's graphs together
+    names = kg.sparql(f"SELECT ?n WHERE {{ <{org}> <{HAS_NAME}> ?n }} ORDER BY ?n").json()["results"][
+        "bindings"
+    ]
+    assert [b["n"]["value"] for b in names] == [
+        "archived",
+        "current",
+    ]  # SPARQL sees the space's graphs together
 
 
 # --- SPARQL -----------------------------------------------------------------------------------
@@ -462,8 +542,11 @@ def test_sparql_query_forms_and_body_encodings(kg):
     kg.post("kgentities", entity(org, "Acme"))
     select = f"SELECT ?name WHERE {{ <{org}> <{HAS_NAME}> ?name }}"
     path = f"/api/graphs/sparql/{kg.space}/query"
-    for response in [kg.sparql(select), kg.api.post(path, data={"query": select}),
-                     kg.api.post(path, json={"query": select})]:
+    for response in [
+        kg.sparql(select),
+        kg.api.post(path, data={"query": select}),
+        kg.api.post(path, json={"query": select}),
+    ]:
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("application/sparql-results+json")
         assert [b["name"]["value"] for b in response.json()["results"]["bindings"]] == ["Acme"]
@@ -488,7 +571,7 @@ def test_sparql_sees_only_its_own_space(kg, api, server):
             f"ASK {{ GRAPH <{other_graph}> {{ ?s ?p ?o }} }}",
             f"ASK FROM NAMED <{other_graph}> {{ GRAPH ?g {{ <{secret}> ?p ?o }} }}",
             "ASK { GRAPH <urn:vitalgraph:system> { ?s ?p ?o } }",
-            f"ASK {{ ?s ?p \"{other.space}\" }}",  # the system graph names every space
+            f'ASK {{ ?s ?p "{other.space}" }}',  # the system graph names every space
         ]
         assert [kg.ask(q) for q in escapes] == [False] * len(escapes)
         assert other.ask(f"ASK {{ <{secret}> ?p ?o }}")
@@ -499,21 +582,33 @@ def test_sparql_sees_only_its_own_space(kg, api, server):
 
         # A federated call back to the backing SPARQL server would ignore the dataset: refused.
         backing_store = server.env.get("VITALGRAPH_SPARQL_QUERY_URL", f"{server.url}/api")
-        service = kg.sparql(f"SELECT * WHERE {{ SERVICE <{backing_store}> {{ GRAPH <{other_graph}> {{ ?s ?p ?o }} }} }}")
+        service = kg.sparql(
+            f"SELECT * WHERE {{ SERVICE <{backing_store}> {{ GRAPH <{other_graph}> {{ ?s ?p ?o }} }} }}"
+        )
         assert_error(service, 400, "SERVICE")
     finally:
         api.delete(f"/api/spaces/{other.space}")
 
 
 def test_sparql_refuses_updates_and_reports_syntax_errors(kg):
-    for update in ["INSERT DATA { <urn:a> <urn:b> <urn:c> }", "PREFIX x: <urn:x#> DELETE WHERE { ?s ?p ?o }",
-                   "DROP ALL", "LOAD <http://example.org/data.ttl>", "CLEAR GRAPH <urn:vitalgraph:system>"]:
+    for update in [
+        "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        "PREFIX x: <urn:x#> DELETE WHERE { ?s ?p ?o }",
+        "DROP ALL",
+        "LOAD <http://example.org/data.ttl>",
+        "CLEAR GRAPH <urn:vitalgraph:system>",
+    ]:
         assert_error(kg.sparql(update), 400, "updates", "not accepted")
     assert not kg.ask("ASK { <urn:a> ?p ?o }")
     assert_error(kg.sparql("SELECT ?x WHERE { ?x ?y }"), 400, "error at")
     assert_error(kg.sparql(""), 400, "empty")
-    assert_error(kg.api.post(f"/api/graphs/sparql/{kg.space}/query", content="ASK {}",
-                             headers={"Content-Type": "text/plain"}), 400, "Content-Type")
+    assert_error(
+        kg.api.post(
+            f"/api/graphs/sparql/{kg.space}/query", content="ASK {}", headers={"Content-Type": "text/plain"}
+        ),
+        400,
+        "Content-Type",
+    )
     assert_error(kg.api.post(f"/api/graphs/sparql/{kg.space}/query", json={"q": "ASK {}"}), 400, "query")
 
 
@@ -528,7 +623,10 @@ def test_documented_query_pdfs_over_10mb_attached_to_organizations(kg):
     big = b"%PDF" + b"\0" * (10 * MB)
     acme, beta, gamma = new_uri("org"), new_uri("org"), new_uri("org")
     kg.post("kgtypes", kg_type(ORGANIZATION, "Organization", "KGEntityType"))
-    kg.post("kgentities", [entity(acme, "Acme"), entity(beta, "Beta", HALEY + "PersonEntity"), entity(gamma, "Gamma")])
+    kg.post(
+        "kgentities",
+        [entity(acme, "Acme"), entity(beta, "Beta", HALEY + "PersonEntity"), entity(gamma, "Gamma")],
+    )
     wanted = kg.new_file(big, name="annual-report.pdf")
     for org, file_uri in [
         (acme, wanted),
@@ -541,8 +639,15 @@ def test_documented_query_pdfs_over_10mb_attached_to_organizations(kg):
     response = kg.sparql(documented_query("pdf-over-10mb"))
     assert response.status_code == 200, response.text
     rows = [{k: v["value"] for k, v in b.items()} for b in response.json()["results"]["bindings"]]
-    assert rows == [{"org": acme, "orgName": "Acme", "file": wanted, "fileName": "annual-report.pdf",
-                     "bytes": str(len(big))}]
+    assert rows == [
+        {
+            "org": acme,
+            "orgName": "Acme",
+            "file": wanted,
+            "fileName": "annual-report.pdf",
+            "bytes": str(len(big)),
+        }
+    ]
 
 
 # --- the query guard, case by case (no server needed) -------------------------------------------
@@ -550,27 +655,33 @@ def test_documented_query_pdfs_over_10mb_attached_to_organizations(kg):
 SERVICE_CALL = "SERVICE <http://127.0.0.1:7878/query> { ?a ?b ?c }"
 
 
-@pytest.mark.parametrize("query", [
-    f"SELECT * WHERE {{ ?s ?p ?o . {SERVICE_CALL} }}",
-    f"select * where {{ service silent <http://h/q> {{ }} }}",
-    f"SELECT * WHERE {{ ?s ?p ?o .{SERVICE_CALL} }}",  # no space after the dot
-    f"PREFIX ex: <http://x/> SELECT * WHERE {{ ?s ex:a\\# ?o . {SERVICE_CALL} }}",  # '\\#' is no comment
-    f"PREFIX ex: <http://x/> SELECT * WHERE {{ ?s ex:a\\' ?o . {SERVICE_CALL} }} #'",  # '\\'' opens no string
-    f"SELECT * WHERE {{ ?s <http://x/\\u0041#f> ?o . {SERVICE_CALL} }}",  # '#' inside an escaped IRI
-    f"SELECT * WHERE {{ ?s ?p ?o FILTER(?o<?s) {SERVICE_CALL} FILTER(?o>?s) }}",  # '<' as an operator
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"SELECT * WHERE {{ ?s ?p ?o . {SERVICE_CALL} }}",
+        "select * where { service silent <http://h/q> { } }",
+        f"SELECT * WHERE {{ ?s ?p ?o .{SERVICE_CALL} }}",  # no space after the dot
+        f"PREFIX ex: <http://x/> SELECT * WHERE {{ ?s ex:a\\# ?o . {SERVICE_CALL} }}",  # '\\#' is no comment
+        f"PREFIX ex: <http://x/> SELECT * WHERE {{ ?s ex:a\\' ?o . {SERVICE_CALL} }} #'",  # '\\'' opens no string
+        f"SELECT * WHERE {{ ?s <http://x/\\u0041#f> ?o . {SERVICE_CALL} }}",  # '#' inside an escaped IRI
+        f"SELECT * WHERE {{ ?s ?p ?o FILTER(?o<?s) {SERVICE_CALL} FILTER(?o>?s) }}",  # '<' as an operator
+    ],
+)
 def test_service_is_refused_however_it_is_written(query):
     with pytest.raises(InvalidInputError, match="SERVICE"):
         classify_query(query)
 
 
-@pytest.mark.parametrize("query, form", [
-    ("prefix ex: <http://x/> select ?service where { ?s ex:service ?service }", "SELECT"),
-    ('SELECT * WHERE { ?s ?p "SERVICE" } # SERVICE', "SELECT"),
-    ('SELECT * WHERE { ?s ?p """a "quoted" SERVICE""" }', "SELECT"),
-    ("ASK { <http://x/#SERVICE> ?p ?o }", "ASK"),
-    ("PREFIX drop: <urn:x#> CONSTRUCT WHERE { ?s drop:insert ?o }", "CONSTRUCT"),
-    ("# a comment\nDESCRIBE <urn:x>", "DESCRIBE"),
-])
+@pytest.mark.parametrize(
+    "query, form",
+    [
+        ("prefix ex: <http://x/> select ?service where { ?s ex:service ?service }", "SELECT"),
+        ('SELECT * WHERE { ?s ?p "SERVICE" } # SERVICE', "SELECT"),
+        ('SELECT * WHERE { ?s ?p """a "quoted" SERVICE""" }', "SELECT"),
+        ("ASK { <http://x/#SERVICE> ?p ?o }", "ASK"),
+        ("PREFIX drop: <urn:x#> CONSTRUCT WHERE { ?s drop:insert ?o }", "CONSTRUCT"),
+        ("# a comment\nDESCRIBE <urn:x>", "DESCRIBE"),
+    ],
+)
 def test_words_inside_names_strings_and_comments_are_not_keywords(query, form):
     assert classify_query(query).value == form

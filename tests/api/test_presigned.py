@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -31,7 +31,7 @@ def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     assert reply["expires_in"] == 120
     assert (reply["size"], reply["sha256"]) == (len(DATA), hashlib.sha256(DATA).hexdigest())
     expires_at = datetime.fromisoformat(reply["expires_at"])
-    assert abs(expires_at - (datetime.now(timezone.utc) + timedelta(seconds=120))) < timedelta(seconds=10)
+    assert abs(expires_at - (datetime.now(UTC) + timedelta(seconds=120))) < timedelta(seconds=10)
 
     direct = httpx.get(reply["url"], timeout=30)  # no token: the signature is the authorisation
     assert direct.status_code == 200
@@ -59,7 +59,11 @@ def test_local_store_cannot_presign_the_feature_is_off(slot, server):
     response = _presign(slot, expires="60")
     assert response.status_code == 404
     detail = response.json()["detail"]
-    assert "presigned downloads are off" in detail and "cannot presign" in detail and "/api/files/stream/download" in detail
+    assert (
+        "presigned downloads are off" in detail
+        and "cannot presign" in detail
+        and "/api/files/stream/download" in detail
+    )
     assert slot.download().content == b"bytes"  # nothing changed
 
 

@@ -31,7 +31,9 @@ def _new_slot(server: RunningServer) -> FileSlot:
     client = server.client()
     space = make_space(client)
     uri = f"http://example.org/{space}/file"
-    assert client.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
+    assert (
+        client.post("/api/files", params={"space_id": space}, json=file_node_jsonld(uri)).status_code == 201
+    )
     return FileSlot(space, uri, client)
 
 
@@ -66,11 +68,15 @@ def test_disconnect_mid_upload_aborts_the_multipart_upload(s3_server: RunningSer
 
 @pytest.fixture(scope="module")
 def limited_s3_server(server_factory, seaweedfs: SeaweedFS) -> RunningServer:
-    env = seaweedfs.server_env("api-s3-limited", MAX_STREAMING_FILE_SIZE=str(12 * MiB), S3_PART_SIZE=str(5 * MiB))
+    env = seaweedfs.server_env(
+        "api-s3-limited", MAX_STREAMING_FILE_SIZE=str(12 * MiB), S3_PART_SIZE=str(5 * MiB)
+    )
     return server_factory(env, name="s3-limited")
 
 
-def test_limit_crossed_after_parts_were_sent_is_413_and_leaves_nothing(limited_s3_server: RunningServer) -> None:
+def test_limit_crossed_after_parts_were_sent_is_413_and_leaves_nothing(
+    limited_s3_server: RunningServer,
+) -> None:
     slot = _new_slot(limited_s3_server)
     probe = blob_probe(limited_s3_server)
     before = probe.objects()
@@ -89,12 +95,27 @@ def test_limit_crossed_after_parts_were_sent_is_413_and_leaves_nothing(limited_s
 
 # --- refusing to start --------------------------------------------------------------------------------
 def _serve(env: dict[str, str], data_dir, timeout: float = 60) -> tuple[subprocess.CompletedProcess, float]:  # type: ignore[no-untyped-def]
-    command = [sys.executable, "-m", "vitalgraph.cli", "serve", "--port", str(free_port()),
-               "--data-dir", str(data_dir), "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "vitalgraph.cli",
+        "serve",
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(data_dir),
+        "--log-level",
+        "warning",
+    ]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("VITALGRAPH_")}
     started = time.monotonic()
-    result = subprocess.run(command, env={**clean, "VITALGRAPH_ADMIN_PASSWORD": ADMIN_PASSWORD, **env},
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        command,
+        env={**clean, "VITALGRAPH_ADMIN_PASSWORD": ADMIN_PASSWORD, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return result, time.monotonic() - started
 
 
@@ -111,12 +132,18 @@ def test_wrong_credentials_stop_serve_with_one_clear_line(seaweedfs: SeaweedFS, 
 
 def test_unreachable_endpoint_stops_serve_within_seconds(tmp_path) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"
-    env = {"VITALGRAPH_BLOB_BACKEND": "s3", "VITALGRAPH_S3_ENDPOINT_URL": nobody,
-           "VITALGRAPH_S3_ACCESS_KEY_ID": "k", "VITALGRAPH_S3_SECRET_ACCESS_KEY": "s"}
+    env = {
+        "VITALGRAPH_BLOB_BACKEND": "s3",
+        "VITALGRAPH_S3_ENDPOINT_URL": nobody,
+        "VITALGRAPH_S3_ACCESS_KEY_ID": "k",
+        "VITALGRAPH_S3_SECRET_ACCESS_KEY": "s",
+    }
     result, elapsed = _serve(env, tmp_path)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines == [lines[0]] and lines[0].startswith(f"vitalgraph: cannot start: S3 endpoint {nobody} is unreachable")
+    assert lines == [lines[0]] and lines[0].startswith(
+        f"vitalgraph: cannot start: S3 endpoint {nobody} is unreachable"
+    )
     assert elapsed < 15, f"took {elapsed:.1f} s"  # Python start-up included
 
 
@@ -124,7 +151,9 @@ def test_unreachable_endpoint_stops_serve_within_seconds(tmp_path) -> None:
 @pytest.fixture
 def doomed_s3(private_seaweedfs: SeaweedFS, server_factory) -> Iterator[tuple[SeaweedFS, RunningServer]]:
     """A server on a SeaweedFS of its own, which the test kills."""
-    server = server_factory(private_seaweedfs.server_env("doomed", S3_PART_SIZE=str(5 * MiB)), name=f"doomed-{free_port()}")
+    server = server_factory(
+        private_seaweedfs.server_env("doomed", S3_PART_SIZE=str(5 * MiB)), name=f"doomed-{free_port()}"
+    )
     yield private_seaweedfs, server
     server.stop()
 
@@ -158,7 +187,9 @@ def test_s3_stopped_mid_upload_is_503_or_a_cut_connection_then_503(doomed_s3) ->
     killer.start()
     started = time.monotonic()
     try:
-        response = slot.client.post("/api/files/stream/upload", params=slot.params, content=body(), timeout=60)
+        response = slot.client.post(
+            "/api/files/stream/upload", params=slot.params, content=body(), timeout=60
+        )
     except httpx.TransportError:
         response = None  # the server gave up and cut the connection: never a 200
     killer.join()
@@ -179,7 +210,9 @@ def test_s3_stopped_mid_download_cuts_the_connection_then_503(doomed_s3) -> None
     received = 0
     started = time.monotonic()
     with pytest.raises(httpx.TransportError):
-        with slot.client.stream("GET", "/api/files/stream/download", params=slot.params, timeout=30) as response:
+        with slot.client.stream(
+            "GET", "/api/files/stream/download", params=slot.params, timeout=30
+        ) as response:
             assert response.status_code == 200
             assert response.headers["content-length"] == str(size)
             for chunk in response.iter_bytes():

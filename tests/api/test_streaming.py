@@ -11,7 +11,14 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.api.conftest import S3_SERVER_PART_SIZE, FileSlot, blob_probe, file_node_jsonld, make_space, wait_until
+from tests.api.conftest import (
+    S3_SERVER_PART_SIZE,
+    FileSlot,
+    blob_probe,
+    file_node_jsonld,
+    make_space,
+    wait_until,
+)
 
 DATA = os.urandom(3 * 1024 * 1024 + 123)
 
@@ -27,14 +34,21 @@ def test_raw_upload_reports_what_the_server_measured(slot):
     response = slot.upload(DATA, content_type="application/pdf", filename="report.pdf")
     assert response.status_code == 200
     assert response.json() == {
-        "uri": slot.uri, "size": len(DATA), "sha256": hashlib.sha256(DATA).hexdigest(),
-        "content_type": "application/pdf", "filename": "report.pdf",
+        "uri": slot.uri,
+        "size": len(DATA),
+        "sha256": hashlib.sha256(DATA).hexdigest(),
+        "content_type": "application/pdf",
+        "filename": "report.pdf",
     }
 
 
 def test_multipart_upload_streams_the_file_field(slot):
-    response = slot.client.post("/api/files/stream/upload", params=slot.params,
-                                files={"file": ("päper.bin", DATA, "image/png")}, data={"note": "x"})
+    response = slot.client.post(
+        "/api/files/stream/upload",
+        params=slot.params,
+        files={"file": ("päper.bin", DATA, "image/png")},
+        data={"note": "x"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["sha256"] == hashlib.sha256(DATA).hexdigest()
     assert response.json()["filename"] == "päper.bin"
@@ -43,8 +57,11 @@ def test_multipart_upload_streams_the_file_field(slot):
 
 
 def test_legacy_routes_do_the_same(slot):
-    up = slot.client.post("/api/files/upload", params={"space_id": slot.space_id, "file_uri": slot.uri},
-                          files={"file": ("a.txt", b"legacy bytes", "text/plain")})
+    up = slot.client.post(
+        "/api/files/upload",
+        params={"space_id": slot.space_id, "file_uri": slot.uri},
+        files={"file": ("a.txt", b"legacy bytes", "text/plain")},
+    )
     assert up.status_code == 200, up.text
     down = slot.client.get("/api/files/download", params={"space_id": slot.space_id, "uri": slot.uri})
     assert down.content == b"legacy bytes"
@@ -72,13 +89,18 @@ def test_head_sends_headers_only(filled):
 
 @pytest.mark.parametrize(
     "spec, start, end",
-    [("bytes=0-0", 0, 0), ("bytes=100-199", 100, 199), ("bytes=1000-", 1000, len(DATA) - 1),
-     ("bytes=-500", len(DATA) - 500, len(DATA) - 1), ("bytes=10-99999999999", 10, len(DATA) - 1)],
+    [
+        ("bytes=0-0", 0, 0),
+        ("bytes=100-199", 100, 199),
+        ("bytes=1000-", 1000, len(DATA) - 1),
+        ("bytes=-500", len(DATA) - 500, len(DATA) - 1),
+        ("bytes=10-99999999999", 10, len(DATA) - 1),
+    ],
 )
 def test_single_ranges(filled, spec, start, end):
     response = filled.download({"Range": spec})
     assert response.status_code == 206
-    assert response.content == DATA[start:end + 1]
+    assert response.content == DATA[start : end + 1]
     assert response.headers["content-range"] == f"bytes {start}-{end}/{len(DATA)}"
     assert response.headers["content-length"] == str(end - start + 1)
 
@@ -124,10 +146,14 @@ def test_second_upload_replaces_content(filled):
 
 
 def test_upload_to_unknown_node_or_space_is_404(api, space):
-    response = api.post("/api/files/stream/upload", params={"space_id": space, "uri": "http://x/none"}, content=b"x")
+    response = api.post(
+        "/api/files/stream/upload", params={"space_id": space, "uri": "http://x/none"}, content=b"x"
+    )
     assert response.status_code == 404
     assert "http://x/none" in response.json()["detail"]
-    response = api.post("/api/files/stream/upload", params={"space_id": "nope", "uri": "http://x/none"}, content=b"x")
+    response = api.post(
+        "/api/files/stream/upload", params={"space_id": "nope", "uri": "http://x/none"}, content=b"x"
+    )
     assert response.status_code == 404
     assert "nope" in response.json()["detail"]
 
@@ -146,8 +172,9 @@ def test_bad_content_type_is_400(slot):
 
 def test_malformed_multipart_is_400_and_stores_nothing(slot):
     response = slot.client.post(
-        "/api/files/stream/upload", params=slot.params,
-        content=b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc",
+        "/api/files/stream/upload",
+        params=slot.params,
+        content=b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc',
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert response.status_code == 400
@@ -171,7 +198,9 @@ def test_oversize_discovered_mid_stream_is_413_and_stores_nothing(limited_slot, 
         for _ in range(40):
             yield b"y" * 65536
 
-    response = limited_slot.client.post("/api/files/stream/upload", params=limited_slot.params, content=body())
+    response = limited_slot.client.post(
+        "/api/files/stream/upload", params=limited_slot.params, content=body()
+    )
     assert response.status_code == 413
     assert "1048576" in response.json()["detail"]
     assert probe.objects() == before
@@ -227,11 +256,14 @@ def test_streaming_disabled_hides_stream_routes_only(server_factory):
         stream = api.post("/api/files/stream/upload", params={"space_id": space, "uri": uri}, content=b"x")
         assert stream.status_code == 404
         assert "STREAMING_ENABLED" in stream.json()["detail"]
-        legacy = api.post("/api/files/upload", params={"space_id": space, "uri": uri},
-                          files={"file": ("a", b"legacy")})
+        legacy = api.post(
+            "/api/files/upload", params={"space_id": space, "uri": uri}, files={"file": ("a", b"legacy")}
+        )
         assert legacy.status_code == 200
         assert api.get("/api/files/download", params={"space_id": space, "uri": uri}).content == b"legacy"
-        assert api.get("/api/files/stream/download", params={"space_id": space, "uri": uri}).status_code == 404
+        assert (
+            api.get("/api/files/stream/download", params={"space_id": space, "uri": uri}).status_code == 404
+        )
 
 
 # --- a large file, memory bounded ---------------------------------------------------------------
@@ -249,7 +281,7 @@ class PeakRss:
             self.peak = max(self.peak, self.server.rss())
             time.sleep(0.02)
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 

@@ -75,7 +75,9 @@ class StagingProbe:
         client = self.seaweed.boto_client()  # type: ignore[union-attr]
         key = f"{self.store.prefix}/abandoned/{uuid.uuid4().hex}"
         upload = client.create_multipart_upload(Bucket=self.store.bucket, Key=key)
-        client.upload_part(Bucket=self.store.bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=b"x" * 1000)
+        client.upload_part(
+            Bucket=self.store.bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=b"x" * 1000
+        )
         await asyncio.sleep(age_seconds)
 
     def all_objects(self) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.blobs.conftest import StagingProbe, part_size
 from vitalgraph.blobs.base import BlobStore
-from vitalgraph.services.errors import NotFoundError, PayloadTooLargeError, UploadIncompleteError
+from vitalgraph.errors import NotFoundError, PayloadTooLargeError, UploadIncompleteError
 
 pytestmark = pytest.mark.anyio
 
@@ -83,7 +83,9 @@ async def test_write_then_read_returns_the_same_bytes(blob_store: BlobStore, siz
 async def test_concurrent_writes_do_not_mix(blob_store: BlobStore) -> None:
     datas = {f"parallel/{i}": payload(2 * part_size(blob_store) + 1000 * i, seed=i) for i in range(4)}
 
-    written = await asyncio.gather(*(blob_store.write(key, pieces(data, seed=7)) for key, data in datas.items()))
+    written = await asyncio.gather(
+        *(blob_store.write(key, pieces(data, seed=7)) for key, data in datas.items())
+    )
 
     assert [w.sha256 for w in written] == [hashlib.sha256(d).hexdigest() for d in datas.values()]
     for key, data in datas.items():
@@ -135,8 +137,12 @@ async def test_missing_key_is_not_found(blob_store: BlobStore) -> None:
     assert await blob_store.delete("no/such/key") is False
 
 
-async def test_iterator_failing_mid_stream_leaves_nothing(blob_store: BlobStore, staging: StagingProbe) -> None:
-    data = payload(2 * part_size(blob_store) + part_size(blob_store) // 2)  # past the first part: upload begun
+async def test_iterator_failing_mid_stream_leaves_nothing(
+    blob_store: BlobStore, staging: StagingProbe
+) -> None:
+    data = payload(
+        2 * part_size(blob_store) + part_size(blob_store) // 2
+    )  # past the first part: upload begun
     error = ClientWentAway("client disconnected")
 
     with pytest.raises(ClientWentAway) as raised:

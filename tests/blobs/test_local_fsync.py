@@ -43,12 +43,19 @@ async def test_write_fsyncs_file_then_new_directories_then_the_renamed_entry(tmp
     assert written.size == 2000
     assert synced[0].startswith(str(root / ".staging")), "the data must be synced before the rename"
     # each directory created for the key is recorded in its parent, and the rename in the last one
-    assert synced[1:] == [str(root), str(root / "spaces"), str(root / "spaces/aa"), str(root / "spaces/aa/bb")]
+    assert synced[1:] == [
+        str(root),
+        str(root / "spaces"),
+        str(root / "spaces/aa"),
+        str(root / "spaces/aa/bb"),
+    ]
     assert (root / "spaces/aa/bb/key1").read_bytes() == b"a" * 1000 + b"b" * 1000
 
 
 @pytest.mark.anyio
-async def test_finishing_a_resumable_upload_syncs_new_directories_then_the_renamed_entry(tmp_path, monkeypatch):
+async def test_finishing_a_resumable_upload_syncs_new_directories_then_the_renamed_entry(
+    tmp_path, monkeypatch
+):
     store = LocalBlobStore(tmp_path / "blobs")
     await store.open()
     root = tmp_path / "blobs"

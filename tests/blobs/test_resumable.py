@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.blobs.conftest import MiB, S3_TEST_PART_SIZE, make_s3_store
+from tests.blobs.conftest import S3_TEST_PART_SIZE, MiB, make_s3_store
 from vitalgraph.blobs.base import BlobStore
 from vitalgraph.blobs.local import LocalBlobStore
 from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads
 from vitalgraph.blobs.s3 import S3BlobStore
-from vitalgraph.services.errors import ChecksumMismatchError, ConflictError, NotFoundError, PayloadTooLargeError
+from vitalgraph.errors import ChecksumMismatchError, ConflictError, NotFoundError, PayloadTooLargeError
 
 pytestmark = pytest.mark.anyio
 DATA = os.urandom(2 * S3_TEST_PART_SIZE + 12345)
@@ -177,7 +177,7 @@ async def test_s3_buffers_a_partial_part_on_disk_not_in_s3(request, tmp_path):
     try:
         upload_id = uuid.uuid4().hex
         await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
-        await store.append_upload(upload_id, 0, stream(DATA[: MiB]))
+        await store.append_upload(upload_id, 0, stream(DATA[:MiB]))
         assert unfinished_multipart(store, request) == []  # less than a part: no S3 request at all
         tails = list((tmp_path / "s3-staging").glob(f"{upload_id}.*.tail"))
         assert [tail.stat().st_size for tail in tails] == [MiB]
@@ -205,7 +205,8 @@ def test_checksum_header_parsing():
     parsed = ChunkCheck.parse(f"sha1 {base64.b64encode(digest).decode()}")
     assert (parsed.algorithm, parsed.expected) == ("sha1", digest)
     assert ChunkCheck.parse(None) is None
-    from vitalgraph.services.errors import InvalidInputError
+    from vitalgraph.errors import InvalidInputError
+
     with pytest.raises(InvalidInputError):
         ChunkCheck.parse("sha1 not*base64")
     with pytest.raises(InvalidInputError, match="md5"):

@@ -24,7 +24,7 @@ from tests.blobs.conftest import make_s3_store
 from tests.fixtures.seaweedfs import SeaweedFS
 from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.blobs.s3 import S3BlobStore, _cut_parts, content_disposition
-from vitalgraph.services.errors import StorageUnavailableError
+from vitalgraph.errors import StorageUnavailableError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.s3]
 
@@ -99,7 +99,10 @@ def peak_rss_growth() -> Iterator[dict[str, int]]:
 
 @pytest.mark.parametrize(
     ("override", "code"),
-    [({"S3_ACCESS_KEY_ID": "nobody"}, "InvalidAccessKeyId"), ({"S3_SECRET_ACCESS_KEY": "wrong"}, "SignatureDoesNotMatch")],
+    [
+        ({"S3_ACCESS_KEY_ID": "nobody"}, "InvalidAccessKeyId"),
+        ({"S3_SECRET_ACCESS_KEY": "wrong"}, "SignatureDoesNotMatch"),
+    ],
     ids=["unknown_key", "wrong_secret"],
 )
 async def test_wrong_credentials_fail_open_quickly_with_a_clear_message(
@@ -151,7 +154,9 @@ async def test_missing_bucket_is_created_when_allowed(seaweedfs: SeaweedFS) -> N
     try:
         written = await store.write("in/new/bucket", small_pieces(b"hello"))
         assert written.size == 5
-        assert seaweedfs.boto_client().get_object(Bucket=bucket, Key="in/new/bucket")["Body"].read() == b"hello"
+        assert (
+            seaweedfs.boto_client().get_object(Bucket=bucket, Key="in/new/bucket")["Body"].read() == b"hello"
+        )
         await store.open()  # idempotent, and a second opener finds the bucket in place
     finally:
         await store.delete_prefix("")
@@ -181,7 +186,9 @@ def test_prefix_setting_is_normalised_and_checked() -> None:
 
 async def test_keys_are_stored_under_the_prefix(s3_store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
     await s3_store.write("a/b", small_pieces(b"data"))
-    seaweedfs.boto_client().put_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}-sibling/a/b", Body=b"other")
+    seaweedfs.boto_client().put_object(
+        Bucket=s3_store.bucket, Key=f"{s3_store.prefix}-sibling/a/b", Body=b"other"
+    )
 
     listed = seaweedfs.boto_client().list_objects_v2(Bucket=s3_store.bucket, Prefix=f"{s3_store.prefix}/")
     assert [item["Key"] for item in listed["Contents"]] == [f"{s3_store.prefix}/a/b"]
@@ -190,7 +197,9 @@ async def test_keys_are_stored_under_the_prefix(s3_store: S3BlobStore, seaweedfs
     assert seaweedfs.boto_client().get_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}-sibling/a/b")
 
 
-async def test_delete_prefix_and_list_keys_span_several_pages(s3_store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
+async def test_delete_prefix_and_list_keys_span_several_pages(
+    s3_store: S3BlobStore, seaweedfs: SeaweedFS
+) -> None:
     keys = [f"many/{i:05d}" for i in range(1010)]  # over one ListObjects page and one DeleteObjects batch
     client = seaweedfs.boto_client()
 
@@ -208,7 +217,9 @@ async def test_delete_prefix_and_list_keys_span_several_pages(s3_store: S3BlobSt
     assert [stat async for stat in s3_store.list_keys()] == []
 
 
-async def test_reader_pausing_longer_than_the_timeout_still_gets_every_byte(s3_settings: dict[str, Any]) -> None:
+async def test_reader_pausing_longer_than_the_timeout_still_gets_every_byte(
+    s3_settings: dict[str, Any],
+) -> None:
     """A slow client stalls our reads; that must not count as the S3 server being slow."""
     store = make_s3_store(s3_settings, S3_TIMEOUT_SECONDS=1.0)
     data = os.urandom(24 * MiB)  # more than the socket buffers hold, so the server is made to wait
@@ -242,7 +253,9 @@ async def test_reader_stopping_early_releases_the_connection(s3_store: S3BlobSto
 # ------------------------------------------------------------------ unfinished uploads
 
 
-async def test_clean_staging_spares_uploads_this_process_is_writing(s3_store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
+async def test_clean_staging_spares_uploads_this_process_is_writing(
+    s3_store: S3BlobStore, seaweedfs: SeaweedFS
+) -> None:
     data = os.urandom(11 * MiB)
     release = asyncio.Event()
     task = asyncio.create_task(s3_store.write("live", stalled_after(data, release)))
@@ -260,7 +273,9 @@ async def test_clean_staging_spares_uploads_this_process_is_writing(s3_store: S3
 async def test_close_aborts_uploads_still_running(s3_settings: dict[str, Any], seaweedfs: SeaweedFS) -> None:
     store = make_s3_store(s3_settings, S3_PART_SIZE=5 * MiB)
     await store.open()
-    task = asyncio.create_task(store.write("interrupted", stalled_after(os.urandom(11 * MiB), asyncio.Event())))
+    task = asyncio.create_task(
+        store.write("interrupted", stalled_after(os.urandom(11 * MiB), asyncio.Event()))
+    )
     await wait_for_upload_to_start(seaweedfs, store)
 
     await store.close()  # server shutdown while a client is still uploading
@@ -305,7 +320,7 @@ def test_cut_parts_keeps_every_byte_in_order_in_full_parts(piece_sizes: list[int
     guard = SizeGuard(None, None)
 
     async def source() -> AsyncIterator[bytes]:
-        for start, end in zip(offsets, offsets[1:]):
+        for start, end in zip(offsets, offsets[1:], strict=False):
             yield data[start:end]
 
     async def cut() -> list[bytes]:
@@ -346,7 +361,9 @@ async def test_large_write_and_read_keep_memory_bounded(s3_settings: dict[str, A
 
     await store.open()
     try:
-        await store.write("warm-up", small_pieces(os.urandom(20 * MiB)))  # first-use allocations out of the way
+        await store.write(
+            "warm-up", small_pieces(os.urandom(20 * MiB))
+        )  # first-use allocations out of the way
         with peak_rss_growth() as upload:
             written = await store.write("large", generated(), expected_size=total_mib * MiB)
         with peak_rss_growth() as download:
@@ -371,11 +388,15 @@ async def test_presigned_url_downloads_the_bytes_with_plain_httpx(s3_store: S3Bl
     data = os.urandom(300_000)
     await s3_store.write("shared/report", small_pieces(data))
 
-    url = await s3_store.presign_download("shared/report", 60, filename="Q3 report é.pdf", content_type="application/pdf")
+    url = await s3_store.presign_download(
+        "shared/report", 60, filename="Q3 report é.pdf", content_type="application/pdf"
+    )
     async with httpx.AsyncClient() as http:
         whole = await http.get(url)
         part = await http.get(url, headers={"Range": "bytes=100-199"})
-        tampered = await http.get(url.replace("shared%2Freport", "shared%2Fother").replace("shared/report", "shared/other"))
+        tampered = await http.get(
+            url.replace("shared%2Freport", "shared%2Fother").replace("shared/report", "shared/other")
+        )
 
     assert whole.status_code == 200 and whole.content == data
     assert whole.headers["content-type"] == "application/pdf"

@@ -38,12 +38,20 @@ def new_client(kind: str, local_server: RunningServer, portal: BlockingPortal) -
     """Make more clients of this kind (real ones on the shared server); all are closed at the end."""
     made: list[Facade] = []
 
-    def make(server: RunningServer | None = None, server_settings: dict | None = None, **options: object) -> Facade:
+    def make(
+        server: RunningServer | None = None, server_settings: dict | None = None, **options: object
+    ) -> Facade:
         server = server or local_server
         if not kind.endswith("mock"):
             options = {**CREDENTIALS, **options}
-        facade = make_client(kind, portal, server_url=server.url, server_settings=server_settings,
-                             retry_backoff=0.01, **options)
+        facade = make_client(
+            kind,
+            portal,
+            server_url=server.url,
+            server_settings=server_settings,
+            retry_backoff=0.01,
+            **options,
+        )
         made.append(facade)
         return facade
 

@@ -16,13 +16,14 @@ import psutil
 from anyio.from_thread import BlockingPortal
 
 from vitalgraph.client import AsyncVitalGraphClient, VitalGraphClient
-from vitalgraph.client.mock import AsyncMockVitalGraphClient, MockVitalGraphClient
+from vitalgraph.mock import AsyncMockVitalGraphClient, MockVitalGraphClient
 
 IMPLEMENTATIONS = ["async", "sync", "async-mock", "sync-mock"]
 
 
 class Facade:
-    """`facade.files.upload_file_stream(...)`, `facade.kgentities.attach_file(...)` etc. behave the same whichever client is underneath."""
+    """`facade.files.upload_file_stream(...)`, `facade.kgentities.attach_file(...)` etc. behave the
+    same whichever client is underneath."""
 
     def __init__(self, kind: str, client: Any, portal: BlockingPortal) -> None:
         self.kind = kind
@@ -47,7 +48,7 @@ class Facade:
         while (chunk := self.portal.call(_next_or_none, chunks)) is not None:
             yield chunk
 
-    def open(self) -> "Facade":
+    def open(self) -> Facade:
         self.run(self.client.open)
         return self
 
@@ -59,8 +60,12 @@ class Facade:
         return self.client.http.auth.tokens
 
     @contextlib.contextmanager
-    def hooks(self, *, request: Callable[[httpx.Request], None] | None = None,
-              response: Callable[[httpx.Response], None] | None = None) -> Iterator[None]:
+    def hooks(
+        self,
+        *,
+        request: Callable[[httpx.Request], None] | None = None,
+        response: Callable[[httpx.Response], None] | None = None,
+    ) -> Iterator[None]:
         """Plain functions called on every request/response for the duration of the block."""
         installed = []
         for kind, hook in (("request", request), ("response", response)):
@@ -96,8 +101,14 @@ class ThisProcess:
         return psutil.Process().memory_info().rss
 
 
-def make_client(kind: str, portal: BlockingPortal, *, server_url: str | None = None,
-                server_settings: dict | None = None, **options: Any) -> Facade:
+def make_client(
+    kind: str,
+    portal: BlockingPortal,
+    *,
+    server_url: str | None = None,
+    server_settings: dict | None = None,
+    **options: Any,
+) -> Facade:
     """A client of `kind`; real ones talk to `server_url`, mocks start their own in-process server."""
     if kind == "async":
         client: Any = AsyncVitalGraphClient(server_url, **options)
@@ -143,7 +154,9 @@ class DownloadFault:
         if not is_download(response) or self.applied >= self.times:
             return
         self.applied += 1
-        wrapper = _FaultyAsyncStream if isinstance(response.stream, httpx.AsyncByteStream) else _FaultySyncStream
+        wrapper = (
+            _FaultyAsyncStream if isinstance(response.stream, httpx.AsyncByteStream) else _FaultySyncStream
+        )
         response.stream = wrapper(response.stream, self.after, self.flip)
 
 

@@ -88,7 +88,9 @@ def test_kgtypes_crud(client, space):
 def test_kgtypes_page_and_search(client, space):
     types = [KGType(new_uri("type"), name=f"Type {index}") for index in range(5)]
     client.kgtypes.create_kgtypes(space, None, types + [KGType(new_uri("type"), name="Odd one")])
-    first, second = (client.kgtypes.list_kgtypes(space, None, page_size=4, offset=offset) for offset in (0, 4))
+    first, second = (
+        client.kgtypes.list_kgtypes(space, None, page_size=4, offset=offset) for offset in (0, 4)
+    )
     assert (first.total_count, len(first.types), len(second.types)) == (6, 4, 2)
     assert {t.URI for t in first.types}.isdisjoint({t.URI for t in second.types})
     found = client.kgtypes.list_kgtypes(space, None, search="type ")
@@ -102,7 +104,9 @@ def test_kgtype_failures_change_nothing(client, space):
         client.kgtypes.create_kgtypes(space, None, [KGType(new_uri("type"), name="new"), kept])
     assert client.kgtypes.list_kgtypes(space).total_count == 1
     with pytest.raises(NotFoundError):
-        client.kgtypes.update_kgtypes(space, None, [KGType(kept.URI, name="x"), KGType(new_uri("type"), name="y")])
+        client.kgtypes.update_kgtypes(
+            space, None, [KGType(kept.URI, name="x"), KGType(new_uri("type"), name="y")]
+        )
     assert client.kgtypes.get_kgtype(space, None, kept.URI).name == "Organization"
     with pytest.raises(NotFoundError):
         client.kgtypes.delete_kgtypes_batch(space, None, [kept.URI, new_uri("type")])
@@ -137,9 +141,13 @@ def test_kgentities_crud_with_frames(client, space):
     assert isinstance(got, KGEntity) and got == acme and got.kGEntityType == kind.URI
     listed = client.kgentities.list_kgentities(space, None, page_size=1)
     assert isinstance(listed, KGEntityList) and (listed.total_count, len(listed.entities)) == (2, 1)
-    assert [e.URI for e in client.kgentities.list_kgentities(space, None, search="bet").entities] == [beta.URI]
+    assert [e.URI for e in client.kgentities.list_kgentities(space, None, search="bet").entities] == [
+        beta.URI
+    ]
     assert {e.URI for e in client.kgentities.get_kgentities_by_uris(space, None, [acme.URI, beta.URI])} == {
-        acme.URI, beta.URI}
+        acme.URI,
+        beta.URI,
+    }
 
     acme.name = "Acme Corp"
     assert client.kgentities.update_kgentities(space, None, [acme]).updated_uris == [acme.URI]
@@ -147,7 +155,10 @@ def test_kgentities_crud_with_frames(client, space):
 
     deleted = client.kgentities.delete_kgentity(space, None, acme.URI)
     assert isinstance(deleted, KGEntitiesDeleted) and deleted.deleted_uris == [acme.URI]
-    assert sorted(deleted.deleted_related_uris) == sorted([frame.URI, edge.URI]) and deleted.deleted_file_uris == []
+    assert (
+        sorted(deleted.deleted_related_uris) == sorted([frame.URI, edge.URI])
+        and deleted.deleted_file_uris == []
+    )
     with pytest.raises(NotFoundError):
         client.kgentities.get_kgentity(space, None, acme.URI)
     with pytest.raises(NotFoundError):
@@ -158,7 +169,10 @@ def test_kgentities_crud_with_frames(client, space):
 def test_attach_get_with_attachments_and_detach(client, space):
     org = organization("Acme")
     client.kgentities.create_kgentities(space, None, [org])
-    contract, logo = uploaded_file(client, space, b"%PDF contract"), uploaded_file(client, space, b"logo", "logo.png")
+    contract, logo = (
+        uploaded_file(client, space, b"%PDF contract"),
+        uploaded_file(client, space, b"logo", "logo.png"),
+    )
     attached = client.kgentities.attach_file(space, None, org.URI, contract)
     assert (attached.entity_uri, attached.file_uri, len(attached.created_uris)) == (org.URI, contract, 4)
     client.kgentities.attach_file(space, None, org.URI, logo)
@@ -190,13 +204,18 @@ def test_client_written_attachment_frames_are_recognised(client, space):
     org, file_uri = organization("Acme"), uploaded_file(client, space, b"report")
     frame = KGFrame(new_uri("frame"))
     slot = KGURISlot(new_uri("slot"), uriSlotValue=file_uri)
-    objects = [org, frame, slot,
-               Edge_hasEntityKGFrame(new_uri("edge"), edgeSource=org.URI, edgeDestination=frame.URI),
-               Edge_hasKGSlot(new_uri("edge"), edgeSource=frame.URI, edgeDestination=slot.URI)]
+    objects = [
+        org,
+        frame,
+        slot,
+        Edge_hasEntityKGFrame(new_uri("edge"), edgeSource=org.URI, edgeDestination=frame.URI),
+        Edge_hasKGSlot(new_uri("edge"), edgeSource=frame.URI, edgeDestination=slot.URI),
+    ]
     client.kgentities.create_kgentities(space, None, objects)
     assert [f.URI for f in client.kgentities.list_attached_files(space, None, org.URI)] == [file_uri]
-    assert client.kgentities.delete_kgentity(space, None, org.URI, delete_attachments=True).deleted_file_uris == [
-        file_uri]
+    assert client.kgentities.delete_kgentity(
+        space, None, org.URI, delete_attachments=True
+    ).deleted_file_uris == [file_uri]
     with pytest.raises(NotFoundError):
         client.files.get_file(space, file_uri)
 
@@ -268,7 +287,9 @@ def test_spaces_are_isolated_even_with_the_same_uris(client, space):
         with pytest.raises(NotFoundError):
             client.kgentities.get_kgentity(space, None, only_in_other.URI)
         assert client.sparql.query(space, f"ASK {{ <{only_in_other.URI}> ?p ?o }}").boolean is False
-        names = client.sparql.query(space, f"SELECT ?n WHERE {{ ?s <{HAS_NAME}> ?n }} ORDER BY ?n").values("n")
+        names = client.sparql.query(space, f"SELECT ?n WHERE {{ ?s <{HAS_NAME}> ?n }} ORDER BY ?n").values(
+            "n"
+        )
         assert names == ["first org", "first type", "first.bin"]
 
         client.kgentities.delete_kgentity(space, None, org.URI, delete_attachments=True)

@@ -15,7 +15,11 @@ def test_space_lifecycle(client):
     space_id = f"space-{uuid.uuid4().hex[:12]}"
     created = client.spaces.create_space(space_id, "Team space", "for tests")
     assert isinstance(created, Space)
-    assert (created.space_id, created.space_name, created.space_description) == (space_id, "Team space", "for tests")
+    assert (created.space_id, created.space_name, created.space_description) == (
+        space_id,
+        "Team space",
+        "for tests",
+    )
     assert client.spaces.get_space(space_id) == created
     listed = client.spaces.list_spaces()
     assert space_id in [s.space_id for s in listed.spaces]
@@ -36,7 +40,9 @@ def test_creating_a_space_twice_is_a_conflict(client, space):
 
 def test_file_node_crud(client, space):
     uris = [f"http://example.org/{space}/{n}" for n in ("a", "b", "c")]
-    created = client.files.create_file(space, [FileNode(uris[0], name="a.pdf"), FileNode(uris[1], name="b.png")])
+    created = client.files.create_file(
+        space, [FileNode(uris[0], name="a.pdf"), FileNode(uris[1], name="b.png")]
+    )
     assert sorted(created.created_uris) == uris[:2]
     assert client.files.create_file(space, FileNode(uris[2], name="c.pdf")).created_count == 1
 

@@ -107,8 +107,9 @@ def test_upload_from_each_kind_of_source(client, space, file_uri, tmp_path, sour
         with pytest.raises(TypeError, match="AsyncVitalGraphClient"):
             client.files.upload_file_stream(space, None, file_uri, source)
         return
-    result = client.files.upload_file_stream(space, None, file_uri, source, filename="data.bin",
-                                             content_type="application/pdf")
+    result = client.files.upload_file_stream(
+        space, None, file_uri, source, filename="data.bin", content_type="application/pdf"
+    )
     assert isinstance(result, UploadResult)
     assert (result.uri, result.size, result.sha256) == (file_uri, len(DATA), SHA)
     assert (result.content_type, result.filename) == ("application/pdf", "data.bin")
@@ -135,14 +136,21 @@ def test_download_to_a_path(client, space, stored, tmp_path):
     result = client.files.download_file_stream(space, None, stored, target)
     assert isinstance(result, DownloadResult)
     assert (result.size, result.sha256, result.path, result.filename, result.resumed) == (
-        len(DATA), SHA, target, "stored.bin", 0)
+        len(DATA),
+        SHA,
+        target,
+        "stored.bin",
+        0,
+    )
     assert target.read_bytes() == DATA
     assert not target.with_name("copy.bin.part").exists()
 
 
 def test_non_ascii_filename_round_trips(client, space, file_uri):
     client.files.upload_file_stream(space, None, file_uri, b"x", filename="résumé 2026.pdf")
-    assert client.files.download_file_stream(space, None, file_uri, io.BytesIO()).filename == "résumé 2026.pdf"
+    assert (
+        client.files.download_file_stream(space, None, file_uri, io.BytesIO()).filename == "résumé 2026.pdf"
+    )
 
 
 def test_download_to_a_file_object(client, space, stored):
@@ -176,11 +184,17 @@ def test_pump_file_copies_between_nodes(client, space, stored):
 
 def test_progress_grows_to_the_total(client, space, file_uri, tmp_path):
     seen_up: list[tuple[int, int | None]] = []
-    client.files.upload_file_stream(space, None, file_uri, _written(tmp_path / "p.bin"),
-                                    progress=lambda done, total: seen_up.append((done, total)))
+    client.files.upload_file_stream(
+        space,
+        None,
+        file_uri,
+        _written(tmp_path / "p.bin"),
+        progress=lambda done, total: seen_up.append((done, total)),
+    )
     seen_down: list[tuple[int, int | None]] = []
-    client.files.download_file_stream(space, None, file_uri, io.BytesIO(),
-                                      progress=lambda done, total: seen_down.append((done, total)))
+    client.files.download_file_stream(
+        space, None, file_uri, io.BytesIO(), progress=lambda done, total: seen_down.append((done, total))
+    )
     for seen in (seen_up, seen_down):
         done = [d for d, _ in seen]
         assert len(seen) >= 3
@@ -194,12 +208,17 @@ def test_a_dropped_download_resumes_with_range(client, space, stored, tmp_path):
     fault = DownloadFault(after=MiB + 17, times=2)
     progress: list[int] = []
     with client.hooks(request=requests.append, response=fault):
-        result = client.files.download_file_stream(space, None, stored, tmp_path / "resumed.bin",
-                                                   progress=lambda done, total: progress.append(done))
+        result = client.files.download_file_stream(
+            space, None, stored, tmp_path / "resumed.bin", progress=lambda done, total: progress.append(done)
+        )
     assert (tmp_path / "resumed.bin").read_bytes() == DATA
     assert result.resumed == 2 and fault.applied == 2
     downloads = [r for r in requests if r.url.path.endswith("/stream/download")]
-    assert [r.headers.get("range") for r in downloads] == [None, f"bytes={MiB + 17}-", f"bytes={2 * MiB + 34}-"]
+    assert [r.headers.get("range") for r in downloads] == [
+        None,
+        f"bytes={MiB + 17}-",
+        f"bytes={2 * MiB + 34}-",
+    ]
     assert {r.headers.get("if-range") for r in downloads[1:]} == {f'"{SHA}"'}
     assert progress == sorted(progress) and progress[-1] == len(DATA)
 

@@ -39,8 +39,10 @@ def test_sync_example_runs_as_written(local_server, tmp_path, monkeypatch, capsy
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "q3.pdf").write_bytes(b"%PDF-1.4 quarterly report\n" * 4000)
-    exec(compile(_against(local_server, "sync-example"), str(DOCS), "exec"),
-         {"__name__": "docs_example", "PASSWORD": ADMIN_PASSWORD})
+    exec(
+        compile(_against(local_server, "sync-example"), str(DOCS), "exec"),
+        {"__name__": "docs_example", "PASSWORD": ADMIN_PASSWORD},
+    )
     assert (tmp_path / "q3-copy.pdf").read_bytes() == (tmp_path / "q3.pdf").read_bytes()
     printed = capsys.readouterr().out
     assert "104000 " in printed and "application/pdf" in printed
@@ -51,8 +53,10 @@ def test_async_example_runs_as_written(local_server, tmp_path, monkeypatch, caps
     from tests.fixtures.servers import ADMIN_PASSWORD
 
     monkeypatch.chdir(tmp_path)
-    exec(compile(_against(local_server, "async-example"), str(DOCS), "exec"),
-         {"__name__": "docs_example", "PASSWORD": ADMIN_PASSWORD})
+    exec(
+        compile(_against(local_server, "async-example"), str(DOCS), "exec"),
+        {"__name__": "docs_example", "PASSWORD": ADMIN_PASSWORD},
+    )
     expected = b"".join(f"{n},row {n}\n".encode() for n in range(100_000))
     assert (tmp_path / "rows.csv").read_bytes() == expected
     assert capsys.readouterr().out.split() == [str(len(expected))]
@@ -63,7 +67,11 @@ def test_fastapi_example_passes_bytes_both_ways(local_server, monkeypatch):
 
     from tests.fixtures.servers import ADMIN_PASSWORD
 
-    for name, value in {"SERVER_URL": local_server.url, "USERNAME": "admin", "PASSWORD": ADMIN_PASSWORD}.items():
+    for name, value in {
+        "SERVER_URL": local_server.url,
+        "USERNAME": "admin",
+        "PASSWORD": ADMIN_PASSWORD,
+    }.items():
         monkeypatch.setenv(f"VITALGRAPH_CLIENT_{name}", value)
     namespace: dict = {"__name__": "docs_example"}
     exec(compile(documented_code("fastapi-example"), str(DOCS), "exec"), namespace)
@@ -75,8 +83,12 @@ def test_fastapi_example_passes_bytes_both_ways(local_server, monkeypatch):
             assert admin.post("/api/files", params={"space_id": "demo"}, json=node).status_code == 201
             body = os.urandom(3 * 1024 * 1024 + 17)
             with TestClient(namespace["app"]) as caller:
-                stored = caller.put("/documents", params={"uri": uri}, content=body,
-                                    headers={"Content-Type": "application/pdf"})
+                stored = caller.put(
+                    "/documents",
+                    params={"uri": uri},
+                    content=body,
+                    headers={"Content-Type": "application/pdf"},
+                )
                 assert stored.status_code == 200, stored.text
                 assert stored.json()["sha256"] == hashlib.sha256(body).hexdigest()
                 fetched = caller.get("/documents", params={"uri": uri})
@@ -89,18 +101,26 @@ def test_fastapi_example_passes_bytes_both_ways(local_server, monkeypatch):
 def test_mock_example_is_a_passing_test_module(tmp_path):
     module = tmp_path / "test_documented_mock.py"
     module.write_text(documented_code("mock-example"))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout
 
 
 def test_migration_generators_upload_the_same_bytes():
-    from vitalgraph.client.mock import AsyncMockVitalGraphClient, MockVitalGraphClient
+    from vitalgraph.mock import AsyncMockVitalGraphClient, MockVitalGraphClient
     from vitalgraph.model import FileNode
 
     namespace: dict = {"__name__": "docs_example"}
-    exec(compile(documented_code("sync-generator") + documented_code("async-generator"), str(DOCS), "exec"), namespace)
+    exec(
+        compile(documented_code("sync-generator") + documented_code("async-generator"), str(DOCS), "exec"),
+        namespace,
+    )
     rows = ["id,name\n", "1,Acme\n", "2,Globex\n"]
     uri = "http://example.org/rows"
 
@@ -119,7 +139,9 @@ def test_migration_generators_upload_the_same_bytes():
         async with AsyncMockVitalGraphClient() as client:
             await client.spaces.create_space("rows")
             await client.files.create_file("rows", [FileNode(uri)])
-            uploaded = await client.files.upload_file_stream("rows", None, uri, namespace["AsyncRows"](cursor()))
+            uploaded = await client.files.upload_file_stream(
+                "rows", None, uri, namespace["AsyncRows"](cursor())
+            )
             return uploaded.content_type, await client.files.download_file_content("rows", None, uri)
 
     assert asyncio.run(upload_async()) == ("text/csv", "".join(rows).encode())

@@ -50,8 +50,11 @@ def build_app(server_url: str, space: str) -> FastAPI:
     async def download(uri: str, request: Request) -> StreamingResponse:
         vitalgraph = request.app.state.vitalgraph
         info = await vitalgraph.files.get_content_info(space, None, uri)
-        return StreamingResponse(vitalgraph.files.iter_file(space, None, uri), media_type=info.content_type,
-                                 headers={"Content-Length": str(info.size)})
+        return StreamingResponse(
+            vitalgraph.files.iter_file(space, None, uri),
+            media_type=info.content_type,
+            headers={"Content-Length": str(info.size)},
+        )
 
     return app
 
@@ -62,7 +65,10 @@ def space_and_uri(local_server: RunningServer) -> Iterator[tuple[str, str]]:
         space = f"fastapi-{os.getpid()}"
         assert api.post("/api/spaces", json={"space_id": space}).status_code == 201
         uri = f"http://example.org/{space}/doc"
-        assert api.post("/api/files", params={"space_id": space}, json=FileNode(uri).to_jsonld()).status_code == 201
+        assert (
+            api.post("/api/files", params={"space_id": space}, json=FileNode(uri).to_jsonld()).status_code
+            == 201
+        )
         yield space, uri
         api.delete(f"/api/spaces/{space}")
 
@@ -70,8 +76,13 @@ def space_and_uri(local_server: RunningServer) -> Iterator[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def app_url(local_server: RunningServer, space_and_uri) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(build_app(local_server.url, space_and_uri[0]), host="127.0.0.1", port=port,
-                            log_level="warning", http="httptools")
+    config = uvicorn.Config(
+        build_app(local_server.url, space_and_uri[0]),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        http="httptools",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -100,8 +111,9 @@ def test_100_mib_through_the_app_both_ways_with_flat_memory(app_url, space_and_u
         baseline = psutil.Process().memory_info().rss
 
         with PeakRss(ThisProcess()) as upload_peak:
-            response = caller.put("/documents", params={"uri": uri}, content=blocks(),
-                                  headers={"Content-Length": str(SIZE)})
+            response = caller.put(
+                "/documents", params={"uri": uri}, content=blocks(), headers={"Content-Length": str(SIZE)}
+            )
         assert response.status_code == 200, response.text
         assert (response.json()["size"], response.json()["sha256"]) == (SIZE, expected.hexdigest())
 

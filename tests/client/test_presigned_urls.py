@@ -1,4 +1,5 @@
-"""`client.files.get_presigned_url`: every client kind, on the local store (feature off: 404) and on S3 (a working URL)."""
+"""`client.files.get_presigned_url`: every client kind, on the local store (feature off: 404) and on S3
+(a working URL)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def test_bad_expires_is_an_invalid_request(client: Facade, space: str) -> None:
         client.files.get_presigned_url(space, uri, expires=0)
 
 
-@pytest.fixture(scope="session")  # session: `kind` is session-scoped, a module server would start once per kind
+@pytest.fixture(
+    scope="session"
+)  # session: `kind` is session-scoped, a module server would start once per kind
 def s3_backed_server(server_factory, seaweedfs: SeaweedFS) -> RunningServer:
     return server_factory(seaweedfs.server_env("client-presigned"), name="client-s3")
 
@@ -43,7 +46,9 @@ def s3_backed_server(server_factory, seaweedfs: SeaweedFS) -> RunningServer:
 @pytest.fixture
 def s3_client(new_client, s3_backed_server: RunningServer, seaweedfs: SeaweedFS) -> Iterator[Facade]:
     """A client of each kind on the S3 store: real ones on an S3 server, mocks with S3 settings."""
-    yield new_client(s3_backed_server, server_settings=seaweedfs.settings(prefix="client-presigned-mock")).open()
+    yield new_client(
+        s3_backed_server, server_settings=seaweedfs.settings(prefix="client-presigned-mock")
+    ).open()
 
 
 @pytest.mark.s3

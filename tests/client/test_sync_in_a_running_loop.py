@@ -8,7 +8,7 @@ import os
 
 from tests.client.conftest import CREDENTIALS
 from vitalgraph.client import VitalGraphClient
-from vitalgraph.client.mock import MockVitalGraphClient
+from vitalgraph.mock import MockVitalGraphClient
 from vitalgraph.model import FileNode
 
 DATA = os.urandom(2 * 1024 * 1024 + 1)

@@ -149,7 +149,9 @@ def test_upload_bodies_are_sent_as_is_with_a_length_and_chunked_without() -> Non
         small = http.post(url, content=b"abc")
         empty = http.get(url)
     assert [r.text for r in (sized, unsized, small, empty)] == ["ok"] * 4
-    (sized_head, sized_body), (unsized_head, unsized_body), (_, small_body), (empty_head, empty_body) = exchange.requests
+    (sized_head, sized_body), (unsized_head, unsized_body), (_, small_body), (empty_head, empty_body) = (
+        exchange.requests
+    )
     assert sized_body == b"".join(pieces) and b"chunked" not in sized_head.lower()
     assert b"transfer-encoding: chunked" in unsized_head.lower()
     assert unsized_body.endswith(b"0\r\n\r\n") and pieces[0] in unsized_body

@@ -68,7 +68,10 @@ def test_settings_come_from_the_environment(clean_env):
     clean_env.setenv("VITALGRAPH_CLIENT_TIMEOUT", "5")
     client = VitalGraphClient()
     assert (client.config.server_url, client.config.username, client.config.chunk_size) == (
-        "http://vg.example:9000", "alice", 65536)
+        "http://vg.example:9000",
+        "alice",
+        65536,
+    )
     assert client.config.password.get_secret_value() == "secret" and "secret" not in repr(client.config)
     assert client.http.timeout.read == 5
     client.close()
@@ -80,7 +83,10 @@ def test_file_then_environment_then_arguments(clean_env, tmp_path):
     clean_env.setenv("VITALGRAPH_CLIENT_MAX_RETRIES", "2")
     config = ClientConfig.load(toml, server_url="http://from-argument")
     assert (config.server_url, config.api_key.get_secret_value(), config.max_retries) == (
-        "http://from-argument", "file-key", 2)
+        "http://from-argument",
+        "file-key",
+        2,
+    )
     yaml_file = tmp_path / "client.yaml"
     yaml_file.write_text("VITALGRAPH_CLIENT_SERVER_URL: http://yaml\nusername: bob\npassword: pw\n")
     clean_env.setenv("VITALGRAPH_CLIENT_CONFIG_FILE", str(yaml_file))
@@ -100,17 +106,30 @@ def test_bad_settings_name_the_variable(clean_env):
 # --- errors -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status, error", [
-    (400, InvalidRequestError), (401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError),
-    (409, ConflictError), (413, PayloadTooLargeError), (422, InvalidRequestError), (429, TooManyRequestsError),
-    (500, ServerError),
-    (503, ServerError), (418, VitalGraphClientError),
-])
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        (400, InvalidRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (413, PayloadTooLargeError),
+        (422, InvalidRequestError),
+        (429, TooManyRequestsError),
+        (500, ServerError),
+        (503, ServerError),
+        (418, VitalGraphClientError),
+    ],
+)
 def test_statuses_map_to_typed_errors(status, error):
     raised = error_for_status(status, "what the server said")
     assert type(raised) is error
-    assert (raised.status_code, raised.detail, str(raised)) == (status, "what the server said",
-                                                                f"what the server said (HTTP {status})")
+    assert (raised.status_code, raised.detail, str(raised)) == (
+        status,
+        "what the server said",
+        f"what the server said (HTTP {status})",
+    )
 
 
 # --- plans --------------------------------------------------------------------------------------
@@ -122,7 +141,9 @@ HEADERS = {"etag": f'"{SHA}"', "content-length": str(len(DATA)), "content-type":
 
 def _plan(**options: object) -> DownloadPlan:
     call = Call("GET", "/api/files/stream/download", lambda _: None)
-    return DownloadPlan(call, uri="u", config=ClientConfig(api_key="k", max_retries=1), chunk_size=4096, **options)
+    return DownloadPlan(
+        call, uri="u", config=ClientConfig(api_key="k", max_retries=1), chunk_size=4096, **options
+    )
 
 
 def _response(status: int, headers: dict[str, str]) -> httpx.Response:
@@ -178,14 +199,20 @@ def test_generators_describe_their_bytes(tmp_path):
     path = tmp_path / "data.bin"
     path.write_bytes(DATA)
     from_path = FilePathGenerator(path, chunk_size=4096)
-    assert (from_path.content_length, from_path.filename, from_path.replayable) == (len(DATA), "data.bin", True)
+    assert (from_path.content_length, from_path.filename, from_path.replayable) == (
+        len(DATA),
+        "data.bin",
+        True,
+    )
     assert [len(c) for c in from_path.generate()] == [4096, 4096, len(DATA) - 8192]
 
     stream = io.BytesIO(b"xyz" + DATA)
     stream.seek(3)
     seekable = StreamGenerator(stream, chunk_size=4096)
     assert (seekable.content_length, seekable.replayable) == (len(DATA), True)
-    assert b"".join(seekable.generate()) == DATA == b"".join(seekable.generate())  # replays from where it stood
+    assert (
+        b"".join(seekable.generate()) == DATA == b"".join(seekable.generate())
+    )  # replays from where it stood
 
     calls: list[int] = []
 
@@ -233,8 +260,9 @@ def test_async_helpers_move_blocking_io_off_the_loop(tmp_path):
     path.write_bytes(DATA)
 
     async def main() -> None:
-        small_pieces = SyncGeneratorAdapter(IteratorGenerator(DATA[i : i + 10] for i in range(0, len(DATA), 10)),
-                                            batch_bytes=4096)
+        small_pieces = SyncGeneratorAdapter(
+            IteratorGenerator(DATA[i : i + 10] for i in range(0, len(DATA), 10)), batch_bytes=4096
+        )
         assert b"".join([c async for c in small_pieces.generate()]) == DATA
 
         written = io.BytesIO()

@@ -93,7 +93,9 @@ class S3StoreView:
         return keys
 
 
-def assert_consistent(client: httpx.Client, space_id: str, store: LocalStoreView | S3StoreView | None) -> dict[str, str]:
+def assert_consistent(
+    client: httpx.Client, space_id: str, store: LocalStoreView | S3StoreView | None
+) -> dict[str, str]:
     """Every node that claims content serves exactly the bytes of its SHA-256; in the store, no
     unfinished upload is left and every blob of the space belongs to a node. Returns uri -> sha256."""
     facts = content_facts(client, space_id)
@@ -102,7 +104,9 @@ def assert_consistent(client: httpx.Client, space_id: str, store: LocalStoreView
         if fact is None:
             continue
         digest = hashlib.sha256()
-        with client.stream("GET", "/api/files/stream/download", params={"space_id": space_id, "uri": uri}) as r:
+        with client.stream(
+            "GET", "/api/files/stream/download", params={"space_id": space_id, "uri": uri}
+        ) as r:
             assert r.status_code == 200, r.read()
             for chunk in r.iter_bytes():
                 digest.update(chunk)

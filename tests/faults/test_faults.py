@@ -23,7 +23,12 @@ import time
 
 from tests.client.test_network_faults import FaultyProxy
 from tests.faults.state import (
-    assert_consistent, connect, content_facts, make_file_nodes, make_space, raw_request_head,
+    assert_consistent,
+    connect,
+    content_facts,
+    make_file_nodes,
+    make_space,
+    raw_request_head,
 )
 from tests.fixtures.servers import ADMIN_PASSWORD, start_server
 from vitalgraph.client import VitalGraphClient
@@ -64,15 +69,24 @@ def _partial_upload(server, space: str, uri: str, data: bytes, cut: int, mode: s
     query = f"space_id={space}&uri={uri}"
     if mode == "multipart":
         boundary = "fault-boundary"
-        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n").encode()
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
         body = head + data + f"\r\n--{boundary}--\r\n".encode()
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(len(body))}
-        sock.sendall(raw_request_head("POST", f"/api/files/upload?{query}", server.url, server.token(), headers))
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(body)),
+        }
+        sock.sendall(
+            raw_request_head("POST", f"/api/files/upload?{query}", server.url, server.token(), headers)
+        )
         sock.sendall(body[: len(head) + cut])
     elif mode == "chunked":
         headers = {"Transfer-Encoding": "chunked", "Content-Type": "application/octet-stream"}
-        sock.sendall(raw_request_head("POST", f"/api/files/stream/upload?{query}", server.url, server.token(), headers))
+        sock.sendall(
+            raw_request_head("POST", f"/api/files/stream/upload?{query}", server.url, server.token(), headers)
+        )
         sent = 0
         while sent < cut:
             piece = data[sent : sent + 64 * KiB]
@@ -81,7 +95,9 @@ def _partial_upload(server, space: str, uri: str, data: bytes, cut: int, mode: s
             sent += len(piece)
     else:
         headers = {"Content-Length": str(len(data)), "Content-Type": "application/octet-stream"}
-        sock.sendall(raw_request_head("PUT", f"/api/files/stream/upload?{query}", server.url, server.token(), headers))
+        sock.sendall(
+            raw_request_head("PUT", f"/api/files/stream/upload?{query}", server.url, server.token(), headers)
+        )
         sock.sendall(data[:cut])
     return sock
 
@@ -125,9 +141,15 @@ class _SlowSender(threading.Thread):
         super().__init__(daemon=True)
         self.sock = connect(server.url)
         head = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
-        self.sock.sendall(raw_request_head(
-            "PUT", f"/api/files/stream/upload?space_id={space}&uri={uri}", server.url, server.token(), head
-        ))
+        self.sock.sendall(
+            raw_request_head(
+                "PUT",
+                f"/api/files/stream/upload?space_id={space}&uri={uri}",
+                server.url,
+                server.token(),
+                head,
+            )
+        )
         self.size = size
 
     def run(self) -> None:
@@ -156,9 +178,15 @@ def test_kill_9_mid_transfer_then_gc_loses_and_leaves_nothing(server_factory, ba
         for sender in senders:
             sender.start()
         reader = connect(server.url)  # and a download in flight, too
-        reader.sendall(raw_request_head(
-            "GET", f"/api/files/stream/download?space_id={space}&uri={big_uri}", server.url, server.token(), {}
-        ))
+        reader.sendall(
+            raw_request_head(
+                "GET",
+                f"/api/files/stream/download?space_id={space}&uri={big_uri}",
+                server.url,
+                server.token(),
+                {},
+            )
+        )
         _wait_for(lambda: len(store.staging()) == len(uris), what="every upload to be staging")
         time.sleep(rng.uniform(0.05, 0.5))
         server.process.send_signal(signal.SIGKILL)
@@ -170,9 +198,22 @@ def test_kill_9_mid_transfer_then_gc_loses_and_leaves_nothing(server_factory, ba
         assert len(store.staging()) == len(uris)  # the crash left them: gc's job
 
         gc = subprocess.run(
-            [sys.executable, "-m", "vitalgraph.cli", "gc", "--data-dir", str(server.data_dir),
-             "--stale-upload-seconds", "0", "--orphan-min-age-seconds", "0"],
-            env={**os.environ, **_env(server)}, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "vitalgraph.cli",
+                "gc",
+                "--data-dir",
+                str(server.data_dir),
+                "--stale-upload-seconds",
+                "0",
+                "--orphan-min-age-seconds",
+                "0",
+            ],
+            env={**os.environ, **_env(server)},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert gc.returncode == 0, gc.stderr
         assert f"removed {len(uris)} unfinished uploads" in gc.stdout
@@ -191,14 +232,20 @@ def test_kill_9_mid_transfer_then_gc_loses_and_leaves_nothing(server_factory, ba
 def _download_prefix(server, space: str, uri: str, upto: int) -> tuple[bytes, str]:
     """Read the first `upto` bytes of a download, then drop the connection; returns them and the ETag."""
     sock = connect(server.url)
-    sock.sendall(raw_request_head(
-        "GET", f"/api/files/stream/download?space_id={space}&uri={uri}", server.url, server.token(), {}
-    ))
+    sock.sendall(
+        raw_request_head(
+            "GET", f"/api/files/stream/download?space_id={space}&uri={uri}", server.url, server.token(), {}
+        )
+    )
     data = b""
     while b"\r\n\r\n" not in data:
         data += sock.recv(64 * KiB)
     head, _, got = data.partition(b"\r\n\r\n")
-    etag = next(line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n") if line.lower().startswith(b"etag:"))
+    etag = next(
+        line.split(b":", 1)[1].strip().decode()
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"etag:")
+    )
     while len(got) < upto:
         got += sock.recv(min(64 * KiB, upto - len(got)))
     _abort(sock, reset=True)
@@ -217,16 +264,22 @@ def test_interrupted_downloads_resume_to_the_right_bytes(server_factory, tmp_pat
         for _ in range(UPLOADS // 2):
             offset = rng.randint(1, len(data) - 1)
             head, etag = _download_prefix(server, space, uri, offset)
-            rest = api.get("/api/files/stream/download", params={"space_id": space, "uri": uri},
-                           headers={"Range": f"bytes={offset}-", "If-Range": etag})
+            rest = api.get(
+                "/api/files/stream/download",
+                params={"space_id": space, "uri": uri},
+                headers={"Range": f"bytes={offset}-", "If-Range": etag},
+            )
             assert rest.status_code == 206
             assert hashlib.sha256(head + rest.content).digest() == hashlib.sha256(data).digest()
         # If-Range with an outdated ETag gets the whole new content, never a mix of old and new
         head, etag = _download_prefix(server, space, uri, 1000)
         replaced = rng.randbytes(3 * MiB)
         _upload(api, space, uri, replaced)
-        rest = api.get("/api/files/stream/download", params={"space_id": space, "uri": uri},
-                       headers={"Range": "bytes=1000-", "If-Range": etag})
+        rest = api.get(
+            "/api/files/stream/download",
+            params={"space_id": space, "uri": uri},
+            headers={"Range": "bytes=1000-", "If-Range": etag},
+        )
         assert rest.status_code == 200 and rest.content == replaced
         data = replaced
 
@@ -234,7 +287,9 @@ def test_interrupted_downloads_resume_to_the_right_bytes(server_factory, tmp_pat
     for n in range(3):
         proxy = FaultyProxy(server.url, after=rng.randint(64 * KiB, len(data) - 1))
         try:
-            with VitalGraphClient(proxy.url, username="admin", password=ADMIN_PASSWORD, retry_backoff=0.01) as client:
+            with VitalGraphClient(
+                proxy.url, username="admin", password=ADMIN_PASSWORD, retry_backoff=0.01
+            ) as client:
                 result = client.files.download_file_stream(space, None, uri, tmp_path / f"d{n}.bin")
         finally:
             proxy.close()
@@ -248,8 +303,11 @@ def test_interrupted_downloads_resume_to_the_right_bytes(server_factory, tmp_pat
     server = start_server(server.data_dir, _env(server))
     try:
         with server.client() as api:
-            rest = api.get("/api/files/stream/download", params={"space_id": space, "uri": uri},
-                           headers={"Range": f"bytes={len(head)}-", "If-Range": etag})
+            rest = api.get(
+                "/api/files/stream/download",
+                params={"space_id": space, "uri": uri},
+                headers={"Range": f"bytes={len(head)}-", "If-Range": etag},
+            )
         assert rest.status_code == 206 and head + rest.content == data
     finally:
         server.stop()

@@ -19,7 +19,7 @@ from tests.api.test_streaming import PeakRss
 from tests.client.harness import ThisProcess
 from tests.fixtures.servers import ADMIN_PASSWORD, RunningServer
 from vitalgraph.client import AsyncVitalGraphClient
-from vitalgraph.client.mock import AsyncMockVitalGraphClient
+from vitalgraph.mock import AsyncMockVitalGraphClient
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(240)]
 
@@ -69,9 +69,13 @@ async def test_multi_organization_flow(setup):
     growth = memory.peak - start
 
     assert len(report.organizations) == 10 and len(steps) == 7 and "nothing of it" in steps[-1]
-    per_org = {org: [a for a in report.attachments.values() if a.org_uri == org] for org in report.organizations}
+    per_org = {
+        org: [a for a in report.attachments.values() if a.org_uri == org] for org in report.organizations
+    }
     assert all(2 <= len(files) <= 3 for files in per_org.values())
-    assert all(max(a.size for a in files) > 50 * MiB for files in per_org.values()), "one > 50 MiB per organization"
+    assert all(max(a.size for a in files) > 50 * MiB for files in per_org.values()), (
+        "one > 50 MiB per organization"
+    )
     assert set(report.kept).isdisjoint(report.deleted) and len(report.kept) == len(report.deleted) == 5
 
     assert probe.keys() == [], "the blob store is not empty after the space was deleted"
@@ -88,11 +92,14 @@ async def test_a_failed_check_is_reported_not_swallowed(setup, monkeypatch):
         async def chunks():
             async for chunk in real_iter_file(*args, **kwargs):
                 yield chunk[:-1] + bytes([chunk[-1] ^ 1])
+
         return chunks()
 
     monkeypatch.setattr(client.files, "iter_file", corrupted)
     with pytest.raises(flow.FlowError, match="downloaded"):
         await flow.run_flow(client, probe=probe, organizations=2, big_file_size=2 * MiB, log=lambda _: None)
-    for space in (await client.spaces.list_spaces()).spaces:  # the aborted flow's space: leave the store empty
+    for space in (
+        await client.spaces.list_spaces()
+    ).spaces:  # the aborted flow's space: leave the store empty
         await client.spaces.delete_space(space.space_id)
     assert probe.keys() == []

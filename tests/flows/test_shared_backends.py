@@ -23,10 +23,16 @@ SIZE = 12 * MiB + 321  # more than one 8 MiB S3 part
 
 
 def server_env(seaweed: SeaweedFS, oxigraph: OxigraphServer, prefix: str) -> dict[str, str]:
-    blobs = {f"VITALGRAPH_{name}": str(value).lower() if isinstance(value, bool) else str(value)
-             for name, value in seaweed.settings(prefix=prefix).items()}
-    return {**blobs, "VITALGRAPH_GRAPH_BACKEND": "sparql", "VITALGRAPH_SPARQL_QUERY_URL": oxigraph.query_url,
-            "VITALGRAPH_SPARQL_UPDATE_URL": oxigraph.update_url}
+    blobs = {
+        f"VITALGRAPH_{name}": str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in seaweed.settings(prefix=prefix).items()
+    }
+    return {
+        **blobs,
+        "VITALGRAPH_GRAPH_BACKEND": "sparql",
+        "VITALGRAPH_SPARQL_QUERY_URL": oxigraph.query_url,
+        "VITALGRAPH_SPARQL_UPDATE_URL": oxigraph.update_url,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,9 @@ def bucket_prefix() -> str:
 
 
 @pytest.fixture(scope="module")
-def two_servers(server_factory, seaweedfs, oxigraph_server, bucket_prefix) -> tuple[RunningServer, RunningServer]:
+def two_servers(
+    server_factory, seaweedfs, oxigraph_server, bucket_prefix
+) -> tuple[RunningServer, RunningServer]:
     env = server_env(seaweedfs, oxigraph_server, bucket_prefix)
     return server_factory(env, name="shared-a"), server_factory(env, name="shared-b")
 
@@ -48,7 +56,9 @@ def clients(two_servers) -> Iterator[tuple[VitalGraphClient, VitalGraphClient]]:
 
 
 def objects_under(seaweed: SeaweedFS, prefix: str) -> list[str]:
-    pages = seaweed.boto_client().get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix)
+    pages = (
+        seaweed.boto_client().get_paginator("list_objects_v2").paginate(Bucket=seaweed.bucket, Prefix=prefix)
+    )
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
@@ -60,8 +70,14 @@ def test_upload_through_one_server_download_and_delete_through_the_other(clients
     a.files.create_file(space, [FileNode(file_uri, name="contract.pdf")])
 
     data = os.urandom(SIZE)
-    uploaded = a.files.upload_file_stream(space, None, file_uri, (data[i:i + MiB] for i in range(0, SIZE, MiB)),
-                                          filename="contract.pdf", content_type="application/pdf")
+    uploaded = a.files.upload_file_stream(
+        space,
+        None,
+        file_uri,
+        (data[i : i + MiB] for i in range(0, SIZE, MiB)),
+        filename="contract.pdf",
+        content_type="application/pdf",
+    )
     assert uploaded.sha256 == hashlib.sha256(data).hexdigest() and uploaded.size == SIZE
     stored = objects_under(seaweedfs, f"{bucket_prefix}/")
     assert len(stored) == 1, stored
@@ -102,8 +118,9 @@ def test_attachments_written_through_one_server_are_seen_and_removed_through_the
         graph = b.kgentities.get_kgentity(space, None, org.URI, include_attachments=True)
         assert [f.URI for f in graph.files] == [file_uri]
         assert b.sparql.query(space, f"ASK {{ ?slot ?p <{file_uri}> }}").boolean is True
-        assert b.kgentities.delete_kgentity(space, None, org.URI, delete_attachments=True).deleted_file_uris == [
-            file_uri]
+        assert b.kgentities.delete_kgentity(
+            space, None, org.URI, delete_attachments=True
+        ).deleted_file_uris == [file_uri]
         with pytest.raises(NotFoundError):
             a.kgentities.get_kgentity(space, None, org.URI)
         with pytest.raises(NotFoundError):

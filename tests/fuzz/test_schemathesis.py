@@ -71,7 +71,9 @@ def test_the_server_itself_counted_no_5xx(fuzzed_server, capsys):
 
     text = httpx.get(f"{fuzzed_server.url}/metrics").text
     counts = [
-        sample for family in text_string_to_metric_families(text) for sample in family.samples
+        sample
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
         if sample.name == "vitalgraph_request_duration_seconds_count"
     ]
     total = sum(s.value for s in counts)

@@ -11,11 +11,11 @@ import pyoxigraph as ox
 import pytest
 
 from tests.fixtures.oxigraph import OxigraphServer
+from vitalgraph.errors import InvalidInputError, StorageUnavailableError
 from vitalgraph.graph.base import GRAPH_PREFIX, GraphStore
 from vitalgraph.graph.oxigraph_store import OxigraphGraphStore
 from vitalgraph.graph.sparql_store import SparqlGraphStore
 from vitalgraph.model import FileNode, KGEntity, KGType
-from vitalgraph.services.errors import InvalidInputError, StorageUnavailableError
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +70,9 @@ async def test_insert_get_replace_delete(store, graph):
 
 async def test_existing(store, graph):
     await store.insert_objects(graph, [entity("http://example.org/a", "A")])
-    assert await store.existing(graph, ["http://example.org/a", "http://example.org/b"]) == {"http://example.org/a"}
+    assert await store.existing(graph, ["http://example.org/a", "http://example.org/b"]) == {
+        "http://example.org/a"
+    }
     assert await store.existing(graph, []) == set()
 
 
@@ -96,7 +98,9 @@ async def test_an_offset_past_the_end_is_an_empty_page_however_large(store, grap
 
 
 async def test_search_is_a_case_insensitive_substring_of_any_literal(store, graph):
-    await store.insert_objects(graph, [entity("http://example.org/a", "Acme Rockets"), entity("http://example.org/b", "Beta")])
+    await store.insert_objects(
+        graph, [entity("http://example.org/a", "Acme Rockets"), entity("http://example.org/b", "Beta")]
+    )
     found, total = await store.list_objects(graph, [KGEntity.class_uri], limit=10, offset=0, search="ROCKET")
     assert (total, [o.URI for o in found]) == (1, ["http://example.org/a"])
     found, total = await store.list_objects(graph, [KGEntity.class_uri], limit=10, offset=0, search="GREEN")
@@ -177,12 +181,13 @@ async def test_query_json_sees_only_its_dataset(store, two_graphs):
         f"SELECT ?name WHERE {{ GRAPH <{outside}> {{ ?s {NAME} ?name }} }}",
         f"SELECT ?name FROM NAMED <{outside}> WHERE {{ GRAPH ?g {{ ?s {NAME} ?name }} }}",
         f"SELECT ?name WHERE {{ GRAPH ?g {{ ?s {NAME} ?name }} }}",
-        f"SELECT ?name WHERE {{ GRAPH <urn:vitalgraph:system> {{ ?s ?p ?name }} }}",
+        "SELECT ?name WHERE { GRAPH <urn:vitalgraph:system> { ?s ?p ?name } }",
     ]
     seen = [_names(await store.query_json(q, [inside])) for q in queries]
     assert seen == [["inside"], ["inside"], [], ["inside"], ["inside"], []]
     assert json.loads(await store.query_json(f"ASK {{ GRAPH <{outside}> {{ ?s ?p ?o }} }}", [inside])) == {
-        "head": {}, "boolean": False,
+        "head": {},
+        "boolean": False,
     }
 
 
@@ -190,7 +195,10 @@ async def test_empty_dataset_sees_nothing_not_the_default_graph(store, two_graph
     marker = f"urn:test:default-graph-{uuid.uuid4().hex}"
     await store.update(f"INSERT DATA {{ <{marker}> {NAME} 'in the default graph' }}")
     try:
-        for query in [f"SELECT ?name WHERE {{ ?s {NAME} ?name }}", f"SELECT ?name WHERE {{ GRAPH ?g {{ ?s {NAME} ?name }} }}"]:
+        for query in [
+            f"SELECT ?name WHERE {{ ?s {NAME} ?name }}",
+            f"SELECT ?name WHERE {{ GRAPH ?g {{ ?s {NAME} ?name }} }}",
+        ]:
             assert _names(await store.query_json(query, [])) == []
     finally:
         await store.update(f"DELETE WHERE {{ <{marker}> ?p ?o }}")
@@ -198,8 +206,11 @@ async def test_empty_dataset_sees_nothing_not_the_default_graph(store, two_graph
 
 async def test_query_triples_sees_only_its_dataset(store, two_graphs):
     inside, outside = two_graphs
-    for query in ["CONSTRUCT WHERE { ?s ?p ?o }", f"CONSTRUCT {{ ?s ?p ?o }} FROM <{outside}> WHERE {{ ?s ?p ?o }}",
-                  "DESCRIBE <http://example.org/in> <http://example.org/out>"]:
+    for query in [
+        "CONSTRUCT WHERE { ?s ?p ?o }",
+        f"CONSTRUCT {{ ?s ?p ?o }} FROM <{outside}> WHERE {{ ?s ?p ?o }}",
+        "DESCRIBE <http://example.org/in> <http://example.org/out>",
+    ]:
         subjects = {t.subject for t in await store.query_triples(query, [inside])}
         assert subjects == {ox.NamedNode("http://example.org/in")}, query
 
@@ -236,20 +247,33 @@ async def test_sparql_protocol_requests_and_server_errors():
         if body.startswith("ASK"):
             return httpx.Response(200, json={"head": {}, "boolean": True})
         if body.startswith("SELECT"):
-            return httpx.Response(200, json={"head": {"vars": ["s"]}, "results": {"bindings": [
-                {"s": {"type": "uri", "value": "http://example.org/a"}}]}})
+            return httpx.Response(
+                200,
+                json={
+                    "head": {"vars": ["s"]},
+                    "results": {"bindings": [{"s": {"type": "uri", "value": "http://example.org/a"}}]},
+                },
+            )
         if body.startswith("CONSTRUCT"):
-            return httpx.Response(200, text="<urn:s> <urn:p> \"x\" .\n", headers={"Content-Type": "application/n-triples"})
+            return httpx.Response(
+                200, text='<urn:s> <urn:p> "x" .\n', headers={"Content-Type": "application/n-triples"}
+            )
         if body.startswith("BROKEN"):
             return httpx.Response(400, text="error at 1:1:\n expected SELECT")
         return httpx.Response(502, text="bad gateway")
 
-    store = SparqlGraphStore("http://sparql.test/query", "http://sparql.test/update", username="u", password="p",
-                             transport=httpx.MockTransport(answer))
+    store = SparqlGraphStore(
+        "http://sparql.test/query",
+        "http://sparql.test/update",
+        username="u",
+        password="p",
+        transport=httpx.MockTransport(answer),
+    )
     await store.open()
     assert await store.select("SELECT ?s WHERE { ?s ?p ?o }") == [{"s": ox.NamedNode("http://example.org/a")}]
     assert await store.construct("CONSTRUCT WHERE { ?s ?p ?o }") == [
-        ox.Triple(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("x"))]
+        ox.Triple(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("x"))
+    ]
     await store.query_json("SELECT ?s WHERE { ?s ?p ?o }", ["urn:g:1", "urn:g:2"])
     with pytest.raises(InvalidInputError, match="expected SELECT") as syntax:
         await store.select("BROKEN")
@@ -286,7 +310,9 @@ async def test_point_lookups_do_not_wait_for_busy_graph_threads(tmp_path):
     try:
         with anyio.fail_after(5):
             assert await store.get_objects(graph, [acme.URI]) == [acme]
-            rows = await store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1", point_lookup=True)
+            rows = await store.select(
+                f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1", point_lookup=True
+            )
             assert rows == [{"s": ox.NamedNode(acme.URI)}]
         with anyio.move_on_after(0.3) as waited:
             await store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
@@ -309,8 +335,8 @@ async def test_create_once_lets_exactly_one_of_many_racing_creators_win(store, g
         results: dict[int, bool] = {}
 
         async def create(tag: int) -> None:
-            triples = f'<{subject}> a <http://example.org/User> ; <http://example.org/hash> "{tag}" .'
-            results[tag] = await store.create_once(graph, subject, triples)
+            triples = f'<{subject}> a <http://example.org/User> ; <http://example.org/hash> "{tag}" .'  # noqa: B023  (awaited inside the loop)
+            results[tag] = await store.create_once(graph, subject, triples)  # noqa: B023
 
         async with anyio.create_task_group() as group:
             for tag in range(3):
@@ -319,7 +345,9 @@ async def test_create_once_lets_exactly_one_of_many_racing_creators_win(store, g
         winners = [tag for tag, won in results.items() if won]
         assert len(winners) <= 1
         if winners:
-            assert sorted(str(r["h"]) for r in rows) == sorted(['"%d"' % winners[0], "<http://example.org/User>"])
+            assert sorted(str(r["h"]) for r in rows) == sorted(
+                [f'"{winners[0]}"', "<http://example.org/User>"]
+            )
         else:
             assert rows == []  # everyone stepped back: nothing left, not even a claim
         winners_seen.append(bool(winners))

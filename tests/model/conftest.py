@@ -4,9 +4,10 @@ objects built with our model."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -26,7 +27,11 @@ from vitalgraph.model import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # ../shared next to the repo; from a git worktree (/work/wt/<name>) it is further up.
 FIXTURES_DIR = next(
-    (d / "shared" / "vitalsigns_fixtures" for d in REPO_ROOT.parents if (d / "shared" / "vitalsigns_fixtures").is_dir()),
+    (
+        d / "shared" / "vitalsigns_fixtures"
+        for d in REPO_ROOT.parents
+        if (d / "shared" / "vitalsigns_fixtures").is_dir()
+    ),
     REPO_ROOT.parent / "shared" / "vitalsigns_fixtures",
 )
 
@@ -47,7 +52,7 @@ def build_fixture_objects() -> dict[str, GraphObject]:
             fileType="application/pdf",
             timestamp=1767225600000,
             active=True,
-            expirationDate=datetime(2027, 1, 1, tzinfo=timezone.utc),
+            expirationDate=datetime(2027, 1, 1, tzinfo=UTC),
         ),
         "KGEntity": KGEntity(URI=ENTITY_URI, name="Acme Corp", kGEntityType=ORGANIZATION_TYPE_URI),
         "KGEntityType": KGEntityType(
@@ -60,7 +65,9 @@ def build_fixture_objects() -> dict[str, GraphObject]:
         "Edge_hasEntityKGFrame": Edge_hasEntityKGFrame(
             URI="urn:edge:1", edgeSource=ENTITY_URI, edgeDestination="urn:frame:1"
         ),
-        "Edge_hasKGSlot": Edge_hasKGSlot(URI="urn:edge:2", edgeSource="urn:frame:1", edgeDestination="urn:slot:1"),
+        "Edge_hasKGSlot": Edge_hasKGSlot(
+            URI="urn:edge:2", edgeSource="urn:frame:1", edgeDestination="urn:slot:1"
+        ),
         "Edge_hasKGDocumentFileNode": Edge_hasKGDocumentFileNode(
             URI="urn:edge:3", edgeSource="urn:doc:1", edgeDestination=FILE_URI
         ),
@@ -73,7 +80,9 @@ FIXTURE_NAMES = sorted(build_fixture_objects())
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     if not FIXTURES_DIR.is_dir():
-        pytest.skip(f"VitalSigns golden fixtures not found at {FIXTURES_DIR} (expected ../shared next to the repo)")
+        pytest.skip(
+            f"VitalSigns golden fixtures not found at {FIXTURES_DIR} (expected ../shared next to the repo)"
+        )
     return FIXTURES_DIR
 
 

@@ -135,7 +135,9 @@ def test_file_node_vitalgraph_properties():
     assert (specs["sha256"].uri, specs["sha256"].kind.value) == (vocab.VG + "hasFileSHA256", "string")
     assert (specs["blobKey"].uri, specs["blobKey"].kind.value) == (vocab.VG + "hasBlobKey", "string")
     assert (specs["contentUpdateTime"].uri, specs["contentUpdateTime"].kind.value) == (
-        vocab.VG + "hasContentUpdateTime", "long")
+        vocab.VG + "hasContentUpdateTime",
+        "long",
+    )
 
 
 def test_there_is_no_edge_has_kg_entity_file_class():
@@ -156,8 +158,14 @@ def org_graph(load_json):
 def test_org_graph_reads_into_the_right_classes(org_graph, fixture_objects):
     objects = GraphObject.from_jsonld(org_graph)
     assert [type(obj).__name__ for obj in objects] == [
-        "FileNode", "KGEntity", "KGEntityType", "KGFrame", "KGURISlot",
-        "Edge_hasEntityKGFrame", "Edge_hasKGSlot", "Edge_hasKGDocumentFileNode",
+        "FileNode",
+        "KGEntity",
+        "KGEntityType",
+        "KGFrame",
+        "KGURISlot",
+        "Edge_hasEntityKGFrame",
+        "Edge_hasKGSlot",
+        "Edge_hasKGDocumentFileNode",
     ]
     assert {obj.URI: obj for obj in objects} == {obj.URI: obj for obj in fixture_objects.values()}
 
@@ -183,8 +191,16 @@ def test_org_graph_attachment_path_leads_to_the_file(org_graph):
 
 
 def test_list_to_jsonld_reproduces_org_graph(org_graph, fixture_objects):
-    order = ["FileNode", "KGEntity", "KGEntityType", "KGFrame", "KGURISlot",
-             "Edge_hasEntityKGFrame", "Edge_hasKGSlot", "Edge_hasKGDocumentFileNode"]
+    order = [
+        "FileNode",
+        "KGEntity",
+        "KGEntityType",
+        "KGFrame",
+        "KGURISlot",
+        "Edge_hasEntityKGFrame",
+        "Edge_hasKGSlot",
+        "Edge_hasKGDocumentFileNode",
+    ]
     written = GraphObject.list_to_jsonld(fixture_objects[name] for name in order)
     assert written == org_graph
     assert json.loads(json.dumps(written)) == org_graph

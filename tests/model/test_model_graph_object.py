@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pyoxigraph as ox
 import pytest
@@ -78,7 +78,11 @@ def test_set_by_uri_and_none_removes():
 
 def test_class_attribute_gives_the_property_spec():
     spec = FileNode.fileLength
-    assert (spec.name, spec.uri, spec.kind) == ("fileLength", vocab.VITAL + "hasFileLength", PropertyKind.LONG)
+    assert (spec.name, spec.uri, spec.kind) == (
+        "fileLength",
+        vocab.VITAL + "hasFileLength",
+        PropertyKind.LONG,
+    )
 
 
 def test_properties_are_inherited():
@@ -104,7 +108,7 @@ def test_default_uri_is_unique():
 
 def test_datetime_accepts_iso_text_and_double_coerces_int():
     node = FileNode(URI="urn:f:1", expirationDate="2027-01-01T00:00:00Z")
-    assert node.expirationDate == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert node.expirationDate == datetime(2027, 1, 1, tzinfo=UTC)
     measurement = Measurement(URI="urn:m:1", reading=3)
     assert measurement.reading == 3.0 and isinstance(measurement.reading, float)
 
@@ -112,9 +116,15 @@ def test_datetime_accepts_iso_text_and_double_coerces_int():
 def test_double_float_and_integer_kinds():
     measurement = Measurement(URI="urn:m:1", reading=1.5, ratio=0.25, count=7)
     literals = {t.predicate.value: t.object for t in measurement.to_triples()}
-    assert literals["urn:vitalgraph-test:hasReading"] == ox.Literal("1.5", datatype=ox.NamedNode(vocab.XSD_DOUBLE))
-    assert literals["urn:vitalgraph-test:hasRatio"] == ox.Literal("0.25", datatype=ox.NamedNode(vocab.XSD_FLOAT))
-    assert literals["urn:vitalgraph-test:hasCount"] == ox.Literal("7", datatype=ox.NamedNode(vocab.XSD_INTEGER))
+    assert literals["urn:vitalgraph-test:hasReading"] == ox.Literal(
+        "1.5", datatype=ox.NamedNode(vocab.XSD_DOUBLE)
+    )
+    assert literals["urn:vitalgraph-test:hasRatio"] == ox.Literal(
+        "0.25", datatype=ox.NamedNode(vocab.XSD_FLOAT)
+    )
+    assert literals["urn:vitalgraph-test:hasCount"] == ox.Literal(
+        "7", datatype=ox.NamedNode(vocab.XSD_INTEGER)
+    )
     assert_round_trips(measurement)
 
 
@@ -156,11 +166,14 @@ def test_unknown_class_keeps_its_class_and_properties():
     assert doc.get(vocab.HALEY_KG + "hasKGDocumentType") == IRI("urn:doctype:pdf")
     assert doc.get(vocab.HALEY_KG + "hasKGDocumentTokenLength") == 12
     assert doc.get(vocab.VITAL_CORE + "hasName") == "Doc"
-    expected = dict(document, **{
-        "@context": {},
-        vocab.URI_PROP: [{"@id": "urn:doc:1"}],
-        vocab.VITALTYPE: [{"@id": vocab.HALEY_KG + "KGDocument"}],
-    })
+    expected = dict(
+        document,
+        **{
+            "@context": {},
+            vocab.URI_PROP: [{"@id": "urn:doc:1"}],
+            vocab.VITALTYPE: [{"@id": vocab.HALEY_KG + "KGDocument"}],
+        },
+    )
     assert doc.to_jsonld() == expected
     assert_round_trips(doc)
 
@@ -200,10 +213,7 @@ def test_most_specific_registered_type_wins_without_vitaltype():
 
 
 def test_blank_node_subjects_and_objects_round_trip():
-    text = (
-        f"_:b1 <{vocab.RDF_TYPE}> <{vocab.VITAL}FileNode> .\n"
-        f"_:b1 <http://example.org/rel> _:b2 .\n"
-    )
+    text = f"_:b1 <{vocab.RDF_TYPE}> <{vocab.VITAL}FileNode> .\n_:b1 <http://example.org/rel> _:b2 .\n"
     [node] = GraphObject.from_ntriples(text)
     assert node.URI == "_:b1" and node.get("http://example.org/rel") == IRI("_:b2")
     assert GraphObject.from_triples(node.to_triples()) == [node]
@@ -282,7 +292,10 @@ def test_multi_valued_declared_property():
     entity = KGEntity(URI="urn:e:1", kGActionTypeList=["urn:b", "urn:a", "urn:b"])
     assert entity.kGActionTypeList == ["urn:a", "urn:b"]
     predicate = vocab.HALEY_KG + "hasKGActionTypeList"
-    assert sorted(t.object.value for t in entity.to_triples() if t.predicate.value == predicate) == ["urn:a", "urn:b"]
+    assert sorted(t.object.value for t in entity.to_triples() if t.predicate.value == predicate) == [
+        "urn:a",
+        "urn:b",
+    ]
     assert_round_trips(entity)
     entity.kGActionTypeList = ["urn:c"]
     assert entity.kGActionTypeList == "urn:c"
@@ -306,8 +319,9 @@ def test_lenient_reading_of_equivalent_datatypes():
         f'<urn:f:1> <{vocab.VITAL_CORE}isActive> "1"^^<{vocab.XSD_BOOLEAN}> .\n'
     )
     [node] = GraphObject.from_ntriples(text)
-    assert node == FileNode(URI="urn:f:1", fileLength=12, timestamp=7, fileName="plain",
-                            accountURI="urn:acct:1", active=True)
+    assert node == FileNode(
+        URI="urn:f:1", fileLength=12, timestamp=7, fileName="plain", accountURI="urn:acct:1", active=True
+    )
 
 
 def test_equivalent_values_in_different_datatypes_are_one_value():
@@ -353,7 +367,7 @@ def test_graph_objects_are_unhashable():
 
 
 def test_naive_and_aware_datetimes_round_trip():
-    for moment in (datetime(2026, 1, 2, 3, 4, 5, 123456), datetime(2026, 1, 2, tzinfo=timezone.utc)):
+    for moment in (datetime(2026, 1, 2, 3, 4, 5, 123456), datetime(2026, 1, 2, tzinfo=UTC)):
         assert_round_trips(FileNode(URI="urn:f:1", expirationDate=moment))
     with pytest.raises(TypeError):
         FileNode(URI="urn:f:1", expirationDate=date(2026, 1, 2))
@@ -367,4 +381,4 @@ def test_flat_json_reads_properties_with_the_most_specific_class():
     }
     node = GraphObject.from_json(data)
     assert type(node) is FileNode
-    assert node.expirationDate == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert node.expirationDate == datetime(2027, 1, 1, tzinfo=UTC)

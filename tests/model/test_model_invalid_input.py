@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from vitalgraph.errors import InvalidInputError, VitalGraphError
 from vitalgraph.model import FileNode, GraphObject, KGEntity, vocab
-from vitalgraph.services.errors import InvalidInputError, VitalGraphError
 
 FILE_NODE = vocab.VITAL + "FileNode"
 FILE_LENGTH = vocab.VITAL + "hasFileLength"
@@ -57,16 +57,27 @@ def test_unresolvable_prefix_in_type_names_object_and_prefix():
 
 
 def test_unresolvable_prefix_in_property_names_object_and_property():
-    document = {"@context": {"v": vocab.VITAL}, "@id": "urn:f:1", "@type": "v:FileNode", "vitl:hasFileName": "a"}
+    document = {
+        "@context": {"v": vocab.VITAL},
+        "@id": "urn:f:1",
+        "@type": "v:FileNode",
+        "vitl:hasFileName": "a",
+    }
     with pytest.raises(InvalidInputError) as caught:
         GraphObject.from_jsonld(document)
     message = str(caught.value)
-    assert "object urn:f:1" in message and "'vitl:hasFileName'" in message and "unresolvable prefix" in message
+    assert (
+        "object urn:f:1" in message and "'vitl:hasFileName'" in message and "unresolvable prefix" in message
+    )
 
 
 def test_unresolvable_prefix_in_id_value():
-    document = {"@context": {"c": vocab.VITAL_CORE}, "@id": "urn:e:1", "@type": FILE_NODE,
-                "c:hasProvenance": {"@id": "nope:x"}}
+    document = {
+        "@context": {"c": vocab.VITAL_CORE},
+        "@id": "urn:e:1",
+        "@type": FILE_NODE,
+        "c:hasProvenance": {"@id": "nope:x"},
+    }
     with pytest.raises(InvalidInputError, match=r"object urn:e:1: property .*hasProvenance.*'nope'"):
         GraphObject.from_jsonld(document)
 
@@ -143,7 +154,11 @@ def test_non_integer_for_long_property(value):
     [
         (vocab.VITAL_CORE + "isActive", "yes", "expected a boolean literal"),
         (vocab.VITAL_CORE + "isActive", {"@value": "yes", "@type": vocab.XSD_BOOLEAN}, "not a boolean"),
-        (vocab.VITAL + "hasExpirationDate", {"@value": "tomorrow", "@type": vocab.XSD_DATETIME}, "xsd:dateTime"),
+        (
+            vocab.VITAL + "hasExpirationDate",
+            {"@value": "tomorrow", "@type": vocab.XSD_DATETIME},
+            "xsd:dateTime",
+        ),
         (vocab.VITAL + "hasExpirationDate", "2027-01-01T00:00:00Z", "expected a datetime literal"),
         (vocab.VITAL + "hasFileName", 5, "expected a string literal"),
         (vocab.VITAL + "hasAccountURI", 5, "expected a URI"),
@@ -181,8 +196,8 @@ def test_literal_rdf_type_is_refused():
     "data, message",
     [
         ([], "must be an object"),
-        ({"type": FILE_NODE}, "without a \"URI\""),
-        ({"URI": "", "type": FILE_NODE}, "without a \"URI\""),
+        ({"type": FILE_NODE}, 'without a "URI"'),
+        ({"URI": "", "type": FILE_NODE}, 'without a "URI"'),
         ({"URI": "urn:f:1"}, "object urn:f:1 has no type"),
         ({"URI": "urn:f:1", "type": 5}, "must hold URI strings"),
         ({"URI": "urn:f:1", "type": FILE_NODE, "fileName": "a"}, "'fileName' is not a property URI"),
@@ -228,7 +243,9 @@ def test_from_triples_rejects_non_triples():
 
 
 def test_ntriples_bad_datatype_value_names_object():
-    text = f'<urn:f:1> <{vocab.RDF_TYPE}> <{FILE_NODE}> .\n<urn:f:1> <{FILE_LENGTH}> "big"^^<{XSD_INTEGER}> .\n'
+    text = (
+        f'<urn:f:1> <{vocab.RDF_TYPE}> <{FILE_NODE}> .\n<urn:f:1> <{FILE_LENGTH}> "big"^^<{XSD_INTEGER}> .\n'
+    )
     with pytest.raises(InvalidInputError, match=r"object urn:f:1: property .*hasFileLength \(fileLength\)"):
         GraphObject.from_ntriples(text)
 

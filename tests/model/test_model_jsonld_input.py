@@ -132,11 +132,18 @@ def test_compacted_graph_with_shared_context(fixture_objects):
     document = {
         "@context": context,
         "@graph": [
-            {"@id": "urn:slot:1", "@type": "haley:KGURISlot",
-             "slotType": "urn:kgtype:DocumentFileURISlot",
-             "slotValue": "http://example.org/space1/file/abc123"},
-            {"@id": "urn:edge:2", "@type": "haley:Edge_hasKGSlot",
-             "source": "urn:frame:1", "destination": "urn:slot:1"},
+            {
+                "@id": "urn:slot:1",
+                "@type": "haley:KGURISlot",
+                "slotType": "urn:kgtype:DocumentFileURISlot",
+                "slotValue": "http://example.org/space1/file/abc123",
+            },
+            {
+                "@id": "urn:edge:2",
+                "@type": "haley:Edge_hasKGSlot",
+                "source": "urn:frame:1",
+                "destination": "urn:slot:1",
+            },
         ],
     }
     assert_reads_as(document, [fixture_objects["KGURISlot"], fixture_objects["Edge_hasKGSlot"]])
@@ -144,9 +151,13 @@ def test_compacted_graph_with_shared_context(fixture_objects):
 
 def test_array_of_objects_each_with_own_context(fixture_objects):
     document = [
-        {"@context": {"h": vocab.HALEY_KG, "c": vocab.VITAL_CORE},
-         "@id": "urn:frame:1", "@type": "h:KGFrame", "c:hasName": "Acme documents",
-         "h:hasKGFrameType": {"@id": "urn:kgtype:DocumentFrame"}},
+        {
+            "@context": {"h": vocab.HALEY_KG, "c": vocab.VITAL_CORE},
+            "@id": "urn:frame:1",
+            "@type": "h:KGFrame",
+            "c:hasName": "Acme documents",
+            "h:hasKGFrameType": {"@id": "urn:kgtype:DocumentFrame"},
+        },
         fixture_objects["KGEntity"].to_jsonld(),
     ]
     assert GraphObject.from_jsonld(document) == [fixture_objects["KGFrame"], fixture_objects["KGEntity"]]
@@ -160,7 +171,9 @@ def test_graph_without_context():
 def test_nested_context_overrides_prefix():
     document = {
         "@context": {"p": "http://wrong.example/"},
-        "@graph": [{"@context": {"p": vocab.VITAL}, "@id": "urn:f:1", "@type": "p:FileNode", "p:hasFileName": "a"}],
+        "@graph": [
+            {"@context": {"p": vocab.VITAL}, "@id": "urn:f:1", "@type": "p:FileNode", "p:hasFileName": "a"}
+        ],
     }
     [node] = GraphObject.from_jsonld(document)
     assert isinstance(node, FileNode) and node.fileName == "a"
@@ -192,8 +205,11 @@ def test_embedded_node_is_flattened_and_referenced():
 
 def test_language_tagged_values_are_kept():
     document = {
-        "@context": {"c": vocab.VITAL_CORE, "label": {"@id": "http://example.org/label", "@language": "de"},
-                     "@language": "en"},
+        "@context": {
+            "c": vocab.VITAL_CORE,
+            "label": {"@id": "http://example.org/label", "@language": "de"},
+            "@language": "en",
+        },
         "@id": "urn:f:1",
         "@type": vocab.VITAL + "FileNode",
         "c:hasName": "report",
@@ -207,8 +223,13 @@ def test_language_tagged_values_are_kept():
 
 
 def test_null_values_and_index_are_ignored():
-    document = {"@id": "urn:f:1", "@type": vocab.VITAL + "FileNode", "@index": "x",
-                vocab.VITAL + "hasFileName": None, vocab.VITAL + "hasFileType": [None, "text/plain"]}
+    document = {
+        "@id": "urn:f:1",
+        "@type": vocab.VITAL + "FileNode",
+        "@index": "x",
+        vocab.VITAL + "hasFileName": None,
+        vocab.VITAL + "hasFileType": [None, "text/plain"],
+    }
     [node] = GraphObject.from_jsonld(document)
     assert node == FileNode(URI="urn:f:1", fileType="text/plain")
 
@@ -223,8 +244,13 @@ def test_duplicate_node_objects_merge():
 
 def test_set_container_and_set_objects():
     context = {"v": vocab.VITAL, "names": {"@id": "http://example.org/names", "@container": "@set"}}
-    document = {"@context": context, "@id": "urn:f:1", "@type": "v:FileNode",
-                "names": ["b", "a"], "http://example.org/more": {"@set": [1, 2]}}
+    document = {
+        "@context": context,
+        "@id": "urn:f:1",
+        "@type": "v:FileNode",
+        "names": ["b", "a"],
+        "http://example.org/more": {"@set": [1, 2]},
+    }
     [node] = GraphObject.from_jsonld(document)
     assert node.get("http://example.org/names") == ["a", "b"]
     assert node.get("http://example.org/more") == [1, 2]

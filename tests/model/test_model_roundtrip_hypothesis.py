@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pyoxigraph as ox
 from hypothesis import given, settings
@@ -17,9 +17,8 @@ iris = st.from_regex(r"(http://example\.org/|urn:x:)[a-z0-9_]{1,12}", fullmatch=
 moments = st.datetimes(
     min_value=datetime(1000, 1, 1),
     max_value=datetime(9999, 12, 31),
-    timezones=st.none() | st.sampled_from(
-        [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]
-    ),
+    timezones=st.none()
+    | st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
 )
 longs = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
@@ -33,7 +32,11 @@ unknown_scalars = st.one_of(
     moments,
     iris.map(IRI),
     st.builds(LangString, text, language_tags),
-    st.builds(TypedLiteral, st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True), st.just(vocab.XSD + "date")),
+    st.builds(
+        TypedLiteral,
+        st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),
+        st.just(vocab.XSD + "date"),
+    ),
 )
 unknown_values = unknown_scalars | st.lists(unknown_scalars, min_size=2, max_size=4)
 unknown_predicates = st.from_regex(r"http://example\.org/prop/[a-zA-Z][a-zA-Z0-9]{0,10}", fullmatch=True)
@@ -43,9 +46,18 @@ unknown_predicates = st.from_regex(r"http://example\.org/prop/[a-zA-Z][a-zA-Z0-9
 def file_nodes(draw) -> FileNode:
     node = FileNode(URI=draw(iris))
     optional = {
-        "name": text, "fileName": text, "fileURL": text, "fileType": text, "sha256": text, "blobKey": text,
-        "fileLength": longs, "timestamp": longs, "contentUpdateTime": longs,
-        "active": st.booleans(), "expirationDate": moments, "accountURI": iris,
+        "name": text,
+        "fileName": text,
+        "fileURL": text,
+        "fileType": text,
+        "sha256": text,
+        "blobKey": text,
+        "fileLength": longs,
+        "timestamp": longs,
+        "contentUpdateTime": longs,
+        "active": st.booleans(),
+        "expirationDate": moments,
+        "accountURI": iris,
     }
     for name, strategy in optional.items():
         setattr(node, name, draw(st.none() | strategy))
@@ -110,8 +122,8 @@ def test_compacted_with_prefixes_reads_back(node, prefix):
         if key == "@context":
             continue
         if key.startswith(vocab.VITAL):
-            key = f"{prefix}:{key[len(vocab.VITAL):]}"
+            key = f"{prefix}:{key[len(vocab.VITAL) :]}"
         if key == "@type" and value.startswith(vocab.VITAL):
-            value = f"{prefix}:{value[len(vocab.VITAL):]}"
+            value = f"{prefix}:{value[len(vocab.VITAL) :]}"
         compacted[key] = value
     assert GraphObject.from_jsonld(compacted) == [node]

@@ -49,11 +49,13 @@ def test_ready_reports_ok_then_names_the_failed_blob_store(server_factory):
 def test_ready_names_the_failed_graph_store(server_factory, tmp_path):
     sparql = start_oxigraph(tmp_path / "oxigraph")
     try:
-        server = server_factory({
-            "VITALGRAPH_GRAPH_BACKEND": "sparql",
-            "VITALGRAPH_SPARQL_QUERY_URL": sparql.query_url,
-            "VITALGRAPH_SPARQL_UPDATE_URL": sparql.update_url,
-        })
+        server = server_factory(
+            {
+                "VITALGRAPH_GRAPH_BACKEND": "sparql",
+                "VITALGRAPH_SPARQL_QUERY_URL": sparql.query_url,
+                "VITALGRAPH_SPARQL_UPDATE_URL": sparql.update_url,
+            }
+        )
         assert httpx.get(f"{server.url}/ready").json()["checks"] == {"blobs": "ok", "graph": "ok"}
     finally:
         sparql.stop()
@@ -114,7 +116,9 @@ def test_transfers_in_flight_shows_a_running_upload(local_server):
         deadline = time.monotonic() + 10
         in_flight = 0.0
         while time.monotonic() < deadline and in_flight < 1:
-            in_flight = scrape(local_server.url)[("vitalgraph_transfers_in_flight", (("direction", "upload"),))]
+            in_flight = scrape(local_server.url)[
+                ("vitalgraph_transfers_in_flight", (("direction", "upload"),))
+            ]
             time.sleep(0.05)
         assert in_flight >= 1
     finally:
@@ -132,13 +136,17 @@ def test_request_id_is_echoed_or_generated_and_logged_as_json(server_factory):
         with server.client() as api:
             response = api.get("/health", headers={"X-Request-ID": "trace-abc.123"})
             assert response.headers["x-request-id"] == "trace-abc.123"
-            generated = api.get("/health", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"]
+            generated = api.get("/health", headers={"X-Request-ID": "bad id\twith spaces"}).headers[
+                "x-request-id"
+            ]
             assert generated != "bad id\twith spaces" and len(generated) == 32
             space = make_space(api)
             [uri] = make_file_nodes(api, space, 1)
             response = api.post(
-                "/api/files/stream/upload", params={"space_id": space, "uri": uri},
-                content=os.urandom(2 * 1024 * 1024), headers={"X-Request-ID": "upload-42"},
+                "/api/files/stream/upload",
+                params={"space_id": space, "uri": uri},
+                content=os.urandom(2 * 1024 * 1024),
+                headers={"X-Request-ID": "upload-42"},
             )
             assert response.status_code == 200 and response.headers["x-request-id"] == "upload-42"
         time.sleep(0.3)

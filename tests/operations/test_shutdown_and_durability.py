@@ -11,11 +11,17 @@ import time
 
 import httpx
 
-from tests.faults.state import (
-    assert_consistent, connect, content_facts, make_file_nodes, make_space, raw_request_head, read_response_head,
-    LocalStoreView,
-)
 from tests.faults.backends import backend  # noqa: F401  (local and S3)
+from tests.faults.state import (
+    LocalStoreView,
+    assert_consistent,
+    connect,
+    content_facts,
+    make_file_nodes,
+    make_space,
+    raw_request_head,
+    read_response_head,
+)
 from tests.fixtures.seaweedfs import seaweedfs  # noqa: F401
 from tests.fixtures.servers import start_server
 
@@ -91,8 +97,12 @@ def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory,
         _upload(api, space, uri, old)
     sock = connect(server.url)
     path = f"/api/files/stream/upload?space_id={space}&uri={uri}"
-    sock.sendall(raw_request_head("POST", path, server.url, server.token(), {"Content-Length": str(64 * MiB)}))
-    sock.sendall(os.urandom(16 * MiB))  # then the client stalls, as a slow one would (on S3: 3 parts, multipart)
+    sock.sendall(
+        raw_request_head("POST", path, server.url, server.token(), {"Content-Length": str(64 * MiB)})
+    )
+    sock.sendall(
+        os.urandom(16 * MiB)
+    )  # then the client stalls, as a slow one would (on S3: 3 parts, multipart)
     deadline = time.monotonic() + 10
     while not store.staging():
         assert time.monotonic() < deadline, "the upload should be staging by now"
@@ -108,7 +118,9 @@ def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory,
     assert server.process.returncode in CLEAN_EXIT, server.log()
 
     assert store.staging() == []
-    restarted = start_server(server.data_dir, {k: v for k, v in server.env.items() if k.startswith("VITALGRAPH_")})
+    restarted = start_server(
+        server.data_dir, {k: v for k, v in server.env.items() if k.startswith("VITALGRAPH_")}
+    )
     try:
         with restarted.client() as api:
             shas = assert_consistent(api, space, store)
@@ -125,15 +137,24 @@ def test_kill_9_loses_no_acknowledged_write(server_factory):
         uris = make_file_nodes(api, space, 30)
         for n, uri in enumerate(uris[:20]):
             acknowledged[uri] = _upload(api, space, uri, os.urandom(1000 + n * 4096))["sha256"]
-        renamed = api.put("/api/files", params={"space_id": space}, json=[
-            {"@id": uris[25], "@type": "http://vital.ai/ontology/vital#FileNode",
-             "http://vital.ai/ontology/vital-core#hasName": [{"@value": "renamed"}]}
-        ])
+        renamed = api.put(
+            "/api/files",
+            params={"space_id": space},
+            json=[
+                {
+                    "@id": uris[25],
+                    "@type": "http://vital.ai/ontology/vital#FileNode",
+                    "http://vital.ai/ontology/vital-core#hasName": [{"@value": "renamed"}],
+                }
+            ],
+        )
         assert renamed.status_code == 200
     server.process.send_signal(signal.SIGKILL)  # straight after the last acknowledgement
     server.process.wait(10)
 
-    restarted = start_server(server.data_dir, {k: v for k, v in server.env.items() if k.startswith("VITALGRAPH_")})
+    restarted = start_server(
+        server.data_dir, {k: v for k, v in server.env.items() if k.startswith("VITALGRAPH_")}
+    )
     try:
         with restarted.client() as api:
             facts = content_facts(api, space)

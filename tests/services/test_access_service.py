@@ -6,11 +6,11 @@ import time
 import pytest
 
 from vitalgraph.config import load_settings
+from vitalgraph.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
 from vitalgraph.services.access import Permission
 from vitalgraph.services.accounts import Role, check_password, check_username
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
-from vitalgraph.services.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
 from vitalgraph.services.spaces import SYSTEM_GRAPH
 
 pytestmark = pytest.mark.anyio
@@ -19,8 +19,9 @@ PASSWORD = "a-long-enough-password"
 
 @pytest.fixture
 async def services(tmp_path):
-    started = await Services.start(load_settings(DATA_DIR=tmp_path, ADMIN_PASSWORD="admin-password-1"),
-                                   collect_garbage=False)
+    started = await Services.start(
+        load_settings(DATA_DIR=tmp_path, ADMIN_PASSWORD="admin-password-1"), collect_garbage=False
+    )
     yield started
     await started.stop()
 
@@ -41,10 +42,16 @@ def test_bad_usernames(name):
         check_username(name)
 
 
-@pytest.mark.parametrize("password, reason", [
-    ("", "too short"), ("123456789", "too short"), ("abababababab", "too weak"), ("xx-alice-xx-1", "username"),
-    ("p" * 1025, "too long"),
-])
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("", "too short"),
+        ("123456789", "too short"),
+        ("abababababab", "too weak"),
+        ("xx-alice-xx-1", "username"),
+        ("p" * 1025, "too long"),
+    ],
+)
 def test_weak_passwords(password, reason):
     with pytest.raises(InvalidInputError, match=reason):
         check_password(password, "alice")
@@ -107,7 +114,9 @@ async def test_role_ceilings_and_grants(services):
     await services.auth.update_user("wendy", role=Role.READER)
     demoted = await services.auth.authenticate((await services.auth.login("wendy", PASSWORD)).access_token)
     assert await services.access.permission_on(demoted, "s1") is Permission.READ
-    assert await services.access.permission_on(Principal("admin", Role.ADMIN), "anything") is Permission.MANAGE
+    assert (
+        await services.access.permission_on(Principal("admin", Role.ADMIN), "anything") is Permission.MANAGE
+    )
 
 
 async def test_deleting_a_user_removes_every_record_of_theirs(services):

@@ -30,7 +30,9 @@ async def services(tmp_path):
 async def test_orphans_and_unfinished_uploads_are_collected(services, tmp_path):
     await services.spaces.create("gc")
     await services.files.create_files("gc", None, [FileNode(URI="http://x/kept")])
-    await services.files.upload_content("gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None)
+    await services.files.upload_content(
+        "gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None
+    )
     kept_key = (await services.files.get_file("gc", None, "http://x/kept")).blobKey
 
     orphan = await services.blobs.write("spaces/aaaa/orphan", _bytes(b"orphan"))
@@ -41,9 +43,15 @@ async def test_orphans_and_unfinished_uploads_are_collected(services, tmp_path):
     stale_temp.write_bytes(b"half an upload")
     os.utime(stale_temp, (old, old))
 
-    report = await services.maintenance.collect_garbage(stale_upload_seconds=3600, orphan_min_age_seconds=3600)
+    report = await services.maintenance.collect_garbage(
+        stale_upload_seconds=3600, orphan_min_age_seconds=3600
+    )
 
-    assert (report.unfinished_uploads_removed, report.orphan_blobs_removed, report.young_orphans_kept) == (1, 1, 1)
+    assert (report.unfinished_uploads_removed, report.orphan_blobs_removed, report.young_orphans_kept) == (
+        1,
+        1,
+        1,
+    )
     keys = {stat.key async for stat in services.blobs.list_keys()}
     assert keys == {kept_key, young.key}
     assert not stale_temp.exists()
@@ -55,8 +63,20 @@ def test_gc_command_reports_what_it_removed(tmp_path):
     staging.mkdir(parents=True)
     (staging / "left.part").write_bytes(b"x")
     result = subprocess.run(
-        [sys.executable, "-m", "vitalgraph.cli", "gc", "--data-dir", str(tmp_path), "--stale-upload-seconds", "0"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "vitalgraph.cli",
+            "gc",
+            "--data-dir",
+            str(tmp_path),
+            "--stale-upload-seconds",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "removed 1 unfinished uploads and 0 orphan blobs" in result.stdout
@@ -90,7 +110,9 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
     services = s3_services
     await services.spaces.create("gc")
     await services.files.create_files("gc", None, [FileNode(URI="http://x/kept")])
-    await services.files.upload_content("gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None)
+    await services.files.upload_content(
+        "gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None
+    )
     kept_key = (await services.files.get_file("gc", None, "http://x/kept")).blobKey
     stale_upload = _start_multipart(seaweedfs, s3_prefix)
     await services.blobs.write("spaces/aaaa/orphan", _bytes(b"orphan"))
@@ -100,7 +122,11 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
 
     report = await services.maintenance.collect_garbage(stale_upload_seconds=2, orphan_min_age_seconds=2)
 
-    assert (report.unfinished_uploads_removed, report.orphan_blobs_removed, report.young_orphans_kept) == (1, 1, 1)
+    assert (report.unfinished_uploads_removed, report.orphan_blobs_removed, report.young_orphans_kept) == (
+        1,
+        1,
+        1,
+    )
     keys = {stat.key async for stat in services.blobs.list_keys()}
     assert keys == {kept_key, young.key}
     assert _pending_uploads(seaweedfs, s3_prefix) == {fresh_upload}
@@ -111,11 +137,26 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
 def test_gc_command_on_s3(tmp_path, seaweedfs, s3_prefix):
     env = {"PATH": os.environ["PATH"], "VITALGRAPH_ADMIN_PASSWORD": "pw", **seaweedfs.server_env(s3_prefix)}
     _start_multipart(seaweedfs, s3_prefix)
-    seaweedfs.boto_client().put_object(Bucket=seaweedfs.bucket, Key=f"{s3_prefix}/spaces/aaaa/orphan", Body=b"o")
+    seaweedfs.boto_client().put_object(
+        Bucket=seaweedfs.bucket, Key=f"{s3_prefix}/spaces/aaaa/orphan", Body=b"o"
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "vitalgraph.cli", "gc", "--data-dir", str(tmp_path),
-         "--stale-upload-seconds", "0", "--orphan-min-age-seconds", "0"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "vitalgraph.cli",
+            "gc",
+            "--data-dir",
+            str(tmp_path),
+            "--stale-upload-seconds",
+            "0",
+            "--orphan-min-age-seconds",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "removed 1 unfinished uploads and 1 orphan blobs" in result.stdout

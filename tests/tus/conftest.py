@@ -73,10 +73,20 @@ class Target:
     def metadata(self, **extra: str) -> str:
         return metadata_header(space_id=self.space_id, file_uri=self.uri, **extra)
 
-    def create(self, length: int | None, *, headers: dict[str, str] | None = None, **kwargs) -> httpx.Response:
+    def create(
+        self, length: int | None, *, headers: dict[str, str] | None = None, **kwargs
+    ) -> httpx.Response:
         sizing = {"Upload-Length": str(length)} if length is not None else {"Upload-Defer-Length": "1"}
-        return self.client.post("/api/files/tus/", headers={
-            **TUS, **sizing, "Upload-Metadata": self.metadata(filename="data.bin"), **(headers or {})}, **kwargs)
+        return self.client.post(
+            "/api/files/tus/",
+            headers={
+                **TUS,
+                **sizing,
+                "Upload-Metadata": self.metadata(filename="data.bin"),
+                **(headers or {}),
+            },
+            **kwargs,
+        )
 
     def new_upload(self, length: int | None) -> str:
         response = self.create(length)
@@ -87,10 +97,14 @@ class Target:
         return self.client.head(url, headers=TUS)
 
     def patch(self, url: str, offset: int, data, **headers: str) -> httpx.Response:
-        return self.client.patch(url, content=data, headers={**TUS, **CHUNK, "Upload-Offset": str(offset), **headers})
+        return self.client.patch(
+            url, content=data, headers={**TUS, **CHUNK, "Upload-Offset": str(offset), **headers}
+        )
 
     def download(self) -> httpx.Response:
-        return self.client.get("/api/files/stream/download", params={"space_id": self.space_id, "uri": self.uri})
+        return self.client.get(
+            "/api/files/stream/download", params={"space_id": self.space_id, "uri": self.uri}
+        )
 
     def node(self) -> dict:
         response = self.client.get("/api/files", params={"space_id": self.space_id, "uri": self.uri})

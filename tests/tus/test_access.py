@@ -15,7 +15,9 @@ def _user(admin: httpx.Client, server_url: str, role: str) -> httpx.Client:
     assert response.status_code == 201, response.text
     login = httpx.post(f"{server_url}/api/login", data={"username": username, "password": password})
     assert login.status_code == 200, login.text
-    client = httpx.Client(base_url=server_url, headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    client = httpx.Client(
+        base_url=server_url, headers={"Authorization": f"Bearer {login.json()['access_token']}"}
+    )
     client.username = username  # type: ignore[attr-defined]
     return client
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures.servers import ADMIN_PASSWORD, RunningServer
 from vitalgraph.client import AsyncVitalGraphClient, NotFoundError, VitalGraphClient
-from vitalgraph.client.mock import AsyncMockVitalGraphClient, MockVitalGraphClient
+from vitalgraph.mock import AsyncMockVitalGraphClient, MockVitalGraphClient
 from vitalgraph.model import FileNode
 
 MiB = 1024 * 1024
@@ -57,7 +57,9 @@ class DropsResponses(httpx.HTTPTransport):
 
 @pytest.fixture
 def real_client(local_server: RunningServer) -> Iterator[VitalGraphClient]:
-    with VitalGraphClient(local_server.url, username="admin", password=ADMIN_PASSWORD, retry_backoff=0) as client:
+    with VitalGraphClient(
+        local_server.url, username="admin", password=ADMIN_PASSWORD, retry_backoff=0
+    ) as client:
         yield client
 
 
@@ -65,11 +67,22 @@ def test_mock_client_uploads_resumably_with_progress():
     seen: list[tuple[int, int | None]] = []
     with MockVitalGraphClient() as client:
         space_id, uri = new_node(client)
-        result = client.files.upload_file_resumable(space_id, None, uri, DATA, chunk_size=CHUNK,
-                                                    progress=lambda done, total: seen.append((done, total)),
-                                                    filename="x.bin", content_type="application/x-test")
+        result = client.files.upload_file_resumable(
+            space_id,
+            None,
+            uri,
+            DATA,
+            chunk_size=CHUNK,
+            progress=lambda done, total: seen.append((done, total)),
+            filename="x.bin",
+            content_type="application/x-test",
+        )
         assert (result.size, result.sha256, result.filename, result.content_type) == (
-            len(DATA), SHA256, "x.bin", "application/x-test")
+            len(DATA),
+            SHA256,
+            "x.bin",
+            "application/x-test",
+        )
         assert download(client, space_id, uri) == DATA
     assert [done for done, _ in seen] == [CHUNK, 2 * CHUNK, 3 * CHUNK, len(DATA)]
     assert {total for _, total in seen} == {len(DATA)}
@@ -91,8 +104,9 @@ async def test_async_mock_client_uploads_a_path(tmp_path):
 
 def test_resumes_after_dropped_connections(local_server: RunningServer):
     transport = DropsResponses(drop={2}, before_sending={4})
-    with VitalGraphClient(local_server.url, username="admin", password=ADMIN_PASSWORD, retry_backoff=0,
-                          transport=transport) as client:
+    with VitalGraphClient(
+        local_server.url, username="admin", password=ADMIN_PASSWORD, retry_backoff=0, transport=transport
+    ) as client:
         space_id, uri = new_node(client)
         result = client.files.upload_file_resumable(space_id, None, uri, DATA, chunk_size=CHUNK)
         assert result.sha256 == SHA256
@@ -109,15 +123,29 @@ def test_resumes_in_a_new_client_from_the_upload_url(local_server: RunningServer
             raise Stop
 
     with pytest.raises(Stop):
-        real_client.files.upload_file_resumable(space_id, None, uri, DATA, chunk_size=CHUNK,
-                                                progress=die_after_two_chunks, on_upload_url=urls.append)
+        real_client.files.upload_file_resumable(
+            space_id,
+            None,
+            uri,
+            DATA,
+            chunk_size=CHUNK,
+            progress=die_after_two_chunks,
+            on_upload_url=urls.append,
+        )
     with pytest.raises(NotFoundError):
         real_client.files.get_content_info(space_id, None, uri)  # nothing visible yet
 
     seen: list[int] = []
     with VitalGraphClient(local_server.url, username="admin", password=ADMIN_PASSWORD) as fresh:
-        result = fresh.files.upload_file_resumable(space_id, None, uri, DATA, chunk_size=CHUNK,
-                                                   upload_url=urls[0], progress=lambda d, t: seen.append(d))
+        result = fresh.files.upload_file_resumable(
+            space_id,
+            None,
+            uri,
+            DATA,
+            chunk_size=CHUNK,
+            upload_url=urls[0],
+            progress=lambda d, t: seen.append(d),
+        )
     assert result.sha256 == SHA256
     assert seen[0] == 2 * CHUNK  # it went on from the server's offset
     assert download(real_client, space_id, uri) == DATA
@@ -135,13 +163,15 @@ async def test_async_client_resumes_from_a_url_store(local_server: RunningServer
 
     async with AsyncVitalGraphClient(local_server.url, username="admin", password=ADMIN_PASSWORD) as client:
         with pytest.raises(Stop):
-            await client.files.upload_file_resumable(space_id, None, uri, path, chunk_size=CHUNK, url_store=store,
-                                                     progress=die)
+            await client.files.upload_file_resumable(
+                space_id, None, uri, path, chunk_size=CHUNK, url_store=store, progress=die
+            )
         assert len(store.read_text()) > 10
     seen: list[int] = []
     async with AsyncVitalGraphClient(local_server.url, username="admin", password=ADMIN_PASSWORD) as client:
-        result = await client.files.upload_file_resumable(space_id, None, uri, path, chunk_size=CHUNK,
-                                                          url_store=store, progress=lambda d, t: seen.append(d))
+        result = await client.files.upload_file_resumable(
+            space_id, None, uri, path, chunk_size=CHUNK, url_store=store, progress=lambda d, t: seen.append(d)
+        )
     assert result.sha256 == SHA256
     assert seen[0] == CHUNK
     assert store.read_text().strip() == "{}"  # finished uploads leave the store
@@ -152,10 +182,19 @@ def test_a_gone_upload_url_starts_a_new_upload(real_client):
     space_id, uri = new_node(real_client)
     urls: list[str] = []
     with pytest.raises(Stop):
-        real_client.files.upload_file_resumable(space_id, None, uri, DATA, chunk_size=CHUNK, on_upload_url=urls.append,
-                                                progress=lambda d, t: (_ for _ in ()).throw(Stop()))
+        real_client.files.upload_file_resumable(
+            space_id,
+            None,
+            uri,
+            DATA,
+            chunk_size=CHUNK,
+            on_upload_url=urls.append,
+            progress=lambda d, t: (_ for _ in ()).throw(Stop()),
+        )
     real_client.http.delete(urls[0], headers={"Tus-Resumable": "1.0.0"}).raise_for_status()
-    result = real_client.files.upload_file_resumable(space_id, None, uri, DATA, chunk_size=CHUNK, upload_url=urls[0])
+    result = real_client.files.upload_file_resumable(
+        space_id, None, uri, DATA, chunk_size=CHUNK, upload_url=urls[0]
+    )
     assert result.sha256 == SHA256
 
 
@@ -163,7 +202,9 @@ def test_a_missing_file_node_is_not_found(real_client, tmp_path):
     space_id, _ = new_node(real_client)
     store = tmp_path / "urls.json"
     with pytest.raises(NotFoundError):
-        real_client.files.upload_file_resumable(space_id, None, "http://example.org/none", DATA, url_store=store)
+        real_client.files.upload_file_resumable(
+            space_id, None, "http://example.org/none", DATA, url_store=store
+        )
     assert not store.exists()
 
 

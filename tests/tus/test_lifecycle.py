@@ -54,7 +54,9 @@ def test_an_upload_survives_a_server_restart(store, request, launch):
 
 
 def test_expired_upload_is_410_and_gc_removes_the_rest(request, launch):
-    env = server_env("local", request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="1", VITALGRAPH_GC_INTERVAL_SECONDS="0")
+    env = server_env(
+        "local", request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="1", VITALGRAPH_GC_INTERVAL_SECONDS="0"
+    )
     server = launch(env)
     with server.client() as client:
         target = make_target(server, client)
@@ -69,7 +71,10 @@ def test_expired_upload_is_410_and_gc_removes_the_rest(request, launch):
     assert staged_files(server, untouched) != []
     result = subprocess.run(
         [sys.executable, "-m", "vitalgraph.cli", "gc", "--data-dir", str(server.data_dir)],
-        env=server.env, capture_output=True, text=True, timeout=60,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "removed 1 expired resumable uploads" in result.stdout
@@ -78,8 +83,11 @@ def test_expired_upload_is_410_and_gc_removes_the_rest(request, launch):
 
 
 def test_periodic_gc_removes_expired_uploads_and_their_staged_bytes(store, request, launch):
-    server = launch(server_env(store, request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="2",
-                               VITALGRAPH_GC_INTERVAL_SECONDS="1"))
+    server = launch(
+        server_env(
+            store, request, VITALGRAPH_TUS_UPLOAD_EXPIRY_SECONDS="2", VITALGRAPH_GC_INTERVAL_SECONDS="1"
+        )
+    )
     with server.client() as client:
         target = make_target(server, client)
         expiring = target.new_upload(len(DATA))
@@ -99,17 +107,25 @@ def test_periodic_gc_removes_expired_uploads_and_their_staged_bytes(store, reque
 
 def test_cors_preflight_and_exposed_headers(request, launch):
     origin = "https://app.example.com"
-    server = launch(server_env("local", request, VITALGRAPH_CORS_ALLOW_ORIGINS=f"{origin}, https://other.example"))
-    preflight = httpx.options(f"{server.url}/api/files/tus/", headers={
-        "Origin": origin, "Access-Control-Request-Method": "PATCH",
-        "Access-Control-Request-Headers": "authorization,tus-resumable,upload-offset,content-type,upload-checksum",
-    })
+    server = launch(
+        server_env("local", request, VITALGRAPH_CORS_ALLOW_ORIGINS=f"{origin}, https://other.example")
+    )
+    preflight = httpx.options(
+        f"{server.url}/api/files/tus/",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization,tus-resumable,upload-offset,content-type,upload-checksum",
+        },
+    )
     assert preflight.status_code == 200, preflight.text
     assert preflight.headers["access-control-allow-origin"] == origin
     assert "PATCH" in preflight.headers["access-control-allow-methods"]
     assert "upload-offset" in preflight.headers["access-control-allow-headers"].lower()
-    refused = httpx.options(f"{server.url}/api/files/tus/", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "PATCH"})
+    refused = httpx.options(
+        f"{server.url}/api/files/tus/",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "PATCH"},
+    )
     assert "access-control-allow-origin" not in refused.headers
 
     with server.client() as client:
@@ -122,6 +138,8 @@ def test_cors_preflight_and_exposed_headers(request, launch):
 
 
 def test_no_cors_headers_unless_configured(local_server):
-    preflight = httpx.options(f"{local_server.url}/api/files/tus/", headers={
-        "Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"})
+    preflight = httpx.options(
+        f"{local_server.url}/api/files/tus/",
+        headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"},
+    )
     assert "access-control-allow-origin" not in preflight.headers

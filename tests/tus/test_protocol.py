@@ -12,7 +12,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.tus.conftest import CHUNK, MAX_FILE_SIZE, TUS, Target, metadata_header, multipart_uploads, staged_files
+from tests.tus.conftest import (
+    CHUNK,
+    MAX_FILE_SIZE,
+    TUS,
+    Target,
+    metadata_header,
+    multipart_uploads,
+    staged_files,
+)
 
 MiB = 1024 * 1024
 DATA = os.urandom(6 * MiB + 321)  # more than one 5 MiB S3 part
@@ -60,13 +68,21 @@ def test_options_advertises_the_protocol(target: Target):
     assert response.headers["tus-version"] == "1.0.0"
     assert response.headers["tus-resumable"] == "1.0.0"
     assert set(response.headers["tus-extension"].split(",")) == {
-        "creation", "creation-with-upload", "creation-defer-length", "termination", "checksum", "expiration"}
+        "creation",
+        "creation-with-upload",
+        "creation-defer-length",
+        "termination",
+        "checksum",
+        "expiration",
+    }
     assert response.headers["tus-max-size"] == str(MAX_FILE_SIZE)
     assert set(response.headers["tus-checksum-algorithm"].split(",")) == {"sha1", "sha256"}
 
 
 def test_head_reports_offset_length_metadata_and_expiry(target: Target):
-    response = target.create(len(DATA), headers={"Upload-Metadata": target.metadata(filename="ä.bin", extra="1")})
+    response = target.create(
+        len(DATA), headers={"Upload-Metadata": target.metadata(filename="ä.bin", extra="1")}
+    )
     url = response.headers["location"]
     assert response.headers["upload-offset"] == "0"
     assert "GMT" in response.headers["upload-expires"]
@@ -98,10 +114,16 @@ def test_unsupported_protocol_version_is_412(target: Target, version):
 def test_every_route_needs_the_bearer_token(target: Target):
     url = target.new_upload(10)
     anonymous = httpx.Client(base_url=target.server.url)
-    assert anonymous.post("/api/files/tus/", headers={**TUS, "Upload-Length": "1",
-                                                       "Upload-Metadata": target.metadata()}).status_code == 401
+    assert (
+        anonymous.post(
+            "/api/files/tus/", headers={**TUS, "Upload-Length": "1", "Upload-Metadata": target.metadata()}
+        ).status_code
+        == 401
+    )
     assert anonymous.head(url, headers=TUS).status_code == 401
-    assert anonymous.patch(url, content=b"x", headers={**TUS, **CHUNK, "Upload-Offset": "0"}).status_code == 401
+    assert (
+        anonymous.patch(url, content=b"x", headers={**TUS, **CHUNK, "Upload-Offset": "0"}).status_code == 401
+    )
     assert anonymous.delete(url, headers=TUS).status_code == 401
     assert anonymous.options("/api/files/tus/").status_code == 401
     assert offset_of(target, url) == 0
@@ -109,8 +131,11 @@ def test_every_route_needs_the_bearer_token(target: Target):
 
 def test_wrong_content_type_is_415_and_keeps_nothing(target: Target):
     url = target.new_upload(len(DATA))
-    response = target.client.patch(url, content=DATA[:1000], headers={
-        **TUS, "Upload-Offset": "0", "Content-Type": "application/octet-stream"})
+    response = target.client.patch(
+        url,
+        content=DATA[:1000],
+        headers={**TUS, "Upload-Offset": "0", "Content-Type": "application/octet-stream"},
+    )
     assert response.status_code == 415
     assert "application/offset+octet-stream" in response.json()["detail"]
     assert offset_of(target, url) == 0
@@ -136,8 +161,13 @@ def test_second_patch_while_one_runs_is_409(target: Target):
         yield DATA[2 * MiB : 3 * MiB]
 
     results: list[httpx.Response] = []
-    first = threading.Thread(target=lambda: results.append(target.server.client().patch(
-        url, content=slow_body(), headers={**TUS, **CHUNK, "Upload-Offset": "0"})))
+    first = threading.Thread(
+        target=lambda: results.append(
+            target.server.client().patch(
+                url, content=slow_body(), headers={**TUS, **CHUNK, "Upload-Offset": "0"}
+            )
+        )
+    )
     first.start()
     try:
         deadline = time.monotonic() + 20
@@ -161,24 +191,34 @@ def test_second_patch_while_one_runs_is_409(target: Target):
 def test_checksum_mismatch_is_460_and_the_chunk_is_discarded(target: Target):
     url = target.new_upload(len(DATA))
     chunk = DATA[: 5 * MiB + 10]  # spans an S3 part boundary
-    wrong = target.patch(url, 0, chunk, **{"Upload-Checksum": f"sha256 {b64(hashlib.sha256(b'other').digest())}"})
+    wrong = target.patch(
+        url, 0, chunk, **{"Upload-Checksum": f"sha256 {b64(hashlib.sha256(b'other').digest())}"}
+    )
     assert wrong.status_code == 460
     assert "sha256" in wrong.json()["detail"]
     assert offset_of(target, url) == 0
-    good_sha1 = target.patch(url, 0, chunk, **{"Upload-Checksum": f"sha1 {b64(hashlib.sha1(chunk).digest())}"})
+    good_sha1 = target.patch(
+        url, 0, chunk, **{"Upload-Checksum": f"sha1 {b64(hashlib.sha1(chunk).digest())}"}
+    )
     assert good_sha1.status_code == 204, good_sha1.text
     rest = DATA[len(chunk) :]
-    wrong_sha1 = target.patch(url, len(chunk), rest, **{"Upload-Checksum": f"sha1 {b64(hashlib.sha1(b'x').digest())}"})
+    wrong_sha1 = target.patch(
+        url, len(chunk), rest, **{"Upload-Checksum": f"sha1 {b64(hashlib.sha1(b'x').digest())}"}
+    )
     assert wrong_sha1.status_code == 460
     assert offset_of(target, url) == len(chunk)
-    good = target.patch(url, len(chunk), rest, **{"Upload-Checksum": f"sha256 {b64(hashlib.sha256(rest).digest())}"})
+    good = target.patch(
+        url, len(chunk), rest, **{"Upload-Checksum": f"sha256 {b64(hashlib.sha256(rest).digest())}"}
+    )
     assert good.status_code == 204, good.text
     assert_content(target, DATA)
 
 
 def test_unknown_checksum_algorithm_is_400(target: Target):
     url = target.new_upload(10)
-    response = target.patch(url, 0, b"0123456789", **{"Upload-Checksum": f"md5 {b64(hashlib.md5(b'0123456789').digest())}"})
+    response = target.patch(
+        url, 0, b"0123456789", **{"Upload-Checksum": f"md5 {b64(hashlib.md5(b'0123456789').digest())}"}
+    )
     assert response.status_code == 400
     assert "md5" in response.json()["detail"]
     assert offset_of(target, url) == 0
@@ -231,7 +271,7 @@ def test_termination_removes_the_upload_and_its_bytes(target: Target, request):
 
 
 def test_creation_with_upload(target: Target):
-    small = DATA[: 100_000]
+    small = DATA[:100_000]
     response = target.create(len(DATA), content=small, headers=CHUNK)
     assert response.status_code == 201, response.text
     assert response.headers["upload-offset"] == str(len(small))
@@ -286,7 +326,9 @@ def test_creation_for_a_missing_target_is_refused(target: Target, what):
         "metadata": metadata_header(filename="x.bin"),
     }[what]
     before = staged_files(target.server)
-    response = target.client.post("/api/files/tus/", headers={**TUS, "Upload-Length": "10", "Upload-Metadata": metadata})
+    response = target.client.post(
+        "/api/files/tus/", headers={**TUS, "Upload-Length": "10", "Upload-Metadata": metadata}
+    )
     assert response.status_code == (400 if what == "metadata" else 404), response.text
     assert response.headers["tus-resumable"] == "1.0.0"
     assert staged_files(target.server) == before
@@ -294,8 +336,9 @@ def test_creation_for_a_missing_target_is_refused(target: Target, what):
 
 def test_previous_content_stays_readable_until_the_upload_completes(target: Target):
     old = b"the previous version" * 1000
-    put = target.client.post("/api/files/stream/upload", params={"space_id": target.space_id, "uri": target.uri},
-                             content=old)
+    put = target.client.post(
+        "/api/files/stream/upload", params={"space_id": target.space_id, "uri": target.uri}, content=old
+    )
     assert put.status_code == 200, put.text
     url = target.new_upload(len(DATA))
     assert target.patch(url, 0, DATA[: 5 * MiB + 7]).status_code == 204

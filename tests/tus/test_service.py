@@ -8,9 +8,9 @@ import os
 import pytest
 
 from vitalgraph.config import load_settings
+from vitalgraph.errors import NotFoundError, StorageUnavailableError
 from vitalgraph.model import FileNode
 from vitalgraph.services.container import Services
-from vitalgraph.services.errors import NotFoundError, StorageUnavailableError
 
 pytestmark = pytest.mark.anyio
 DATA = os.urandom(300_000)
@@ -23,7 +23,9 @@ async def body(data: bytes):
 
 @pytest.fixture
 async def services(tmp_path):
-    started = await Services.start(load_settings(DATA_DIR=tmp_path, ADMIN_PASSWORD="pw", GC_INTERVAL_SECONDS=0))
+    started = await Services.start(
+        load_settings(DATA_DIR=tmp_path, ADMIN_PASSWORD="pw", GC_INTERVAL_SECONDS=0)
+    )
     await started.spaces.create("tus")
     await started.files.create_files("tus", None, [FileNode(URI=URI)])
     yield started
@@ -48,7 +50,9 @@ async def content_sha256(services: Services) -> str:
 @pytest.mark.parametrize("failing_step", ["finish", "attach"])
 async def test_a_failed_completion_is_retried_by_head(services, monkeypatch, failing_step):
     upload = await services.tus.create("admin", {"space_id": "tus", "file_uri": URI}, len(DATA))
-    owner, name = (services.blobs, "finish_upload") if failing_step == "finish" else (services.files, "attach_content")
+    owner, name = (
+        (services.blobs, "finish_upload") if failing_step == "finish" else (services.files, "attach_content")
+    )
     fail_once(monkeypatch, owner, name)
     with pytest.raises(StorageUnavailableError):
         await services.tus.append(upload.id, "admin", 0, body(DATA))

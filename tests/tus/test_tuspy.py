@@ -36,9 +36,19 @@ def big_file(tmp_path_factory) -> tuple[Path, str]:
 def run_uploader(target: Target, path: Path, url_store: Path) -> subprocess.Popen[str]:
     server = target.server
     return subprocess.Popen(
-        [sys.executable, str(UPLOADER), server.url, server.token(), str(path), str(url_store),
-         target.space_id, target.uri],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(UPLOADER),
+            server.url,
+            server.token(),
+            str(path),
+            str(url_store),
+            target.space_id,
+            target.uri,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -93,8 +103,9 @@ def test_tuspy_resumes_after_the_uploader_is_killed(target: Target, big_file, tm
     assert lines["done"] == url
 
     hasher = hashlib.sha256()
-    with target.client.stream("GET", "/api/files/stream/download",
-                              params={"space_id": target.space_id, "uri": target.uri}) as download:
+    with target.client.stream(
+        "GET", "/api/files/stream/download", params={"space_id": target.space_id, "uri": target.uri}
+    ) as download:
         assert download.status_code == 200
         assert download.headers["etag"] == f'"{sha256}"'
         assert download.headers["content-type"] == "application/x-test"

@@ -18,10 +18,19 @@ CHUNK_SIZE = 5 * 1024 * 1024  # always set: tuspy's default reads the whole file
 def main(server_url: str, token: str, path: str, url_store: str, space_id: str, file_uri: str) -> None:
     client = TusClient(f"{server_url}/api/files/tus/", headers={"Authorization": f"Bearer {token}"})
     uploader = client.uploader(
-        path, chunk_size=CHUNK_SIZE, store_url=True, url_storage=FileStorage(url_store), upload_checksum=True,
-        metadata={"space_id": space_id, "file_uri": file_uri, "filename": "big.bin",
-                  "filetype": "application/x-test"},
-        retries=3, retry_delay=1,  # e.g. a 409 while the server still finishes the killed process's PATCH
+        path,
+        chunk_size=CHUNK_SIZE,
+        store_url=True,
+        url_storage=FileStorage(url_store),
+        upload_checksum=True,
+        metadata={
+            "space_id": space_id,
+            "file_uri": file_uri,
+            "filename": "big.bin",
+            "filetype": "application/x-test",
+        },
+        retries=3,
+        retry_delay=1,  # e.g. a 409 while the server still finishes the killed process's PATCH
     )
     print("start", uploader.offset, flush=True)
     uploader.upload()

@@ -7,7 +7,7 @@ import json
 import random
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import unquote
@@ -26,7 +26,7 @@ from vitalgraph.api.ranges import make_etag
 SOURCE = random.Random(20240601).randbytes(3 * 1024 * 1024 + 12345)
 SIZE = len(SOURCE)
 ETAG = make_etag(hashlib.sha256(SOURCE).hexdigest())
-MODIFIED = datetime(2024, 6, 1, 12, 30, 45, tzinfo=timezone.utc)
+MODIFIED = datetime(2024, 6, 1, 12, 30, 45, tzinfo=UTC)
 MODIFIED_HTTP = "Sat, 01 Jun 2024 12:30:45 GMT"
 CHUNK = 64 * 1024
 
@@ -108,7 +108,9 @@ def parse_byteranges(body: bytes, boundary: str) -> list[tuple[dict[str, str], b
         lines = body[position + 2 : header_end].decode("ascii").split("\r\n")
         headers = dict(line.split(": ", 1) for line in lines)
         position = header_end + 4
-        start, end, total = map(int, re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", headers["Content-Range"]).groups())
+        start, end, total = map(
+            int, re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", headers["Content-Range"]).groups()
+        )
         assert total == SIZE
         data = body[position : position + end - start + 1]
         position += len(data)
@@ -122,7 +124,9 @@ def parse_byteranges(body: bytes, boundary: str) -> list[tuple[dict[str, str], b
 
 
 @pytest.mark.anyio
-async def test_get_sends_the_whole_file_with_all_headers(client: httpx.AsyncClient, store: FakeBlobStore) -> None:
+async def test_get_sends_the_whole_file_with_all_headers(
+    client: httpx.AsyncClient, store: FakeBlobStore
+) -> None:
     response = await client.get("/file")
     assert response.status_code == 200
     assert response.content == SOURCE
@@ -152,7 +156,9 @@ async def test_head_has_the_same_headers_no_body_and_reads_nothing(
 
 
 @pytest.mark.anyio
-async def test_head_ignores_range_as_rfc_9110_requires(client: httpx.AsyncClient, store: FakeBlobStore) -> None:
+async def test_head_ignores_range_as_rfc_9110_requires(
+    client: httpx.AsyncClient, store: FakeBlobStore
+) -> None:
     response = await client.head("/file", headers={"Range": "bytes=0-9"})
     assert response.status_code == 200
     assert response.headers["content-length"] == str(SIZE)
@@ -211,8 +217,12 @@ async def test_single_range(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("header", ["bytes=5-2", "bytes=abc", "items=0-5", "bytes=", "bytes=0-1," + "0" * 9000])
-async def test_invalid_range_is_ignored_and_the_whole_file_sent(client: httpx.AsyncClient, header: str) -> None:
+@pytest.mark.parametrize(
+    "header", ["bytes=5-2", "bytes=abc", "items=0-5", "bytes=", "bytes=0-1," + "0" * 9000]
+)
+async def test_invalid_range_is_ignored_and_the_whole_file_sent(
+    client: httpx.AsyncClient, header: str
+) -> None:
     response = await client.get("/file", headers={"Range": header})
     assert response.status_code == 200
     assert response.content == SOURCE
@@ -224,7 +234,9 @@ async def test_invalid_range_is_ignored_and_the_whole_file_sent(client: httpx.As
 
 
 @pytest.mark.anyio
-async def test_multiple_ranges_build_an_exact_multipart_body(client: httpx.AsyncClient, store: FakeBlobStore) -> None:
+async def test_multiple_ranges_build_an_exact_multipart_body(
+    client: httpx.AsyncClient, store: FakeBlobStore
+) -> None:
     header = "bytes=-10, 0-99, 200000-400000, 500-499999, 3000000-3000000"
     response = await client.get("/file", headers={"Range": header})
     assert response.status_code == 206
@@ -237,7 +249,7 @@ async def test_multiple_ranges_build_an_exact_multipart_body(client: httpx.Async
     parts = parse_byteranges(response.content, match.group(1))
     expected = [(0, 99), (500, 499999), (3000000, 3000000), (SIZE - 10, SIZE - 1)]
     assert [tuple(map(int, re.findall(r"\d+", h["Content-Range"])[:2])) for h, _ in parts] == expected
-    for (headers, data), (start, end) in zip(parts, expected):
+    for (headers, data), (start, end) in zip(parts, expected, strict=False):
         assert headers["Content-Type"] == "application/octet-stream"
         assert headers["Content-Range"] == f"bytes {start}-{end}/{SIZE}"
         assert data == SOURCE[start : end + 1]
@@ -308,7 +320,9 @@ async def test_if_range(client: httpx.AsyncClient, if_range: str, partial: bool)
 
 
 @pytest.mark.anyio
-async def test_stale_if_range_turns_an_unsatisfiable_range_into_a_whole_download(client: httpx.AsyncClient) -> None:
+async def test_stale_if_range_turns_an_unsatisfiable_range_into_a_whole_download(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/file", headers={"Range": f"bytes={SIZE}-", "If-Range": '"old"'})
     assert response.status_code == 200
     assert response.content == SOURCE
@@ -344,12 +358,16 @@ async def test_if_none_match_miss_sends_the_file(client: httpx.AsyncClient) -> N
 
 @pytest.mark.anyio
 async def test_unicode_and_hostile_filenames(client: httpx.AsyncClient) -> None:
-    response = await client.get("/file", params={"name": "../отчёт 2024 😀.pdf"}, headers={"Range": "bytes=0-0"})
+    response = await client.get(
+        "/file", params={"name": "../отчёт 2024 😀.pdf"}, headers={"Range": "bytes=0-0"}
+    )
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="_____ 2024 _.pdf"; filename*=UTF-8\'\'')
+    assert disposition.startswith("attachment; filename=\"_____ 2024 _.pdf\"; filename*=UTF-8''")
     assert unquote(disposition.split("UTF-8''", 1)[1]) == "отчёт 2024 😀.pdf"
 
-    response = await client.get("/file", params={"name": "a\r\nSet-Cookie: x=1"}, headers={"Range": "bytes=0-0"})
+    response = await client.get(
+        "/file", params={"name": "a\r\nSet-Cookie: x=1"}, headers={"Range": "bytes=0-0"}
+    )
     assert response.status_code == 206
     assert "set-cookie" not in response.headers
     assert response.headers["content-disposition"] == 'attachment; filename="aSet-Cookie: x=1"'
@@ -389,7 +407,9 @@ async def test_naive_last_modified_is_taken_as_utc_and_absent_is_omitted(store: 
 # Streaming behaviour at the ASGI level
 
 
-def http_scope(method: str = "GET", headers: dict[str, str] | None = None, spec_version: str = "2.4") -> dict[str, Any]:
+def http_scope(
+    method: str = "GET", headers: dict[str, str] | None = None, spec_version: str = "2.4"
+) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": spec_version},
@@ -554,7 +574,9 @@ async def test_416_body_is_json(store: FakeBlobStore) -> None:
     await response_for(store, scope)(scope, never_disconnects, send)
     assert messages[0]["status"] == 416
     body = b"".join(m.get("body", b"") for m in messages[1:])
-    assert json.loads(body) == {"detail": f"range not satisfiable: no requested range overlaps the {SIZE} bytes of content"}
+    assert json.loads(body) == {
+        "detail": f"range not satisfiable: no requested range overlaps the {SIZE} bytes of content"
+    }
 
 
 def test_argument_checks(store: FakeBlobStore) -> None:
@@ -562,8 +584,14 @@ def test_argument_checks(store: FakeBlobStore) -> None:
         response_for(store, http_scope(), chunk_size=0)
     with pytest.raises(ValueError):
         build_download_response(
-            Request(http_scope()), size=-1, etag=ETAG, content_type="a/b", filename=None,
-            last_modified=None, read_range=store.read_range, chunk_size=1,
+            Request(http_scope()),
+            size=-1,
+            etag=ETAG,
+            content_type="a/b",
+            filename=None,
+            last_modified=None,
+            read_range=store.read_range,
+            chunk_size=1,
         )
 
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from vitalgraph.api.deps import header_integer
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
-from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
+from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.spaces import check_space_id
 
 
@@ -22,7 +22,9 @@ def test_header_integer_takes_ascii_digits(value, expected):
     assert header_integer(_request(value), "Upload-Offset") == expected
 
 
-@pytest.mark.parametrize("value", [b"", b"-1", b"+1", b" 1", b"1.0", b"\xb2", b"\xb9", b"9" * 20, b"9" * 5000])
+@pytest.mark.parametrize(
+    "value", [b"", b"-1", b"+1", b" 1", b"1.0", b"\xb2", b"\xb9", b"9" * 20, b"9" * 5000]
+)
 def test_header_integer_refuses_everything_else(value):
     with pytest.raises(InvalidInputError, match="invalid Upload-Offset header"):
         header_integer(_request(value), "Upload-Offset")
@@ -59,8 +61,8 @@ def test_size_guard_trips_before_rechunking_buffers_a_block():
 def test_trailing_newline_is_no_loophole_in_id_patterns():
     from vitalgraph.blobs.base import check_key
     from vitalgraph.blobs.resumable import check_upload_id
+    from vitalgraph.errors import NotFoundError
     from vitalgraph.services.accounts import check_username
-    from vitalgraph.services.errors import NotFoundError
 
     with pytest.raises(InvalidInputError):
         check_username("alice\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitalgraph.services.errors import TooManyRequestsError
+from vitalgraph.errors import TooManyRequestsError
 from vitalgraph.services.login_throttle import PER_CLIENT_FACTOR, LoginThrottle
 
 

@@ -18,7 +18,7 @@ from vitalgraph.config import Settings
 def _runs_on_the_loop(call: Any) -> bool:
     return any(
         inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
-        for fn in (call, getattr(call, "__call__", None))
+        for fn in (call, getattr(call, "__call__", None))  # noqa: B004 (the method, not callability)
     )
 
 

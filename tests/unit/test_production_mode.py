@@ -41,8 +41,13 @@ def test_development_mode_needs_no_secret():
 def test_serve_in_production_without_a_secret_exits_with_one_line_and_creates_nothing(tmp_path):
     data_dir = tmp_path / "data"
     env = {"VITALGRAPH_PRODUCTION": "true", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "vitalgraph.cli", "serve", "--data-dir", str(data_dir)],
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "vitalgraph.cli", "serve", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "VITALGRAPH_JWT_SECRET is required" in lines[0], result.stderr

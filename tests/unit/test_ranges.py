@@ -22,7 +22,7 @@ from vitalgraph.api.ranges import (
     sanitize_filename,
     unsatisfied_content_range,
 )
-from vitalgraph.services.errors import RangeNotSatisfiableError
+from vitalgraph.errors import RangeNotSatisfiableError
 
 SHA = "ab" * 32
 ETAG = f'"{SHA}"'
@@ -249,7 +249,7 @@ def test_property_union_of_ranges_equals_the_requested_bytes(
     assert ranges
     for r in ranges:
         assert 0 <= r.start <= r.end < size
-    for previous, current in zip(ranges, ranges[1:]):
+    for previous, current in zip(ranges, ranges[1:], strict=False):
         assert previous.end + 1 < current.start  # sorted, disjoint and not even adjacent
     covered = set().union(*(range(r.start, r.end + 1) for r in ranges))
     assert covered == expected

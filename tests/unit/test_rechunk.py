@@ -48,7 +48,7 @@ def test_blocks_are_exactly_size_and_concatenate_to_the_input(piece_sizes: list[
 def test_pieces_of_exactly_one_block_pass_through_uncopied() -> None:
     pieces = [os.urandom(1024) for _ in range(3)]
     blocks = _check(pieces, 1024)
-    assert all(block is piece for block, piece in zip(blocks, pieces))
+    assert all(block is piece for block, piece in zip(blocks, pieces, strict=False))
 
 
 def test_mutable_pieces_are_copied_before_being_held() -> None:

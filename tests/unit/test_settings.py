@@ -28,10 +28,13 @@ def test_environment_caps_uploads(monkeypatch):
     assert settings.STREAMING_ENABLED is False
 
 
-@pytest.mark.parametrize("suffix, text", [
-    (".toml", 'STREAMING_CHUNK_SIZE = 65536\nport = 9000\n'),
-    (".yaml", "vitalgraph:\n  streaming_chunk_size: 65536\n  PORT: 9000\n"),
-])
+@pytest.mark.parametrize(
+    "suffix, text",
+    [
+        (".toml", "STREAMING_CHUNK_SIZE = 65536\nport = 9000\n"),
+        (".yaml", "vitalgraph:\n  streaming_chunk_size: 65536\n  PORT: 9000\n"),
+    ],
+)
 def test_config_file(tmp_path, suffix, text):
     path = tmp_path / f"settings{suffix}"
     path.write_text(text)
@@ -47,16 +50,19 @@ def test_environment_beats_file_and_arguments_beat_both(tmp_path, monkeypatch):
     assert settings.PORT == 9100 and settings.HOST == "127.0.0.2"
 
 
-@pytest.mark.parametrize("name, value, needle", [
-    ("VITALGRAPH_STREAMING_CHUNK_SIZE", "10", "VITALGRAPH_STREAMING_CHUNK_SIZE"),
-    ("VITALGRAPH_MAX_STREAMING_FILE_SIZE", "-1", "VITALGRAPH_MAX_STREAMING_FILE_SIZE"),
-    ("VITALGRAPH_BLOB_BACKEND", "ftp", "VITALGRAPH_BLOB_BACKEND"),
-    ("VITALGRAPH_JWT_SECRET", "short", "VITALGRAPH_JWT_SECRET=***"),
-    ("VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS", "0", "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS"),
-    ("VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS", "soon", "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS"),
-    ("VITALGRAPH_LOGIN_MAX_FAILURES", "-1", "VITALGRAPH_LOGIN_MAX_FAILURES"),
-    ("VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS", "0", "VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS"),
-])
+@pytest.mark.parametrize(
+    "name, value, needle",
+    [
+        ("VITALGRAPH_STREAMING_CHUNK_SIZE", "10", "VITALGRAPH_STREAMING_CHUNK_SIZE"),
+        ("VITALGRAPH_MAX_STREAMING_FILE_SIZE", "-1", "VITALGRAPH_MAX_STREAMING_FILE_SIZE"),
+        ("VITALGRAPH_BLOB_BACKEND", "ftp", "VITALGRAPH_BLOB_BACKEND"),
+        ("VITALGRAPH_JWT_SECRET", "short", "VITALGRAPH_JWT_SECRET=***"),
+        ("VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS", "0", "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS"),
+        ("VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS", "soon", "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS"),
+        ("VITALGRAPH_LOGIN_MAX_FAILURES", "-1", "VITALGRAPH_LOGIN_MAX_FAILURES"),
+        ("VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS", "0", "VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS"),
+    ],
+)
 def test_bad_settings_name_the_setting(monkeypatch, name, value, needle):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as info:
@@ -81,8 +87,13 @@ def test_broken_file_is_one_clear_line(tmp_path):
 
 def test_serve_refuses_bad_settings_with_one_line(tmp_path):
     env = {"VITALGRAPH_PORT": "seventy", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "vitalgraph.cli", "serve", "--data-dir", str(tmp_path)],
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "vitalgraph.cli", "serve", "--data-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "vitalgraph: invalid setting VITALGRAPH_PORT='seventy': "

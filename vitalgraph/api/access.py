@@ -17,7 +17,9 @@ def space_guard(permission: Permission, location: Any) -> Any:
     """A dependency giving the checked `space_id`, read from the query or the path."""
 
     # No `from __future__ import annotations` here: `location` must be evaluated, not a string.
-    async def guard(services: ServicesDep, principal: PrincipalDep, space_id: Annotated[str, location]) -> str:
+    async def guard(
+        services: ServicesDep, principal: PrincipalDep, space_id: Annotated[str, location]
+    ) -> str:
         await services.access.check_space(principal, space_id, permission)
         return space_id
 

@@ -12,7 +12,18 @@ from starlette.middleware.cors import CORSMiddleware
 from vitalgraph.api.errors import install_error_handlers
 from vitalgraph.api.metrics import Metrics
 from vitalgraph.api.request_context import RequestContextMiddleware
-from vitalgraph.api.routes import auth, files, kgentities, kgtypes, operations, spaces, sparql, tokens, tus, users
+from vitalgraph.api.routes import (
+    auth,
+    files,
+    kgentities,
+    kgtypes,
+    operations,
+    spaces,
+    sparql,
+    tokens,
+    tus,
+    users,
+)
 from vitalgraph.api.shutdown import ShutdownCoordinator
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
@@ -67,7 +78,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["*"],
-            expose_headers=tus.TUS_RESPONSE_HEADERS + ["Content-Length", "Content-Range", "ETag", "X-Request-ID"],
+            expose_headers=tus.TUS_RESPONSE_HEADERS
+            + ["Content-Length", "Content-Range", "ETag", "X-Request-ID"],
             max_age=600,
         )
 

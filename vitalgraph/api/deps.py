@@ -13,11 +13,17 @@ from starlette.requests import ClientDisconnect
 
 from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.config import Settings
+from vitalgraph.errors import (
+    AuthenticationError,
+    FeatureDisabledError,
+    InvalidInputError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+    UploadIncompleteError,
+)
 from vitalgraph.model import GraphObject
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
-from vitalgraph.services.errors import AuthenticationError, FeatureDisabledError, InvalidInputError, PayloadTooLargeError
-from vitalgraph.services.errors import RequestTimeoutError, UploadIncompleteError
 
 MAX_JSON_BODY = 32 * 1024 * 1024
 # ASCII digits only (str.isdigit() also takes the Latin-1 "²", "³" and "¹", which int() refuses), and at
@@ -41,7 +47,9 @@ async def current_principal(
 ) -> Principal:
     """The caller, from a JWT access token or an API token; AuthenticationError (401) otherwise."""
     if credentials is None:
-        raise AuthenticationError("missing bearer token: log in at /api/login and send 'Authorization: Bearer <token>'")
+        raise AuthenticationError(
+            "missing bearer token: log in at /api/login and send 'Authorization: Bearer <token>'"
+        )
     return await services.auth.authenticate(credentials.credentials)
 
 

@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import anyio
@@ -34,7 +34,7 @@ from vitalgraph.api.ranges import (
     parse_range_header,
     unsatisfied_content_range,
 )
-from vitalgraph.services.errors import RangeNotSatisfiableError
+from vitalgraph.errors import RangeNotSatisfiableError
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ FALLBACK_MEDIA_TYPE = "application/octet-stream"
 # (a cheap 304 thanks to the ETag).
 CACHE_CONTROL = "private, no-cache"
 _CLOSE_TIMEOUT_SECONDS = 10.0
-_MEDIA_TYPE = re.compile(
-    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[\x20-\x7e\t]*)?"
-)
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[\x20-\x7e\t]*)?")
 
 
 class BodyLengthMismatchError(RuntimeError):
@@ -106,7 +104,11 @@ def build_download_response(
             return JSONResponse(
                 {"detail": f"range not satisfiable: {exc}"},
                 status_code=416,
-                headers={**validators, "Accept-Ranges": "bytes", "Content-Range": unsatisfied_content_range(exc.size)},
+                headers={
+                    **validators,
+                    "Accept-Ranges": "bytes",
+                    "Content-Range": unsatisfied_content_range(exc.size),
+                },
             )
 
     if ranges is None:
@@ -125,7 +127,11 @@ def build_download_response(
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
     return RangeStreamResponse(
-        status_code=status, headers=headers, body=body, read_range=read_range, chunk_size=chunk_size,
+        status_code=status,
+        headers=headers,
+        body=body,
+        read_range=read_range,
+        chunk_size=chunk_size,
         stall_timeout=stall_timeout,
     )
 
@@ -322,5 +328,5 @@ def _safe_media_type(content_type: str) -> str:
 
 def _http_date(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # stores record UTC
-    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+        moment = moment.replace(tzinfo=UTC)  # stores record UTC
+    return format_datetime(moment.astimezone(UTC), usegmt=True)

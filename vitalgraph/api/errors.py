@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vitalgraph.services import errors
+from vitalgraph import errors
 
 logger = logging.getLogger("vitalgraph.api")
 
@@ -64,7 +64,12 @@ def _describe_validation(exc: RequestValidationError) -> str:
         where = [str(p) for p in error.get("loc", ())]
         kind = where[0] if where else "request"
         name = ".".join(where[1:]) or kind
-        noun = {"query": "query parameter", "path": "path parameter", "header": "header", "body": "body field"}
+        noun = {
+            "query": "query parameter",
+            "path": "path parameter",
+            "header": "header",
+            "body": "body field",
+        }
         problems.append(f"{noun.get(kind, kind)} '{name}': {error.get('msg', 'invalid')}")
     return "; ".join(problems) or "invalid request"
 

@@ -12,7 +12,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 logger = logging.getLogger("vitalgraph.metrics")
 FLUSH_EVERY_BYTES = 1024 * 1024
@@ -32,7 +39,10 @@ class Metrics:
             "vitalgraph_transfers_in_flight", "File transfers running now", ["direction"], registry=r
         )
         self.errors = Counter(
-            "vitalgraph_errors", "Error responses by error class and HTTP status", ["kind", "status"], registry=r
+            "vitalgraph_errors",
+            "Error responses by error class and HTTP status",
+            ["kind", "status"],
+            registry=r,
         )
         self.request_duration = Histogram(
             "vitalgraph_request_duration_seconds",
@@ -42,10 +52,14 @@ class Metrics:
             registry=r,
         )
         self.loop_lag = Histogram(
-            "vitalgraph_event_loop_lag_seconds", "How late the event loop woke a sleeping monitor", buckets=LAG_BUCKETS,
+            "vitalgraph_event_loop_lag_seconds",
+            "How late the event loop woke a sleeping monitor",
+            buckets=LAG_BUCKETS,
             registry=r,
         )
-        self.loop_lag_max = Gauge("vitalgraph_event_loop_lag_max_seconds", "Largest event-loop lag seen", registry=r)
+        self.loop_lag_max = Gauge(
+            "vitalgraph_event_loop_lag_max_seconds", "Largest event-loop lag seen", registry=r
+        )
         for direction in ("upload", "download"):
             self.transfers_in_flight.labels(direction)  # exported as 0 before the first transfer
 

@@ -16,7 +16,7 @@ from email.utils import collapse_rfc2231_value
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from vitalgraph.services.errors import InvalidInputError
+from vitalgraph.errors import InvalidInputError
 
 MAX_OTHER_PARTS_BYTES = 64 * 1024
 """Budget for everything that is not the file: other fields' headers and values, and their delimiters."""
@@ -84,7 +84,9 @@ def _boundary_from_content_type(content_type_header: str) -> bytes:
 class _MultipartReader:
     """Feeds body chunks to python-multipart and keeps what its callbacks report about the file part."""
 
-    def __init__(self, body: AsyncIterator[bytes], boundary: bytes, field_name: str, max_header_bytes: int) -> None:
+    def __init__(
+        self, body: AsyncIterator[bytes], boundary: bytes, field_name: str, max_header_bytes: int
+    ) -> None:
         self._body = aiter(body)
         self._field_name = field_name
         self._max_header_bytes = max_header_bytes
@@ -204,7 +206,9 @@ class _MultipartReader:
         disposition = self._part_headers.get(b"content-disposition", b"").decode("latin-1")
         _, params = parse_options_header(disposition)
         name = params.get(b"name")
-        is_file_part = not self._file_found and name is not None and _decode_header_text(name) == self._field_name
+        is_file_part = (
+            not self._file_found and name is not None and _decode_header_text(name) == self._field_name
+        )
         if not is_file_part:
             self._charge_other_parts(self._part_header_bytes)
             return

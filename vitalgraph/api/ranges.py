@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 from urllib.parse import quote
 
-from vitalgraph.services.errors import RangeNotSatisfiableError
+from vitalgraph.errors import RangeNotSatisfiableError
 
 MAX_RANGE_HEADER_LENGTH = 8 * 1024
 DEFAULT_MAX_RANGES = 64

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import anyio
 import uvicorn
 
-from vitalgraph.services.errors import ServerShuttingDownError
+from vitalgraph.errors import ServerShuttingDownError
 
 logger = logging.getLogger("vitalgraph.shutdown")
 
@@ -32,7 +32,9 @@ class ShutdownCoordinator:
     def upload(self) -> Iterator[None]:
         """Run an upload so that `begin_drain` can abort it; it then raises ServerShuttingDownError."""
         if self.draining:
-            raise ServerShuttingDownError("server is shutting down: upload refused, retry on another instance")
+            raise ServerShuttingDownError(
+                "server is shutting down: upload refused, retry on another instance"
+            )
         scope = anyio.CancelScope()
         self._uploads.add(scope)
         try:
@@ -62,7 +64,10 @@ class GracefulServer(uvicorn.Server):
     """
 
     def __init__(
-        self, config: uvicorn.Config, on_shutdown: Callable[[], None], after_shutdown: Callable[[], Awaitable[None]]
+        self,
+        config: uvicorn.Config,
+        on_shutdown: Callable[[], None],
+        after_shutdown: Callable[[], Awaitable[None]],
     ) -> None:
         super().__init__(config)
         self._on_shutdown = on_shutdown

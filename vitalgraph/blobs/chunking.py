@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from vitalgraph.services.errors import PayloadTooLargeError, UploadIncompleteError
+from vitalgraph.errors import PayloadTooLargeError, UploadIncompleteError
 
 
 async def rechunk(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
@@ -52,9 +52,7 @@ class SizeGuard:
                 f"upload exceeds the maximum file size of {self.max_size} bytes (MAX_STREAMING_FILE_SIZE)"
             )
         if self.expected_size is not None and self.count > self.expected_size:
-            raise UploadIncompleteError(
-                f"upload sent more than the announced {self.expected_size} bytes"
-            )
+            raise UploadIncompleteError(f"upload sent more than the announced {self.expected_size} bytes")
 
     async def watch(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """`chunks` unchanged, each counted as it arrives: a limit trips before any re-chunking buffers it."""

@@ -2,7 +2,8 @@
 
 Writes go to `.staging/<random>.part`, are fsynced and renamed into place only when complete, so a
 reader never sees a partial object; the directory holding the new name (and any directory created
-for it) is fsynced too, so an acknowledged write survives a crash or power loss. Disk work and hashing run on a small private thread pool, one
+for it) is fsynced too, so an acknowledged write survives a crash or power loss. Disk work and hashing
+run on a small private thread pool, one
 block in flight while the event loop receives the next, so neither blocks the loop.
 """
 
@@ -17,7 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,8 +26,14 @@ import anyio
 
 from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
-from vitalgraph.blobs.resumable import AppendCounter, ChunkCheck, RunningDigests, check_offset, check_upload_id
-from vitalgraph.services.errors import NotFoundError, StorageUnavailableError
+from vitalgraph.blobs.resumable import (
+    AppendCounter,
+    ChunkCheck,
+    RunningDigests,
+    check_offset,
+    check_upload_id,
+)
+from vitalgraph.errors import NotFoundError, StorageUnavailableError
 
 T = TypeVar("T")
 STAGING_DIR = ".staging"
@@ -52,7 +59,9 @@ class LocalBlobStore(BlobStore):
         try:
             await self._run(self.staging.mkdir, parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageUnavailableError(f"blob directory {self.root} is not usable: {exc.strerror}") from exc
+            raise StorageUnavailableError(
+                f"blob directory {self.root} is not usable: {exc.strerror}"
+            ) from exc
 
     async def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -174,7 +183,6 @@ class LocalBlobStore(BlobStore):
     async def clean_staging(self, older_than_seconds: float) -> int:
         return await self._run(_remove_old_files, self.staging, older_than_seconds)
 
-
     # ---------------------------------------------------------------- resumable uploads
 
     def _staged(self, upload_id: str, suffix: str) -> Path:
@@ -182,7 +190,9 @@ class LocalBlobStore(BlobStore):
 
     async def begin_upload(self, upload_id: str, key: str) -> None:
         check_key(key)
-        await self._run(_create_staged_upload, self._staged(upload_id, "upload"), self._staged(upload_id, "key"), key)
+        await self._run(
+            _create_staged_upload, self._staged(upload_id, "upload"), self._staged(upload_id, "key"), key
+        )
 
     async def upload_offset(self, upload_id: str) -> int:
         try:
@@ -191,8 +201,13 @@ class LocalBlobStore(BlobStore):
             raise NotFoundError(f"no staged upload {upload_id}") from None
 
     async def append_upload(
-        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], *,
-        limit: int | None = None, check: ChunkCheck | None = None,
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        limit: int | None = None,
+        check: ChunkCheck | None = None,
     ) -> int:
         check_offset(offset, await self.upload_offset(upload_id))
         counter = AppendCounter(self._digests.resume(upload_id, offset), check, limit)
@@ -351,7 +366,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return datetime.fromtimestamp(timestamp, tz=UTC)
 
 
 def _walk_blobs(root: Path, prefix: str) -> list[BlobStat]:

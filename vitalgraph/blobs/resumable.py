@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from vitalgraph.blobs.base import WrittenBlob
-from vitalgraph.services.errors import (
+from vitalgraph.errors import (
     ChecksumMismatchError,
     ConflictError,
     InvalidInputError,
@@ -155,8 +155,13 @@ class ResumableUploads(Protocol):
         """How many bytes are staged; NotFoundError for an unknown id."""
 
     async def append_upload(
-        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], *,
-        limit: int | None = None, check: ChunkCheck | None = None,
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        limit: int | None = None,
+        check: ChunkCheck | None = None,
     ) -> int:
         """Append `chunks` at `offset` (ConflictError if that is not the staged size); returns the new offset.
 

@@ -28,8 +28,8 @@ import hashlib
 import io
 import json
 import logging
-import os
 import math
+import os
 import re
 import time
 import urllib.parse
@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, aclosing, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +49,23 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from botocore.handlers import add_expect_header
 
-from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
+from vitalgraph.blobs.base import (
+    PRESIGN_MAX_SECONDS,
+    BlobStat,
+    BlobStore,
+    WrittenBlob,
+    check_key,
+    check_prefix,
+)
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
-from vitalgraph.blobs.resumable import AppendCounter, ChunkCheck, RunningDigests, check_offset, check_upload_id
-from vitalgraph.services.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
+from vitalgraph.blobs.resumable import (
+    AppendCounter,
+    ChunkCheck,
+    RunningDigests,
+    check_offset,
+    check_upload_id,
+)
+from vitalgraph.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
 
 if TYPE_CHECKING:
     from vitalgraph.config import Settings
@@ -99,7 +112,9 @@ class S3BlobStore(BlobStore):
     ) -> None:
         prefix = prefix.strip("/")
         if prefix and (not _PREFIX_PATTERN.fullmatch(prefix) or ".." in prefix.split("/")):
-            raise ValueError(f"S3_PREFIX {prefix!r} must be names of letters, digits, '.', '_' or '-' joined by '/'")
+            raise ValueError(
+                f"S3_PREFIX {prefix!r} must be names of letters, digits, '.', '_' or '-' joined by '/'"
+            )
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.region = region
@@ -159,12 +174,17 @@ class S3BlobStore(BlobStore):
         try:
             self._client = await stack.enter_async_context(
                 get_session().create_client(
-                    "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=self._client_config(),
+                    "s3",
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    config=self._client_config(),
                     **self._credentials,
                 )
             )
         except (ValueError, BotoCoreError) as exc:  # e.g. a malformed S3_ENDPOINT_URL
-            raise StorageUnavailableError(f"cannot set up an S3 client for {self.where}: {_one_line(exc)}") from exc
+            raise StorageUnavailableError(
+                f"cannot set up an S3 client for {self.where}: {_one_line(exc)}"
+            ) from exc
         # No "Expect: 100-continue": it costs a round trip per part, and when the connection drops
         # before the headers go out aiohttp 3.14 leaves that error in a task nobody awaits.
         self._client.meta.events.unregister("before-call.s3", add_expect_header)
@@ -209,9 +229,13 @@ class S3BlobStore(BlobStore):
                 "set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"
             ) from None
         except (BotoCoreError, aiohttp.ClientError, OSError) as exc:
-            raise StorageUnavailableError(f"S3 endpoint {self.where} is unreachable: {_one_line(exc)}") from None
+            raise StorageUnavailableError(
+                f"S3 endpoint {self.where} is unreachable: {_one_line(exc)}"
+            ) from None
         if not self.create_bucket:
-            raise StorageUnavailableError(f"S3 bucket {self.bucket} does not exist and S3_CREATE_BUCKET is false")
+            raise StorageUnavailableError(
+                f"S3 bucket {self.bucket} does not exist and S3_CREATE_BUCKET is false"
+            )
         with self._s3_errors(f"creating bucket {self.bucket}"):
             try:
                 await self._client.create_bucket(Bucket=self.bucket, **self._bucket_location())
@@ -227,7 +251,10 @@ class S3BlobStore(BlobStore):
         except ClientError as exc:
             code = _error_code(exc)
             if code in CREDENTIAL_ERRORS:
-                return f"S3 at {self.where} rejected the credentials ({code}): check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"
+                return (
+                    f"S3 at {self.where} rejected the credentials ({code}): "
+                    "check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"
+                )
             return f"S3 at {self.where} denied access to bucket {self.bucket} ({code or _http_status(exc)})"
         except (BotoCoreError, aiohttp.ClientError, OSError) as exc:
             return f"S3 endpoint {self.where} is unreachable: {_one_line(exc)}"
@@ -253,7 +280,10 @@ class S3BlobStore(BlobStore):
         if self._client is not None and self._live_uploads:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(
-                    *(self._abort_upload(key, upload_id) for upload_id, key in list(self._live_uploads.items()))
+                    *(
+                        self._abort_upload(key, upload_id)
+                        for upload_id, key in list(self._live_uploads.items())
+                    )
                 )
         self._live_uploads.clear()
         if self._exit_stack is not None:
@@ -297,7 +327,9 @@ class S3BlobStore(BlobStore):
                 raise NotFoundError(missing) from None
             raise StorageUnavailableError(self._describe(exc, action)) from exc
         except (BotoCoreError, aiohttp.ClientError, OSError) as exc:  # OSError covers TimeoutError
-            raise StorageUnavailableError(f"S3 endpoint {self.where} failed while {action}: {_one_line(exc)}") from exc
+            raise StorageUnavailableError(
+                f"S3 endpoint {self.where} failed while {action}: {_one_line(exc)}"
+            ) from exc
 
     def _describe(self, exc: ClientError, action: str) -> str:
         code = _error_code(exc)
@@ -320,7 +352,9 @@ class S3BlobStore(BlobStore):
     ) -> WrittenBlob:
         object_key = self._object_key(key)
         if expected_size is not None and expected_size > S3_MAX_OBJECT_SIZE:
-            raise PayloadTooLargeError(f"upload of {expected_size} bytes exceeds S3's object size limit of 5 TiB")
+            raise PayloadTooLargeError(
+                f"upload of {expected_size} bytes exceeds S3's object size limit of 5 TiB"
+            )
         part_size = self._part_size_for(expected_size)
         guard = SizeGuard(max_size, expected_size)
         digest = _StreamDigest(self._worker_pool())
@@ -363,7 +397,9 @@ class S3BlobStore(BlobStore):
     async def _put_object(self, object_key: str, body: io.BytesIO, crc32: str) -> None:
         with self._s3_errors(f"writing {object_key}"):
             async with asyncio.timeout(self._send_timeout(_size_of(body))):
-                await self.client.put_object(Bucket=self.bucket, Key=object_key, Body=body, ChecksumCRC32=crc32)
+                await self.client.put_object(
+                    Bucket=self.bucket, Key=object_key, Body=body, ChecksumCRC32=crc32
+                )
 
     def _send_timeout(self, size: int) -> float:
         return TOTAL_ATTEMPTS * (self.timeout_seconds + size / SLOWEST_SEND_BYTES_PER_SECOND)
@@ -394,7 +430,9 @@ class S3BlobStore(BlobStore):
         except ClientError as exc:
             if _error_code(exc) in MISSING_UPLOAD_ERRORS:
                 return False
-            log.warning("could not abort upload %s of %s: %s", upload_id, object_key, self._describe(exc, "aborting"))
+            log.warning(
+                "could not abort upload %s of %s: %s", upload_id, object_key, self._describe(exc, "aborting")
+            )
             return False
         except (BotoCoreError, aiohttp.ClientError, OSError) as exc:
             log.warning("could not abort upload %s of %s: %s", upload_id, object_key, _one_line(exc))
@@ -474,7 +512,9 @@ class S3BlobStore(BlobStore):
 
     async def list_keys(self, prefix: str = "") -> AsyncIterator[BlobStat]:
         object_prefix = self._object_prefix(prefix)
-        async for page in self._pages("list_objects_v2", f"listing {prefix or 'all keys'}", Prefix=object_prefix):
+        async for page in self._pages(
+            "list_objects_v2", f"listing {prefix or 'all keys'}", Prefix=object_prefix
+        ):
             for item in page.get("Contents", []):
                 key = self._blob_key(item["Key"])
                 if _is_blob_key(key):  # skip foreign objects, e.g. directory markers
@@ -496,7 +536,9 @@ class S3BlobStore(BlobStore):
         cutoff = time.time() - older_than_seconds
         stale: list[tuple[str, str]] = []
         resumable = await self._resumable_multipart_ids()  # they expire by their own rule
-        async for page in self._pages("list_multipart_uploads", "listing unfinished uploads", Prefix=self._object_prefix("")):
+        async for page in self._pages(
+            "list_multipart_uploads", "listing unfinished uploads", Prefix=self._object_prefix("")
+        ):
             for upload in page.get("Uploads", []):
                 is_live = upload["UploadId"] in self._live_uploads or upload["UploadId"] in resumable
                 if not is_live and upload["Initiated"].timestamp() <= cutoff:
@@ -509,7 +551,12 @@ class S3BlobStore(BlobStore):
 
         aborted = await asyncio.gather(*(abort(key, upload_id) for key, upload_id in stale))
         if stale:
-            log.info("aborted %d of %d stale multipart uploads under %s", sum(aborted), len(stale), self.prefix or "/")
+            log.info(
+                "aborted %d of %d stale multipart uploads under %s",
+                sum(aborted),
+                len(stale),
+                self.prefix or "/",
+            )
         return sum(aborted)
 
     # ---------------------------------------------------------------- optional capability
@@ -525,8 +572,9 @@ class S3BlobStore(BlobStore):
             params["ResponseContentDisposition"] = content_disposition(filename)
         if content_type:
             params["ResponseContentType"] = content_type
-        return await self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_seconds)
-
+        return await self.client.generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=expires_seconds
+        )
 
     # ---------------------------------------------------------------- resumable uploads
     # Each staged upload is `<staging_dir>/<id>.json` (object key, multipart upload id, parts sent) plus
@@ -563,8 +611,13 @@ class S3BlobStore(BlobStore):
         return staged.sent + await self._run_io(staged.tail_size)
 
     async def append_upload(
-        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], *,
-        limit: int | None = None, check: ChunkCheck | None = None,
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        limit: int | None = None,
+        check: ChunkCheck | None = None,
     ) -> int:
         staged = await self._load(upload_id)
         await self._run_io(staged.drop_stale_tails)
@@ -620,10 +673,16 @@ class S3BlobStore(BlobStore):
         with self._s3_errors(f"uploading part {number} of {staged.object_key}"):
             async with asyncio.timeout(self._send_timeout(size)):
                 response = await self.client.upload_part(
-                    Bucket=self.bucket, Key=staged.object_key, UploadId=staged.multipart_id,
-                    PartNumber=number, Body=body, ChecksumCRC32=crc32,
+                    Bucket=self.bucket,
+                    Key=staged.object_key,
+                    UploadId=staged.multipart_id,
+                    PartNumber=number,
+                    Body=body,
+                    ChecksumCRC32=crc32,
                 )
-        staged.parts.append({"PartNumber": number, "ETag": response["ETag"], "ChecksumCRC32": crc32, "Size": size})
+        staged.parts.append(
+            {"PartNumber": number, "ETag": response["ETag"], "ChecksumCRC32": crc32, "Size": size}
+        )
         await self._run_io(staged.save)
 
     async def finish_upload(self, upload_id: str) -> WrittenBlob:
@@ -640,7 +699,9 @@ class S3BlobStore(BlobStore):
             with self._s3_errors(f"completing the upload of {staged.object_key}"):
                 try:
                     await self.client.complete_multipart_upload(
-                        Bucket=self.bucket, Key=staged.object_key, UploadId=staged.multipart_id,
+                        Bucket=self.bucket,
+                        Key=staged.object_key,
+                        UploadId=staged.multipart_id,
                         MultipartUpload={"Parts": parts},
                     )
                 except ClientError as exc:  # a retry after a failure past this point: completed already?
@@ -676,7 +737,9 @@ class S3BlobStore(BlobStore):
         if self.staging_dir is None:
             return []
         directory = self.staging_dir
-        return await self._run_io(lambda: [p.stem for p in directory.glob("*.json")] if directory.exists() else [])
+        return await self._run_io(
+            lambda: [p.stem for p in directory.glob("*.json")] if directory.exists() else []
+        )
 
     async def _resumable_multipart_ids(self) -> set[str]:
         ids = set()
@@ -873,8 +936,12 @@ class _MultipartUpload:
             with self.store._s3_errors(f"uploading part {number} of {self.object_key}"):
                 async with asyncio.timeout(self.store._send_timeout(_size_of(body))):
                     response = await self.store.client.upload_part(
-                        Bucket=self.store.bucket, Key=self.object_key, UploadId=self.upload_id,
-                        PartNumber=number, Body=body, ChecksumCRC32=crc32,
+                        Bucket=self.store.bucket,
+                        Key=self.object_key,
+                        UploadId=self.upload_id,
+                        PartNumber=number,
+                        Body=body,
+                        ChecksumCRC32=crc32,
                     )
             return {"PartNumber": number, "ETag": response["ETag"], "ChecksumCRC32": crc32}
         except BaseException as exc:
@@ -887,7 +954,9 @@ class _MultipartUpload:
         parts = await asyncio.gather(*self._parts)
         with self.store._s3_errors(f"completing the upload of {self.object_key}"):
             await self.store.client.complete_multipart_upload(
-                Bucket=self.store.bucket, Key=self.object_key, UploadId=self.upload_id,
+                Bucket=self.store.bucket,
+                Key=self.object_key,
+                UploadId=self.upload_id,
                 MultipartUpload={"Parts": parts},
             )
         self.store._live_uploads.pop(self.upload_id, None)
@@ -989,4 +1058,4 @@ def _one_line(value: object) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)

@@ -51,7 +51,9 @@ class TokenState:
         """The refresh (or, lacking a refresh token, login) request still needed, if any."""
         if not self.needs_token():
             return None  # another request got a fresh token meanwhile
-        timeout = {"timeout": original.extensions.get("timeout", {})}  # requests built here get none by default
+        timeout = {
+            "timeout": original.extensions.get("timeout", {})
+        }  # requests built here get none by default
         if self.refresh_token:
             body = {"refresh_token": self.refresh_token}
             return httpx.Request("POST", self.api_root.join(_REFRESH_PATH), json=body, extensions=timeout)

@@ -12,7 +12,9 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 _MAX_PENDING = 8
-_MIN_BATCH = 256 * 1024  # smaller pieces are gathered first: a thread hop per 8 KiB would cost more than it saves
+_MIN_BATCH = (
+    256 * 1024
+)  # smaller pieces are gathered first: a thread hop per 8 KiB would cost more than it saves
 
 
 class BackgroundHasher:

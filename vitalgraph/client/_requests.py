@@ -34,16 +34,28 @@ class Call(Generic[T]):
 
     def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         request = http.build_request(
-            self.method, self.path, params=self.params, json=self.json, headers=dict(self.headers),
+            self.method,
+            self.path,
+            params=self.params,
+            json=self.json,
+            headers=dict(self.headers),
             content=self.content,  # type: ignore[arg-type]
         )
         if self.content is not None:
             request.extensions[REPLAYABLE_BODY] = self.replayable
         return request
 
-    def with_headers(self, **headers: str) -> "Call[T]":
-        return Call(self.method, self.path, self.parse, self.params, self.json, {**self.headers, **headers},
-                    self.content, self.replayable)
+    def with_headers(self, **headers: str) -> Call[T]:
+        return Call(
+            self.method,
+            self.path,
+            self.parse,
+            self.params,
+            self.json,
+            {**self.headers, **headers},
+            self.content,
+            self.replayable,
+        )
 
 
 def query(**params: Any) -> dict[str, Any]:

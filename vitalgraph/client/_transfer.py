@@ -124,7 +124,8 @@ class UploadPlan:
         if sent_sha256 != result.sha256:
             raise ChecksumMismatchError(
                 f"the server stored {result.uri} with SHA-256 {result.sha256}, but the bytes sent have {sent_sha256}",
-                expected=sent_sha256, actual=result.sha256,
+                expected=sent_sha256,
+                actual=result.sha256,
             )
         return result
 
@@ -212,7 +213,9 @@ class DownloadPlan:
     def _start_whole(self, response: httpx.Response) -> None:
         info = content_info(self.uri, response.headers)
         if self.pinned and self.info is not None and info.sha256 != self.info.sha256:
-            raise ContentChangedError(f"the content of {self.uri} was replaced on the server; download it again")
+            raise ContentChangedError(
+                f"the content of {self.uri} was replaced on the server; download it again"
+            )
         self.info = info
         self.progress.total = info.size
 
@@ -262,7 +265,8 @@ class DownloadPlan:
         if self.verify and self.info.sha256 and actual != self.info.sha256:
             raise ChecksumMismatchError(
                 f"downloaded {self.uri} has SHA-256 {actual}, but the server's ETag says {self.info.sha256}",
-                expected=self.info.sha256, actual=actual,
+                expected=self.info.sha256,
+                actual=actual,
             )
         self.progress.report(self.offset)
         return [tail] if tail else []
@@ -299,7 +303,9 @@ def filename_from_disposition(value: str | None) -> str | None:
         return None
     message = Message()
     message["content-disposition"] = value
-    names = [name for key, name in message.get_params(header="content-disposition") or [] if key == "filename"]
+    names = [
+        name for key, name in message.get_params(header="content-disposition") or [] if key == "filename"
+    ]
     extended = [name for name in names if isinstance(name, tuple)]  # RFC 6266: filename* wins over filename
     chosen = (extended or names or [None])[0]
     return collapse_rfc2231_value(chosen) if chosen is not None else None

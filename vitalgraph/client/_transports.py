@@ -89,7 +89,9 @@ def _widen_socket_reads(transport: object, size: int) -> None:
 def _session_factory(config: ClientConfig) -> Callable[[], aiohttp.ClientSession]:
     # Called on first use, inside the running event loop (an aiohttp session belongs to one loop).
     def make_session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=_LIMITS.max_connections or 0, ssl=None if config.verify_tls else False)
+        connector = aiohttp.TCPConnector(
+            limit=_LIMITS.max_connections or 0, ssl=None if config.verify_tls else False
+        )
         # aiohttp's 64 KiB read buffer would pause the socket far more often on large downloads.
         return aiohttp.ClientSession(connector=connector, read_bufsize=config.chunk_size)
 
@@ -104,7 +106,8 @@ class Urllib3Transport(httpx.BaseTransport):
     def __init__(self, config: ClientConfig) -> None:
         self.chunk_size = config.chunk_size
         self._pool = urllib3.PoolManager(
-            num_pools=10, maxsize=_LIMITS.max_keepalive_connections or 1,
+            num_pools=10,
+            maxsize=_LIMITS.max_keepalive_connections or 1,
             cert_reqs="CERT_REQUIRED" if config.verify_tls else "CERT_NONE",
         )
 
@@ -117,8 +120,14 @@ class Urllib3Transport(httpx.BaseTransport):
         timeouts = request.extensions.get("timeout", {})
         with _urllib3_errors():
             response = self._pool.urlopen(
-                request.method, str(request.url), body=iter(request.stream) if has_body else None,  # type: ignore[call-overload]
-                headers=headers, redirect=False, retries=False, preload_content=False, decode_content=False,
+                request.method,
+                str(request.url),
+                body=iter(request.stream) if has_body else None,  # type: ignore[call-overload]
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=False,
                 timeout=urllib3.Timeout(connect=timeouts.get("connect"), read=timeouts.get("read")),
             )
         return httpx.Response(
@@ -151,7 +160,10 @@ class _Urllib3ResponseStream(httpx.SyncByteStream):
 def _urllib3_errors() -> Iterator[None]:
     try:
         yield
-    except (NewConnectionError, NameResolutionError) as exc:  # NewConnectionError is a ConnectTimeoutError too
+    except (
+        NewConnectionError,
+        NameResolutionError,
+    ) as exc:  # NewConnectionError is a ConnectTimeoutError too
         raise httpx.ConnectError(str(exc)) from exc
     except ConnectTimeoutError as exc:
         raise httpx.ConnectTimeout(str(exc)) from exc

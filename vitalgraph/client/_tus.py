@@ -132,7 +132,9 @@ def _location(response: httpx.Response) -> str:
 
 
 def _metadata(values: dict[str, str | None]) -> str:
-    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items() if v is not None)
+    return ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items() if v is not None
+    )
 
 
 class ResumablePlan:
@@ -180,8 +182,15 @@ class ResumablePlan:
 
     # --- what to send next ---------------------------------------------------------------------
     def create_call(self) -> Call[str]:
-        metadata = _metadata({"space_id": self.space_id, "graph_id": self.graph_id, "file_uri": self.file_uri,
-                              "filename": self.filename, "filetype": self.content_type})
+        metadata = _metadata(
+            {
+                "space_id": self.space_id,
+                "graph_id": self.graph_id,
+                "file_uri": self.file_uri,
+                "filename": self.filename,
+                "filetype": self.content_type,
+            }
+        )
         headers = {**TUS_HEADERS, "Upload-Length": str(self.length), "Upload-Metadata": metadata}
         return Call("POST", TUS_PATH, _location, headers=headers)
 
@@ -198,8 +207,12 @@ class ResumablePlan:
 
     def patch_call(self) -> Call[int]:
         assert self.url is not None and self.offset is not None
-        headers = {**TUS_HEADERS, "Content-Type": CHUNK_CONTENT_TYPE, "Upload-Offset": str(self.offset),
-                   "Upload-Checksum": f"sha256 {self._chunk_checksum}"}
+        headers = {
+            **TUS_HEADERS,
+            "Content-Type": CHUNK_CONTENT_TYPE,
+            "Upload-Offset": str(self.offset),
+            "Upload-Checksum": f"sha256 {self._chunk_checksum}",
+        }
         return Call("PATCH", self.url, _offset, headers=headers, content=self._chunk)
 
     # --- what the server said ------------------------------------------------------------------
@@ -213,7 +226,9 @@ class ResumablePlan:
 
     def resumed_at(self, offset: int) -> None:
         if offset > self.length:
-            raise VitalGraphClientError(f"the upload at {self.url} is at {offset} bytes, past this source's {self.length}")
+            raise VitalGraphClientError(
+                f"the upload at {self.url} is at {offset} bytes, past this source's {self.length}"
+            )
         if offset < self._hashed:  # the server kept less than it had confirmed (it lost a tail): hash again
             self._hash, self._hashed = hashlib.sha256(), 0
         self.offset = offset
@@ -264,10 +279,16 @@ class ResumablePlan:
             raise ChecksumMismatchError(
                 f"the server stored {self.file_uri} as {info.size} bytes with SHA-256 {info.sha256}, but the "
                 f"source has {self.length} bytes with SHA-256 {sha256}",
-                expected=sha256, actual=str(info.sha256),
+                expected=sha256,
+                actual=str(info.sha256),
             )
-        return UploadResult(uri=self.file_uri, size=info.size, sha256=sha256, content_type=info.content_type,
-                            filename=info.filename)
+        return UploadResult(
+            uri=self.file_uri,
+            size=info.size,
+            sha256=sha256,
+            content_type=info.content_type,
+            filename=info.filename,
+        )
 
     def close(self) -> None:
         self.reader.close()

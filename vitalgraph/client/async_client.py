@@ -42,12 +42,16 @@ class AsyncVitalGraphClient(ClientSetup):
     _http_class = httpx.AsyncClient
     _default_transport = staticmethod(default_async_transport)
     _endpoint_groups = {
-        "spaces": AsyncSpacesEndpoint, "files": AsyncFilesEndpoint, "kgtypes": AsyncKGTypesEndpoint,
-        "kgentities": AsyncKGEntitiesEndpoint, "sparql": AsyncSparqlEndpoint,
-        "users": AsyncUsersEndpoint, "api_tokens": AsyncApiTokensEndpoint,
+        "spaces": AsyncSpacesEndpoint,
+        "files": AsyncFilesEndpoint,
+        "kgtypes": AsyncKGTypesEndpoint,
+        "kgentities": AsyncKGEntitiesEndpoint,
+        "sparql": AsyncSparqlEndpoint,
+        "users": AsyncUsersEndpoint,
+        "api_tokens": AsyncApiTokensEndpoint,
     }
 
-    async def open(self) -> "AsyncVitalGraphClient":
+    async def open(self) -> AsyncVitalGraphClient:
         """Reach the server and log in now, so bad settings fail here rather than at the first call."""
         await self._execute(_HEALTH)
         return self
@@ -55,7 +59,7 @@ class AsyncVitalGraphClient(ClientSetup):
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def __aenter__(self) -> "AsyncVitalGraphClient":
+    async def __aenter__(self) -> AsyncVitalGraphClient:
         return await self.open()
 
     async def __aexit__(self, *exc_info: type[BaseException] | BaseException | TracebackType | None) -> None:

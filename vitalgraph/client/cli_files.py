@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -25,28 +25,39 @@ from rich.table import Table
 if TYPE_CHECKING:
     from vitalgraph.client import VitalGraphClient
 
-files_app = typer.Typer(help="Upload, download, list and delete files on a VitalGraph server.", no_args_is_help=True)
+files_app = typer.Typer(
+    help="Upload, download, list and delete files on a VitalGraph server.", no_args_is_help=True
+)
 stderr = Console(stderr=True)
 
-GraphOption = Annotated[Optional[str], typer.Option("--graph-id", help="graph in the space (default graph if unset)")]
+GraphOption = Annotated[
+    str | None, typer.Option("--graph-id", help="graph in the space (default graph if unset)")
+]
 
 
 @files_app.callback()
 def connection(
     ctx: typer.Context,
-    server_url: Annotated[Optional[str], typer.Option(help="e.g. http://127.0.0.1:8001")] = None,
-    username: Annotated[Optional[str], typer.Option()] = None,
-    password: Annotated[Optional[str], typer.Option(help="better: VITALGRAPH_CLIENT_PASSWORD")] = None,
-    api_key: Annotated[Optional[str], typer.Option(help="a bearer token, sent as is")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="client settings file (TOML or YAML)")] = None,
+    server_url: Annotated[str | None, typer.Option(help="e.g. http://127.0.0.1:8001")] = None,
+    username: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="better: VITALGRAPH_CLIENT_PASSWORD")] = None,
+    api_key: Annotated[str | None, typer.Option(help="a bearer token, sent as is")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="client settings file (TOML or YAML)")
+    ] = None,
 ) -> None:
     """Options before the subcommand say which server and credentials to use."""
-    ctx.obj = {"server_url": server_url, "username": username, "password": password, "api_key": api_key,
-               "config_file": config}
+    ctx.obj = {
+        "server_url": server_url,
+        "username": username,
+        "password": password,
+        "api_key": api_key,
+        "config_file": config,
+    }
 
 
 @contextlib.contextmanager
-def _client(ctx: typer.Context) -> Iterator["VitalGraphClient"]:
+def _client(ctx: typer.Context) -> Iterator[VitalGraphClient]:
     """A logged-in client; any client error ends the command with its message and exit status 1."""
     from vitalgraph.client import ClientConfigError, VitalGraphClient, VitalGraphClientError
 
@@ -62,10 +73,15 @@ def _client(ctx: typer.Context) -> Iterator["VitalGraphClient"]:
 
 
 @contextlib.contextmanager
-def _progress_bar(description: str) -> Iterator[Callable[[int, "int | None"], None]]:
+def _progress_bar(description: str) -> Iterator[Callable[[int, int | None], None]]:
     """A rich progress bar with size, rate and time left; yields the client's progress callback."""
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task(description, total=None)
         yield lambda done, total: progress.update(task, completed=done, total=total)
@@ -78,8 +94,8 @@ def upload(
     file_uri: str,
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     graph_id: GraphOption = None,
-    content_type: Annotated[Optional[str], typer.Option(help="default: guessed from the file name")] = None,
-    filename: Annotated[Optional[str], typer.Option(help="name to store (default: the file's)")] = None,
+    content_type: Annotated[str | None, typer.Option(help="default: guessed from the file name")] = None,
+    filename: Annotated[str | None, typer.Option(help="name to store (default: the file's)")] = None,
     create: Annotated[bool, typer.Option("--create", help="create the file node first if missing")] = False,
 ) -> None:
     """Stream a local file into a file node's content."""
@@ -93,8 +109,15 @@ def upload(
             except NotFoundError:
                 client.files.create_file(space_id, [FileNode(file_uri, name=filename or path.name)], graph_id)
         with _progress_bar(f"upload {path.name}") as progress:
-            result = client.files.upload_file_stream(space_id, graph_id, file_uri, path, filename=filename,
-                                                     content_type=content_type, progress=progress)
+            result = client.files.upload_file_stream(
+                space_id,
+                graph_id,
+                file_uri,
+                path,
+                filename=filename,
+                content_type=content_type,
+                progress=progress,
+            )
     typer.echo(f"uploaded {result.size} bytes to {result.uri} (sha256 {result.sha256})")
 
 
@@ -103,12 +126,16 @@ def download(
     ctx: typer.Context,
     space_id: str,
     file_uri: str,
-    destination: Annotated[Path, typer.Argument(dir_okay=False, help="written as DESTINATION.part until verified")],
+    destination: Annotated[
+        Path, typer.Argument(dir_okay=False, help="written as DESTINATION.part until verified")
+    ],
     graph_id: GraphOption = None,
 ) -> None:
     """Stream a file node's content to a local file, resuming after drops and verifying its SHA-256."""
     with _client(ctx) as client, _progress_bar(f"download {destination.name}") as progress:
-        result = client.files.download_file_stream(space_id, graph_id, file_uri, destination, progress=progress)
+        result = client.files.download_file_stream(
+            space_id, graph_id, file_uri, destination, progress=progress
+        )
     resumed = f", resumed {result.resumed}x" if result.resumed else ""
     typer.echo(f"downloaded {result.size} bytes to {destination} (sha256 verified{resumed})")
 
@@ -118,17 +145,23 @@ def list_files(
     ctx: typer.Context,
     space_id: str,
     graph_id: GraphOption = None,
-    file_filter: Annotated[Optional[str], typer.Option("--filter", help="only nodes whose text contains this")] = None,
+    file_filter: Annotated[
+        str | None, typer.Option("--filter", help="only nodes whose text contains this")
+    ] = None,
     page_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """List the file nodes of a space as a table."""
     with _client(ctx) as client:
-        page = client.files.list_files(space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter)
+        page = client.files.list_files(
+            space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter
+        )
     table = Table("URI", "name", "bytes", "type", "sha256", title=f"{page.total_count} file(s) in {space_id}")
     for node in page.files:
         size = "" if node.fileLength is None else str(node.fileLength)
-        table.add_row(node.URI, node.fileName or node.name or "", size, node.fileType or "", (node.sha256 or "")[:16])
+        table.add_row(
+            node.URI, node.fileName or node.name or "", size, node.fileType or "", (node.sha256 or "")[:16]
+        )
     Console(width=200).print(table)
 
 

@@ -21,7 +21,9 @@ CONFIG_FILE_VARIABLE = "VITALGRAPH_CLIENT_CONFIG_FILE"
 class ClientConfig(BaseSettings):
     """Everything a client needs to know besides what to call. Field `x` is variable VITALGRAPH_CLIENT_X."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, case_sensitive=False, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, case_sensitive=False, extra="forbid", frozen=True
+    )
 
     server_url: str = "http://127.0.0.1:8001"
     username: str | None = None
@@ -41,7 +43,7 @@ class ClientConfig(BaseSettings):
     verify_tls: bool = True
 
     @classmethod
-    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> "ClientConfig":
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> ClientConfig:
         """Settings from the file (or $VITALGRAPH_CLIENT_CONFIG_FILE), the environment, then `overrides`."""
         config_file = config_file or os.environ.get(CONFIG_FILE_VARIABLE)
         values = read_config_file(Path(config_file)) if config_file else {}
@@ -52,7 +54,7 @@ class ClientConfig(BaseSettings):
         return cls.from_values(values)
 
     @classmethod
-    def from_values(cls, values: dict[str, Any]) -> "ClientConfig":
+    def from_values(cls, values: dict[str, Any]) -> ClientConfig:
         try:
             return cls(**values)
         except ValidationError as exc:

@@ -41,12 +41,16 @@ class VitalGraphClient(ClientSetup):
     _http_class = httpx.Client
     _default_transport = staticmethod(default_sync_transport)
     _endpoint_groups = {
-        "spaces": SpacesEndpoint, "files": FilesEndpoint, "kgtypes": KGTypesEndpoint,
-        "kgentities": KGEntitiesEndpoint, "sparql": SparqlEndpoint,
-        "users": UsersEndpoint, "api_tokens": ApiTokensEndpoint,
+        "spaces": SpacesEndpoint,
+        "files": FilesEndpoint,
+        "kgtypes": KGTypesEndpoint,
+        "kgentities": KGEntitiesEndpoint,
+        "sparql": SparqlEndpoint,
+        "users": UsersEndpoint,
+        "api_tokens": ApiTokensEndpoint,
     }
 
-    def open(self) -> "VitalGraphClient":
+    def open(self) -> VitalGraphClient:
         """Reach the server and log in now, so bad settings fail here rather than at the first call."""
         self._execute(_HEALTH)
         return self
@@ -54,7 +58,7 @@ class VitalGraphClient(ClientSetup):
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "VitalGraphClient":
+    def __enter__(self) -> VitalGraphClient:
         return self.open()
 
     def __exit__(self, *exc_info: type[BaseException] | BaseException | TracebackType | None) -> None:

@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from pyoxigraph import Literal, NamedNode, Triple
 
+from vitalgraph.errors import InvalidInputError, StorageUnavailableError
 from vitalgraph.model import GraphObject
 from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
-from vitalgraph.services.errors import InvalidInputError, StorageUnavailableError
 
 Row = dict[str, object]
 GRAPH_PREFIX = "urn:vitalgraph:graph:"
@@ -142,7 +142,8 @@ class GraphStore(ABC):
             return
         g = iri(graph)
         await self.update(
-            f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(o.URI for o in objects)} }} ?s ?p ?o }} }};\n"
+            f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} "
+            f"WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(o.URI for o in objects)} }} ?s ?p ?o }} }};\n"
             f"INSERT DATA {{ GRAPH {g} {{ {_triples_text(objects)} }} }}"
         )
 
@@ -150,7 +151,8 @@ class GraphStore(ABC):
         if uris:
             g = iri(graph)
             await self.update(
-                f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(uris)} }} ?s ?p ?o }} }}"
+                f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} "
+                f"WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(uris)} }} ?s ?p ?o }} }}"
             )
 
     async def list_objects(
@@ -224,7 +226,9 @@ class GraphStore(ABC):
     # --- whole graphs -----------------------------------------------------------------------
     async def graphs_with_prefix(self, prefix: str) -> list[str]:
         # `GRAPH ?g {}` reads the store's list of graphs; `GRAPH ?g { ?s ?p ?o }` would scan every triple.
-        rows = await self.select(f"SELECT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), {literal(prefix)})) }}")
+        rows = await self.select(
+            f"SELECT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), {literal(prefix)})) }}"
+        )
         return sorted({row["g"].value for row in rows})
 
     async def drop_graphs(self, graphs: Iterable[str]) -> None:

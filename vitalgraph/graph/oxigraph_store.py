@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
-from pyoxigraph import NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, Store, Triple
+from pyoxigraph import (
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    QueryTriples,
+    Store,
+    Triple,
+)
 
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph.base import GraphStore, Row
-from vitalgraph.services.errors import InvalidInputError
 
 T = TypeVar("T")
 
@@ -87,7 +95,9 @@ class OxigraphGraphStore(GraphStore):
 
         return await self._run(run)
 
-    def _query_dataset(self, query: str, graphs: Sequence[str]) -> QuerySolutions | QueryBoolean | QueryTriples:
+    def _query_dataset(
+        self, query: str, graphs: Sequence[str]
+    ) -> QuerySolutions | QueryBoolean | QueryTriples:
         # An empty list must stay an empty dataset: None would mean the store's own default graph.
         names = [NamedNode(g) for g in graphs]
         try:

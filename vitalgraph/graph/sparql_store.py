@@ -14,8 +14,8 @@ import httpx
 import pyoxigraph as ox
 
 from vitalgraph.config import Settings
+from vitalgraph.errors import InvalidInputError, StorageUnavailableError
 from vitalgraph.graph.base import GraphStore, Row
-from vitalgraph.services.errors import InvalidInputError, StorageUnavailableError
 
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
@@ -45,7 +45,7 @@ class SparqlGraphStore(GraphStore):
         self._client: httpx.AsyncClient | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SparqlGraphStore":
+    def from_settings(cls, settings: Settings) -> SparqlGraphStore:
         if not settings.SPARQL_QUERY_URL:
             raise StorageUnavailableError("GRAPH_BACKEND=sparql needs VITALGRAPH_SPARQL_QUERY_URL")
         return cls(
@@ -57,12 +57,16 @@ class SparqlGraphStore(GraphStore):
 
     async def open(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(auth=self._auth, timeout=self._timeout, transport=self._transport)
+            self._client = httpx.AsyncClient(
+                auth=self._auth, timeout=self._timeout, transport=self._transport
+            )
         try:
             await self._query("ASK {}", RESULTS_JSON)
         except InvalidInputError as exc:
             await self.close()
-            raise StorageUnavailableError(f"SPARQL server {self.query_url} refused a trivial ASK: {exc}") from None
+            raise StorageUnavailableError(
+                f"SPARQL server {self.query_url} refused a trivial ASK: {exc}"
+            ) from None
         except BaseException:
             await self.close()
             raise
@@ -94,16 +98,26 @@ class SparqlGraphStore(GraphStore):
     async def _query(
         self, query: str, accept: str, params: list[tuple[str, str]] | None = None
     ) -> httpx.Response:
-        return await self._post(self.query_url, query, "application/sparql-query", accept=accept, params=params)
+        return await self._post(
+            self.query_url, query, "application/sparql-query", accept=accept, params=params
+        )
 
     async def _post(
-        self, url: str, body: str, content_type: str, *, accept: str, params: list[tuple[str, str]] | None = None
+        self,
+        url: str,
+        body: str,
+        content_type: str,
+        *,
+        accept: str,
+        params: list[tuple[str, str]] | None = None,
     ) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("graph store is not open")
         try:
             response = await self._client.post(
-                url, content=body.encode(), params=params,
+                url,
+                content=body.encode(),
+                params=params,
                 headers={"Content-Type": f"{content_type}; charset=utf-8", "Accept": accept},
             )
         except httpx.TransportError as exc:
@@ -146,7 +160,9 @@ def _triples(response: httpx.Response) -> list[ox.Triple]:
     try:
         return [quad.triple for quad in ox.parse(response.content, format=rdf_format)]
     except (SyntaxError, ValueError) as exc:
-        raise StorageUnavailableError(f"SPARQL server sent unreadable {media_type}: {_one_line(exc)}") from None
+        raise StorageUnavailableError(
+            f"SPARQL server sent unreadable {media_type}: {_one_line(exc)}"
+        ) from None
 
 
 def _one_line(value: object, limit: int = 300) -> str:

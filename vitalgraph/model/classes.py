@@ -120,11 +120,15 @@ class KGEntity(KGNode):
 
 class KGFrame(KGNode):
     class_uri = HALEY_KG + "KGFrame"
-    declared_properties = _KG_TYPED_NODE + _KG_FRAME_MEMBER + (
-        prop("frameSequence", HALEY_KG + "hasFrameSequence", "integer"),
-        prop("kGFrameType", HALEY_KG + "hasKGFrameType", "uri"),
-        prop("kGFrameTypeDescription", HALEY_KG + "hasKGFrameTypeDescription", "string"),
-        prop("parentFrameURI", HALEY_KG + "hasParentFrameURI", "uri"),
+    declared_properties = (
+        _KG_TYPED_NODE
+        + _KG_FRAME_MEMBER
+        + (
+            prop("frameSequence", HALEY_KG + "hasFrameSequence", "integer"),
+            prop("kGFrameType", HALEY_KG + "hasKGFrameType", "uri"),
+            prop("kGFrameTypeDescription", HALEY_KG + "hasKGFrameTypeDescription", "string"),
+            prop("parentFrameURI", HALEY_KG + "hasParentFrameURI", "uri"),
+        )
     )
 
 

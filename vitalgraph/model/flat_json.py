@@ -9,9 +9,11 @@ objects (`{"@id": ...}`, `{"@value": ..., "@type": ...}`) so they survive the ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import vocab
 from vitalgraph.model.properties import PropertyKind
 from vitalgraph.model.records import NodeRecord
@@ -25,11 +27,10 @@ from vitalgraph.model.values import (
     lexical_from_json_scalar,
     term_from_json_scalar,
 )
-from vitalgraph.services.errors import InvalidInputError
 
 # (candidate class URIs, property URI) -> kind of the declared property, None if undeclared.
 # The candidates are the vitaltype if present, else all types; the caller picks the class.
-KindLookup = Callable[[list[str], str], Optional[PropertyKind]]
+KindLookup = Callable[[list[str], str], PropertyKind | None]
 
 _RESERVED_KEYS = ("URI", "type", "types")
 
@@ -54,7 +55,7 @@ def record_from_flat_json(data: Any, kind_of: KindLookup) -> NodeRecord:
         raise InvalidInputError(f"VitalSigns JSON must be an object, got {type(data).__name__}")
     uri = data.get("URI")
     if not isinstance(uri, str) or not uri:
-        raise InvalidInputError("VitalSigns JSON object without a \"URI\" string")
+        raise InvalidInputError('VitalSigns JSON object without a "URI" string')
     record = NodeRecord(uri, _types(uri, data))
     vitaltype = data.get(vocab.VITALTYPE)
     class_candidates = [vitaltype] if isinstance(vitaltype, str) else record.types
@@ -81,13 +82,13 @@ def _types(uri: str, data: dict[str, Any]) -> list[str]:
     types: list[str] = []
     for type_uri in candidates:
         if not isinstance(type_uri, str) or not type_uri:
-            raise InvalidInputError(f"object {uri}: \"type\"/\"types\" must hold URI strings")
+            raise InvalidInputError(f'object {uri}: "type"/"types" must hold URI strings')
         if type_uri not in types:
             types.append(type_uri)
     return types
 
 
-def _json_value(kind: Optional[PropertyKind], term: Term) -> Any:
+def _json_value(kind: PropertyKind | None, term: Term) -> Any:
     if kind is not None and not isinstance(term, LangString):
         value = decode(kind, term)
         return value.isoformat() if isinstance(value, datetime) else value
@@ -103,7 +104,7 @@ def _json_value(kind: Optional[PropertyKind], term: Term) -> Any:
     return {"@value": term.lexical, "@type": term.datatype}
 
 
-def _term_from_json(kind: Optional[PropertyKind], item: Any) -> Term:
+def _term_from_json(kind: PropertyKind | None, item: Any) -> Term:
     if isinstance(item, dict):
         return _term_from_value_object(item)
     if isinstance(item, str) and kind is PropertyKind.URI:

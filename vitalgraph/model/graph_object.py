@@ -13,20 +13,21 @@ pyoxigraph triples (`to_triples`/`from_triples`) and N-Triples (`to_ntriples`/`f
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Iterable, Mapping, Optional, TypeVar, Union
+from typing import Any, ClassVar, TypeVar
 
 import pyoxigraph as ox
 
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import flat_json, jsonld, rdf, vocab
 from vitalgraph.model.properties import PropertyKind, PropertySpec
 from vitalgraph.model.records import NodeRecord
 from vitalgraph.model.values import IRI, Term, TypedLiteral, decode, describe, encode, normalize, sort_key
-from vitalgraph.services.errors import InvalidInputError
 
 G = TypeVar("G", bound="GraphObject")
 
-_REGISTRY: dict[str, type["GraphObject"]] = {}
+_REGISTRY: dict[str, type[GraphObject]] = {}
 
 # Derived from the object's URI and class, never stored as values.
 _STRUCTURAL_PROPERTIES = frozenset({vocab.RDF_TYPE, vocab.VITALTYPE, vocab.URI_PROP})
@@ -39,22 +40,22 @@ class _PropertyAttribute:
     def __init__(self, spec: PropertySpec) -> None:
         self.spec = spec
 
-    def __get__(self, obj: Optional["GraphObject"], owner: type) -> Any:
+    def __get__(self, obj: GraphObject | None, owner: type) -> Any:
         if obj is None:
             return self.spec
         return obj.get(self.spec.uri)
 
-    def __set__(self, obj: "GraphObject", value: Any) -> None:
+    def __set__(self, obj: GraphObject, value: Any) -> None:
         obj.set(self.spec.uri, value)
 
-    def __delete__(self, obj: "GraphObject") -> None:
+    def __delete__(self, obj: GraphObject) -> None:
         obj.set(self.spec.uri, None)
 
 
 class GraphObject:
     """Base of all graph objects; instantiated directly for classes the model doesn't know."""
 
-    class_uri: ClassVar[Optional[str]] = None
+    class_uri: ClassVar[str | None] = None
     declared_properties: ClassVar[tuple[PropertySpec, ...]] = ()
     property_specs: ClassVar[Mapping[str, PropertySpec]] = MappingProxyType({})
     _specs_by_uri: ClassVar[Mapping[str, PropertySpec]] = MappingProxyType({})
@@ -76,7 +77,7 @@ class GraphObject:
         if cls.__dict__.get("class_uri"):
             _register(cls)
 
-    def __init__(self, URI: Optional[str] = None, *, class_uri: Optional[str] = None, **properties: Any):
+    def __init__(self, URI: str | None = None, *, class_uri: str | None = None, **properties: Any):
         """`URI` defaults to a fresh `urn:uuid:`; `class_uri` is only for a plain GraphObject
         (subclasses have their own); `properties` are declared properties by short name."""
         own_class_uri = type(self).class_uri
@@ -151,11 +152,11 @@ class GraphObject:
         return [self.class_uri, *self._extra_types]
 
     @staticmethod
-    def class_for_uri(class_uri: str) -> Optional[type["GraphObject"]]:
+    def class_for_uri(class_uri: str) -> type[GraphObject] | None:
         """The registered Python class for a class URI, if any."""
         return _REGISTRY.get(class_uri)
 
-    def _resolve(self, key: str) -> tuple[str, Optional[PropertyKind]]:
+    def _resolve(self, key: str) -> tuple[str, PropertyKind | None]:
         spec = self.property_specs.get(key) or self._specs_by_uri.get(key)
         if spec is not None:
             return spec.uri, spec.kind
@@ -163,7 +164,7 @@ class GraphObject:
             return key, None
         raise KeyError(f"{type(self).__name__} has no property {key!r}; use the full property URI")
 
-    def _kind(self, property_uri: str) -> Optional[PropertyKind]:
+    def _kind(self, property_uri: str) -> PropertyKind | None:
         spec = self._specs_by_uri.get(property_uri)
         return spec.kind if spec else None
 
@@ -173,7 +174,10 @@ class GraphObject:
         if not isinstance(other, GraphObject):
             return NotImplemented
         return (self.URI, self.class_uri, self._extra_types, self._values) == (
-            other.URI, other.class_uri, other._extra_types, other._values
+            other.URI,
+            other.class_uri,
+            other._extra_types,
+            other._values,
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
@@ -199,7 +203,7 @@ class GraphObject:
         return record
 
     @staticmethod
-    def _from_record(record: NodeRecord) -> "GraphObject":
+    def _from_record(record: NodeRecord) -> GraphObject:
         properties = {predicate: _unique(terms) for predicate, terms in record.properties.items()}
         types = _unique_strings(record.types + _rdf_types(record.id, properties.pop(vocab.RDF_TYPE, [])))
         class_uri = _choose_class(record.id, types, properties.pop(vocab.VITALTYPE, []))
@@ -212,7 +216,9 @@ class GraphObject:
         object.__setattr__(obj, "_extra_types", tuple(sorted(set(types) - {class_uri})))
         object.__setattr__(obj, "_values", {})
         for predicate, terms in properties.items():
-            obj._values[predicate] = _decode_values(record.id, predicate, cls._specs_by_uri.get(predicate), terms)
+            obj._values[predicate] = _decode_values(
+                record.id, predicate, cls._specs_by_uri.get(predicate), terms
+            )
         return obj
 
     # --- JSON-LD ----------------------------------------------------------------------------
@@ -222,12 +228,12 @@ class GraphObject:
         return jsonld.record_to_jsonld(self._to_record())
 
     @staticmethod
-    def list_to_jsonld(objects: Iterable["GraphObject"]) -> dict[str, Any]:
+    def list_to_jsonld(objects: Iterable[GraphObject]) -> dict[str, Any]:
         """`{"@context": {}, "@graph": [...]}` for several objects."""
         return jsonld.records_to_jsonld_graph(obj._to_record() for obj in objects)
 
     @staticmethod
-    def from_jsonld(data: Any) -> list["GraphObject"]:
+    def from_jsonld(data: Any) -> list[GraphObject]:
         """Objects in a JSON-LD document (expanded or compacted; one object, an array or a
         `@graph`; a dict or JSON text). Raises InvalidInputError on malformed input."""
         return [GraphObject._from_record(record) for record in jsonld.records_from_jsonld(data)]
@@ -254,11 +260,11 @@ class GraphObject:
         return sorted(rdf.record_to_triples(self._to_record()), key=str)
 
     @staticmethod
-    def list_to_triples(objects: Iterable["GraphObject"]) -> list[ox.Triple]:
+    def list_to_triples(objects: Iterable[GraphObject]) -> list[ox.Triple]:
         return [triple for obj in objects for triple in obj.to_triples()]
 
     @staticmethod
-    def from_triples(triples: Iterable[Union[ox.Triple, ox.Quad]]) -> list["GraphObject"]:
+    def from_triples(triples: Iterable[ox.Triple | ox.Quad]) -> list[GraphObject]:
         """One object per subject (quads' graph names are ignored)."""
         return [GraphObject._from_record(record) for record in rdf.records_from_triples(triples)]
 
@@ -266,11 +272,11 @@ class GraphObject:
         return rdf.serialize_ntriples(self.to_triples())
 
     @staticmethod
-    def list_to_ntriples(objects: Iterable["GraphObject"]) -> str:
+    def list_to_ntriples(objects: Iterable[GraphObject]) -> str:
         return rdf.serialize_ntriples(GraphObject.list_to_triples(objects))
 
     @staticmethod
-    def from_ntriples(text: Union[str, bytes]) -> list["GraphObject"]:
+    def from_ntriples(text: str | bytes) -> list[GraphObject]:
         return GraphObject.from_triples(rdf.parse_ntriples(text))
 
 
@@ -284,12 +290,12 @@ def _register(cls: type[GraphObject]) -> None:
     _REGISTRY[cls.class_uri] = cls
 
 
-def _most_specific_registered(types: list[str]) -> Optional[type[GraphObject]]:
+def _most_specific_registered(types: list[str]) -> type[GraphObject] | None:
     registered = [_REGISTRY[t] for t in types if t in _REGISTRY]
     return max(registered, key=lambda cls: len(cls.__mro__)) if registered else None
 
 
-def _registered_kind(types: list[str], property_uri: str) -> Optional[PropertyKind]:
+def _registered_kind(types: list[str], property_uri: str) -> PropertyKind | None:
     cls = _most_specific_registered(types)
     spec = cls._specs_by_uri.get(property_uri) if cls else None
     return spec.kind if spec else None
@@ -298,7 +304,7 @@ def _registered_kind(types: list[str], property_uri: str) -> Optional[PropertyKi
 # --- value helpers --------------------------------------------------------------------------
 
 
-def _canonical_value(kind: Optional[PropertyKind], value: Any) -> Any:
+def _canonical_value(kind: PropertyKind | None, value: Any) -> Any:
     """Stored form of an assigned value: None to remove, a scalar, or a sorted unique list."""
     if value is None:
         return None
@@ -307,7 +313,7 @@ def _canonical_value(kind: Optional[PropertyKind], value: Any) -> Any:
     return normalize(kind, value)
 
 
-def _canonical_list(kind: Optional[PropertyKind], values: list[Any]) -> Any:
+def _canonical_list(kind: PropertyKind | None, values: list[Any]) -> Any:
     # Values equal as RDF terms are duplicates; sort so every path gives the same list.
     by_term = {encode(kind, value): value for value in values}
     ordered = [by_term[term] for term in sorted(by_term, key=sort_key)]
@@ -316,7 +322,7 @@ def _canonical_list(kind: Optional[PropertyKind], values: list[Any]) -> Any:
     return ordered[0] if len(ordered) == 1 else ordered
 
 
-def _decode_values(object_uri: str, predicate: str, spec: Optional[PropertySpec], terms: list[Term]) -> Any:
+def _decode_values(object_uri: str, predicate: str, spec: PropertySpec | None, terms: list[Term]) -> Any:
     kind = spec.kind if spec else None
     try:
         values = [decode(kind, term) for term in terms]
@@ -360,7 +366,9 @@ def _uri_of(object_uri: str, predicate: str, term: Term) -> str:
         return term.value
     if isinstance(term, TypedLiteral) and term.datatype == vocab.XSD_STRING:
         return term.lexical  # compacted JSON-LD without "@type": "@id"
-    raise InvalidInputError(f"object {object_uri}: property {predicate}: expected a URI, got {describe(term)}")
+    raise InvalidInputError(
+        f"object {object_uri}: property {predicate}: expected a URI, got {describe(term)}"
+    )
 
 
 def _check_uri_prop(object_uri: str, terms: list[Term]) -> None:

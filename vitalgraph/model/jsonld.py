@@ -8,8 +8,10 @@ subset `jsonld_context` supports; embedded node objects are flattened into their
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.model.jsonld_context import EMPTY_CONTEXT, Context, TermDefinition
 from vitalgraph.model.records import NodeRecord, merge_records
 from vitalgraph.model.values import (
@@ -21,7 +23,6 @@ from vitalgraph.model.values import (
     lexical_from_json_scalar,
     term_from_json_scalar,
 )
-from vitalgraph.services.errors import InvalidInputError
 
 # --- writing ------------------------------------------------------------------------------
 
@@ -118,7 +119,7 @@ class _Reader:
         return node_id
 
     def read_values(
-        self, value: Any, definition: Optional[TermDefinition], context: Context, where: str
+        self, value: Any, definition: TermDefinition | None, context: Context, where: str
     ) -> Iterator[Term]:
         for item in value if isinstance(value, list) else [value]:
             if item is None:
@@ -186,7 +187,7 @@ def _type_iris(context: Context, value: Any, where: str) -> list[str]:
     return iris
 
 
-def _value_object(keywords: dict[str, Any], context: Context) -> Optional[Term]:
+def _value_object(keywords: dict[str, Any], context: Context) -> Term | None:
     unexpected = set(keywords) - {"@value", "@type", "@language", "@index"}
     if unexpected:
         raise InvalidInputError(f"unexpected {sorted(unexpected)} in a value object")
@@ -211,7 +212,7 @@ def _language_string(value: Any, language: Any) -> Term:
     return LangString(value, language)
 
 
-def _coerce_scalar(value: Any, definition: Optional[TermDefinition], context: Context) -> Term:
+def _coerce_scalar(value: Any, definition: TermDefinition | None, context: Context) -> Term:
     """A bare JSON value, typed by the term's `@type` mapping when it has one."""
     type_mapping = definition.type_mapping if definition else None
     if isinstance(value, str) and type_mapping == "@id":

@@ -8,42 +8,85 @@ InvalidInputError instead of being silently ignored: dropping data is worse than
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import urljoin
 
-from vitalgraph.services.errors import InvalidInputError
+from vitalgraph.errors import InvalidInputError
 
-KEYWORDS = frozenset({
-    "@base", "@container", "@context", "@direction", "@graph", "@id", "@import", "@included",
-    "@index", "@json", "@language", "@list", "@nest", "@none", "@prefix", "@propagate",
-    "@protected", "@reverse", "@set", "@type", "@value", "@version", "@vocab",
-})
+KEYWORDS = frozenset(
+    {
+        "@base",
+        "@container",
+        "@context",
+        "@direction",
+        "@graph",
+        "@id",
+        "@import",
+        "@included",
+        "@index",
+        "@json",
+        "@language",
+        "@list",
+        "@nest",
+        "@none",
+        "@prefix",
+        "@propagate",
+        "@protected",
+        "@reverse",
+        "@set",
+        "@type",
+        "@value",
+        "@version",
+        "@vocab",
+    }
+)
 
 # Schemes accepted as absolute IRIs when no context prefix of that name exists; any other
 # undefined `prefix:suffix` is reported as an unresolvable prefix (most likely a typo).
-KNOWN_SCHEMES = frozenset({
-    "http", "https", "urn", "mailto", "file", "ftp", "ftps", "s3", "gs", "tag", "data",
-    "did", "uuid", "ipfs", "ws", "wss", "tel", "geo", "doi", "info",
-})
+KNOWN_SCHEMES = frozenset(
+    {
+        "http",
+        "https",
+        "urn",
+        "mailto",
+        "file",
+        "ftp",
+        "ftps",
+        "s3",
+        "gs",
+        "tag",
+        "data",
+        "did",
+        "uuid",
+        "ipfs",
+        "ws",
+        "wss",
+        "tel",
+        "geo",
+        "doi",
+        "info",
+    }
+)
 
 _IGNORED_CONTEXT_KEYWORDS = frozenset({"@version", "@protected", "@propagate"})
 
 
 @dataclass(frozen=True)
 class TermDefinition:
-    iri: Optional[str]  # absolute IRI, `_:` blank id or keyword alias; None = mapped to null
-    type_mapping: Optional[str] = None  # "@id", "@vocab" or a datatype IRI
-    language: Optional[str] = None
+    iri: str | None  # absolute IRI, `_:` blank id or keyword alias; None = mapped to null
+    type_mapping: str | None = None  # "@id", "@vocab" or a datatype IRI
+    language: str | None = None
     has_language: bool = False  # the term sets (or clears, with None) the language itself
 
 
 @dataclass(frozen=True)
 class Context:
     terms: dict[str, TermDefinition] = field(default_factory=dict)
-    vocab: Optional[str] = None
-    base: Optional[str] = None
-    language: Optional[str] = None
+    vocab: str | None = None
+    base: str | None = None
+    language: str | None = None
 
     def updated(self, local: Any) -> Context:
         """The active context after applying a local `@context` value."""
@@ -60,7 +103,7 @@ class Context:
             raise InvalidInputError("@context must be an object, an array or null")
         return _ContextBuilder(self, local).build()
 
-    def term(self, key: str) -> Optional[TermDefinition]:
+    def term(self, key: str) -> TermDefinition | None:
         return self.terms.get(key)
 
     def expand_iri(self, value: str, *, vocab: bool) -> str:
@@ -82,9 +125,9 @@ def _expand(
     value: str,
     *,
     vocab: bool,
-    lookup: Callable[[str], Optional[TermDefinition]],
-    vocab_iri: Optional[str],
-    base: Optional[str],
+    lookup: Callable[[str], TermDefinition | None],
+    vocab_iri: str | None,
+    base: str | None,
 ) -> str:
     if value.startswith("@"):
         if value in KEYWORDS:
@@ -108,7 +151,7 @@ def _expand(
     )
 
 
-def _expand_prefixed(value: str, lookup: Callable[[str], Optional[TermDefinition]]) -> str:
+def _expand_prefixed(value: str, lookup: Callable[[str], TermDefinition | None]) -> str:
     prefix, suffix = value.split(":", 1)
     if prefix == "_" or suffix.startswith("//"):
         return value  # blank node id or hierarchical absolute IRI
@@ -135,8 +178,11 @@ class _ContextBuilder:
 
     def build(self) -> Context:
         for key in self.local:
-            if key.startswith("@") and key not in ("@vocab", "@base", "@language") \
-                    and key not in _IGNORED_CONTEXT_KEYWORDS:
+            if (
+                key.startswith("@")
+                and key not in ("@vocab", "@base", "@language")
+                and key not in _IGNORED_CONTEXT_KEYWORDS
+            ):
                 raise InvalidInputError(f"@context keyword {key!r} is not supported")
         language = self._language()
         self.base = self._base()
@@ -145,12 +191,12 @@ class _ContextBuilder:
             self._define(term)
         return Context(self.terms, self.vocab, self.base, language)
 
-    def _language(self) -> Optional[str]:
+    def _language(self) -> str | None:
         if "@language" not in self.local:
             return self.active.language
         return _optional_string(self.local["@language"], "@language")
 
-    def _base(self) -> Optional[str]:
+    def _base(self) -> str | None:
         if "@base" not in self.local:
             return self.active.base
         base = _optional_string(self.local["@base"], "@base")
@@ -158,7 +204,7 @@ class _ContextBuilder:
             return base
         return urljoin(self.active.base, base)
 
-    def _vocab(self) -> Optional[str]:
+    def _vocab(self) -> str | None:
         if "@vocab" not in self.local:
             return self.active.vocab
         raw = _optional_string(self.local["@vocab"], "@vocab")
@@ -167,7 +213,7 @@ class _ContextBuilder:
     def _expand(self, value: str, *, vocab: bool) -> str:
         return _expand(value, vocab=vocab, lookup=self._lookup, vocab_iri=self.vocab, base=self.base)
 
-    def _lookup(self, term: str) -> Optional[TermDefinition]:
+    def _lookup(self, term: str) -> TermDefinition | None:
         if term in self.pending and term not in self.defined:
             if term in self.resolving:
                 return None  # a term used inside its own definition: fall back to prefix/@vocab
@@ -228,7 +274,7 @@ def _check_container(container: Any) -> None:
         raise InvalidInputError(f"@container {container!r} is not supported (only @set)")
 
 
-def _optional_string(value: Any, keyword: str) -> Optional[str]:
+def _optional_string(value: Any, keyword: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise InvalidInputError(f"{keyword} must be a string or null")
     return value

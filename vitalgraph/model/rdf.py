@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Union
+from collections.abc import Iterable
 
 import pyoxigraph as ox
 
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import vocab
 from vitalgraph.model.records import NodeRecord, merge_records
 from vitalgraph.model.values import IRI, LangString, Term, TypedLiteral
-from vitalgraph.services.errors import InvalidInputError
 
 _BLANK_PREFIX = "_:"
 
@@ -24,7 +24,7 @@ def record_to_triples(record: NodeRecord) -> list[ox.Triple]:
     return triples
 
 
-def records_from_triples(triples: Iterable[Union[ox.Triple, ox.Quad]]) -> list[NodeRecord]:
+def records_from_triples(triples: Iterable[ox.Triple | ox.Quad]) -> list[NodeRecord]:
     """Group triples (or quads, graph ignored) by subject. rdf:type stays a property here."""
     records = []
     for triple in triples:
@@ -50,7 +50,7 @@ def parse_ntriples(text: str | bytes) -> list[ox.Triple]:
 
 def _resource(identifier: str) -> ox.NamedNode | ox.BlankNode:
     if identifier.startswith(_BLANK_PREFIX):
-        return ox.BlankNode(identifier[len(_BLANK_PREFIX):])
+        return ox.BlankNode(identifier[len(_BLANK_PREFIX) :])
     try:
         return ox.NamedNode(identifier)
     except ValueError as err:

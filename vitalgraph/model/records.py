@@ -6,8 +6,8 @@ turning a record into a typed GraphObject happens once, in `graph_object`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from vitalgraph.model.values import Term
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from vitalgraph.model import vocab
 from vitalgraph.model.properties import PropertyKind

@@ -35,9 +35,19 @@ XSD_ANY_URI = XSD + "anyURI"
 XSD_INTEGER_TYPES = frozenset(
     XSD + name
     for name in (
-        "integer", "long", "int", "short", "byte",
-        "nonNegativeInteger", "nonPositiveInteger", "positiveInteger", "negativeInteger",
-        "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
+        "integer",
+        "long",
+        "int",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "nonPositiveInteger",
+        "positiveInteger",
+        "negativeInteger",
+        "unsignedLong",
+        "unsignedInt",
+        "unsignedShort",
+        "unsignedByte",
     )
 )
 XSD_DECIMAL_TYPES = frozenset({XSD_DOUBLE, XSD_FLOAT, XSD + "decimal"})

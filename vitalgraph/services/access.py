@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from enum import Enum
 
+from vitalgraph.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from vitalgraph.services.accounts import AccountStore, Role
 from vitalgraph.services.auth import AuthService, Principal
-from vitalgraph.services.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from vitalgraph.services.spaces import Space, SpaceService, check_space_id
 
 
@@ -64,7 +64,9 @@ class AccessService:
 
     def require_admin(self, principal: Principal, action: str) -> None:
         if not principal.is_admin:
-            raise PermissionDeniedError(f"only admins may {action} (user {principal.username!r} is a {principal.role.value})")
+            raise PermissionDeniedError(
+                f"only admins may {action} (user {principal.username!r} is a {principal.role.value})"
+            )
 
     def require_can_create_spaces(self, principal: Principal) -> None:
         if principal.role is Role.READER:
@@ -80,7 +82,9 @@ class AccessService:
         granted = {space for space, _, _ in await self.accounts.grants(username=principal.username)}
         return [s for s in spaces if s.space_id in granted]
 
-    async def create_space(self, principal: Principal, space_id: str, name: str | None, description: str) -> Space:
+    async def create_space(
+        self, principal: Principal, space_id: str, name: str | None, description: str
+    ) -> Space:
         self.require_can_create_spaces(principal)
         space = await self.spaces.create(space_id, name, description)
         if not principal.is_admin:

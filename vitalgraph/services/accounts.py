@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph.base import GraphStore, iri, literal
-from vitalgraph.services.errors import InvalidInputError
 from vitalgraph.services.spaces import SYSTEM_GRAPH, VG
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -61,7 +61,9 @@ def check_password(password: str, username: str) -> str:
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInputError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
     if len(set(password)) < MIN_DISTINCT_PASSWORD_CHARS:
-        raise InvalidInputError(f"password too weak: use at least {MIN_DISTINCT_PASSWORD_CHARS} different characters")
+        raise InvalidInputError(
+            f"password too weak: use at least {MIN_DISTINCT_PASSWORD_CHARS} different characters"
+        )
     if username.lower() in password.lower():
         raise InvalidInputError("password too weak: it must not contain the username")
     return password
@@ -76,7 +78,7 @@ def _node(kind: str, key: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AccountStore:
@@ -127,7 +129,9 @@ class AccountStore:
             "?name ?role ?hash ?created",
             point_lookup=point_lookup,
         )
-        users = [User(r["name"], Role(r["role"]), datetime.fromisoformat(r["created"]), r["hash"]) for r in rows]
+        users = [
+            User(r["name"], Role(r["role"]), datetime.fromisoformat(r["created"]), r["hash"]) for r in rows
+        ]
         return sorted(users, key=lambda u: u.username)
 
     async def set_user_field(self, username: str, field: str, value: str) -> None:
@@ -153,7 +157,9 @@ class AccountStore:
         )
 
     async def session_user(self, session_id: str) -> str | None:
-        rows = await self._select(f"{_node('session', session_id)} <{VG}sessionUser> ?user .", "?user", point_lookup=True)
+        rows = await self._select(
+            f"{_node('session', session_id)} <{VG}sessionUser> ?user .", "?user", point_lookup=True
+        )
         return rows[0]["user"] if rows else None
 
     async def rotate_refresh(self, session_id: str, old_refresh_id: str, new_refresh_id: str) -> bool:
@@ -182,7 +188,9 @@ class AccountStore:
 
     # --- API tokens: only the SHA-256 of the secret is kept --------------------------------------------
     async def create_token(self, record: ApiTokenRecord, secret_hash: str) -> None:
-        expires = f" ; <{VG}expiresAt> {literal(str(record.expires_at))}" if record.expires_at is not None else ""
+        expires = (
+            f" ; <{VG}expiresAt> {literal(str(record.expires_at))}" if record.expires_at is not None else ""
+        )
         await self._insert(
             f"{_node('apitoken', record.token_id)} a <{VG}ApiToken> ; <{VG}tokenHash> {literal(secret_hash)} ; "
             f"<{VG}tokenUser> {literal(record.username)} ; <{VG}tokenName> {literal(record.name)} ; "
@@ -237,7 +245,9 @@ class AccountStore:
             f"<{VG}grantLevel> {literal(level)} ."
         )
 
-    async def grants(self, *, space_id: str | None = None, username: str | None = None) -> list[tuple[str, str, str]]:
+    async def grants(
+        self, *, space_id: str | None = None, username: str | None = None
+    ) -> list[tuple[str, str, str]]:
         """(space_id, username, level) for the grants matching the given space and/or user."""
         space = literal(space_id) if space_id is not None else "?space"
         user = literal(username) if username is not None else "?user"

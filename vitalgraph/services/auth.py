@@ -16,16 +16,28 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from vitalgraph.services.accounts import AccountStore, ApiTokenRecord, Role, User, check_password, check_username
-from vitalgraph.services.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
-from vitalgraph.services.errors import PermissionDeniedError
+from vitalgraph.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from vitalgraph.services.accounts import (
+    AccountStore,
+    ApiTokenRecord,
+    Role,
+    User,
+    check_password,
+    check_username,
+)
 from vitalgraph.services.login_throttle import LoginThrottle
 
 logger = logging.getLogger("vitalgraph.auth")
@@ -65,7 +77,9 @@ class GeneratedSecrets:
     admin_password: str | None
 
 
-def load_or_create_secrets(data_dir: Path, admin_password: str | None, jwt_secret: str | None) -> GeneratedSecrets:
+def load_or_create_secrets(
+    data_dir: Path, admin_password: str | None, jwt_secret: str | None
+) -> GeneratedSecrets:
     """Read (or at first start create) `auth.json` in the data dir, readable by the owner only."""
     path = data_dir / "auth.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
@@ -223,7 +237,9 @@ class AuthService:
             raise NotFoundError(f"user {username!r} not found")
         return user
 
-    async def update_user(self, username: str, *, role: Role | None = None, password: str | None = None) -> User:
+    async def update_user(
+        self, username: str, *, role: Role | None = None, password: str | None = None
+    ) -> User:
         """Change the role (effective on the user's next request) and/or the password (ends every
         session and revokes every API token of the user)."""
         self._refuse_configured_admin(username, "changed through /api/users")
@@ -265,7 +281,7 @@ class AuthService:
             raise InvalidInputError(f"invalid token name: use 1-{MAX_TOKEN_NAME} printable characters")
         if await self._role_of(owner) is None:
             raise NotFoundError(f"user {owner!r} not found")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         expires_at = int(now.timestamp()) + expires_in_seconds if expires_in_seconds is not None else None
         record = ApiTokenRecord(secrets.token_hex(8), owner, name, now, expires_at)
         secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -290,7 +306,14 @@ class AuthService:
         return TokenPair(access_token=access, refresh_token=refresh, expires_in=self.access_ttl)
 
     def _encode(self, username: str, kind: str, session_id: str, token_id: str, now: int, ttl: int) -> str:
-        claims = {"sub": username, "typ": kind, "sid": session_id, "iat": now, "exp": now + ttl, "jti": token_id}
+        claims = {
+            "sub": username,
+            "typ": kind,
+            "sid": session_id,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": token_id,
+        }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def _decode(self, token: str, *, expected_type: str) -> dict:

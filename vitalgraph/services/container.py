@@ -41,7 +41,7 @@ class Services:
     _stopped: bool = field(default=False, init=False, repr=False)
 
     @classmethod
-    async def start(cls, settings: Settings, *, collect_garbage: bool = True) -> "Services":
+    async def start(cls, settings: Settings, *, collect_garbage: bool = True) -> Services:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         graph = create_graph_store(settings)
         blobs = create_blob_store(settings)
@@ -70,12 +70,21 @@ class Services:
             login_throttle=LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS),
         )
         tus = TusService(
-            files, blobs, settings.DATA_DIR / "tus",
-            max_size=settings.max_upload_size, expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+            files,
+            blobs,
+            settings.DATA_DIR / "tus",
+            max_size=settings.max_upload_size,
+            expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
         )
         maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
         services = cls(
-            settings, graph, blobs, spaces, files, auth, maintenance,
+            settings,
+            graph,
+            blobs,
+            spaces,
+            files,
+            auth,
+            maintenance,
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
             sparql=SparqlService(graph, spaces),

@@ -12,15 +12,15 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import anyio
 
 from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
+from vitalgraph.errors import ConflictError, FeatureDisabledError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
-from vitalgraph.services.errors import ConflictError, FeatureDisabledError, InvalidInputError, NotFoundError
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
@@ -121,7 +121,9 @@ class FileService:
         return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
 
     # --- metadata ------------------------------------------------------------------------
-    async def create_files(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
+    async def create_files(
+        self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
+    ) -> list[str]:
         graph = await self._graph(space_id, graph_id)
         nodes = _file_nodes(objects)
         taken = await self.graph.existing(graph, [n.URI for n in nodes])
@@ -133,7 +135,9 @@ class FileService:
         await self.graph.insert_objects(graph, nodes)
         return [n.URI for n in nodes]
 
-    async def update_files(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
+    async def update_files(
+        self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
+    ) -> list[str]:
         graph = await self._graph(space_id, graph_id)
         nodes = _file_nodes(objects)
         current = {n.URI: n for n in await self.graph.get_objects(graph, [n.URI for n in nodes])}
@@ -198,8 +202,12 @@ class FileService:
         await self._get_node(graph, uri)
         key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
         source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
-        written = await self.blobs.write(key, source, max_size=self.max_upload_size, expected_size=expected_size)
-        return await self.attach_content(space_id, graph_id, uri, written, content_type=content_type, filename=filename)
+        written = await self.blobs.write(
+            key, source, max_size=self.max_upload_size, expected_size=expected_size
+        )
+        return await self.attach_content(
+            space_id, graph_id, uri, written, content_type=content_type, filename=filename
+        )
 
     async def attach_content(
         self,
@@ -267,7 +275,7 @@ class FileService:
             return logged_transfer(self.blobs.read(key, start, end), label=f"download {uri}", every_mib=every)
 
         modified = (
-            datetime.fromtimestamp(node.contentUpdateTime / 1000, tz=timezone.utc)
+            datetime.fromtimestamp(node.contentUpdateTime / 1000, tz=UTC)
             if node.contentUpdateTime
             else stat.modified
         )
@@ -286,24 +294,33 @@ class FileService:
     ) -> PresignedDownload:
         """A presigned GET URL for the file's bytes, when the blob store can make one (S3 can, local cannot)."""
         if not 1 <= expires_seconds <= PRESIGN_MAX_SECONDS:
-            raise InvalidInputError(f"'expires' must be from 1 to {PRESIGN_MAX_SECONDS} seconds, not {expires_seconds}")
+            raise InvalidInputError(
+                f"'expires' must be from 1 to {PRESIGN_MAX_SECONDS} seconds, not {expires_seconds}"
+            )
         if not isinstance(self.blobs, PresigningBlobStore):
             raise FeatureDisabledError(
-                f"presigned downloads are off on this server: the {type(self.blobs).__name__} cannot presign URLs (VITALGRAPH_BLOB_BACKEND=s3 can): "
+                f"presigned downloads are off on this server: the {type(self.blobs).__name__} cannot "
+                f"presign URLs (VITALGRAPH_BLOB_BACKEND=s3 can): "
                 "download through /api/files/stream/download instead"
             )
         graph = await self._graph(space_id, graph_id)
         node = await self._get_node(graph, uri)
         if not node.blobKey or node.sha256 is None:
             raise NotFoundError(f"file node {uri} has no content yet: upload it first")
-        issued = datetime.now(timezone.utc).replace(microsecond=0)
+        issued = datetime.now(UTC).replace(microsecond=0)
         url = await self.blobs.presign_download(
-            node.blobKey, expires_seconds, filename=node.fileName or node.name,
+            node.blobKey,
+            expires_seconds,
+            filename=node.fileName or node.name,
             content_type=node.fileType or DEFAULT_CONTENT_TYPE,
         )
         return PresignedDownload(
-            uri=uri, url=url, expires_in=expires_seconds, expires_at=issued + timedelta(seconds=expires_seconds),
-            size=node.fileLength or 0, sha256=node.sha256,
+            uri=uri,
+            url=url,
+            expires_in=expires_seconds,
+            expires_at=issued + timedelta(seconds=expires_seconds),
+            size=node.fileLength or 0,
+            sha256=node.sha256,
         )
 
     async def _get_node(self, graph: str, uri: str) -> FileNode:

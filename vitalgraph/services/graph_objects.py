@@ -10,9 +10,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
+from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import GraphObject
-from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.services.files import DEFAULT_GRAPH_ID, check_uri_count
 from vitalgraph.services.spaces import SpaceService
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, iri
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
@@ -26,7 +27,6 @@ from vitalgraph.model import (
     VITAL_Edge,
 )
 from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
-from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.services.files import FileService
 from vitalgraph.services.graph_objects import GraphObjectCollection
 from vitalgraph.services.spaces import SpaceService
@@ -92,7 +92,9 @@ class KGEntityService(GraphObjectCollection):
                 raise InvalidInputError(f"edge {obj.URI} needs both hasEdgeSource and hasEdgeDestination")
 
     # --- reads ------------------------------------------------------------------------------
-    async def get_with_attachments(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[GraphObject]:
+    async def get_with_attachments(
+        self, space_id: str, graph_id: str | None, uris: Sequence[str]
+    ) -> list[GraphObject]:
         """The entities, then their attachment frames, slots, edges and FileNodes."""
         graph = await self.graph_for(space_id, graph_id)
         entities = await self.require_all(graph, uris)
@@ -107,7 +109,9 @@ class KGEntityService(GraphObjectCollection):
         return [o for o in await self.graph.get_objects(graph, list(files)) if isinstance(o, FileNode)]
 
     # --- attachments ------------------------------------------------------------------------
-    async def attach_file(self, space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> list[str]:
+    async def attach_file(
+        self, space_id: str, graph_id: str | None, entity_uri: str, file_uri: str
+    ) -> list[str]:
         """Link a FileNode to an entity; returns the URIs of the edge, frame, edge and slot created."""
         graph = await self.graph_for(space_id, graph_id)
         async with self.writing(graph):
@@ -119,7 +123,9 @@ class KGEntityService(GraphObjectCollection):
             await self.graph.insert_objects(graph, objects)
         return [o.URI for o in objects]
 
-    async def detach_file(self, space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> list[str]:
+    async def detach_file(
+        self, space_id: str, graph_id: str | None, entity_uri: str, file_uri: str
+    ) -> list[str]:
         """Remove every path linking the file to the entity (the file itself stays); returns what was removed.
 
         A frame goes too once it has no slot left, along with the edges leading to it.
@@ -137,7 +143,9 @@ class KGEntityService(GraphObjectCollection):
                 slots_by_frame[frame].add(slot)
             emptied = {f for f, slots in slots_by_frame.items() if slots <= removed}
             removed |= emptied
-            removed |= {edge for edge, _, _ in await self._edges(graph, Edge_hasEntityKGFrame, destinations=emptied)}
+            removed |= {
+                edge for edge, _, _ in await self._edges(graph, Edge_hasEntityKGFrame, destinations=emptied)
+            }
             await self.graph.delete_objects(graph, sorted(removed))
         return sorted(removed)
 
@@ -163,14 +171,17 @@ class KGEntityService(GraphObjectCollection):
         return EntityDeletion(entity_uris, sorted(structure), file_uris)
 
     # --- graph patterns ---------------------------------------------------------------------
-    async def _attachments(self, graph: str, entity_uris: Iterable[str], file_uri: str | None = None) -> list[Attachment]:
+    async def _attachments(
+        self, graph: str, entity_uris: Iterable[str], file_uri: str | None = None
+    ) -> list[Attachment]:
         file_filter = _values("file", [file_uri]) if file_uri else ""
         rows = await self.graph.select(
             f"SELECT ?entity ?entityEdge ?frame ?slotEdge ?slot ?file WHERE {{ GRAPH {iri(graph)} {{ "
             f"{_values('entity', entity_uris)} {file_filter} "
             f"?entityEdge <{RDF_TYPE}> <{Edge_hasEntityKGFrame.class_uri}> ; "
             f"<{EDGE_SOURCE}> ?entity ; <{EDGE_DESTINATION}> ?frame . "
-            f"?slotEdge <{RDF_TYPE}> <{Edge_hasKGSlot.class_uri}> ; <{EDGE_SOURCE}> ?frame ; <{EDGE_DESTINATION}> ?slot . "
+            f"?slotEdge <{RDF_TYPE}> <{Edge_hasKGSlot.class_uri}> ; <{EDGE_SOURCE}> ?frame ; "
+            f"<{EDGE_DESTINATION}> ?slot . "
             f"?slot <{URI_SLOT_VALUE}> ?file . ?file <{RDF_TYPE}> <{FileNode.class_uri}> . "
             f"}} }} ORDER BY ?entity ?frame ?slot"
         )
@@ -195,12 +206,15 @@ class KGEntityService(GraphObjectCollection):
         )
         rows = await self.graph.select(
             f"SELECT ?edge ?source ?destination WHERE {{ GRAPH {iri(graph)} {{ {filters} "
-            f"?edge <{RDF_TYPE}> <{edge_class.class_uri}> ; <{EDGE_SOURCE}> ?source ; <{EDGE_DESTINATION}> ?destination "
+            f"?edge <{RDF_TYPE}> <{edge_class.class_uri}> ; <{EDGE_SOURCE}> ?source ; "
+            f"<{EDGE_DESTINATION}> ?destination "
             f"}} }}"
         )
         return [(row["edge"].value, row["source"].value, row["destination"].value) for row in rows]
 
-    async def _owned(self, graph: str, parents: set[str], edge_class: type[VITAL_Edge]) -> tuple[set[str], set[str]]:
+    async def _owned(
+        self, graph: str, parents: set[str], edge_class: type[VITAL_Edge]
+    ) -> tuple[set[str], set[str]]:
         """Edges of `edge_class` leaving `parents`, and their destinations no other node links to."""
         outgoing = await self._edges(graph, edge_class, sources=parents)
         children = {destination for _, _, destination in outgoing}

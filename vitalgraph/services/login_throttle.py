@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 
-from vitalgraph.services.errors import TooManyRequestsError
+from vitalgraph.errors import TooManyRequestsError
 
 # One client may fail this many times more over all usernames than on one username.
 PER_CLIENT_FACTOR = 5

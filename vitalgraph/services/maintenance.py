@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from vitalgraph.blobs.base import BlobStore
 from vitalgraph.graph.base import GraphStore
@@ -26,13 +26,19 @@ class GcReport:
 
 class Maintenance:
     def __init__(
-        self, graph: GraphStore, blobs: BlobStore, *, expire_resumable: Callable[[], Awaitable[int]] | None = None
+        self,
+        graph: GraphStore,
+        blobs: BlobStore,
+        *,
+        expire_resumable: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.graph = graph
         self.blobs = blobs
         self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
 
-    async def collect_garbage(self, *, stale_upload_seconds: float, orphan_min_age_seconds: float) -> GcReport:
+    async def collect_garbage(
+        self, *, stale_upload_seconds: float, orphan_min_age_seconds: float
+    ) -> GcReport:
         """Remove unfinished uploads older than one age and unreferenced blobs older than another.
 
         A blob that was just written may not be referenced yet (its node is updated right after the
@@ -41,7 +47,7 @@ class Maintenance:
         unfinished = await self.blobs.clean_staging(stale_upload_seconds)
         expired = await self.expire_resumable() if self.expire_resumable is not None else 0
         referenced = await self._referenced_keys()
-        cutoff = datetime.now(timezone.utc) - timedelta(seconds=orphan_min_age_seconds)
+        cutoff = datetime.now(UTC) - timedelta(seconds=orphan_min_age_seconds)
         removed = kept = 0
         async for stat in self.blobs.list_keys(ALL_SPACES_PREFIX):
             if stat.key in referenced:
@@ -56,7 +62,9 @@ class Maintenance:
         return report
 
     async def _referenced_keys(self) -> set[str]:
-        rows = await self.graph.select(f"SELECT DISTINCT ?key WHERE {{ GRAPH ?g {{ ?s <{VG_BLOB_KEY}> ?key }} }}")
+        rows = await self.graph.select(
+            f"SELECT DISTINCT ?key WHERE {{ GRAPH ?g {{ ?s <{VG_BLOB_KEY}> ?key }} }}"
+        )
         return {row["key"].value for row in rows}
 
     async def run_periodically(self, interval_seconds: float, **ages: float) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from vitalgraph.blobs.base import BlobStore
+from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, iri, literal, space_graph_prefix
 from vitalgraph.services.blob_keys import space_blob_prefix
-from vitalgraph.services.errors import ConflictError, InvalidInputError, NotFoundError
 
 SYSTEM_GRAPH = "urn:vitalgraph:system"
 VG = "http://vitalgraph.ai/ontology/vitalgraph#"
@@ -32,7 +32,8 @@ def _space_node(space_id: str) -> str:
 def check_space_id(space_id: str) -> str:
     if not SPACE_ID_PATTERN.fullmatch(space_id):
         raise InvalidInputError(
-            f"invalid space_id {space_id[:140]!r}: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            f"invalid space_id {space_id[:140]!r}: use 1-128 letters, digits, '_', '-' or '.', starting "
+            f"with a letter or digit"
         )
     return space_id
 
@@ -43,12 +44,14 @@ class SpaceService:
         self.blobs = blobs
         self._create_lock = asyncio.Lock()
 
-    async def create(self, space_id: str, space_name: str | None = None, space_description: str = "") -> Space:
+    async def create(
+        self, space_id: str, space_name: str | None = None, space_description: str = ""
+    ) -> Space:
         check_space_id(space_id)
         async with self._create_lock:
             if await self._find(space_id) is not None:
                 raise ConflictError(f"space {space_id!r} already exists")
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             node = iri(_space_node(space_id))
             created = await self.graph.create_once(
                 SYSTEM_GRAPH,
@@ -58,7 +61,9 @@ class SpaceService:
                 f"<{VG}spaceDescription> {literal(space_description)} ; <{VG}created> {literal(now.isoformat())} .",
             )
             if not created:  # another replica created it (or is creating it) just now
-                raise ConflictError(f"space {space_id!r} already exists or is being created by another request")
+                raise ConflictError(
+                    f"space {space_id!r} already exists or is being created by another request"
+                )
         return Space(space_id, space_name or space_id, space_description, now)
 
     async def list(self) -> list[Space]:

@@ -14,8 +14,8 @@ from enum import Enum
 
 import pyoxigraph as ox
 
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph.base import GraphStore, space_graph_prefix
-from vitalgraph.services.errors import InvalidInputError
 from vitalgraph.services.spaces import SpaceService
 
 RESULTS_JSON = "application/sparql-results+json"
@@ -31,7 +31,9 @@ class QueryForm(str, Enum):
     DESCRIBE = "DESCRIBE"
 
 
-UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
+UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
+)
 
 # Text that holds no keywords, in SPARQL's own tokenisation: escapes outside strings (`ex:a\#`),
 # IRIs (which may contain \u escapes), long and short strings, and comments. One left-to-right

@@ -10,7 +10,9 @@ logger = logging.getLogger("vitalgraph.transfer")
 MiB = 1024 * 1024
 
 
-async def logged_transfer(chunks: AsyncIterator[bytes], *, label: str, every_mib: int) -> AsyncIterator[bytes]:
+async def logged_transfer(
+    chunks: AsyncIterator[bytes], *, label: str, every_mib: int
+) -> AsyncIterator[bytes]:
     started = time.monotonic()
     done = 0
     next_mark = every_mib * MiB
@@ -28,4 +30,6 @@ async def logged_transfer(chunks: AsyncIterator[bytes], *, label: str, every_mib
             await aclose()
     if done >= every_mib * MiB:
         elapsed = max(time.monotonic() - started, 1e-6)
-        logger.info("%s: done, %d MiB in %.1f s (%.0f MiB/s)", label, done // MiB, elapsed, done / MiB / elapsed)
+        logger.info(
+            "%s: done, %d MiB in %.1f s (%.0f MiB/s)", label, done // MiB, elapsed, done / MiB / elapsed
+        )

@@ -27,15 +27,21 @@ import anyio
 
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
 from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads, check_upload_id
-from vitalgraph.services.blob_keys import new_content_key
-from vitalgraph.services.errors import (
+from vitalgraph.errors import (
     ConflictError,
     GoneError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
 )
-from vitalgraph.services.files import DEFAULT_GRAPH_ID, FileService, UploadResult, check_content_type, check_filename
+from vitalgraph.services.blob_keys import new_content_key
+from vitalgraph.services.files import (
+    DEFAULT_GRAPH_ID,
+    FileService,
+    UploadResult,
+    check_content_type,
+    check_filename,
+)
 
 logger = logging.getLogger("vitalgraph.tus")
 
@@ -83,12 +89,16 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         try:
             found[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8") if encoded else ""
         except (binascii.Error, ValueError):
-            raise InvalidInputError(f"Upload-Metadata value for {key[:64]!r} is not base64 of UTF-8 text") from None
+            raise InvalidInputError(
+                f"Upload-Metadata value for {key[:64]!r} is not base64 of UTF-8 text"
+            ) from None
     return found
 
 
 def encode_metadata(metadata: Mapping[str, str]) -> str:
-    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}".rstrip() for key, value in metadata.items())
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}".rstrip() for key, value in metadata.items()
+    )
 
 
 class TusService:
@@ -111,7 +121,9 @@ class TusService:
     @property
     def store(self) -> ResumableUploads:
         if not isinstance(self.blobs, ResumableUploads):
-            raise NotFoundError(f"resumable uploads are not available with the {type(self.blobs).__name__} blob store")
+            raise NotFoundError(
+                f"resumable uploads are not available with the {type(self.blobs).__name__} blob store"
+            )
         return self.blobs
 
     # --- records ---------------------------------------------------------------------------------
@@ -126,7 +138,9 @@ class TusService:
         try:
             document = await anyio.to_thread.run_sync(path.read_text)
         except FileNotFoundError:
-            raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed") from None
+            raise NotFoundError(
+                f"no upload {upload_id}: it finished, was terminated, or never existed"
+            ) from None
         upload = TusUpload(**json.loads(document))
         if upload.owner != owner:  # someone else's upload is, for this caller, not there
             raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
@@ -141,9 +155,7 @@ class TusService:
         await self._forget(upload_id)
 
     # --- protocol operations ---------------------------------------------------------------------
-    async def create(
-        self, owner: str, metadata: dict[str, str], length: int | None
-    ) -> TusUpload:
+    async def create(self, owner: str, metadata: dict[str, str], length: int | None) -> TusUpload:
         """Check the target file node exists (through FileService), then stage an empty upload."""
         store = self.store  # fails before anything is written when the blob store cannot do this
         space_id, file_uri = metadata.get("space_id"), metadata.get("file_uri")
@@ -157,8 +169,15 @@ class TusService:
         self._check_length(length)
         await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing space or node
         upload = TusUpload(
-            id=uuid.uuid4().hex, owner=owner, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
-            filename=filename, filetype=filetype, length=length, expires=time.time() + self.expiry_seconds,
+            id=uuid.uuid4().hex,
+            owner=owner,
+            space_id=space_id,
+            graph_id=graph_id,
+            file_uri=file_uri,
+            filename=filename,
+            filetype=filetype,
+            length=length,
+            expires=time.time() + self.expiry_seconds,
             metadata=metadata,
         )
         await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
@@ -227,7 +246,9 @@ class TusService:
         """creation-defer-length: the first PATCH that knows the length says so, once."""
         if upload.length is not None:
             if upload.length != length:
-                raise InvalidInputError(f"Upload-Length {length} differs from the upload's length {upload.length}")
+                raise InvalidInputError(
+                    f"Upload-Length {length} differs from the upload's length {upload.length}"
+                )
             return
         self._check_length(length)
         if length < offset:
@@ -248,8 +269,12 @@ class TusService:
             written = WrittenBlob(**upload.finished)
         try:
             result = await self.files.attach_content(
-                upload.space_id, upload.graph_id, upload.file_uri, written,
-                content_type=upload.filetype, filename=upload.filename,
+                upload.space_id,
+                upload.graph_id,
+                upload.file_uri,
+                written,
+                content_type=upload.filetype,
+                filename=upload.filename,
             )
         except NotFoundError:  # the node went away meanwhile (attach_content removed the blob)
             await self._forget(upload.id)
@@ -272,7 +297,9 @@ class TusService:
         if not isinstance(self.blobs, ResumableUploads):
             return 0
         now = time.time() if now is None else now
-        staged = await self.blobs.staged_upload_ids()  # before the records: a record is written before its staging
+        staged = (
+            await self.blobs.staged_upload_ids()
+        )  # before the records: a record is written before its staging
         records = await anyio.to_thread.run_sync(_read_records, self.directory)
         removed = 0
         for upload_id, expires in records.items():

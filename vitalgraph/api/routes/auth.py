@@ -24,9 +24,14 @@ class RefreshRequest(BaseModel):
     refresh_token: str
 
 
-@router.post("/login", response_model=TokenResponse, responses={429: {"description": "too many failed logins"}})
+@router.post(
+    "/login", response_model=TokenResponse, responses={429: {"description": "too many failed logins"}}
+)
 async def login(
-    request: Request, services: ServicesDep, username: Annotated[str, Form()], password: Annotated[str, Form()]
+    request: Request,
+    services: ServicesDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
 ) -> dict:
     """Repeated wrong passwords from one client address are answered 429 with Retry-After for a while."""
     client = request.client.host if request.client else "unknown"

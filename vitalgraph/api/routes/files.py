@@ -33,8 +33,8 @@ from vitalgraph.api.deps import (
 from vitalgraph.api.download import build_download_response
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
+from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.model import GraphObject
-from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.files import parse_expires
 
 router = APIRouter(prefix="/api/files", tags=["files"])
@@ -109,7 +109,9 @@ async def delete_files(
     uri: OptionalUri = None,
     uri_list: UriList = None,
 ) -> dict:
-    deleted = await services.files.delete_files(space_id, graph_id, uris_to_delete(uri, uri_list, "file nodes"))
+    deleted = await services.files.delete_files(
+        space_id, graph_id, uris_to_delete(uri, uri_list, "file nodes")
+    )
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
 
 
@@ -151,14 +153,22 @@ async def _upload(
             else:
                 chunks, expected = body, length
             result = await services.files.upload_content(
-                space_id, graph_id, uri, chunks, content_type=content_type, filename=filename, expected_size=expected
+                space_id,
+                graph_id,
+                uri,
+                chunks,
+                content_type=content_type,
+                filename=filename,
+                expected_size=expected,
             )
         finally:
             await body.aclose()
     return UploadResponse(**result.__dict__)
 
 
-async def _download(request: Request, services: ServicesDep, space_id: str, graph_id: str | None, uri: str) -> Response:
+async def _download(
+    request: Request, services: ServicesDep, space_id: str, graph_id: str | None, uri: str
+) -> Response:
     content = await services.files.open_content(space_id, graph_id, uri)
     metrics = request.app.state.metrics
 
@@ -234,8 +244,11 @@ async def presigned_download(
     space_id: ReadableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
-    expires: Annotated[str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")] = None,
+    expires: Annotated[
+        str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")
+    ] = None,
 ) -> PresignedResponse:
-    """A time-limited URL that downloads the file straight from S3; 404 when the blob store cannot presign (the feature is off)."""
+    """A time-limited URL that downloads the file straight from S3; 404 when the blob store cannot
+    presign (the feature is off)."""
     presigned = await services.files.presign_download(space_id, graph_id, uri, parse_expires(expires))
     return PresignedResponse(**{**presigned.__dict__, "expires_at": presigned.expires_at.isoformat()})

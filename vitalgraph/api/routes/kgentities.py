@@ -64,7 +64,9 @@ async def get_kgentities(
     """
     uris = ([uri] if uri else []) + split_uri_list(uri_list)
     if uris and include_attachments:
-        return GraphObject.list_to_jsonld(await services.kgentities.get_with_attachments(space_id, graph_id, uris))
+        return GraphObject.list_to_jsonld(
+            await services.kgentities.get_with_attachments(space_id, graph_id, uris)
+        )
     if uri:
         return (await services.kgentities.get(space_id, graph_id, uri)).to_jsonld()
     if uris:

@@ -55,9 +55,18 @@ async def get_kgtypes(
     if uri:
         return (await services.kgtypes.get(space_id, graph_id, uri)).to_jsonld()
     if uri_list:
-        return GraphObject.list_to_jsonld(await services.kgtypes.get_many(space_id, graph_id, split_uri_list(uri_list)))
-    types, total = await services.kgtypes.list(space_id, graph_id, page_size=page_size, offset=offset, search=search)
-    return {"types": GraphObject.list_to_jsonld(types), "total_count": total, "page_size": page_size, "offset": offset}
+        return GraphObject.list_to_jsonld(
+            await services.kgtypes.get_many(space_id, graph_id, split_uri_list(uri_list))
+        )
+    types, total = await services.kgtypes.list(
+        space_id, graph_id, page_size=page_size, offset=offset, search=search
+    )
+    return {
+        "types": GraphObject.list_to_jsonld(types),
+        "total_count": total,
+        "page_size": page_size,
+        "offset": offset,
+    }
 
 
 @router.delete("")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from vitalgraph.api.deps import ServicesDep
-from vitalgraph.services.errors import StorageUnavailableError
+from vitalgraph.errors import StorageUnavailableError
 
 router = APIRouter(tags=["operations"])
 
@@ -26,8 +26,10 @@ async def ready(request: Request, services: ServicesDep) -> JSONResponse:
         return JSONResponse({"detail": "not ready: server is shutting down", "checks": {}}, status_code=503)
     timeout = services.settings.READY_TIMEOUT_SECONDS
     names = ("blobs", "graph")
-    results = await asyncio.gather(*(_check(store.check(), timeout) for store in (services.blobs, services.graph)))
-    checks = dict(zip(names, results))
+    results = await asyncio.gather(
+        *(_check(store.check(), timeout) for store in (services.blobs, services.graph))
+    )
+    checks = dict(zip(names, results, strict=False))
     failed = [f"{name}: {outcome}" for name, outcome in checks.items() if outcome != "ok"]
     if failed:
         return JSONResponse({"detail": "not ready: " + "; ".join(failed), "checks": checks}, status_code=503)

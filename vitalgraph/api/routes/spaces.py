@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
@@ -30,7 +29,7 @@ class SpaceOut(BaseModel):
     created: datetime
 
     @classmethod
-    def of(cls, space: Space) -> "SpaceOut":
+    def of(cls, space: Space) -> SpaceOut:
         return cls(**space.__dict__)
 
 
@@ -42,7 +41,9 @@ class SpaceList(BaseModel):
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SpaceOut)
 async def create_space(body: SpaceCreate, services: ServicesDep, principal: PrincipalDep) -> SpaceOut:
     """Admins and writers; a writer gets a 'manage' grant on the space they create."""
-    space = await services.access.create_space(principal, body.space_id, body.space_name, body.space_description)
+    space = await services.access.create_space(
+        principal, body.space_id, body.space_name, body.space_description
+    )
     return SpaceOut.of(space)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from vitalgraph.api.access import ReadableSpaceInPath
 from vitalgraph.api.deps import ServicesDep, request_body
-from vitalgraph.services.errors import InvalidInputError, PayloadTooLargeError
+from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.sparql import MAX_QUERY_LENGTH
 
 router = APIRouter(prefix="/api/graphs/sparql", tags=["sparql"])

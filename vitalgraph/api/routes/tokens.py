@@ -5,7 +5,7 @@ Users manage their own tokens; admins see and revoke everyone's and may create t
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
@@ -23,7 +23,9 @@ MAX_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=MAX_TOKEN_NAME, description="what the token is for")
-    expires_in_seconds: int | None = Field(default=None, ge=60, le=MAX_TOKEN_LIFETIME, description="omit: never")
+    expires_in_seconds: int | None = Field(
+        default=None, ge=60, le=MAX_TOKEN_LIFETIME, description="omit: never"
+    )
     username: str | None = Field(default=None, max_length=64, description="admins only: the token's owner")
 
 
@@ -35,16 +37,21 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
 
     @classmethod
-    def of(cls, record: ApiTokenRecord) -> "TokenOut":
-        expires = datetime.fromtimestamp(record.expires_at, timezone.utc) if record.expires_at is not None else None
+    def of(cls, record: ApiTokenRecord) -> TokenOut:
+        expires = datetime.fromtimestamp(record.expires_at, UTC) if record.expires_at is not None else None
         return cls(
-            token_id=record.token_id, name=record.name, username=record.username,
-            created=record.created, expires_at=expires,
+            token_id=record.token_id,
+            name=record.name,
+            username=record.username,
+            created=record.created,
+            expires_at=expires,
         )
 
 
 class TokenCreated(TokenOut):
-    token: str = Field(description="the secret: send as 'Authorization: Bearer <token>'; shown only this once")
+    token: str = Field(
+        description="the secret: send as 'Authorization: Bearer <token>'; shown only this once"
+    )
 
 
 class TokenList(BaseModel):
@@ -70,7 +77,9 @@ async def list_tokens(services: ServicesDep, principal: PrincipalDep) -> TokenLi
 
 @router.delete("/{token_id}")
 async def revoke_token(
-    token_id: Annotated[str, Path(min_length=1, max_length=64)], services: ServicesDep, principal: PrincipalDep
+    token_id: Annotated[str, Path(min_length=1, max_length=64)],
+    services: ServicesDep,
+    principal: PrincipalDep,
 ) -> dict:
     """Refused at once on every replica; someone else's token answers 404 like an unknown one."""
     record = await services.auth.revoke_api_token(principal, token_id)

@@ -18,14 +18,14 @@ from fastapi.routing import APIRoute
 from vitalgraph.api.deps import PrincipalDep, ServicesDep, current_principal, header_integer, request_body
 from vitalgraph.api.errors import error_response
 from vitalgraph.blobs.resumable import CHECKSUM_ALGORITHMS, ChunkCheck
-from vitalgraph.services.access import Permission
-from vitalgraph.services.auth import Principal
-from vitalgraph.services.errors import (
+from vitalgraph.errors import (
     InvalidInputError,
     PreconditionFailedError,
     UnsupportedMediaTypeError,
     VitalGraphError,
 )
+from vitalgraph.services.access import Permission
+from vitalgraph.services.auth import Principal
 from vitalgraph.services.tus import TusProgress, TusUpload, encode_metadata, parse_metadata
 
 TUS_VERSION = "1.0.0"
@@ -33,8 +33,17 @@ TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,terminatio
 CHUNK_CONTENT_TYPE = "application/offset+octet-stream"
 # Headers a browser may read from our replies (CORSMiddleware's expose_headers).
 TUS_RESPONSE_HEADERS = [
-    "Location", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Expires",
-    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
+    "Location",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Defer-Length",
+    "Upload-Metadata",
+    "Upload-Expires",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Extension",
+    "Tus-Max-Size",
+    "Tus-Checksum-Algorithm",
 ]
 
 
@@ -67,8 +76,12 @@ async def require_tus_version(request: Request) -> None:
 
 
 # Authentication first: a caller without a token learns it needs one (401) before protocol details (412).
-router = APIRouter(prefix="/api/files/tus", tags=["tus"], route_class=TusRoute,
-                   dependencies=[Depends(current_principal), Depends(require_tus_version)])
+router = APIRouter(
+    prefix="/api/files/tus",
+    tags=["tus"],
+    route_class=TusRoute,
+    dependencies=[Depends(current_principal), Depends(require_tus_version)],
+)
 
 
 def _check_chunk_type(request: Request) -> None:
@@ -147,7 +160,9 @@ async def tus_create(request: Request, services: ServicesDep, principal: Princip
     upload = await services.tus.create(principal.username, metadata, length)
     location = str(request.url_for("tus_head", upload_id=upload.id))
     if has_body:
-        progress = await services.tus.append(upload.id, principal.username, 0, _metered_body(request), check=check)
+        progress = await services.tus.append(
+            upload.id, principal.username, 0, _metered_body(request), check=check
+        )
     else:
         progress = TusProgress(upload, 0, await services.tus.complete_if_empty(upload))
     return Response(status_code=201, headers={"Location": location, **_progress_headers(progress)})
@@ -158,8 +173,11 @@ async def tus_head(upload_id: str, services: ServicesDep, principal: PrincipalDe
     await _check_upload_access(services, principal, upload_id)
     progress = await services.tus.status(upload_id, principal.username)
     upload = progress.upload
-    headers = {"Upload-Offset": str(progress.offset), "Cache-Control": "no-store",
-               "Upload-Expires": _expires(upload)}
+    headers = {
+        "Upload-Offset": str(progress.offset),
+        "Cache-Control": "no-store",
+        "Upload-Expires": _expires(upload),
+    }
     if upload.length is None:
         headers["Upload-Defer-Length"] = "1"
     else:
@@ -170,7 +188,9 @@ async def tus_head(upload_id: str, services: ServicesDep, principal: PrincipalDe
 
 
 @router.patch("/{upload_id}")
-async def tus_patch(upload_id: str, request: Request, services: ServicesDep, principal: PrincipalDep) -> Response:
+async def tus_patch(
+    upload_id: str, request: Request, services: ServicesDep, principal: PrincipalDep
+) -> Response:
     _check_chunk_type(request)
     offset = header_integer(request, "Upload-Offset")
     if offset is None:
@@ -178,8 +198,12 @@ async def tus_patch(upload_id: str, request: Request, services: ServicesDep, pri
     check = ChunkCheck.parse(request.headers.get("upload-checksum"))
     await _check_upload_access(services, principal, upload_id)
     progress = await services.tus.append(
-        upload_id, principal.username, offset, _metered_body(request),
-        length=header_integer(request, "Upload-Length"), check=check,
+        upload_id,
+        principal.username,
+        offset,
+        _metered_body(request),
+        length=header_integer(request, "Upload-Length"),
+        check=check,
     )
     return Response(status_code=204, headers=_progress_headers(progress))
 

@@ -37,8 +37,10 @@ class UserOut(BaseModel):
     configured: bool = Field(description="the admin account set by VITALGRAPH_ADMIN_USERNAME/_PASSWORD")
 
     @classmethod
-    def of(cls, user: User) -> "UserOut":
-        return cls(username=user.username, role=user.role, created=user.created, configured=user.created is None)
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            username=user.username, role=user.role, created=user.created, configured=user.created is None
+        )
 
 
 class UserList(BaseModel):

@@ -31,8 +31,16 @@ from vitalgraph.client.binary.streaming import (
 )
 
 UploadSource = Union[
-    str, os.PathLike, bytes, bytearray, memoryview, BinaryIO,
-    Iterable[bytes], AsyncIterable[bytes], BinaryGenerator, AsyncBinaryGenerator,
+    str,
+    os.PathLike,
+    bytes,
+    bytearray,
+    memoryview,
+    BinaryIO,
+    Iterable[bytes],
+    AsyncIterable[bytes],
+    BinaryGenerator,
+    AsyncBinaryGenerator,
 ]
 Destination = Union[str, os.PathLike, BinaryIO, BinaryConsumer, AsyncBinaryConsumer]
 _BYTES = (bytes, bytearray, memoryview)
@@ -60,7 +68,9 @@ def as_async_binary_generator(source: UploadSource, chunk_size: int) -> AsyncBin
     if isinstance(source, AsyncBinaryGenerator):
         return source
     if isinstance(source, BinaryGenerator):
-        return SyncGeneratorAdapter(source, offload=not isinstance(source, BytesGenerator), batch_bytes=chunk_size)
+        return SyncGeneratorAdapter(
+            source, offload=not isinstance(source, BytesGenerator), batch_bytes=chunk_size
+        )
     if isinstance(source, (str, os.PathLike)):
         return AsyncFilePathGenerator(source, chunk_size)
     if isinstance(source, _BYTES):
@@ -68,7 +78,9 @@ def as_async_binary_generator(source: UploadSource, chunk_size: int) -> AsyncBin
     if hasattr(source, "read") or isinstance(source, AsyncIterable):
         return AsyncStreamGenerator(source, chunk_size)
     if isinstance(source, Iterable):
-        return SyncGeneratorAdapter(IteratorGenerator(source), batch_bytes=chunk_size)  # may block: off the loop
+        return SyncGeneratorAdapter(
+            IteratorGenerator(source), batch_bytes=chunk_size
+        )  # may block: off the loop
     raise TypeError(f"cannot upload from a {type(source).__name__}")
 
 
@@ -77,7 +89,9 @@ def as_binary_consumer(destination: Destination) -> BinaryConsumer:
     if isinstance(destination, BinaryConsumer):
         return destination
     if isinstance(destination, AsyncBinaryConsumer):
-        raise TypeError("an async consumer needs AsyncVitalGraphClient; VitalGraphClient takes sync consumers")
+        raise TypeError(
+            "an async consumer needs AsyncVitalGraphClient; VitalGraphClient takes sync consumers"
+        )
     if isinstance(destination, (str, os.PathLike)):
         return FilePathConsumer(destination)
     if hasattr(destination, "write"):

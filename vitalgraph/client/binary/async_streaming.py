@@ -59,7 +59,9 @@ class SyncGeneratorAdapter(DescribedBy, AsyncBinaryGenerator):
     `offload=False` iterates inline, for generators that never block (bytes in memory).
     """
 
-    def __init__(self, generator: BinaryGenerator, *, offload: bool = True, batch_bytes: int = DEFAULT_CHUNK_SIZE):
+    def __init__(
+        self, generator: BinaryGenerator, *, offload: bool = True, batch_bytes: int = DEFAULT_CHUNK_SIZE
+    ):
         self.sync_generator = self.described = generator
         self.offload = offload
         self.batch_bytes = batch_bytes
@@ -90,7 +92,9 @@ class AsyncFilePathGenerator(SyncGeneratorAdapter):
         content_type: str | None = None,
         filename: str | None = None,
     ) -> None:
-        super().__init__(FilePathGenerator(file_path, chunk_size, content_type, filename), batch_bytes=chunk_size)
+        super().__init__(
+            FilePathGenerator(file_path, chunk_size, content_type, filename), batch_bytes=chunk_size
+        )
 
 
 class AsyncBytesGenerator(SyncGeneratorAdapter):
@@ -124,13 +128,16 @@ class AsyncStreamGenerator(DescribedBy, AsyncBinaryGenerator):
         self._sync_file: SyncGeneratorAdapter | None = None
         if read is not None and not inspect.iscoroutinefunction(read):
             self._sync_file = SyncGeneratorAdapter(
-                StreamGenerator(stream, chunk_size, filename, content_type, content_length), batch_bytes=chunk_size
+                StreamGenerator(stream, chunk_size, filename, content_type, content_length),
+                batch_bytes=chunk_size,
             )
             self.described: SourceDescription = self._sync_file
         elif read is not None or isinstance(stream, AsyncIterable):
             self.described = Described(filename, content_type, content_length)
         else:
-            raise TypeError(f"expected an async iterable of bytes or a binary file object, got {type(stream).__name__}")
+            raise TypeError(
+                f"expected an async iterable of bytes or a binary file object, got {type(stream).__name__}"
+            )
 
     async def generate(self) -> AsyncIterator[bytes]:
         if self._sync_file is not None:

@@ -171,7 +171,9 @@ class StreamGenerator(Described, BinaryGenerator):
             content_length = stream.seek(0, os.SEEK_END) - self._start
             stream.seek(self._start)
         name = getattr(stream, "name", None)
-        super().__init__(filename or (Path(name).name if isinstance(name, str) else None), content_type, content_length)
+        super().__init__(
+            filename or (Path(name).name if isinstance(name, str) else None), content_type, content_length
+        )
 
     @property
     def replayable(self) -> bool:

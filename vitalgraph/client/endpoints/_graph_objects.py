@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import httpx
 
 from vitalgraph.client.errors import NotFoundError, VitalGraphClientError
+from vitalgraph.errors import VitalGraphError
 from vitalgraph.model import GraphObject
-from vitalgraph.services.errors import VitalGraphError
 
 G = TypeVar("G", bound=GraphObject)
 

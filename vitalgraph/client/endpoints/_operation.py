@@ -20,12 +20,12 @@ T = TypeVar("T")
 
 
 class AsyncEndpointGroup:
-    def __init__(self, client: "AsyncVitalGraphClient") -> None:
+    def __init__(self, client: AsyncVitalGraphClient) -> None:
         self._client = client
 
 
 class SyncEndpointGroup:
-    def __init__(self, client: "VitalGraphClient") -> None:
+    def __init__(self, client: VitalGraphClient) -> None:
         self._client = client
 
 
@@ -53,7 +53,9 @@ class _Operation(Generic[P, T]):
 class AsyncOperation(_Operation[P, T]):
     """`name = AsyncOperation(builder)` in an AsyncEndpointGroup: `await group.name(...)` runs the call."""
 
-    def __get__(self, group: AsyncEndpointGroup | None, owner: type | None = None) -> Callable[P, Awaitable[T]]:
+    def __get__(
+        self, group: AsyncEndpointGroup | None, owner: type | None = None
+    ) -> Callable[P, Awaitable[T]]:
         if group is None:
             return self  # type: ignore[return-value]
         build, client = self.build, group._client

@@ -5,7 +5,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from vitalgraph.client._requests import Call, model_reply
-from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.endpoints._operation import (
+    AsyncEndpointGroup,
+    AsyncOperation,
+    SyncEndpointGroup,
+    SyncOperation,
+)
 from vitalgraph.client.models import ApiTokenCreated, ApiTokenList, Grant, GrantList, User, UserList
 
 
@@ -23,7 +28,8 @@ class UserCalls:
 
     @staticmethod
     def create_user(username: str, password: str, role: str) -> Call[User]:
-        """`role`: admin, writer or reader. ConflictError if the user exists, InvalidRequestError for a weak password."""
+        """`role`: admin, writer or reader. ConflictError if the user exists, InvalidRequestError for a
+        weak password."""
         body = {"username": username, "password": password, "role": role}
         return Call("POST", "/api/users", model_reply(User), json=body)
 

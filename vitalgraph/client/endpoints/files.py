@@ -9,8 +9,7 @@ content calls `(space_id, graph_id, file_uri, source|destination)` with `graph_i
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from os import PathLike
 from typing import Any
 
@@ -18,7 +17,6 @@ import anyio
 import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
-from vitalgraph.client._tus import DEFAULT_RESUMABLE_CHUNK_SIZE, ResumablePlan, ResumableSource
 from vitalgraph.client._transfer import (
     AsyncUploadBody,
     DownloadPlan,
@@ -27,6 +25,7 @@ from vitalgraph.client._transfer import (
     UploadPlan,
     content_info,
 )
+from vitalgraph.client._tus import DEFAULT_RESUMABLE_CHUNK_SIZE, ResumablePlan, ResumableSource
 from vitalgraph.client.binary.adapters import (
     Destination,
     UploadSource,
@@ -40,7 +39,12 @@ from vitalgraph.client.binary.async_streaming import AsyncBytesConsumer, AsyncSt
 from vitalgraph.client.binary.streaming import BytesConsumer, IteratorGenerator, pump_data
 from vitalgraph.client.config import ClientConfig
 from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, split_uris
-from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.endpoints._operation import (
+    AsyncEndpointGroup,
+    AsyncOperation,
+    SyncEndpointGroup,
+    SyncOperation,
+)
 from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError, VitalGraphClientError
 from vitalgraph.client.models import (
     ContentInfo,
@@ -68,17 +72,25 @@ class FileCalls:
 
     @staticmethod
     def list_files(
-        space_id: str, graph_id: str | None = None, page_size: int = 100, offset: int = 0,
+        space_id: str,
+        graph_id: str | None = None,
+        page_size: int = 100,
+        offset: int = 0,
         file_filter: str | None = None,
     ) -> Call[FileList]:
         """A page of file nodes, optionally only those whose text matches `file_filter`."""
-        params = query(space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset,
-                       file_filter=file_filter)
+        params = query(
+            space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, file_filter=file_filter
+        )
 
         def parse(response: httpx.Response) -> FileList:
             reply = response.json()
-            return FileList(files=_file_nodes(reply["files"]), total_count=reply["total_count"],
-                            page_size=reply["page_size"], offset=reply["offset"])
+            return FileList(
+                files=_file_nodes(reply["files"]),
+                total_count=reply["total_count"],
+                page_size=reply["page_size"],
+                offset=reply["offset"],
+            )
 
         return Call("GET", "/api/files", parse, params=params)
 
@@ -108,8 +120,13 @@ class FileCalls:
     ) -> Call[FilesCreated]:
         """Create file nodes (metadata only); ConflictError if one exists."""
         body = jsonld_body(objects)
-        return Call("POST", "/api/files", model_reply(FilesCreated), params=query(space_id=space_id, graph_id=graph_id),
-                    json=body)
+        return Call(
+            "POST",
+            "/api/files",
+            model_reply(FilesCreated),
+            params=query(space_id=space_id, graph_id=graph_id),
+            json=body,
+        )
 
     @staticmethod
     def update_file(
@@ -117,8 +134,13 @@ class FileCalls:
     ) -> Call[FilesUpdated]:
         """Replace file nodes' metadata (size, hash and storage stay the server's)."""
         body = jsonld_body(objects)
-        return Call("PUT", "/api/files", model_reply(FilesUpdated), params=query(space_id=space_id, graph_id=graph_id),
-                    json=body)
+        return Call(
+            "PUT",
+            "/api/files",
+            model_reply(FilesUpdated),
+            params=query(space_id=space_id, graph_id=graph_id),
+            json=body,
+        )
 
     @staticmethod
     def delete_file(space_id: str, uri: str, graph_id: str | None = None) -> Call[FilesDeleted]:
@@ -127,20 +149,32 @@ class FileCalls:
         return Call("DELETE", "/api/files", model_reply(FilesDeleted), params=params)
 
     @staticmethod
-    def delete_files_batch(space_id: str, graph_id: str | None, uri_list: str | Sequence[str]) -> Call[FilesDeleted]:
+    def delete_files_batch(
+        space_id: str, graph_id: str | None, uri_list: str | Sequence[str]
+    ) -> Call[FilesDeleted]:
         """Delete several file nodes; if one is missing, none is deleted (NotFoundError)."""
         params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("DELETE", "/api/files", model_reply(FilesDeleted), params=params)
 
     @staticmethod
     def upload(
-        space_id: str, graph_id: str | None, file_uri: str, plan: UploadPlan,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        plan: UploadPlan,
         body: Iterable[bytes] | AsyncIterable[bytes],
     ) -> Call[UploadResult]:
         """The raw-body upload request, its body read from `plan`'s source by a sync or async `body`."""
         params = query(space_id=space_id, graph_id=graph_id, uri=file_uri, filename=plan.filename)
-        return Call("POST", UPLOAD_PATH, model_reply(UploadResult), params=params, headers=plan.headers(),
-                    content=body, replayable=plan.replayable)
+        return Call(
+            "POST",
+            UPLOAD_PATH,
+            model_reply(UploadResult),
+            params=params,
+            headers=plan.headers(),
+            content=body,
+            replayable=plan.replayable,
+        )
 
     @staticmethod
     def download(space_id: str, graph_id: str | None, file_uri: str) -> Call[None]:
@@ -163,22 +197,32 @@ class FileCalls:
     def content_info(space_id: str, graph_id: str | None, file_uri: str) -> Call[ContentInfo]:
         """Size, SHA-256, type and name of a file's content, from a HEAD request."""
         params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
-        return Call("HEAD", DOWNLOAD_PATH, lambda response: content_info(file_uri, response.headers), params=params)
+        return Call(
+            "HEAD", DOWNLOAD_PATH, lambda response: content_info(file_uri, response.headers), params=params
+        )
 
 
 def _plan_download(
-    config: ClientConfig, space_id: str, graph_id: str | None, file_uri: str, progress: Progress | None,
-    chunk_size: int | None, expected: ContentInfo | None = None,
+    config: ClientConfig,
+    space_id: str,
+    graph_id: str | None,
+    file_uri: str,
+    progress: Progress | None,
+    chunk_size: int | None,
+    expected: ContentInfo | None = None,
 ) -> DownloadPlan:
     call = FileCalls.download(space_id, graph_id, file_uri)
-    return DownloadPlan(call, uri=file_uri, config=config, chunk_size=chunk_size, progress=progress, expected=expected)
+    return DownloadPlan(
+        call, uri=file_uri, config=config, chunk_size=chunk_size, progress=progress, expected=expected
+    )
 
 
 def _checked_copy(source: ContentInfo, result: UploadResult) -> UploadResult:
     if source.sha256 and result.sha256 != source.sha256:
         raise ChecksumMismatchError(
             f"copied {source.uri} to {result.uri} but the copy has SHA-256 {result.sha256}, not {source.sha256}",
-            expected=source.sha256, actual=result.sha256,
+            expected=source.sha256,
+            actual=result.sha256,
         )
     return result
 
@@ -195,15 +239,27 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
     get_presigned_url = AsyncOperation(FileCalls.get_presigned_url)
 
     async def upload_file_stream(
-        self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
-        filename: str | None = None, content_type: str | None = None, progress: Progress | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: UploadSource,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
         chunk_size: int | None = None,
     ) -> UploadResult:
         """Stream `source` (path, bytes, file object, sync/async iterable, generator, (Async)BinaryGenerator)
         into the file node's content. Retried after a connection error only if the source can be re-read."""
         generator = as_async_binary_generator(source, chunk_size or self._client.config.chunk_size)
-        plan = UploadPlan(generator, config=self._client.config, filename=filename, content_type=content_type,
-                          progress=progress)
+        plan = UploadPlan(
+            generator,
+            config=self._client.config,
+            filename=filename,
+            content_type=content_type,
+            progress=progress,
+        )
         call = FileCalls.upload(space_id, graph_id, file_uri, plan, AsyncUploadBody(plan))
         while True:
             try:
@@ -214,19 +270,37 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
     upload_file_content = upload_file_stream
 
     async def upload_file_resumable(
-        self, space_id: str, graph_id: str | None, file_uri: str, source: ResumableSource, *,
-        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE, progress: Progress | None = None,
-        upload_url: str | None = None, url_store: str | PathLike | None = None,
-        on_upload_url: Callable[[str], Any] | None = None, filename: str | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: ResumableSource,
+        *,
+        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE,
+        progress: Progress | None = None,
+        upload_url: str | None = None,
+        url_store: str | PathLike | None = None,
+        on_upload_url: Callable[[str], Any] | None = None,
+        filename: str | None = None,
         content_type: str | None = None,
     ) -> UploadResult:
         """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
         resuming after dropped connections. To resume after a restart, pass the `upload_url` that
         `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
-        plan = ResumablePlan(source, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
-                             config=self._client.config, chunk_size=chunk_size, filename=filename,
-                             content_type=content_type, progress=progress, upload_url=upload_url,
-                             url_store=url_store, on_upload_url=on_upload_url)
+        plan = ResumablePlan(
+            source,
+            space_id=space_id,
+            graph_id=graph_id,
+            file_uri=file_uri,
+            config=self._client.config,
+            chunk_size=chunk_size,
+            filename=filename,
+            content_type=content_type,
+            progress=progress,
+            upload_url=upload_url,
+            url_store=url_store,
+            on_upload_url=on_upload_url,
+        )
         try:
             while not plan.complete:
                 try:
@@ -249,8 +323,14 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         return plan.result(sha256, await self.get_content_info(space_id, graph_id, file_uri))
 
     async def download_file_stream(
-        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        destination: Destination,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> DownloadResult:
         """Stream the content into `destination` (path, file object, (Async)BinaryConsumer), resuming after
         dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified."""
@@ -259,38 +339,62 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         return plan.result(destination_path(destination))
 
     async def download_file_content(
-        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination | None = None, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        destination: Destination | None = None,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> bytes | DownloadResult:
         """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
         into = destination if destination is not None else AsyncBytesConsumer()
-        result = await self.download_file_stream(space_id, graph_id, file_uri, into, progress=progress,
-                                                 chunk_size=chunk_size)
+        result = await self.download_file_stream(
+            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size
+        )
         return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
 
     def iter_file(
-        self, space_id: str, graph_id: str | None, file_uri: str, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> AsyncIterator[bytes]:
         """The content as an async iterator of verified chunks, e.g. for a StreamingResponse. It resumes
         after dropped connections; a checksum mismatch raises before the last chunk is yielded."""
-        return self._pieces(_plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size))
+        return self._pieces(
+            _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+        )
 
     async def pump_file(
-        self, source_space_id: str, source_graph_id: str | None, source_file_uri: str,
-        target_space_id: str, target_graph_id: str | None, target_file_uri: str, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        source_space_id: str,
+        source_graph_id: str | None,
+        source_file_uri: str,
+        target_space_id: str,
+        target_graph_id: str | None,
+        target_file_uri: str,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> UploadResult:
         """Copy one file node's content to another, streamed from the download into the upload (no temp file)."""
         info = await self.get_content_info(source_space_id, source_graph_id, source_file_uri)
-        plan = _plan_download(self._client.config, source_space_id, source_graph_id, source_file_uri, None,
-                              chunk_size, info)
+        plan = _plan_download(
+            self._client.config, source_space_id, source_graph_id, source_file_uri, None, chunk_size, info
+        )
         pieces = self._pieces(plan)
-        source = AsyncStreamGenerator(pieces, filename=info.filename, content_type=info.content_type,
-                                      content_length=info.size)
+        source = AsyncStreamGenerator(
+            pieces, filename=info.filename, content_type=info.content_type, content_length=info.size
+        )
         try:
-            result = await self.upload_file_stream(target_space_id, target_graph_id, target_file_uri, source,
-                                                   progress=progress)
+            result = await self.upload_file_stream(
+                target_space_id, target_graph_id, target_file_uri, source, progress=progress
+            )
         finally:
             await pieces.aclose()  # type: ignore[attr-defined]
         return _checked_copy(info, result)
@@ -322,15 +426,27 @@ class FilesEndpoint(SyncEndpointGroup):
     get_presigned_url = SyncOperation(FileCalls.get_presigned_url)
 
     def upload_file_stream(
-        self, space_id: str, graph_id: str | None, file_uri: str, source: UploadSource, *,
-        filename: str | None = None, content_type: str | None = None, progress: Progress | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: UploadSource,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
         chunk_size: int | None = None,
     ) -> UploadResult:
         """Stream `source` (path, bytes, file object, iterable, generator, BinaryGenerator) into the file
         node's content. Retried after a connection error only if the source can be re-read."""
         generator = as_binary_generator(source, chunk_size or self._client.config.chunk_size)
-        plan = UploadPlan(generator, config=self._client.config, filename=filename, content_type=content_type,
-                          progress=progress)
+        plan = UploadPlan(
+            generator,
+            config=self._client.config,
+            filename=filename,
+            content_type=content_type,
+            progress=progress,
+        )
         call = FileCalls.upload(space_id, graph_id, file_uri, plan, SyncUploadBody(plan))
         while True:
             try:
@@ -341,19 +457,37 @@ class FilesEndpoint(SyncEndpointGroup):
     upload_file_content = upload_file_stream
 
     def upload_file_resumable(
-        self, space_id: str, graph_id: str | None, file_uri: str, source: ResumableSource, *,
-        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE, progress: Progress | None = None,
-        upload_url: str | None = None, url_store: str | PathLike | None = None,
-        on_upload_url: Callable[[str], Any] | None = None, filename: str | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: ResumableSource,
+        *,
+        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE,
+        progress: Progress | None = None,
+        upload_url: str | None = None,
+        url_store: str | PathLike | None = None,
+        on_upload_url: Callable[[str], Any] | None = None,
+        filename: str | None = None,
         content_type: str | None = None,
     ) -> UploadResult:
         """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
         resuming after dropped connections. To resume after a restart, pass the `upload_url` that
         `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
-        plan = ResumablePlan(source, space_id=space_id, graph_id=graph_id, file_uri=file_uri,
-                             config=self._client.config, chunk_size=chunk_size, filename=filename,
-                             content_type=content_type, progress=progress, upload_url=upload_url,
-                             url_store=url_store, on_upload_url=on_upload_url)
+        plan = ResumablePlan(
+            source,
+            space_id=space_id,
+            graph_id=graph_id,
+            file_uri=file_uri,
+            config=self._client.config,
+            chunk_size=chunk_size,
+            filename=filename,
+            content_type=content_type,
+            progress=progress,
+            upload_url=upload_url,
+            url_store=url_store,
+            on_upload_url=on_upload_url,
+        )
         try:
             while not plan.complete:
                 try:
@@ -376,8 +510,14 @@ class FilesEndpoint(SyncEndpointGroup):
         return plan.result(sha256, self.get_content_info(space_id, graph_id, file_uri))
 
     def download_file_stream(
-        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        destination: Destination,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> DownloadResult:
         """Stream the content into `destination` (path, file object, BinaryConsumer), resuming after
         dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified."""
@@ -386,36 +526,61 @@ class FilesEndpoint(SyncEndpointGroup):
         return plan.result(destination_path(destination))
 
     def download_file_content(
-        self, space_id: str, graph_id: str | None, file_uri: str, destination: Destination | None = None, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        destination: Destination | None = None,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> bytes | DownloadResult:
         """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
         into = destination if destination is not None else BytesConsumer()
-        result = self.download_file_stream(space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size)
+        result = self.download_file_stream(
+            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size
+        )
         return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
 
     def iter_file(
-        self, space_id: str, graph_id: str | None, file_uri: str, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> Iterator[bytes]:
         """The content as an iterator of verified chunks; resumes after dropped connections."""
-        return self._pieces(_plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size))
+        return self._pieces(
+            _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+        )
 
     def pump_file(
-        self, source_space_id: str, source_graph_id: str | None, source_file_uri: str,
-        target_space_id: str, target_graph_id: str | None, target_file_uri: str, *,
-        progress: Progress | None = None, chunk_size: int | None = None,
+        self,
+        source_space_id: str,
+        source_graph_id: str | None,
+        source_file_uri: str,
+        target_space_id: str,
+        target_graph_id: str | None,
+        target_file_uri: str,
+        *,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
     ) -> UploadResult:
         """Copy one file node's content to another, streamed from the download into the upload (no temp file)."""
         info = self.get_content_info(source_space_id, source_graph_id, source_file_uri)
-        plan = _plan_download(self._client.config, source_space_id, source_graph_id, source_file_uri, None,
-                              chunk_size, info)
+        plan = _plan_download(
+            self._client.config, source_space_id, source_graph_id, source_file_uri, None, chunk_size, info
+        )
         pieces = self._pieces(plan)
-        source = IteratorGenerator(pieces, filename=info.filename, content_type=info.content_type,
-                                   content_length=info.size)
+        source = IteratorGenerator(
+            pieces, filename=info.filename, content_type=info.content_type, content_length=info.size
+        )
         try:
-            result = self.upload_file_stream(target_space_id, target_graph_id, target_file_uri, source,
-                                             progress=progress)
+            result = self.upload_file_stream(
+                target_space_id, target_graph_id, target_file_uri, source, progress=progress
+            )
         finally:
             pieces.close()  # type: ignore[attr-defined]
         return _checked_copy(info, result)

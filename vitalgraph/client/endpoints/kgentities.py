@@ -12,8 +12,19 @@ from collections.abc import Callable, Sequence
 import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
-from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, objects_of, split_uris, the_object
-from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.endpoints._graph_objects import (
+    graph_objects,
+    jsonld_body,
+    objects_of,
+    split_uris,
+    the_object,
+)
+from vitalgraph.client.endpoints._operation import (
+    AsyncEndpointGroup,
+    AsyncOperation,
+    SyncEndpointGroup,
+    SyncOperation,
+)
 from vitalgraph.client.errors import NotFoundError
 from vitalgraph.client.models import (
     FileAttached,
@@ -47,15 +58,25 @@ class KGEntityCalls:
 
     @staticmethod
     def list_kgentities(
-        space_id: str, graph_id: str | None = None, page_size: int = 100, offset: int = 0, search: str | None = None
+        space_id: str,
+        graph_id: str | None = None,
+        page_size: int = 100,
+        offset: int = 0,
+        search: str | None = None,
     ) -> Call[KGEntityList]:
         """A page of KGEntities; `search` keeps those with a text value containing it (case-insensitive)."""
-        params = query(space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, search=search)
+        params = query(
+            space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, search=search
+        )
 
         def parse(response: httpx.Response) -> KGEntityList:
             reply = response.json()
-            return KGEntityList(entities=graph_objects(reply["entities"]), total_count=reply["total_count"],
-                                page_size=reply["page_size"], offset=reply["offset"])
+            return KGEntityList(
+                entities=graph_objects(reply["entities"]),
+                total_count=reply["total_count"],
+                page_size=reply["page_size"],
+                offset=reply["offset"],
+            )
 
         return Call("GET", KGENTITIES_PATH, parse, params=params)
 
@@ -65,8 +86,12 @@ class KGEntityCalls:
     ) -> Call[GraphObject | KGEntityGraph]:
         """One KGEntity; NotFoundError if unknown. With `include_attachments=True` a KGEntityGraph:
         the entity, the frames, slots and edges attaching files to it, and those FileNodes."""
-        params = query(space_id=space_id, graph_id=graph_id, uri=uri,
-                       include_attachments="true" if include_attachments else None)
+        params = query(
+            space_id=space_id,
+            graph_id=graph_id,
+            uri=uri,
+            include_attachments="true" if include_attachments else None,
+        )
         parse = _entity_graph(uri) if include_attachments else the_object(uri, "KGEntity")
         return Call("GET", KGENTITIES_PATH, parse, params=params)  # type: ignore[arg-type]
 
@@ -76,8 +101,12 @@ class KGEntityCalls:
     ) -> Call[list[GraphObject]]:
         """The KGEntities among `uri_list` that exist. With `include_attachments=True` every one must
         exist (NotFoundError otherwise) and the list goes on with their attachment objects and FileNodes."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list),
-                       include_attachments="true" if include_attachments else None)
+        params = query(
+            space_id=space_id,
+            graph_id=graph_id,
+            uri_list=split_uris(uri_list),
+            include_attachments="true" if include_attachments else None,
+        )
         return Call("GET", KGENTITIES_PATH, lambda response: graph_objects(response.json()), params=params)
 
     @staticmethod
@@ -86,8 +115,13 @@ class KGEntityCalls:
     ) -> Call[ObjectsCreated]:
         """Create KGEntities, optionally with their KGFrames, KGSlots and edges; ConflictError (and
         nothing stored) if any URI exists. Frames and slots that attach FileNodes count as attachments."""
-        return Call("POST", KGENTITIES_PATH, model_reply(ObjectsCreated),
-                    params=query(space_id=space_id, graph_id=graph_id), json=jsonld_body(objects))
+        return Call(
+            "POST",
+            KGENTITIES_PATH,
+            model_reply(ObjectsCreated),
+            params=query(space_id=space_id, graph_id=graph_id),
+            json=jsonld_body(objects),
+        )
 
     @staticmethod
     def update_kgentities(
@@ -95,8 +129,13 @@ class KGEntityCalls:
     ) -> Call[ObjectsUpdated]:
         """Replace KGEntities (NotFoundError if one is missing); frames, slots and edges sent along are
         created or replaced."""
-        return Call("PUT", KGENTITIES_PATH, model_reply(ObjectsUpdated),
-                    params=query(space_id=space_id, graph_id=graph_id), json=jsonld_body(objects))
+        return Call(
+            "PUT",
+            KGENTITIES_PATH,
+            model_reply(ObjectsUpdated),
+            params=query(space_id=space_id, graph_id=graph_id),
+            json=jsonld_body(objects),
+        )
 
     @staticmethod
     def delete_kgentity(
@@ -104,8 +143,12 @@ class KGEntityCalls:
     ) -> Call[KGEntitiesDeleted]:
         """Delete a KGEntity with its frames, slots and edges. `delete_attachments=True` also deletes
         the attached FileNodes and their bytes; otherwise the files stay."""
-        params = query(space_id=space_id, graph_id=graph_id, uri=uri,
-                       delete_attachments="true" if delete_attachments else None)
+        params = query(
+            space_id=space_id,
+            graph_id=graph_id,
+            uri=uri,
+            delete_attachments="true" if delete_attachments else None,
+        )
         return Call("DELETE", KGENTITIES_PATH, model_reply(KGEntitiesDeleted), params=params)
 
     @staticmethod
@@ -113,20 +156,28 @@ class KGEntityCalls:
         space_id: str, graph_id: str | None, uri_list: str | Sequence[str], delete_attachments: bool = False
     ) -> Call[KGEntitiesDeleted]:
         """Delete several KGEntities as `delete_kgentity` does; if one is missing, none is deleted."""
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list),
-                       delete_attachments="true" if delete_attachments else None)
+        params = query(
+            space_id=space_id,
+            graph_id=graph_id,
+            uri_list=split_uris(uri_list),
+            delete_attachments="true" if delete_attachments else None,
+        )
         return Call("DELETE", KGENTITIES_PATH, model_reply(KGEntitiesDeleted), params=params)
 
     # --- attachments ------------------------------------------------------------------------------
     @staticmethod
-    def attach_file(space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> Call[FileAttached]:
+    def attach_file(
+        space_id: str, graph_id: str | None, entity_uri: str, file_uri: str
+    ) -> Call[FileAttached]:
         """Attach an existing FileNode to an entity (the server creates the frame, slot and edges).
         NotFoundError if either is missing, ConflictError if the file is already attached."""
         params = query(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, file_uri=file_uri)
         return Call("POST", ATTACHMENTS_PATH, model_reply(FileAttached), params=params)
 
     @staticmethod
-    def detach_file(space_id: str, graph_id: str | None, entity_uri: str, file_uri: str) -> Call[FileDetached]:
+    def detach_file(
+        space_id: str, graph_id: str | None, entity_uri: str, file_uri: str
+    ) -> Call[FileDetached]:
         """Remove the frame, slot and edges linking the file to the entity; the FileNode and its bytes stay."""
         params = query(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, file_uri=file_uri)
         return Call("DELETE", ATTACHMENTS_PATH, model_reply(FileDetached), params=params)
@@ -135,8 +186,12 @@ class KGEntityCalls:
     def list_attached_files(space_id: str, graph_id: str | None, entity_uri: str) -> Call[list[FileNode]]:
         """The FileNodes attached to an entity (NotFoundError if the entity is unknown)."""
         params = query(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
-        return Call("GET", ATTACHMENTS_PATH, lambda response: objects_of(FileNode, response.json()["files"]),
-                    params=params)
+        return Call(
+            "GET",
+            ATTACHMENTS_PATH,
+            lambda response: objects_of(FileNode, response.json()["files"]),
+            params=params,
+        )
 
 
 class AsyncKGEntitiesEndpoint(AsyncEndpointGroup):

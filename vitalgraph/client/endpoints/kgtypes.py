@@ -12,7 +12,12 @@ import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
 from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, split_uris, the_object
-from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.endpoints._operation import (
+    AsyncEndpointGroup,
+    AsyncOperation,
+    SyncEndpointGroup,
+    SyncOperation,
+)
 from vitalgraph.client.models import KGTypeList, ObjectsCreated, ObjectsDeleted, ObjectsUpdated
 from vitalgraph.model import GraphObject
 
@@ -24,15 +29,25 @@ class KGTypeCalls:
 
     @staticmethod
     def list_kgtypes(
-        space_id: str, graph_id: str | None = None, page_size: int = 100, offset: int = 0, search: str | None = None
+        space_id: str,
+        graph_id: str | None = None,
+        page_size: int = 100,
+        offset: int = 0,
+        search: str | None = None,
     ) -> Call[KGTypeList]:
         """A page of KGTypes; `search` keeps those with a text value containing it (case-insensitive)."""
-        params = query(space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, search=search)
+        params = query(
+            space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, search=search
+        )
 
         def parse(response: httpx.Response) -> KGTypeList:
             reply = response.json()
-            return KGTypeList(types=graph_objects(reply["types"]), total_count=reply["total_count"],
-                              page_size=reply["page_size"], offset=reply["offset"])
+            return KGTypeList(
+                types=graph_objects(reply["types"]),
+                total_count=reply["total_count"],
+                page_size=reply["page_size"],
+                offset=reply["offset"],
+            )
 
         return Call("GET", KGTYPES_PATH, parse, params=params)
 
@@ -55,16 +70,26 @@ class KGTypeCalls:
         space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]
     ) -> Call[ObjectsCreated]:
         """Create KGTypes; ConflictError (and nothing stored) if one exists."""
-        return Call("POST", KGTYPES_PATH, model_reply(ObjectsCreated),
-                    params=query(space_id=space_id, graph_id=graph_id), json=jsonld_body(objects))
+        return Call(
+            "POST",
+            KGTYPES_PATH,
+            model_reply(ObjectsCreated),
+            params=query(space_id=space_id, graph_id=graph_id),
+            json=jsonld_body(objects),
+        )
 
     @staticmethod
     def update_kgtypes(
         space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]
     ) -> Call[ObjectsUpdated]:
         """Replace KGTypes' properties; NotFoundError (and nothing changed) if one is missing."""
-        return Call("PUT", KGTYPES_PATH, model_reply(ObjectsUpdated),
-                    params=query(space_id=space_id, graph_id=graph_id), json=jsonld_body(objects))
+        return Call(
+            "PUT",
+            KGTYPES_PATH,
+            model_reply(ObjectsUpdated),
+            params=query(space_id=space_id, graph_id=graph_id),
+            json=jsonld_body(objects),
+        )
 
     @staticmethod
     def delete_kgtype(space_id: str, graph_id: str | None, uri: str) -> Call[ObjectsDeleted]:
@@ -73,7 +98,9 @@ class KGTypeCalls:
         return Call("DELETE", KGTYPES_PATH, model_reply(ObjectsDeleted), params=params)
 
     @staticmethod
-    def delete_kgtypes_batch(space_id: str, graph_id: str | None, uri_list: str | Sequence[str]) -> Call[ObjectsDeleted]:
+    def delete_kgtypes_batch(
+        space_id: str, graph_id: str | None, uri_list: str | Sequence[str]
+    ) -> Call[ObjectsDeleted]:
         """Delete several KGTypes; if one is missing, none is deleted (NotFoundError)."""
         params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("DELETE", KGTYPES_PATH, model_reply(ObjectsDeleted), params=params)

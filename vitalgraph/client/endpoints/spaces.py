@@ -5,7 +5,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from vitalgraph.client._requests import Call, model_reply
-from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.endpoints._operation import (
+    AsyncEndpointGroup,
+    AsyncOperation,
+    SyncEndpointGroup,
+    SyncOperation,
+)
 from vitalgraph.client.models import Space, SpaceDeleted, SpaceList
 
 
@@ -13,7 +18,9 @@ class SpaceCalls:
     """The spaces API as requests and reply parsers (no I/O)."""
 
     @staticmethod
-    def create_space(space_id: str, space_name: str | None = None, space_description: str = "") -> Call[Space]:
+    def create_space(
+        space_id: str, space_name: str | None = None, space_description: str = ""
+    ) -> Call[Space]:
         """Create a space; ConflictError if it exists. `space_name` defaults to the id."""
         body = {"space_id": space_id, "space_name": space_name, "space_description": space_description}
         return Call("POST", "/api/spaces", model_reply(Space), json=body)
@@ -32,7 +39,8 @@ class SpaceCalls:
     def delete_space(space_id: str) -> Call[SpaceDeleted]:
         """Delete a space with its graphs and every file's bytes."""
         return Call(
-            "DELETE", f"/api/spaces/{quote(space_id, safe='')}",
+            "DELETE",
+            f"/api/spaces/{quote(space_id, safe='')}",
             lambda response: SpaceDeleted(space_id=response.json()["deleted"]),
         )
 

@@ -7,7 +7,12 @@ from urllib.parse import quote
 import httpx
 
 from vitalgraph.client._requests import Call
-from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, AsyncOperation, SyncEndpointGroup, SyncOperation
+from vitalgraph.client.endpoints._operation import (
+    AsyncEndpointGroup,
+    AsyncOperation,
+    SyncEndpointGroup,
+    SyncOperation,
+)
 from vitalgraph.client.errors import VitalGraphClientError
 from vitalgraph.client.models import SparqlResults
 

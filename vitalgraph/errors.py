@@ -1,4 +1,4 @@
-"""Typed errors raised by the services; `vitalgraph.api.errors` maps them to HTTP statuses in one place."""
+"""Typed errors every layer raises; `vitalgraph.api.errors` maps them to HTTP statuses in one place."""
 
 from __future__ import annotations
 

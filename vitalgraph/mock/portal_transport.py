@@ -19,7 +19,9 @@ from anyio.from_thread import BlockingPortal
 
 
 class PortalTransport(httpx.BaseTransport):
-    def __init__(self, make_transport: Callable[[], httpx.AsyncBaseTransport], *, buffered_chunks: int = 2) -> None:
+    def __init__(
+        self, make_transport: Callable[[], httpx.AsyncBaseTransport], *, buffered_chunks: int = 2
+    ) -> None:
         self._make_transport = make_transport
         self._buffered_chunks = buffered_chunks
         self._lock = threading.Lock()
@@ -30,8 +32,9 @@ class PortalTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         portal, transport = self._started()
         body = _BodyPipe(self._buffered_chunks)
-        loop_request = httpx.Request(request.method, request.url, headers=request.headers, stream=body,
-                                     extensions=request.extensions)
+        loop_request = httpx.Request(
+            request.method, request.url, headers=request.headers, stream=body, extensions=request.extensions
+        )
 
         async def send() -> httpx.Response:
             try:
@@ -42,8 +45,13 @@ class PortalTransport(httpx.BaseTransport):
         answer = portal.start_task_soon(send)
         self._send_body(portal, request, body, answer)
         response = answer.result()
-        return httpx.Response(response.status_code, headers=response.headers, request=request,
-                              stream=_PortalResponseStream(portal, response), extensions=response.extensions)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            request=request,
+            stream=_PortalResponseStream(portal, response),
+            extensions=response.extensions,
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -64,7 +72,7 @@ class PortalTransport(httpx.BaseTransport):
             return self._portal, self._transport  # type: ignore[return-value]
 
     @staticmethod
-    def _send_body(portal: BlockingPortal, request: httpx.Request, body: "_BodyPipe", answer: Future) -> None:
+    def _send_body(portal: BlockingPortal, request: httpx.Request, body: _BodyPipe, answer: Future) -> None:
         try:
             for chunk in request.stream:  # type: ignore[union-attr]
                 if chunk and not portal.call(body.offer, chunk):

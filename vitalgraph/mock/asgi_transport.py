@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import anyio
 import httpx
 
-logger = logging.getLogger("vitalgraph.client.mock")
+logger = logging.getLogger("vitalgraph.mock")
 
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 _INTERNAL_ERROR = b'{"detail": "Internal Server Error"}'
@@ -63,7 +63,9 @@ class _Exchange:
         self.finished = asyncio.Event()  # the response is complete or the caller went away
         self.response_complete = False
         self.caller_gone = False
-        self.body_out, self.body_in = anyio.create_memory_object_stream[bytes](max_buffer_size=buffered_chunks)
+        self.body_out, self.body_in = anyio.create_memory_object_stream[bytes](
+            max_buffer_size=buffered_chunks
+        )
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> httpx.Response:
@@ -77,10 +79,19 @@ class _Exchange:
             await self.disconnect()
             raise self.request_error  # the caller's body failed: as with a real server, that is the error
         if not self.started.is_set():
-            return httpx.Response(500, headers={"content-type": "application/json"}, content=_INTERNAL_ERROR,
-                                  request=self.request)
-        return httpx.Response(self.status, headers=self.headers, stream=_ResponseStream(self), request=self.request,
-                              extensions={"http_version": b"HTTP/1.1"})
+            return httpx.Response(
+                500,
+                headers={"content-type": "application/json"},
+                content=_INTERNAL_ERROR,
+                request=self.request,
+            )
+        return httpx.Response(
+            self.status,
+            headers=self.headers,
+            stream=_ResponseStream(self),
+            request=self.request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
 
     async def disconnect(self) -> None:
         """The caller is done with the response: stop the app if it is still sending."""
@@ -106,7 +117,10 @@ class _Exchange:
         url = self.request.url
         return {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},  # 2.4: send() raises OSError once the caller is gone
+            "asgi": {
+                "version": "3.0",
+                "spec_version": "2.4",
+            },  # 2.4: send() raises OSError once the caller is gone
             "http_version": "1.1",
             "method": self.request.method,
             "scheme": url.scheme,
@@ -146,7 +160,9 @@ class _Exchange:
             body = message.get("body", b"")
             if body:
                 try:
-                    await self.body_out.send(bytes(body))  # waits while the reader is behind: memory stays flat
+                    await self.body_out.send(
+                        bytes(body)
+                    )  # waits while the reader is behind: memory stays flat
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     raise OSError("the client disconnected") from None
             if not message.get("more_body", False):

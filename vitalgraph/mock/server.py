@@ -23,7 +23,9 @@ class _SettingsFromArgumentsOnly(Settings):
     """Server settings that ignore VITALGRAPH_* variables: a mock must not pick up a real deployment's."""
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, **others: Any) -> tuple:
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: Any, **others: Any
+    ) -> tuple:
         return (init_settings,)
 
 
@@ -66,8 +68,13 @@ class InProcessServer:
         self.data_dir = Path(tempfile.mkdtemp(prefix="vitalgraph-mock-"))
         weakref.finalize(self, shutil.rmtree, self.data_dir, True)  # also if the mock is never closed
         settings = _SettingsFromArgumentsOnly(
-            **{"DATA_DIR": self.data_dir, "ADMIN_USERNAME": MOCK_USERNAME, "ADMIN_PASSWORD": MOCK_PASSWORD,
-               "GC_INTERVAL_SECONDS": 0, **self.settings_overrides}
+            **{
+                "DATA_DIR": self.data_dir,
+                "ADMIN_USERNAME": MOCK_USERNAME,
+                "ADMIN_PASSWORD": MOCK_PASSWORD,
+                "GC_INTERVAL_SECONDS": 0,
+                **self.settings_overrides,
+            }
         )
         async with AsyncExitStack() as stack:
             services = await Services.start(settings)

@@ -8,10 +8,10 @@ from typing import Any
 
 from vitalgraph.client.async_client import AsyncVitalGraphClient
 from vitalgraph.client.config import ClientConfig
-from vitalgraph.client.mock.asgi_transport import StreamingASGITransport
-from vitalgraph.client.mock.portal_transport import PortalTransport
-from vitalgraph.client.mock.server import MOCK_PASSWORD, MOCK_USERNAME, InProcessServer
 from vitalgraph.client.sync_client import VitalGraphClient
+from vitalgraph.mock.asgi_transport import StreamingASGITransport
+from vitalgraph.mock.portal_transport import PortalTransport
+from vitalgraph.mock.server import MOCK_PASSWORD, MOCK_USERNAME, InProcessServer
 
 MOCK_SERVER_URL = "http://vitalgraph.mock"
 
