@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import struct
 import sys
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ logger = logging.getLogger("vitalgraph.graph")
 _HEADER = struct.Struct(">cI")
 START_TIMEOUT_SECONDS = 30.0
 IDLE_WORKERS = 1
+NICE = shutil.which("nice")
 
 
 class _Worker:
@@ -35,15 +37,18 @@ class _Worker:
 
     @classmethod
     async def start(cls, nice: int) -> _Worker:
+        # `nice` in front: even the worker's start-up (Python, pyoxigraph) yields to the server.
+        niced = [NICE, "-n", str(nice)] if nice and NICE else []
         process = await asyncio.create_subprocess_exec(
             # The file itself, not `-m vitalgraph.graph.query_worker`: that would import the package
             # (settings, models: seconds of start-up) and start threads before the worker leaves the network.
+            *niced,
             sys.executable,
             "-I",
             protocol.__file__,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "VITALGRAPH_QUERY_WORKER_NICE": str(nice)},
+            env={**os.environ, "VITALGRAPH_QUERY_WORKER_NICE": "0" if niced else str(nice)},
         )
         worker = cls(process)
         try:

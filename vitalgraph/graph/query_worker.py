@@ -115,7 +115,11 @@ def main() -> None:
     deadline = [float("inf")]
     threading.Thread(target=_watch, args=(deadline, os.getppid()), daemon=True).start()
     open_store = _OpenStore()
-    write_frame(stdout, READY, json.dumps({"network_isolated": isolated, "nice": nice}).encode())
+    write_frame(
+        stdout,
+        READY,
+        json.dumps({"network_isolated": isolated, "nice": os.getpriority(os.PRIO_PROCESS, 0)}).encode(),
+    )
     while (frame := read_frame(stdin)) is not None:
         request = json.loads(frame[1])
         deadline[0] = time.monotonic() + float(request["timeout"])

@@ -116,12 +116,19 @@ class SparqlGraphStore(GraphStore):
             raise QueryTimeoutError(
                 f"the query ran longer than SPARQL_QUERY_TIMEOUT ({self.query_timeout_seconds:g} s) and was stopped"
             ) from None
+        except StorageUnavailableError as exc:  # an error status whose text says the server stopped it
+            if SERVER_CANCELLED_MARK.decode() in str(exc):
+                raise self._stopped_by_server() from None
+            raise
         if response.content.rstrip().endswith(SERVER_CANCELLED_MARK):
-            raise QueryTimeoutError(
-                f"the SPARQL server {self.query_url} stopped the query at its own time limit "
-                f"(SPARQL_QUERY_TIMEOUT is {self.query_timeout_seconds:g} s); no partial answer is sent"
-            )
+            raise self._stopped_by_server()
         return response
+
+    def _stopped_by_server(self) -> QueryTimeoutError:
+        return QueryTimeoutError(
+            f"the SPARQL server {self.query_url} stopped the query at its own time limit "
+            f"(SPARQL_QUERY_TIMEOUT is {self.query_timeout_seconds:g} s); no partial answer is sent"
+        )
 
     # --- HTTP -------------------------------------------------------------------------------
     async def _query(
