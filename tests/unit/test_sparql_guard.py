@@ -129,3 +129,11 @@ def test_updates_are_named():
     for update in ["INSERT DATA { <urn:a> <urn:b> <urn:c> }", "PREFIX x: <urn:x#> DELETE WHERE { ?s ?p ?o }"]:
         with pytest.raises(InvalidInputError, match="updates"):
             classify_query(update)
+
+
+def test_a_long_query_is_read_to_its_end():
+    patterns = "\n".join(f'  ?s{i} ex:p{i} "v\\"{i}" .' for i in range(5000))
+    query = f"PREFIX ex: <http://example.org/>\nSELECT * WHERE {{\n{patterns}\n}}"
+    assert classify_query(query) is QueryForm.SELECT
+    with pytest.raises(InvalidInputError, match="SERVICE"):
+        classify_query(query[:-1] + " SERVICE <http://h/> { } }")

@@ -8,6 +8,7 @@ call back to the SPARQL server, or to anywhere else), so queries using it are re
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 JSON_LD = "application/ld+json"
 MAX_QUERY_LENGTH = 1024 * 1024
+CHECK_ON_LOOP_MAX = 8 * 1024  # characters; longer queries are checked on a thread
 
 
 class QueryForm(str, Enum):
@@ -59,8 +61,8 @@ def classify_query(query: str) -> QueryForm:
     """
     found = readings(query)
     token_lists = [tokens for tokens in found if not isinstance(tokens, SparqlLexError)]
-    for token in (token for tokens in token_lists for token in tokens):
-        _refuse_outside(token)  # first, so SERVICE is named even when another reading fails
+    for tokens in token_lists:  # first, so SERVICE is named even when another reading fails
+        _refuse_outside(tokens)
     for error in found:
         if isinstance(error, SparqlLexError):
             raise InvalidInputError(f"SPARQL syntax error: {error}")
@@ -85,19 +87,21 @@ def _classify_tokens(tokens: list[Token]) -> QueryForm:
     return form
 
 
-def _refuse_outside(token: Token) -> None:
+def _refuse_outside(tokens: list[Token]) -> None:
     """Keywords are case-insensitive and need no word boundary in every engine, so a keyword is
     refused anywhere inside a word, a prefix or a language tag (never inside IRIs, strings,
     variables or local names, which engines read whole)."""
-    if token.kind is Kind.WORD or token.kind is Kind.LANGTAG:
-        text = token.text
-    elif token.kind is Kind.PNAME:
-        text = token.prefix
-    else:
-        return
-    for keyword, message in OUTSIDE_KEYWORDS.items():
-        if keyword in text.upper() or keyword.lower() in text.lower():
-            raise InvalidInputError(message)
+    for token in tokens:
+        if token.kind is Kind.WORD or token.kind is Kind.LANGTAG:
+            text = token.text
+        elif token.kind is Kind.PNAME and token.prefix:
+            text = token.prefix
+        else:
+            continue
+        upper, lower = text.upper(), text.lower()
+        for keyword, message in OUTSIDE_KEYWORDS.items():
+            if keyword in upper or keyword.lower() in lower:
+                raise InvalidInputError(message)
 
 
 def _prologue(tokens: list[Token]) -> tuple[int, set[str]]:
@@ -192,7 +196,12 @@ class SparqlService:
             raise InvalidInputError("empty SPARQL query")
         if len(query) > MAX_QUERY_LENGTH:
             raise InvalidInputError(f"SPARQL query over {MAX_QUERY_LENGTH} characters")
-        form = classify_query(query)
+        # Reading a long query takes a while (~1-2 s per MiB on the test machine): not on the event loop.
+        form = (
+            classify_query(query)
+            if len(query) < CHECK_ON_LOOP_MAX
+            else await asyncio.to_thread(classify_query, query)
+        )
         with self.limits.slot(user):
             return await self._run(space_id, query, form, accept)
 

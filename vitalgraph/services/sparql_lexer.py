@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class SparqlLexError(ValueError):
@@ -39,8 +39,7 @@ class Kind(str, Enum):
     PUNCT = "PUNCT"
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: Kind
     text: str
     offset: int
@@ -58,9 +57,11 @@ _PN_CHARS_BASE = (
 _PN_CHARS_U = _PN_CHARS_BASE + "_"
 _PN_CHARS = _PN_CHARS_U + r"\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
 _PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
-_PN_PREFIX = rf"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
-_PN_LOCAL = rf"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
-_VARNAME = rf"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*"
+# The grammar's `X ((Y | '.')* Y)?` (no trailing dot) as `X (\\.* Y)*`, and possessive quantifiers:
+# the same tokens, found without backtracking (which made long words quadratic).
+_PN_PREFIX = rf"[{_PN_CHARS_BASE}](?:\.*+[{_PN_CHARS}])*+"
+_PN_LOCAL = rf"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:\.*+(?:[{_PN_CHARS}:]|{_PLX}))*+"
+_VARNAME = rf"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*+"
 _ECHAR = r"""\\[tbnrf\\"']"""
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _EXPONENT = r"[eE][+-]?[0-9]+"
@@ -76,18 +77,18 @@ def _terminals(uchar_in_literals: bool) -> re.Pattern[str]:
             [
                 r"(?P<ws>[ \t\r\n]+)",
                 r"(?P<comment>\#[^\r\n]*)",
-                rf"(?P<iri><(?:[^<>\"{{}}|^`\\\x00-\x20]{uchar})*>)",
-                rf'(?P<string>"""(?:(?:"|"")?(?:[^"\\]|{_ECHAR}{uchar}))*"""'
-                rf"|'''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}{uchar}))*'''"
-                rf'|"(?:[^"\\\n\r]|{_ECHAR}{uchar})*"'
-                rf"|'(?:[^'\\\n\r]|{_ECHAR}{uchar})*')",
+                rf"(?P<iri><(?:[^<>\"{{}}|^`\\\x00-\x20]{uchar})*+>)",
+                rf'(?P<string>"""(?:(?:"|"")?(?:[^"\\]|{_ECHAR}{uchar}))*+"""'
+                rf"|'''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}{uchar}))*+'''"
+                rf'|"(?:[^"\\\n\r]|{_ECHAR}{uchar})*+"'
+                rf"|'(?:[^'\\\n\r]|{_ECHAR}{uchar})*+')",
                 rf"(?P<pname>(?P<prefix>(?:{_PN_PREFIX})?):(?:{_PN_LOCAL})?)",
-                rf"(?P<bnode>_:[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)",
+                rf"(?P<bnode>_:[{_PN_CHARS_U}0-9](?:\.*+[{_PN_CHARS}])*+)",
                 rf"(?P<var>[?$]{_VARNAME})",
                 r"(?P<langtag>@[a-zA-Z]+(?:--?[a-zA-Z0-9]+)*)",
                 rf"(?P<number>[0-9]+\.[0-9]*{_EXPONENT}|\.[0-9]+{_EXPONENT}|[0-9]+{_EXPONENT}"
                 r"|[0-9]*\.[0-9]+|[0-9]+)",
-                r"(?P<word>[A-Za-z][A-Za-z0-9_]*)",
+                r"(?P<word>[A-Za-z][A-Za-z0-9_]*+)",
                 "(?P<punct>" + "|".join(re.escape(p) for p in _PUNCT) + ")",
             ]
         ),
@@ -118,20 +119,20 @@ def tokenize(text: str, *, uchar_in_literals: bool = True) -> list[Token]:
 
 def _scan(text: str, terminals: re.Pattern[str]) -> Iterator[Token]:
     position = 0
-    while position < len(text):
-        match = terminals.match(text, position)
-        if match is None or match.end() == position:
-            raise SparqlLexError(
-                f"cannot read the query at character {position + 1}: {_shown(text, position)}"
-            )
+    for match in terminals.finditer(text):
+        if match.start() != position:  # finditer skipped what no terminal matches
+            break
+        position = match.end()
         group = match.lastgroup
         if group == "prefix":  # the inner group of a prefixed name
             group = "pname"
-        if group in _KIND_BY_GROUP:
-            kind = _KIND_BY_GROUP[group]
-            prefix = (match.group("prefix") or "") if kind is Kind.PNAME else ""
-            yield Token(kind, match.group(group), position, prefix)
-        position = match.end()
+        kind = _KIND_BY_GROUP.get(group or "")
+        if kind is Kind.PNAME:
+            yield Token(kind, match.group(), match.start(), match.group("prefix") or "")
+        elif kind is not None:
+            yield Token(kind, match.group(), match.start())
+    if position < len(text):
+        raise SparqlLexError(f"cannot read the query at character {position + 1}: {_shown(text, position)}")
 
 
 def _shown(text: str, position: int) -> str:
