@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -406,3 +407,41 @@ async def test_a_cut_answer_from_a_sparql_server_never_passes_as_rows(body, medi
         assert status_for(raised.value) == error, raised.value
     finally:
         await store.close()
+
+
+@pytest.mark.anyio
+async def test_a_user_query_may_run_up_to_its_own_limit_not_the_stores_read_timeout():
+    """The store's read timeout (for its own small queries) is shorter than a user query's limit: a
+    server computing quietly for longer than the first, within the second, must not answer 503."""
+    import http.server
+    import threading
+
+    from vitalgraph.graph.sparql_store import SparqlGraphStore
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            if self.path.startswith("/query?"):
+                time.sleep(1.5)
+            body = b'{"head":{},"boolean":true}'
+            self.send_response(200)
+            self.send_header("Content-Type", RESULTS)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = SparqlGraphStore(
+        f"http://127.0.0.1:{server.server_address[1]}/query", timeout_seconds=0.5, query_timeout_seconds=5
+    )
+    try:
+        await store.open()
+        assert await store.query_json("ASK { ?s ?p ?o }", ["urn:g"]) == b'{"head":{},"boolean":true}'
+    finally:
+        await store.close()
+        server.shutdown()
+        server.server_close()

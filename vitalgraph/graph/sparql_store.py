@@ -52,6 +52,7 @@ class SparqlGraphStore(GraphStore):
         self._auth = httpx.BasicAuth(username, password or "") if username else None
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
         self.query_timeout_seconds = query_timeout_seconds
+        self._user_timeout = httpx.Timeout(query_timeout_seconds + 5, connect=min(timeout_seconds, 10.0))
         self._transport = transport  # tests substitute one; normally httpx's own
         self._client: httpx.AsyncClient | None = None
 
@@ -111,7 +112,8 @@ class SparqlGraphStore(GraphStore):
     async def _user_query(self, query: str, accept: str, graphs: Sequence[str]) -> httpx.Response:
         try:
             async with asyncio.timeout(self.query_timeout_seconds):
-                response = await self._query(query, accept, _dataset_params(graphs))
+                # A quiet connection while the server computes is no reason to give up before the limit.
+                response = await self._query(query, accept, _dataset_params(graphs), self._user_timeout)
         except TimeoutError:
             raise QueryTimeoutError(
                 f"the query ran longer than SPARQL_QUERY_TIMEOUT ({self.query_timeout_seconds:g} s) and was stopped"
@@ -132,10 +134,14 @@ class SparqlGraphStore(GraphStore):
 
     # --- HTTP -------------------------------------------------------------------------------
     async def _query(
-        self, query: str, accept: str, params: list[tuple[str, str]] | None = None
+        self,
+        query: str,
+        accept: str,
+        params: list[tuple[str, str]] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         return await self._post(
-            self.query_url, query, "application/sparql-query", accept=accept, params=params
+            self.query_url, query, "application/sparql-query", accept=accept, params=params, timeout=timeout
         )
 
     async def _post(
@@ -146,6 +152,7 @@ class SparqlGraphStore(GraphStore):
         *,
         accept: str,
         params: list[tuple[str, str]] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("graph store is not open")
@@ -155,6 +162,7 @@ class SparqlGraphStore(GraphStore):
                 content=body.encode(),
                 params=params,
                 headers={"Content-Type": f"{content_type}; charset=utf-8", "Accept": accept},
+                timeout=timeout or self._timeout,
             )
         except httpx.TransportError as exc:
             reason = _one_line(f"{type(exc).__name__}: {exc}")
