@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     SPARQL_USERNAME: str | None = None
     SPARQL_PASSWORD: str | None = None
 
+    # User SPARQL queries (POST /api/graphs/sparql/...): each stops after SPARQL_QUERY_TIMEOUT seconds
+    # (504); a user may run SPARQL_MAX_QUERIES_PER_USER at once and the server SPARQL_MAX_QUERIES in all
+    # (429 over either). On the embedded store they run in worker processes at this nice increment.
+    SPARQL_QUERY_TIMEOUT: float = Field(default=30.0, gt=0, le=24 * 3600)
+    SPARQL_MAX_QUERIES_PER_USER: int = Field(default=2, ge=1)
+    SPARQL_MAX_QUERIES: int = Field(default=8, ge=1)
+    SPARQL_QUERY_NICE: int = Field(default=10, ge=0, le=19)
+
     # Maintenance: unfinished uploads older than STALE_UPLOAD_SECONDS and blobs no file node
     # references that are older than ORPHAN_MIN_AGE_SECONDS are removed every GC_INTERVAL_SECONDS.
     STALE_UPLOAD_SECONDS: int = Field(default=24 * 3600, ge=0)

@@ -29,6 +29,7 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.RangeNotSatisfiableError: 416,
     errors.TooManyRequestsError: 429,
     errors.StorageUnavailableError: 503,
+    errors.QueryTimeoutError: 504,
     errors.ServerShuttingDownError: 503,
 }
 

@@ -17,7 +17,7 @@ from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.login_throttle import LoginThrottle
 from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
-from vitalgraph.services.sparql import SparqlService
+from vitalgraph.services.sparql import QueryLimits, SparqlService
 from vitalgraph.services.tus import TusService
 
 logger = logging.getLogger("vitalgraph")
@@ -87,7 +87,11 @@ class Services:
             maintenance,
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
-            sparql=SparqlService(graph, spaces),
+            sparql=SparqlService(
+                graph,
+                spaces,
+                QueryLimits(settings.SPARQL_MAX_QUERIES_PER_USER, settings.SPARQL_MAX_QUERIES),
+            ),
             access=AccessService(auth.accounts, auth, spaces),
             tus=tus,
             generated_admin_password=secrets.admin_password,
