@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,15 +16,12 @@ from vitalgraph.errors import (
     AuthenticationError,
     FeatureDisabledError,
     InvalidInputError,
-    PayloadTooLargeError,
     RequestTimeoutError,
     UploadIncompleteError,
 )
-from vitalgraph.model import GraphObject
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
 
-MAX_JSON_BODY = 32 * 1024 * 1024
 # ASCII digits only (str.isdigit() also takes the Latin-1 "²", "³" and "¹", which int() refuses), and at
 # most 19 of them: any byte count fits, and int() is never handed thousands of digits.
 _HEADER_INTEGER = re.compile(r"[0-9]{1,19}")
@@ -103,30 +99,6 @@ def header_integer(request: Request, name: str) -> int | None:
 
 def declared_length(request: Request) -> int | None:
     return header_integer(request, "Content-Length")
-
-
-async def read_json(request: Request) -> Any:
-    size = declared_length(request)
-    if size is not None and size > MAX_JSON_BODY:
-        raise PayloadTooLargeError(f"JSON body over {MAX_JSON_BODY} bytes")
-    body = bytearray()
-    async for chunk in request_body(request):
-        body += chunk
-        if len(body) > MAX_JSON_BODY:
-            raise PayloadTooLargeError(f"JSON body over {MAX_JSON_BODY} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"request body is not valid JSON: {exc}") from None
-    except RecursionError:  # the decoder recurses once per level: refuse, do not crash
-        raise InvalidInputError("request body is not valid JSON: nested too deeply") from None
-
-
-async def read_graph_objects(request: Request) -> list[GraphObject]:
-    document = await read_json(request)
-    if not isinstance(document, (dict, list)):  # from_jsonld would take a string for JSON text to parse
-        raise InvalidInputError(f"JSON-LD must be an object or an array, got {type(document).__name__}")
-    return GraphObject.from_jsonld(document)
 
 
 def split_uri_list(uri_list: list[str] | None) -> list[str]:
