@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 from starlette.requests import ClientDisconnect
 
 from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
@@ -19,6 +20,7 @@ from vitalgraph.errors import (
     RequestTimeoutError,
     UploadIncompleteError,
 )
+from vitalgraph.model import MAX_URI_LENGTH, uri_length
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
 
@@ -109,8 +111,16 @@ def split_uri_list(uri_list: list[str] | None) -> list[str]:
 
 # --- query parameters shared by the files, kgtypes and kgentities routes ---------------------------
 GraphId = Annotated[str | None, Query(max_length=256)]
-FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
-OptionalUri = Annotated[str | None, Query(max_length=4096)]
+
+
+def _addressable(uri: str | None) -> str | None:
+    if uri is not None and uri_length(uri) > MAX_URI_LENGTH:
+        raise ValueError(f"longer than {MAX_URI_LENGTH} bytes in UTF-8 (MAX_URI_LENGTH)")
+    return uri
+
+
+FileUri = Annotated[str, Query(min_length=1, max_length=MAX_URI_LENGTH), AfterValidator(_addressable)]
+OptionalUri = Annotated[str | None, Query(max_length=MAX_URI_LENGTH), AfterValidator(_addressable)]
 UriList = Annotated[list[str] | None, Query()]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]

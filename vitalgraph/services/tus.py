@@ -34,6 +34,7 @@ from vitalgraph.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
+from vitalgraph.model import check_uri_length
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
     DEFAULT_GRAPH_ID,
@@ -45,7 +46,7 @@ from vitalgraph.services.files import (
 
 logger = logging.getLogger("vitalgraph.tus")
 
-MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_BYTES = 16 * 1024  # room for the longest file URI (MAX_URI_LENGTH bytes, base64: 5464)
 # Metadata keys: ours first, then the names Uppy and tus-js-client send by default.
 FILENAME_KEYS = ("filename", "name")
 FILETYPE_KEYS = ("filetype", "type")
@@ -161,6 +162,7 @@ class TusService:
         space_id, file_uri = metadata.get("space_id"), metadata.get("file_uri")
         if not space_id or not file_uri:
             raise InvalidInputError("Upload-Metadata must name the target with 'space_id' and 'file_uri'")
+        check_uri_length(file_uri, "file_uri")
         graph_id = metadata.get("graph_id") or None
         filename = check_filename(next((metadata[k] for k in FILENAME_KEYS if metadata.get(k)), None))
         filetype = next((metadata[k] for k in FILETYPE_KEYS if metadata.get(k)), None)
