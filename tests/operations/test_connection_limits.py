@@ -67,6 +67,7 @@ def slow_clients_server(server_factory) -> RunningServer:
             "VITALGRAPH_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
             "VITALGRAPH_KEEPALIVE_TIMEOUT_SECONDS": "1",
             "VITALGRAPH_MAX_CONNECTIONS_PER_CLIENT": "300",
+            "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS": "1",
         },
         name="slow-clients",
     )
@@ -111,6 +112,25 @@ def test_a_silent_connection_and_half_a_second_request_are_closed_too(slow_clien
         kept.sendall(b"GET /hea")  # the second request never finishes its line
         answer = read_until_closed(kept, time.monotonic() + HEADER_TIMEOUT + 5)
     assert answer.startswith(b"HTTP/1.1 200") and b"HTTP/1.1 408" in answer, answer
+
+
+@pytest.mark.parametrize(
+    "path, content_type",
+    [
+        ("/api/login", "application/x-www-form-urlencoded"),  # a form FastAPI read, unbounded
+        ("/api/refresh", "application/json"),
+    ],
+)
+def test_a_body_that_stops_coming_is_answered_408(slow_clients_server, path: str, content_type: str) -> None:
+    """Headers complete, the body promised and never sent: the body idle timeout ends it."""
+    with contextlib.closing(connect(slow_clients_server)) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\n"
+            "Content-Length: 100\r\n\r\nusername=a".encode()
+        )
+        answer = read_until_closed(sock, time.monotonic() + 8)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"TRANSFER_IDLE_TIMEOUT_SECONDS" in answer
 
 
 def test_an_idle_kept_alive_connection_is_closed_after_the_keepalive_timeout(slow_clients_server) -> None:

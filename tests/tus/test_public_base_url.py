@@ -3,10 +3,8 @@ chose (issue 12, finding 9: the tus Location echoed the request's Host)."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +17,10 @@ EVIL = {"Host": "evil.example"}
 
 
 @pytest.fixture(scope="module")
-def public_server() -> Iterator[RunningServer]:
+def public_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """Listens on 127.0.0.1, and is told its public URL is http://localhost:<port>/."""
     port = free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="vitalgraph-public-")) / "data"
+    data_dir = tmp_path_factory.mktemp("public") / "data"
     data_dir.mkdir()
     server = start_server(data_dir, {"VITALGRAPH_PUBLIC_BASE_URL": f"http://localhost:{port}/"}, port=port)
     yield server

@@ -1,8 +1,9 @@
 """Every JSON request body is read here, within two limits: its size and how deeply it nests.
 
 Routes that take JSON-LD call `read_json` / `read_graph_objects`; routes whose body is a pydantic
-model are declared on routers with `route_class=JsonBodyRoute`, which reads and checks the body
-before FastAPI parses it (FastAPI would otherwise turn every failure into one vague 400). A body
+model or a form are declared on routers with `route_class=BoundedBodyRoute`, which reads and checks
+the body before FastAPI parses it (FastAPI would otherwise turn every failure into one vague 400, and
+wait for a body that never comes forever). A body
 over a limit is refused with 413 (size) or 400 (depth) naming the limit, never a 500: the depth is
 measured without recursion, and the recursion of the JSON decoder itself is caught.
 """
@@ -14,7 +15,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
-from fastapi.params import Form
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
@@ -94,36 +94,34 @@ async def read_graph_objects(request: Request) -> list[GraphObject]:
     return GraphObject.from_jsonld(document)
 
 
-class _CheckedJsonRequest(Request):
-    """A request whose body (and JSON document) were read through the limits above, for FastAPI."""
+class _BodyReadRequest(Request):
+    """A request whose body was read through `read_json_bytes` (size limit, idle timeout) and, when it
+    is JSON, parsed within the depth limit; FastAPI then reads both from here."""
 
     def __init__(self, request: Request, body: bytes) -> None:
         super().__init__(request.scope, request.receive)
-        self._checked_body = body
-        self._checked_json: Any = None
+        self._body = body  # Starlette's own cache: body(), stream() and form() all read it from here
+        self._document: Any = None
         if body and _is_json(request.headers.get("content-type")):
-            self._checked_json = parse_json(body)
-
-    async def body(self) -> bytes:
-        return self._checked_body
+            self._document = parse_json(body)
 
     async def json(self) -> Any:
-        return self._checked_json
+        return self._document
 
 
-class JsonBodyRoute(APIRoute):
-    """A route whose pydantic body is read and parsed within the JSON limits before FastAPI sees it.
-
-    FastAPI parses the body as JSON when it has no Content-Type or a JSON one; so do we, and leave
-    any other body to FastAPI (which refuses it with 422)."""
+class BoundedBodyRoute(APIRoute):
+    """A route whose model or form body FastAPI reads only after it came in within the limits above:
+    at most MAX_JSON_BODY_BYTES, no pause longer than TRANSFER_IDLE_TIMEOUT_SECONDS (408), and JSON
+    no deeper than MAX_JSON_DEPTH. FastAPI parses a body as JSON when it has no Content-Type or a
+    JSON one; so does this."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None or isinstance(self.body_field.field_info, Form):
+        if self.body_field is None:
             return handler
 
         async def run(request: Request) -> Response:
-            return await handler(_CheckedJsonRequest(request, await read_json_bytes(request)))
+            return await handler(_BodyReadRequest(request, await read_json_bytes(request)))
 
         return run
 
