@@ -70,7 +70,7 @@ def _too_large() -> PayloadTooLargeError:
     return PayloadTooLargeError(f"JSON body over {MAX_JSON_BODY_BYTES} bytes (the limit)")
 
 
-async def read_json_bytes(request: Request) -> bytes:
+async def read_bounded_body(request: Request) -> bytes:
     """The body, refused (413) as soon as it exceeds MAX_JSON_BODY_BYTES, declared or sent."""
     size = declared_length(request)
     if size is not None and size > MAX_JSON_BODY_BYTES:
@@ -84,7 +84,7 @@ async def read_json_bytes(request: Request) -> bytes:
 
 
 async def read_json(request: Request) -> Any:
-    return parse_json(await read_json_bytes(request))
+    return parse_json(await read_bounded_body(request))
 
 
 async def read_graph_objects(request: Request) -> list[GraphObject]:
@@ -95,7 +95,7 @@ async def read_graph_objects(request: Request) -> list[GraphObject]:
 
 
 class _BodyReadRequest(Request):
-    """A request whose body was read through `read_json_bytes` (size limit, idle timeout) and, when it
+    """A request whose body was read through `read_bounded_body` (size limit, idle timeout) and, when it
     is JSON, parsed within the depth limit; FastAPI then reads both from here."""
 
     def __init__(self, request: Request, body: bytes) -> None:
@@ -121,7 +121,7 @@ class BoundedBodyRoute(APIRoute):
             return handler
 
         async def run(request: Request) -> Response:
-            return await handler(_BodyReadRequest(request, await read_json_bytes(request)))
+            return await handler(_BodyReadRequest(request, await read_bounded_body(request)))
 
         return run
 
