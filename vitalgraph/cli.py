@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from vitalgraph.client.cli_files import files_app
 from vitalgraph.config import Settings, SettingsError, load_settings
@@ -44,11 +43,11 @@ def serve(
     config: ConfigOption = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
-    """Start the HTTP server (uvicorn with uvloop and httptools)."""
+    """Start the HTTP server (uvicorn with uvloop and httptools; connection limits in docs/security.md)."""
     settings = _settings_or_exit(config, HOST=host, PORT=port, DATA_DIR=data_dir)
     configure_logging(log_level, settings.LOG_FORMAT)
     from vitalgraph.api.app import create_app
-    from vitalgraph.api.shutdown import GracefulServer
+    from vitalgraph.api.server import build_server
     from vitalgraph.errors import StorageUnavailableError
     from vitalgraph.services.container import Services
 
@@ -66,17 +65,12 @@ def serve(
                 err=True,
             )
         asgi_app = create_app(settings, services)
-        config = uvicorn.Config(
+        server = build_server(
+            settings,
             asgi_app,
-            host=settings.HOST,
-            port=settings.PORT,
-            http="httptools",
+            on_shutdown=asgi_app.state.shutdown.begin_drain,
+            after_shutdown=services.stop,
             log_level=log_level,
-            log_config=None,  # our handler (text or JSON, with request ids) formats uvicorn's lines too
-            timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
-        )
-        server = GracefulServer(
-            config, on_shutdown=asgi_app.state.shutdown.begin_drain, after_shutdown=services.stop
         )
         try:
             await server.serve()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -34,6 +36,21 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Path("./data")
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8001, ge=0, le=65535)
+    # The URL clients reach this server at (e.g. "https://graph.example.org/vg"): every absolute URL
+    # the server hands out (the tus Location, redirects) is built from it. None: from the request.
+    PUBLIC_BASE_URL: str | None = None
+
+    # Connections, per server process (see docs/security.md). A client must send a request's line and
+    # headers within HEADER_TIMEOUT_SECONDS (else 408 and closed); a connection idle between requests
+    # is closed after KEEPALIVE_TIMEOUT_SECONDS. Over MAX_CONNECTIONS in all, or MAX_CONNECTIONS_PER_CLIENT
+    # from one address (IPv6: one /64), a new connection is answered 503 and closed.
+    HEADER_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    KEEPALIVE_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+    MAX_CONNECTIONS: int = Field(default=1000, ge=1)
+    MAX_CONNECTIONS_PER_CLIENT: int = Field(default=100, ge=1)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated addresses
+    # or networks ("10.0.0.5, 10.1.0.0/16"). Empty: none, the client is the connection's peer.
+    TRUSTED_PROXIES: str = ""
 
     # Auth. In production the JWT secret must be given (replicas must share it; see docs/security.md).
     PRODUCTION: bool = False
@@ -91,6 +108,10 @@ class Settings(BaseSettings):
 
     # Resumable uploads (tus): an upload that no PATCH has touched for this long expires (gc removes it).
     TUS_UPLOAD_EXPIRY_SECONDS: int = Field(default=24 * 3600, ge=1)
+    # Per user, over every replica sharing DATA_DIR/tus: unfinished uploads open at once, and the bytes
+    # they reserve (their Upload-Length; a deferred length counts the bytes staged so far). 0 = no cap.
+    TUS_MAX_UPLOADS_PER_USER: int = Field(default=100, ge=0)
+    TUS_MAX_BYTES_PER_USER: int = Field(default=1024 * 1024 * MiB, ge=0, description="bytes; default 1 TiB")
 
     # Browsers: origins allowed to call the API, comma-separated ("*" = any); empty = no CORS headers.
     CORS_ALLOW_ORIGINS: str = ""
@@ -112,6 +133,30 @@ class Settings(BaseSettings):
             raise ValueError("must not contain '..'")
         return value
 
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in _comma_list(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
+        return value
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            raise ValueError(
+                "must be an http(s) URL such as https://graph.example.org, without query or fragment"
+            )
+        return value.strip().rstrip("/")
+
     @model_validator(mode="after")
     def _production_needs_jwt_secret(self) -> Settings:
         if self.PRODUCTION and not self.JWT_SECRET:
@@ -127,7 +172,15 @@ class Settings(BaseSettings):
 
     @property
     def cors_origins(self) -> list[str]:
-        return [origin.strip() for origin in self.CORS_ALLOW_ORIGINS.split(",") if origin.strip()]
+        return _comma_list(self.CORS_ALLOW_ORIGINS)
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return _comma_list(self.TRUSTED_PROXIES)
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

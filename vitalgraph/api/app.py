@@ -25,6 +25,7 @@ from vitalgraph.api.routes import (
     users,
 )
 from vitalgraph.api.shutdown import ShutdownCoordinator
+from vitalgraph.api.urls import PublicLocationMiddleware
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
 
@@ -60,6 +61,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.shutdown = ShutdownCoordinator()
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.PUBLIC_BASE_URL:  # the one Location the framework builds itself: slash redirects
+        app.add_middleware(PublicLocationMiddleware, public_base_url=settings.PUBLIC_BASE_URL)
     install_error_handlers(app)
     app.include_router(operations.router)
     app.include_router(auth.router)

@@ -75,6 +75,8 @@ class Services:
             settings.DATA_DIR / "tus",
             max_size=settings.max_upload_size,
             expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+            max_uploads_per_user=settings.TUS_MAX_UPLOADS_PER_USER,
+            max_bytes_per_user=settings.TUS_MAX_BYTES_PER_USER,
         )
         maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
         services = cls(

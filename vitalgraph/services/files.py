@@ -336,6 +336,7 @@ def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:
     check_uri_count([o.URI for o in objects])
     nodes = []
     for obj in objects:
+        obj.check_uri_lengths()
         if not isinstance(obj, FileNode):
             raise InvalidInputError(f"{obj.URI} is a {obj.class_uri}, not a FileNode")
         nodes.append(obj)

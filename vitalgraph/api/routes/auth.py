@@ -9,8 +9,9 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
 from vitalgraph.api.deps import ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 
-router = APIRouter(prefix="/api", tags=["auth"])
+router = APIRouter(prefix="/api", tags=["auth"], route_class=BoundedBodyRoute)
 
 
 class TokenResponse(BaseModel):

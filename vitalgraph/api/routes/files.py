@@ -24,13 +24,13 @@ from vitalgraph.api.deps import (
     ServicesDep,
     UriList,
     declared_length,
-    read_graph_objects,
     request_body,
     require_streaming,
     split_uri_list,
     uris_to_delete,
 )
 from vitalgraph.api.download import build_download_response
+from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError

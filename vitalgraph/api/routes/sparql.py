@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable
 from typing import TypeVar
 from urllib.parse import parse_qs
@@ -13,6 +12,7 @@ from fastapi.responses import Response
 
 from vitalgraph.api.access import ReadableSpaceInPath
 from vitalgraph.api.deps import PrincipalDep, ServicesDep, request_body
+from vitalgraph.api.json_body import parse_json
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.sparql import MAX_QUERY_LENGTH
 
@@ -95,10 +95,7 @@ async def _read_query(request: Request) -> str:
     if media_type == "application/x-www-form-urlencoded":
         return _only_query(parse_qs(text).get("query"))
     if media_type == "application/json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInputError(f"request body is not valid JSON: {exc}") from None
+        data = parse_json(text)
         return _only_query([data.get("query")] if isinstance(data, dict) else None)
     raise InvalidInputError(
         f"unsupported Content-Type {media_type or '(none)'!r}: send application/sparql-query, "
