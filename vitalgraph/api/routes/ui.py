@@ -56,6 +56,7 @@ def wants_json(accept: str | None) -> bool:
 @router.get(
     "/",
     response_class=HTMLResponse,
+    response_model=None,
     responses={200: {"content": {"text/html": {}, "application/json": {}}}},
 )
 async def landing(request: Request, services: ServicesDep) -> HTMLResponse | JSONResponse:
