@@ -186,10 +186,8 @@ class FileCalls:
     def get_presigned_url(
         space_id: str, uri: str, graph_id: str | None = None, expires: int = 3600
     ) -> Call[PresignedUrl]:
-        """A presigned S3 GET URL for the file's content, valid `expires` seconds (1 to 604800).
-
-        NotFoundError ("presigned downloads are off ...") when the server's blob store cannot presign (the local store).
-        """
+        """A URL that downloads the file's content without a token, valid `expires` seconds (1 to 604800):
+        a presigned S3 URL on the S3 store, a link the server signs itself on the local store."""
         params = query(space_id=space_id, graph_id=graph_id, uri=uri, expires=expires)
         return Call("GET", PRESIGNED_PATH, model_reply(PresignedUrl), params=params)
 

@@ -15,6 +15,14 @@ const panel = document.getElementById("uploads");
 const list = document.getElementById("upload-list");
 const finishedListeners = new Set();
 
+const toggle = document.getElementById("uploads-toggle");
+toggle.addEventListener("click", () => {
+  const open = toggle.getAttribute("aria-expanded") === "true";
+  toggle.setAttribute("aria-expanded", String(!open));
+  toggle.textContent = open ? "Show" : "Hide";
+  list.hidden = open;
+});
+
 document.getElementById("uploads-clear").addEventListener("click", () => {
   for (const item of [...list.children]) {
     if (["done", "cancelled"].includes(item.dataset.state)) item.remove();
@@ -62,6 +70,10 @@ class FileUpload {
   setState(state, text) {
     this.item.dataset.state = state;
     this.status.textContent = text;
+    if (state !== "uploading") {
+      this.rate.textContent = ""; // no speed or time left while nothing moves
+      this.samples = [];
+    }
   }
 
   async begin() {

@@ -1,0 +1,74 @@
+"""GET /api/files: pages sorted (`sort`) and filtered by name (`name`) on the server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.conftest import FILE_NODE, HAS_NAME
+
+HAS_FILE_NAME = "http://vital.ai/ontology/vital#hasFileName"
+FILES = {  # name -> content
+    "delta.txt": b"4444",
+    "Alpha report.pdf": b"1",
+    "charlie.bin": b"333",
+    "bravo REPORT.txt": b"22",
+}
+
+
+@pytest.fixture
+def listed(api: httpx.Client, space: str) -> str:
+    for index, (name, data) in enumerate(FILES.items()):
+        uri = f"http://example.org/{space}/{index}"
+        node = {"@id": uri, "@type": FILE_NODE, HAS_NAME: [{"@value": name}]}
+        assert api.post("/api/files", params={"space_id": space}, json=node).status_code == 201
+        upload = api.post(
+            "/api/files/stream/upload",
+            params={"space_id": space, "uri": uri, "filename": f"file{index}"},
+            content=data,
+            headers={"Content-Type": f"type/t{3 - index}"},
+        )
+        assert upload.status_code == 200
+    return space
+
+
+def _names(api: httpx.Client, space: str, **params: object) -> list[str]:
+    response = api.get("/api/files", params={"space_id": space, **params})
+    assert response.status_code == 200, response.text
+    return [node[HAS_NAME][0]["@value"] for node in response.json()["files"]["@graph"]]
+
+
+def test_sort_by_name_size_type_and_uri_both_ways(api: httpx.Client, listed: str) -> None:
+    by_name = ["Alpha report.pdf", "bravo REPORT.txt", "charlie.bin", "delta.txt"]
+    assert _names(api, listed, sort="name") == by_name
+    assert _names(api, listed, sort="-name") == by_name[::-1]
+    assert _names(api, listed, sort="size") == by_name  # 1, 2, 3, 4 bytes: numbers, not text
+    assert _names(api, listed, sort="-size") == by_name[::-1]
+    assert (
+        _names(api, listed, sort="type")
+        == ["bravo REPORT.txt", "Alpha report.pdf", "charlie.bin", "delta.txt"][::-1]
+    )
+    assert _names(api, listed, sort="uri") == list(FILES)
+    assert _names(api, listed, sort="-uri") == list(FILES)[::-1]
+    assert _names(api, listed, sort="filename") == list(FILES)
+
+
+def test_pages_follow_the_order(api: httpx.Client, listed: str) -> None:
+    pages = [_names(api, listed, sort="-size", page_size=3, offset=offset) for offset in (0, 3)]
+    assert pages == [["delta.txt", "charlie.bin", "bravo REPORT.txt"], ["Alpha report.pdf"]]
+
+
+def test_name_filter_is_case_insensitive_and_counted(api: httpx.Client, listed: str) -> None:
+    response = api.get("/api/files", params={"space_id": listed, "name": "report", "sort": "name"})
+    assert response.json()["total_count"] == 2
+    assert _names(api, listed, name="report", sort="name") == ["Alpha report.pdf", "bravo REPORT.txt"]
+    assert _names(api, listed, name="FILE2") == ["charlie.bin"]  # the file name counts too
+    assert _names(api, listed, name="zzz") == []
+    assert _names(api, listed, name='"quotes" \\ and } braces') == []  # text, never SPARQL
+
+
+@pytest.mark.parametrize("sort", ["colour", "--name", "name;", "-", "size desc"])
+def test_unknown_sort_is_400_naming_the_parameter(api: httpx.Client, space: str, sort: str) -> None:
+    response = api.get("/api/files", params={"space_id": space, "sort": sort})
+    assert response.status_code == 400
+    assert "'sort'" in response.json()["detail"] and "name" in response.json()["detail"]

@@ -1,0 +1,213 @@
+"""The whole file workflow in a real Chromium: sign in, create a space, upload three files at once (one
+of 200 MiB) with progress, survive a dropped network and a reload, download byte-exact, delete, attach
+to an organization, query; on a phone; by keyboard only; loading nothing from elsewhere."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.ui.conftest import MiB, PHONE, App
+
+BIG = 200 * MiB
+THROTTLE_BYTES_PER_SECOND = 12 * MiB
+
+
+def _write(path: Path, size: int) -> str:
+    """A file of random bytes, written 8 MiB at a time; returns its SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        left = size
+        while left:
+            block = os.urandom(min(left, 8 * MiB))
+            digest.update(block)
+            out.write(block)
+            left -= len(block)
+    return digest.hexdigest()
+
+
+def _sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while block := source.read(MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _throttle(app: App, upload_bytes_per_second: int) -> None:
+    """Slow the page's uploads (Chromium's own network emulation), so progress and a break mid-upload
+    can be seen: on loopback 200 MiB would be done before a test could look."""
+    cdp = app.page.context.new_cdp_session(app.page)
+    cdp.send("Network.enable")
+    _network(cdp, offline=False, upload_bytes_per_second=upload_bytes_per_second)
+    return cdp
+
+
+def _network(cdp, *, offline: bool, upload_bytes_per_second: int = -1) -> None:
+    conditions = {"offline": offline, "latency": 0, "downloadThroughput": -1}
+    cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": upload_bytes_per_second})
+
+
+def _upload_item(app: App, name: str):
+    return app.page.locator(f'#upload-list li[data-name="{name}"]')
+
+
+def _files_by_name(app: App, space_id: str) -> dict[str, dict]:
+    with app.server.client() as api:
+        page = api.get("/api/files", params={"space_id": space_id, "page_size": 100}).json()
+    nodes = page["files"]["@graph"]
+    return {
+        node["http://vital.ai/ontology/vital-core#hasName"][0]["@value"]: {
+            "uri": node["@id"],
+            "sha256": (node.get("http://vitalgraph.ai/ontology/vitalgraph#hasFileSHA256") or [{}])[0].get(
+                "@value"
+            ),
+        }
+        for node in nodes
+    }
+
+
+@pytest.mark.timeout(900)
+def test_the_whole_workflow_on_a_desktop(new_app, tmp_path: Path) -> None:
+    app = new_app().open()
+    page = app.page
+    app.shot("desktop-sign-in")
+    app.sign_in()
+    app.create_space("ui-workflow")
+    app.shot("desktop-files-empty")
+
+    # --- three files at once, one of 200 MiB, throttled so progress is visible ---------------------
+    big, notes, picture = tmp_path / "big.bin", tmp_path / "notes.txt", tmp_path / "picture.png"
+    big_sha = _write(big, BIG)
+    notes.write_text("Quarterly notes\n" * 2000)
+    picture.write_bytes(_png())
+    cdp = _throttle(app, THROTTLE_BYTES_PER_SECOND)
+    page.set_input_files("#file-picker", [str(big), str(notes), str(picture)])
+    item = _upload_item(app, "big.bin")
+    item.wait_for()
+
+    seen: list[int] = []
+    while len(seen) < 5:  # progress events arrive: the bytes sent grow step by step
+        page.wait_for_function(
+            "([el, last]) => Number(el.dataset.sent || 0) > last",
+            arg=[item.element_handle(), seen[-1] if seen else 0],
+        )
+        seen.append(int(item.get_attribute("data-sent")))
+    assert seen == sorted(seen) and seen[-1] < BIG
+    assert re.search(r"/s, .* left", item.locator(".meta").inner_text()), item.inner_text()
+    app.shot("desktop-uploading")
+    _upload_item(app, "notes.txt").and_(page.locator('[data-state="done"]')).wait_for()
+    _upload_item(app, "picture.png").and_(page.locator('[data-state="done"]')).wait_for()
+
+    # --- the network drops mid-upload; the upload goes on by itself once it is back -------------------
+    page.wait_for_function("el => Number(el.dataset.sent) > 40 * 1024 * 1024", arg=item.element_handle())
+    _network(cdp, offline=True)
+    page.context.set_offline(True)  # navigator.onLine too
+    item.and_(page.locator('[data-state="offline"]')).wait_for()
+    sent_when_cut = int(item.get_attribute("data-sent"))
+    app.shot("desktop-upload-offline")
+    page.context.set_offline(False)
+    _network(cdp, offline=False, upload_bytes_per_second=4 * THROTTLE_BYTES_PER_SECOND)
+    item.and_(page.locator('[data-state="done"]')).wait_for(timeout=600_000)
+    assert sent_when_cut < BIG
+    cdp.detach()
+
+    files = _files_by_name(app, "ui-workflow")
+    assert files["big.bin"]["sha256"] == big_sha
+    assert files["notes.txt"]["sha256"] == _sha256(notes)
+    assert files["picture.png"]["sha256"] == _sha256(picture)
+    page.get_by_role("button", name="Clear finished").click()
+    page.get_by_role("row", name=re.compile("big.bin")).wait_for()
+    app.shot("desktop-files")
+
+    # --- downloads through short-lived links, handled by the browser's download manager -------------
+    for name, path in (("notes.txt", notes), ("big.bin", big)):
+        with page.expect_download() as caught:
+            page.get_by_role("button", name=f"Download {name}").click()
+        download = caught.value
+        assert download.suggested_filename == name
+        assert _sha256(download.path()) == _sha256(path)
+        assert "/api/files/signed?token=" in download.url
+        assert "Bearer" not in download.url
+
+    # --- preview and metadata -------------------------------------------------------------------------
+    page.get_by_role("button", name="Preview picture.png").click()
+    page.get_by_role("img", name="Preview of picture.png").wait_for()
+    assert page.evaluate("() => document.querySelector('.preview img').naturalWidth") == 2
+    app.shot("desktop-preview")
+    page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Details of notes.txt").click()
+    page.get_by_label("Name", exact=True).fill("Q3 notes")
+    app.shot("desktop-details")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("row", name=re.compile("Q3 notes")).wait_for()
+    assert "Q3 notes" in _files_by_name(app, "ui-workflow")
+
+    # --- sorted and filtered by the server ------------------------------------------------------------
+    page.get_by_role("button", name=re.compile("^Sort by Size")).click()
+    page.wait_for_function(
+        "() => document.querySelector('th[aria-sort=ascending]')?.textContent.includes('Size')"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('table[aria-label=Files] tbody tr td')?.textContent === 'picture.png'"
+    )
+    page.get_by_label("Filter by name").fill("big")
+    page.wait_for_function("() => document.querySelectorAll('table[aria-label=Files] tbody tr').length === 1")
+
+    # --- attach the big file to an organization, then query it ----------------------------------------
+    page.get_by_role("link", name="Entities").click()
+    page.get_by_label("New organization's name").fill("Acme Corporation")
+    page.get_by_role("button", name="Create organization").click()
+    page.get_by_label("File to attach").select_option(label="big.bin")
+    page.get_by_role("button", name="Attach", exact=True).click()
+    page.get_by_role("list", name="Files attached to Acme Corporation").get_by_text("big.bin").wait_for()
+    app.shot("desktop-entities")
+    with app.server.client() as api:
+        orgs = api.get("/api/graphs/kgentities", params={"space_id": "ui-workflow"}).json()
+        org_uri = orgs["entities"]["@graph"][0]["@id"]
+        attached = api.get(
+            "/api/graphs/kgentities/files", params={"space_id": "ui-workflow", "entity_uri": org_uri}
+        ).json()
+    assert attached["file_uris"] == [files["big.bin"]["uri"]]
+
+    page.get_by_role("link", name="Query").click()
+    page.get_by_label("Example queries").select_option(label="Organizations and their files")
+    page.get_by_role("button", name="Run query").click()
+    results = page.get_by_role("table", name="Query results")
+    results.get_by_text(files["big.bin"]["uri"]).wait_for()
+    assert "Acme Corporation" in results.inner_text()
+    app.shot("desktop-query")
+    page.get_by_label("SPARQL query (read-only)").fill("SELECT ?s WHERE { ?s ?p }")
+    page.get_by_role("button", name="Run query").click()
+    alert = page.get_by_role("alert").filter(has_text="SPARQL")
+    alert.wait_for()
+    assert "400" not in alert.inner_text() and "refused" in alert.inner_text()
+
+    # --- delete a file, after a confirmation naming it ------------------------------------------------
+    page.get_by_role("link", name="Files").click()
+    page.get_by_role("button", name="Delete picture.png").click()
+    assert "picture.png" in page.locator("#confirm-text").inner_text()
+    page.locator("#confirm-ok").click()
+    page.get_by_role("row", name=re.compile("picture.png")).wait_for(state="detached")
+    assert "picture.png" not in _files_by_name(app, "ui-workflow")
+
+    assert app.external_requests() == [], "the page loaded something from elsewhere"
+    assert app.errors == []
+
+
+def _png() -> bytes:
+    """A 2x1 PNG, written by hand-free means: zlib and the PNG chunk layout from the standard library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00\x00\x00\xff")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
