@@ -10,8 +10,8 @@ from tests.api.conftest import FILE_NODE, HAS_NAME
 HAS_FILE_NAME = "http://vital.ai/ontology/vital#hasFileName"
 FILES = {  # name -> content
     "delta.txt": b"4444",
-    "Alpha report.pdf": b"1",
-    "charlie.bin": b"333",
+    "alpha report.pdf": b"1",
+    "Charlie.bin": b"333",
     "bravo REPORT.txt": b"22",
 }
 
@@ -39,14 +39,14 @@ def _names(api: httpx.Client, space: str, **params: object) -> list[str]:
 
 
 def test_sort_by_name_size_type_and_uri_both_ways(api: httpx.Client, listed: str) -> None:
-    by_name = ["Alpha report.pdf", "bravo REPORT.txt", "charlie.bin", "delta.txt"]
+    by_name = ["alpha report.pdf", "bravo REPORT.txt", "Charlie.bin", "delta.txt"]  # case does not matter
     assert _names(api, listed, sort="name") == by_name
     assert _names(api, listed, sort="-name") == by_name[::-1]
     assert _names(api, listed, sort="size") == by_name  # 1, 2, 3, 4 bytes: numbers, not text
     assert _names(api, listed, sort="-size") == by_name[::-1]
     assert (
         _names(api, listed, sort="type")
-        == ["bravo REPORT.txt", "Alpha report.pdf", "charlie.bin", "delta.txt"][::-1]
+        == ["bravo REPORT.txt", "Charlie.bin", "alpha report.pdf", "delta.txt"]
     )
     assert _names(api, listed, sort="uri") == list(FILES)
     assert _names(api, listed, sort="-uri") == list(FILES)[::-1]
@@ -55,14 +55,14 @@ def test_sort_by_name_size_type_and_uri_both_ways(api: httpx.Client, listed: str
 
 def test_pages_follow_the_order(api: httpx.Client, listed: str) -> None:
     pages = [_names(api, listed, sort="-size", page_size=3, offset=offset) for offset in (0, 3)]
-    assert pages == [["delta.txt", "charlie.bin", "bravo REPORT.txt"], ["Alpha report.pdf"]]
+    assert pages == [["delta.txt", "Charlie.bin", "bravo REPORT.txt"], ["alpha report.pdf"]]
 
 
 def test_name_filter_is_case_insensitive_and_counted(api: httpx.Client, listed: str) -> None:
     response = api.get("/api/files", params={"space_id": listed, "name": "report", "sort": "name"})
     assert response.json()["total_count"] == 2
-    assert _names(api, listed, name="report", sort="name") == ["Alpha report.pdf", "bravo REPORT.txt"]
-    assert _names(api, listed, name="FILE2") == ["charlie.bin"]  # the file name counts too
+    assert _names(api, listed, name="report", sort="name") == ["alpha report.pdf", "bravo REPORT.txt"]
+    assert _names(api, listed, name="FILE2") == ["Charlie.bin"]  # the file name counts too
     assert _names(api, listed, name="zzz") == []
     assert _names(api, listed, name='"quotes" \\ and } braces') == []  # text, never SPARQL
 

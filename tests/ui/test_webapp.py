@@ -9,10 +9,9 @@ import os
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.ui.conftest import MiB, PHONE, App
+from tests.ui.conftest import App, MiB
 
 BIG = 200 * MiB
 THROTTLE_BYTES_PER_SECOND = 12 * MiB

@@ -166,13 +166,15 @@ class GraphStore(ABC):
         contains: Sequence[tuple[Sequence[str], str]] = (),
         order_by: str | None = None,
         descending: bool = False,
+        order_as_text: bool = False,
     ) -> tuple[list[GraphObject], int]:
         """A page of objects of the given classes, and the total that match.
 
         `search`: some literal of the object contains the text; `contains`: for each (properties, text),
         one of those properties holds a literal containing the text (both case-insensitive).
         `order_by`: a property IRI to sort by (its smallest value; objects without one come first),
-        then by URI; without it, by URI. `descending` reverses the order.
+        then by URI; without it, by URI. `order_as_text` compares the values as lower-case text (names),
+        else as their type does (numbers as numbers). `descending` reverses the order.
         """
         where = self._list_where(graph, class_uris, search, contains)
         count_rows = await self.select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}")
@@ -185,8 +187,9 @@ class GraphStore(ABC):
             query = f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY {direction}(?s) {page}"
         else:
             key = f"OPTIONAL {{ GRAPH {iri(graph)} {{ ?s {iri(order_by)} ?sortValue }} }}"
+            value = "LCASE(STR(?sortValue))" if order_as_text else "?sortValue"
             query = (
-                f"SELECT ?s (MIN(?sortValue) AS ?key) WHERE {{ {where} {key} }} GROUP BY ?s "
+                f"SELECT ?s (MIN({value}) AS ?key) WHERE {{ {where} {key} }} GROUP BY ?s "
                 f"ORDER BY {direction}(?key) {direction}(?s) {page}"
             )
         rows = await self.select(query)

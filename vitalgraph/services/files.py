@@ -40,6 +40,7 @@ SORT_KEYS: dict[str, str | None] = {
     "type": FileNode.property_specs["fileType"].uri,
     "modified": FileNode.property_specs["contentUpdateTime"].uri,
 }
+TEXT_SORT_KEYS = ("name", "filename", "type")  # compared as lower-case text: "alpha" before "Bravo"
 
 
 def parse_sort(value: str | None) -> tuple[str | None, bool]:
@@ -207,6 +208,7 @@ class FileService:
             contains=[(NAME_PROPERTIES, name)] if name else (),
             order_by=order_by,
             descending=descending,
+            order_as_text=(sort or "").lstrip("-") in TEXT_SORT_KEYS,
         )
         return [o for o in objects if isinstance(o, FileNode)], total
 
