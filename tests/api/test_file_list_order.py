@@ -44,10 +44,12 @@ def test_sort_by_name_size_type_and_uri_both_ways(api: httpx.Client, listed: str
     assert _names(api, listed, sort="-name") == by_name[::-1]
     assert _names(api, listed, sort="size") == by_name  # 1, 2, 3, 4 bytes: numbers, not text
     assert _names(api, listed, sort="-size") == by_name[::-1]
-    assert (
-        _names(api, listed, sort="type")
-        == ["bravo REPORT.txt", "Charlie.bin", "alpha report.pdf", "delta.txt"]
-    )
+    assert _names(api, listed, sort="type") == [
+        "bravo REPORT.txt",
+        "Charlie.bin",
+        "alpha report.pdf",
+        "delta.txt",
+    ]
     assert _names(api, listed, sort="uri") == list(FILES)
     assert _names(api, listed, sort="-uri") == list(FILES)[::-1]
     assert _names(api, listed, sort="filename") == list(FILES)

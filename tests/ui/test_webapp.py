@@ -9,9 +9,10 @@ import os
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.ui.conftest import App, MiB
+from tests.ui.conftest import PHONE, App, MiB
 
 BIG = 200 * MiB
 THROTTLE_BYTES_PER_SECOND = 12 * MiB
@@ -210,3 +211,195 @@ def _png() -> bytes:
     header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00\x00\x00\xff")
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def _focused_name(app: App) -> str:
+    return app.page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            const label = el.labels && el.labels[0] ? el.labels[0].textContent : "";
+            return (el.getAttribute("aria-label") || label || el.textContent || "").trim();
+        }"""
+    )
+
+
+def _tab_to(app: App, name: str, limit: int = 80) -> None:
+    """Press Tab until the focused control's accessible name is `name` (it must be reachable)."""
+    seen = []
+    for _ in range(limit):
+        app.page.keyboard.press("Tab")
+        focused = _focused_name(app)
+        if focused == name:
+            return
+        seen.append(focused)
+    raise AssertionError(f"{name!r} is not reachable by Tab; focus went through {seen}")
+
+
+def test_keyboard_only(new_app, tmp_path: Path) -> None:
+    app = new_app().open()
+    page, keys = app.page, app.page.keyboard
+    page.get_by_label("Username").wait_for()
+    assert _focused_name(app) == "Username"  # the sign-in form takes the focus
+    keys.type("admin")
+    keys.press("Tab")
+    keys.type("test-admin-password")
+    keys.press("Enter")
+    page.get_by_role("heading", name="Spaces", exact=True).wait_for()
+
+    _tab_to(app, "Space id")
+    keys.type("ui-keys")
+    keys.press("Enter")
+    page.get_by_role("link", name="ui-keys", exact=True).wait_for()
+    _tab_to(app, "ui-keys")
+    keys.press("Enter")
+    page.get_by_role("heading", name="Files in 'ui-keys'").wait_for()
+
+    report = tmp_path / "report.txt"
+    report.write_text("typed, not clicked\n")
+    _tab_to(app, "choose files to upload")
+    with page.expect_file_chooser() as chooser:
+        keys.press("Enter")
+    chooser.value.set_files(str(report))
+    _upload_item(app, "report.txt").and_(page.locator('[data-state="done"]')).wait_for()
+    page.get_by_role("button", name="Download report.txt").wait_for()
+
+    _tab_to(app, "Download report.txt")
+    with page.expect_download() as caught:
+        keys.press("Enter")
+    assert Path(caught.value.path()).read_text() == "typed, not clicked\n"
+
+    _tab_to(app, "Details of report.txt")
+    keys.press("Enter")
+    page.wait_for_function("() => document.activeElement.labels?.[0]?.textContent === 'Name'")
+    keys.press("Escape")  # closes the dialog
+
+    _tab_to(app, "Delete report.txt")
+    keys.press("Enter")
+    assert _focused_name(app) == "Cancel"  # the safe choice is focused first
+    keys.press("Tab")
+    assert _focused_name(app) == "Delete"
+    keys.press("Enter")
+    page.get_by_text("No files yet").wait_for()
+
+    _tab_to(app, "Query")
+    keys.press("Enter")
+    _tab_to(app, "Run query")
+    keys.press("Enter")
+    page.get_by_role("table", name="Query results").wait_for()
+    app.shot("desktop-keyboard-query")
+    assert app.errors == []
+
+
+def test_phone(new_app, tmp_path: Path) -> None:
+    app = new_app(viewport=PHONE, is_mobile=True, has_touch=True).open()
+    page = app.page
+    app.shot("phone-sign-in")
+    app.sign_in()
+    app.shot("phone-spaces")
+    app.create_space("ui-phone")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(_png())
+    page.set_input_files("#file-picker", [str(photo)])
+    _upload_item(app, "photo.png").and_(page.locator('[data-state="done"]')).wait_for()
+    app.shot("phone-upload-done")
+    page.get_by_role("button", name="Clear finished").click()
+    page.get_by_role("button", name="Download photo.png").wait_for()
+    app.shot("phone-files")
+
+    def no_sideways_scrolling() -> None:
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"the page is wider than the phone: {width}"
+
+    no_sideways_scrolling()
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download photo.png").tap()
+    assert Path(caught.value.path()).read_bytes() == _png()
+
+    page.get_by_role("link", name="Entities").tap()
+    page.get_by_label("New organization's name").fill("Phone Co")
+    page.get_by_role("button", name="Create organization").tap()
+    page.get_by_role("button", name="Attach", exact=True).tap()
+    page.get_by_role("list", name="Files attached to Phone Co").get_by_text("photo.png").wait_for()
+    no_sideways_scrolling()
+    app.shot("phone-entities")
+
+    page.get_by_role("link", name="Query").tap()
+    page.get_by_role("button", name="Run query").tap()
+    page.get_by_role("table", name="Query results").wait_for()
+    app.shot("phone-query")
+    assert app.external_requests() == []
+
+
+def test_an_ended_session_asks_to_sign_in_and_keeps_the_work(new_app) -> None:
+    app = new_app().open().sign_in().create_space("ui-session")
+    page = app.page
+    page.get_by_role("link", name="Query").click()
+    query = "SELECT (COUNT(*) AS ?triples) WHERE { ?s ?p ?o }"
+    page.get_by_label("SPARQL query (read-only)").fill(query)
+
+    refresh = page.evaluate("() => JSON.parse(sessionStorage.getItem('vitalgraph.session')).refresh")
+    assert httpx.post(app.server.url + "/api/logout", json={"refresh_token": refresh}).status_code == 200
+
+    page.get_by_role("button", name="Run query").click()
+    dialog = page.get_by_role("dialog", name="Sign in to VitalGraph")
+    dialog.wait_for()
+    assert "nothing you were doing is lost" in dialog.inner_text()
+    app.shot("desktop-session-ended")
+    page.get_by_label("Password").fill("wrong password!")
+    page.get_by_role("button", name="Sign in").click()
+    dialog.get_by_role("alert").filter(has_text="wrong username or password").wait_for()
+    page.get_by_label("Password").fill("test-admin-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("table", name="Query results").wait_for()  # the query ran once signed in again
+    assert page.get_by_label("SPARQL query (read-only)").input_value() == query
+
+
+def test_the_session_is_refreshed_before_it_expires_and_sign_out_revokes_it(new_app) -> None:
+    app = new_app().open().sign_in()
+    page = app.page
+    read = "() => JSON.parse(sessionStorage.getItem('vitalgraph.session'))"
+    first = page.evaluate(read)
+    # Tokens live 15 s on this server: the app renews them after about 12 s.
+    page.wait_for_function(f"(old) => ({read})().access !== old", arg=first["access"], timeout=30_000)
+    renewed = page.evaluate(read)
+    page.get_by_role("link", name="VitalGraph").click()
+    page.get_by_role("heading", name="Spaces", exact=True).wait_for()
+    assert not page.get_by_role("dialog", name="Sign in to VitalGraph").is_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("dialog", name="Sign in to VitalGraph").wait_for()
+    assert page.evaluate("() => sessionStorage.getItem('vitalgraph.session')") is None
+    refused = httpx.get(app.server.url + "/api/me", headers={"Authorization": f"Bearer {renewed['access']}"})
+    assert refused.status_code == 401  # signing out revoked the session on the server
+
+
+def test_after_a_reload_the_same_file_resumes_from_the_servers_offset(new_app, tmp_path: Path) -> None:
+    app = new_app().open().sign_in().create_space("ui-reload")
+    page = app.page
+    movie = tmp_path / "movie.bin"
+    movie_sha = _write(movie, 48 * MiB)
+    _throttle(app, 4 * MiB)
+    page.set_input_files("#file-picker", [str(movie)])
+    item = _upload_item(app, "movie.bin")
+    page.wait_for_function("el => Number(el.dataset.sent || 0) > 20 * 1024 * 1024", arg=item.element_handle())
+    page.reload()
+    page.get_by_role("heading", name="Files in 'ui-reload'").wait_for()  # still signed in, same view
+
+    offsets: list[int] = []
+    creations: list[str] = []
+
+    def watch(request) -> None:
+        if request.method == "PATCH":
+            offsets.append(int(request.headers["upload-offset"]))
+        if request.method == "POST" and request.url.endswith("/api/files/tus/"):
+            creations.append(request.url)
+
+    page.on("request", watch)
+    page.set_input_files("#file-picker", [str(movie)])
+    item = _upload_item(app, "movie.bin")
+    item.and_(page.locator('[data-state="done"]')).wait_for(timeout=120_000)
+    assert creations == [], "a new upload was created instead of resuming"
+    assert offsets and offsets[0] > 8 * MiB, offsets
+    files = _files_by_name(app, "ui-reload")
+    assert list(files) == ["movie.bin"]  # one node: the one the first upload created
+    assert files["movie.bin"]["sha256"] == movie_sha

@@ -115,6 +115,7 @@ export async function signIn(username, password) {
     method: "POST",
     body: new URLSearchParams({ username, password }),
   });
+  if (response.status === 401) throw new Error("Sign-in failed: wrong username or password.");
   if (!response.ok) throw await errorFrom(response);
   storeSession(await response.json());
 }

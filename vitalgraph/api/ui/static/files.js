@@ -33,12 +33,14 @@ export function filesView(main, spaceId) {
   const headRow = h("tr");
   const filter = field("Filter by name", "input", { type: "search", name: "name", placeholder: "part of a name" });
   const pageSize = field("Rows per page", "select", { name: "page_size" }, PAGE_SIZES.map((n) => h("option", { value: n, selected: n === state.pageSize }, n)));
-  const picker = h("input", { type: "file", multiple: true, id: "file-picker", class: "sr-only", tabindex: -1, "aria-label": "Choose files to upload" });
+  // The browser's own file input: Enter or Space opens the chooser, and it can pick several files.
+  const picker = h("input", { type: "file", multiple: true, id: "file-picker" });
   const drop = h(
     "div",
     { class: "dropzone", id: "dropzone" },
-    "Drop files here to upload them, or ",
-    h("button", { type: "button", id: "pick-files", onclick: () => picker.click() }, "Choose files…"),
+    h("span", {}, "Drop files here to upload them, or "),
+    h("label", { for: "file-picker", class: "picker-label" }, "choose files to upload"),
+    " ",
     picker,
   );
 
