@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Path("./data")
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8001, ge=0, le=65535)
+    # The URL clients reach this server at (e.g. "https://graph.example.org/vg"): every absolute URL
+    # the server hands out is built from it. None: from the request.
+    PUBLIC_BASE_URL: str | None = None
 
     # Auth. In production the JWT secret must be given (replicas must share it; see docs/security.md).
     PRODUCTION: bool = False

@@ -123,3 +123,16 @@ def new_app(browser, ui_server: RunningServer, screenshots: Path) -> Iterator:
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def prefixed(server_factory) -> Iterator:
+    """A server reached only through a reverse proxy under /vg/ (PUBLIC_BASE_URL says so)."""
+    from tests.fixtures.servers import free_port
+    from tests.ui.prefix_proxy import PrefixProxy
+
+    port = free_port()
+    server = server_factory({"VITALGRAPH_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}/vg"}, name="ui-prefixed")
+    proxy = PrefixProxy(server.url, port).start()
+    yield server, proxy
+    proxy.stop()

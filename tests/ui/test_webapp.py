@@ -403,3 +403,34 @@ def test_after_a_reload_the_same_file_resumes_from_the_servers_offset(new_app, t
     files = _files_by_name(app, "ui-reload")
     assert list(files) == ["movie.bin"]  # one node: the one the first upload created
     assert files["movie.bin"]["sha256"] == movie_sha
+
+
+def test_behind_a_reverse_proxy_under_a_path_prefix(browser, prefixed, tmp_path: Path) -> None:
+    server, proxy = prefixed
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    try:
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(proxy.url)
+        page.get_by_label("Username").fill("admin")
+        page.get_by_label("Password").fill("test-admin-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label("Space id").fill("ui-prefixed")
+        page.get_by_role("button", name="Create space").click()
+        page.get_by_role("link", name="ui-prefixed", exact=True).click()
+        data = tmp_path / "through-the-proxy.bin"
+        data_sha = _write(data, 9 * MiB)  # more than one tus chunk
+        page.set_input_files("#file-picker", [str(data)])
+        page.locator('#upload-list li[data-name="through-the-proxy.bin"][data-state="done"]').wait_for()
+        with page.expect_download() as caught:
+            page.get_by_role("button", name="Download through-the-proxy.bin").click()
+        assert caught.value.url.startswith(proxy.url + "api/files/signed?")
+        assert _sha256(caught.value.path()) == data_sha
+        page.get_by_role("link", name="Query").click()
+        page.get_by_role("button", name="Run query").click()
+        page.get_by_role("table", name="Query results").get_by_text("through-the-proxy.bin").wait_for()
+        outside = [u for u in requested if not u.startswith((proxy.url, "blob:", "data:"))]
+        assert outside == [], "requests that missed the prefix"
+    finally:
+        context.close()

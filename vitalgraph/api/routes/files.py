@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -271,7 +272,9 @@ async def presigned_download(
     download manager, which can resume it with Range while the link lives."""
     link = await services.links.issue(principal, space_id, graph_id, uri, parse_expires(expires))
     if isinstance(link, SignedLink):
-        url = str(request.url_for("signed_download").include_query_params(token=link.token))
+        base = services.settings.PUBLIC_BASE_URL or str(request.base_url)
+        path = request.app.url_path_for("signed_download")
+        url = f"{base.rstrip('/')}{path}?{urlencode({'token': link.token})}"
         return PresignedResponse(
             uri=uri,
             url=url,

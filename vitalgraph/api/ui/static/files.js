@@ -158,7 +158,7 @@ export function filesView(main, spaceId) {
       h(
         "td",
         { class: "mono", "data-label": "SHA-256" },
-        sha ? [h("span", { title: sha }, sha.slice(0, 12) + "…"), " ", h("button", { type: "button", class: "link", "aria-label": `Copy the SHA-256 of ${name}`, onclick: () => copy(sha) }, "Copy")] : "—",
+        h("div", {}, sha ? [h("span", { title: sha }, sha.slice(0, 12) + "…"), " ", h("button", { type: "button", class: "link", "aria-label": `Copy the SHA-256 of ${name}`, onclick: () => copy(sha) }, "Copy")] : "—"),
       ),
       h("td", { "data-label": "Modified" }, modified ? formatDate(Number(modified)) : "—"),
       h(
