@@ -87,6 +87,8 @@ def test_the_whole_workflow_on_a_desktop(new_app, tmp_path: Path) -> None:
     notes.write_text("Quarterly notes\n" * 2000)
     picture.write_bytes(_png())
     cdp = _throttle(app, THROTTLE_BYTES_PER_SECOND)
+    rss_before = app.server.rss()
+    rss_peak = rss_before
     page.set_input_files("#file-picker", [str(big), str(notes), str(picture)])
     item = _upload_item(app, "big.bin")
     item.wait_for()
@@ -98,6 +100,7 @@ def test_the_whole_workflow_on_a_desktop(new_app, tmp_path: Path) -> None:
             arg=[item.element_handle(), seen[-1] if seen else 0],
         )
         seen.append(int(item.get_attribute("data-sent")))
+        rss_peak = max(rss_peak, app.server.rss())
     assert seen == sorted(seen) and seen[-1] < BIG
     assert re.search(r"/s, .* left", item.locator(".meta").inner_text()), item.inner_text()
     app.shot("desktop-uploading")
@@ -113,8 +116,12 @@ def test_the_whole_workflow_on_a_desktop(new_app, tmp_path: Path) -> None:
     app.shot("desktop-upload-offline")
     page.context.set_offline(False)
     _network(cdp, offline=False, upload_bytes_per_second=4 * THROTTLE_BYTES_PER_SECOND)
-    item.and_(page.locator('[data-state="done"]')).wait_for(timeout=600_000)
+    while item.get_attribute("data-state") != "done":
+        rss_peak = max(rss_peak, app.server.rss())
+        page.wait_for_timeout(250)
     assert sent_when_cut < BIG
+    # The server streams: its memory does not grow with the file (200 MiB here).
+    assert rss_peak - rss_before < 80 * MiB, (rss_before, rss_peak)
     cdp.detach()
 
     files = _files_by_name(app, "ui-workflow")
@@ -434,3 +441,41 @@ def test_behind_a_reverse_proxy_under_a_path_prefix(browser, prefixed, tmp_path:
         assert outside == [], "requests that missed the prefix"
     finally:
         context.close()
+
+
+def test_admins_grant_access_and_a_reader_sees_only_that(new_app) -> None:
+    admin = new_app().open().sign_in().create_space("ui-grants")
+    page = admin.page
+    with admin.server.client() as api:
+        created = api.post(
+            "/api/users", json={"username": "rita", "password": "purple-monkey-dishwasher", "role": "reader"}
+        )
+        assert created.status_code in (201, 409)
+    page.get_by_role("link", name="Access").click()
+    grant_form = page.get_by_role("form", name="Grant access")
+    grant_form.get_by_label("Username").fill("rita")
+    grant_form.get_by_label("Permission").select_option("read")
+    page.get_by_role("button", name="Grant").click()
+    page.get_by_role("table", name="Grants").get_by_role("cell", name="rita", exact=True).wait_for()
+    admin.shot("desktop-access")
+    grant_form.get_by_label("Username").fill("nobody-here")
+    page.get_by_role("button", name="Grant").click()
+    refused = page.get_by_role("alert").filter(has_text="nobody-here")
+    refused.wait_for()
+    assert "404" not in refused.inner_text()
+
+    reader = new_app().open().sign_in("rita", "purple-monkey-dishwasher")
+    reader.page.get_by_role("link", name="ui-grants", exact=True).wait_for()
+    assert reader.page.get_by_role("link", name="ui-workflow").count() == 0  # not granted: not listed
+    reader.page.get_by_role("button", name="Delete space ui-grants").click()
+    reader.page.locator("#confirm-ok").click()
+    words = reader.page.get_by_role("alert").filter(has_text="manage")
+    words.wait_for()
+    assert words.inner_text().startswith("You are not allowed to do that: user 'rita' needs 'manage'")
+    reader.page.get_by_role("link", name="ui-grants", exact=True).click()
+    reader.page.get_by_role("heading", name="Files in 'ui-grants'").wait_for()
+    assert reader.page.get_by_role("link", name="Access").count() == 0  # admins only
+
+    page.get_by_role("button", name="Revoke rita's access").click()
+    page.locator("#confirm-ok").click()
+    page.get_by_role("table", name="Grants").get_by_role("cell", name="rita", exact=True).wait_for(state="detached")
