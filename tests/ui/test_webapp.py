@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.servers import ADMIN_PASSWORD
 from tests.ui.conftest import PHONE, App, MiB
 
 BIG = 200 * MiB
@@ -53,12 +54,20 @@ def _network(cdp, *, offline: bool, upload_bytes_per_second: int = -1) -> None:
     cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": upload_bytes_per_second})
 
 
+def _admin_api(server) -> httpx.Client:
+    """An API client signed in as admin now: tokens live only 15 s on the browser tests' server."""
+    tokens = httpx.post(server.url + "/api/login", data={"username": "admin", "password": ADMIN_PASSWORD})
+    tokens.raise_for_status()
+    headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    return httpx.Client(base_url=server.url, headers=headers, timeout=60)
+
+
 def _upload_item(app: App, name: str):
     return app.page.locator(f'#upload-list li[data-name="{name}"]')
 
 
 def _files_by_name(app: App, space_id: str) -> dict[str, dict]:
-    with app.server.client() as api:
+    with _admin_api(app.server) as api:
         page = api.get("/api/files", params={"space_id": space_id, "page_size": 100}).json()
     nodes = page["files"]["@graph"]
     return {
@@ -174,7 +183,7 @@ def test_the_whole_workflow_on_a_desktop(new_app, tmp_path: Path) -> None:
     page.get_by_role("button", name="Attach", exact=True).click()
     page.get_by_role("list", name="Files attached to Acme Corporation").get_by_text("big.bin").wait_for()
     app.shot("desktop-entities")
-    with app.server.client() as api:
+    with _admin_api(app.server) as api:
         orgs = api.get("/api/graphs/kgentities", params={"space_id": "ui-workflow"}).json()
         org_uri = orgs["entities"]["@graph"][0]["@id"]
         attached = api.get(
@@ -265,7 +274,7 @@ def test_keyboard_only(new_app, tmp_path: Path) -> None:
     report.write_text("typed, not clicked\n")
     _tab_to(app, "choose files to upload")
     with page.expect_file_chooser() as chooser:
-        keys.press("Enter")
+        keys.press("Space")  # the browser's own file input: Space (or Enter) opens the chooser
     chooser.value.set_files(str(report))
     _upload_item(app, "report.txt").and_(page.locator('[data-state="done"]')).wait_for()
     page.get_by_role("button", name="Download report.txt").wait_for()
@@ -446,7 +455,7 @@ def test_behind_a_reverse_proxy_under_a_path_prefix(browser, prefixed, tmp_path:
 def test_admins_grant_access_and_a_reader_sees_only_that(new_app) -> None:
     admin = new_app().open().sign_in().create_space("ui-grants")
     page = admin.page
-    with admin.server.client() as api:
+    with _admin_api(admin.server) as api:
         created = api.post(
             "/api/users", json={"username": "rita", "password": "purple-monkey-dishwasher", "role": "reader"}
         )
@@ -478,4 +487,31 @@ def test_admins_grant_access_and_a_reader_sees_only_that(new_app) -> None:
 
     page.get_by_role("button", name="Revoke rita's access").click()
     page.locator("#confirm-ok").click()
-    page.get_by_role("table", name="Grants").get_by_role("cell", name="rita", exact=True).wait_for(state="detached")
+    page.get_by_role("table", name="Grants").get_by_role("cell", name="rita", exact=True).wait_for(
+        state="detached"
+    )
+    page.get_by_role("link", name="Spaces", exact=True).click()
+    page.get_by_role("link", name="ui-grants", exact=True).wait_for()
+    admin.shot("desktop-spaces")
+
+
+def test_cancel_ends_the_upload_and_removes_the_empty_node(new_app, tmp_path: Path) -> None:
+    app = new_app().open().sign_in().create_space("ui-cancel")
+    page = app.page
+    slow = tmp_path / "slow.bin"
+    _write(slow, 16 * MiB)
+    _throttle(app, 1 * MiB)
+    page.set_input_files("#file-picker", [str(slow)])
+    item = _upload_item(app, "slow.bin")
+    page.wait_for_function("el => Number(el.dataset.sent || 0) > 1024 * 1024", arg=item.element_handle())
+    page.get_by_role("row", name=re.compile("slow.bin")).wait_for()  # listed, without content yet
+    upload_urls: list[str] = []
+    page.on("request", lambda r: upload_urls.append(r.url) if r.method == "DELETE" else None)
+    page.get_by_role("button", name="Cancel the upload of slow.bin").click()
+    item.and_(page.locator('[data-state="cancelled"]')).wait_for()
+    page.get_by_role("row", name=re.compile("slow.bin")).wait_for(state="detached")
+    assert _files_by_name(app, "ui-cancel") == {}
+    tus_url = next(u for u in upload_urls if "/api/files/tus/" in u)
+    with _admin_api(app.server) as api:
+        gone = api.head(tus_url, headers={"Tus-Resumable": "1.0.0"})
+    assert gone.status_code in (404, 410)  # terminated on the server, staged bytes gone
