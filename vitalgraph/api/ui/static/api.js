@@ -69,6 +69,7 @@ let session = loadSession();
 let refreshTimer = null;
 let refreshing = null;
 let reauthenticate = null; // set by the app: shows the sign-in form, resolves once signed in again
+scheduleRefresh(); // a reloaded page renews the session it found, as the page that started it would have
 
 function loadSession() {
   try {

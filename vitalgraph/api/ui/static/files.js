@@ -6,7 +6,7 @@ import { describeError, get, request } from "./api.js";
 import { closePanel, confirmAction, debounce, errorBox, field, formatBytes, formatDate, h, openPanel, toast } from "./dom.js";
 import { spaceTabs } from "./layout.js";
 import { graphOf, P, setString, value } from "./model.js";
-import { uploadFiles, onUploaded } from "./uploads.js";
+import { onFilesChanged, uploadFiles } from "./uploads.js";
 
 const PAGE_SIZES = [10, 25, 50, 100];
 const LINK_SECONDS = 300; // a download link lives five minutes
@@ -69,7 +69,7 @@ export function filesView(main, spaceId) {
     const files = [...(event.dataTransfer?.files || [])];
     if (files.length) uploadFiles(spaceId, files);
   });
-  const stopListening = onUploaded((uploadedSpace) => {
+  const stopListening = onFilesChanged((uploadedSpace) => {
     if (uploadedSpace === spaceId) load();
   });
 

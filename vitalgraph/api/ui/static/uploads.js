@@ -30,8 +30,9 @@ document.getElementById("uploads-clear").addEventListener("click", () => {
   if (!list.children.length) panel.hidden = true;
 });
 
-/** Call `listener(spaceId, fileUri)` whenever an upload finishes; returns a function that stops it. */
-export function onUploaded(listener) {
+/** Call `listener(spaceId, fileUri)` whenever an upload adds, finishes or removes a file; returns a
+ * function that stops it. */
+export function onFilesChanged(listener) {
   finishedListeners.add(listener);
   return () => finishedListeners.delete(listener);
 }
@@ -62,7 +63,7 @@ class FileUpload {
       h("div", { class: "name" }, file.name, " ", h("span", { class: "hint" }, `(${formatBytes(file.size)})`)),
       this.progress,
       h("div", { class: "meta" }, this.percent, this.rate, this.status),
-      h("div", {}, this.cancelButton),
+      h("div", { class: "row-buttons" }, this.cancelButton),
     );
     list.append(this.item);
   }
@@ -114,6 +115,7 @@ class FileUpload {
         this.fileUri = newUri("file");
         await request("api/files", { method: "POST", params: { space_id: this.spaceId }, json: fileNode(this.fileUri, this.file.name) });
         this.createdNode = true;
+        this.changed();
       }
       this.item.dataset.uri = this.fileUri;
       upload.options.metadata.file_uri = this.fileUri;
@@ -145,6 +147,10 @@ class FileUpload {
     this.setState("done", "Done");
     this.cancelButton.textContent = "Dismiss";
     this.cancelButton.setAttribute("aria-label", `Dismiss the finished upload of ${this.file.name}`);
+    this.changed();
+  }
+
+  changed() {
     for (const listener of finishedListeners) listener(this.spaceId, this.fileUri);
   }
 
@@ -195,6 +201,7 @@ class FileUpload {
         const node = await request("api/files", { params: { space_id: this.spaceId, uri: this.fileUri } });
         if (!node["http://vitalgraph.ai/ontology/vitalgraph#hasFileSHA256"]) {
           await request("api/files", { method: "DELETE", params: { space_id: this.spaceId, uri: this.fileUri } });
+          this.changed();
         }
       }
     } catch (error) {
