@@ -1,4 +1,5 @@
-"""GET /api/files: pages sorted (`sort`) and filtered by name (`name`) on the server."""
+"""GET /api/files: pages sorted (`sort`) and filtered by name (`name`) on the server, on both graph stores
+(embedded pyoxigraph and a SPARQL 1.1 server)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import FILE_NODE, HAS_NAME
+from tests.fixtures.servers import RunningServer
 
 HAS_FILE_NAME = "http://vital.ai/ontology/vital#hasFileName"
 FILES = {  # name -> content
@@ -14,6 +16,24 @@ FILES = {  # name -> content
     "Charlie.bin": b"333",
     "bravo REPORT.txt": b"22",
 }
+
+
+@pytest.fixture(scope="module")
+def sparql_backed_server(server_factory, oxigraph_server) -> RunningServer:
+    return server_factory(
+        {
+            "VITALGRAPH_GRAPH_BACKEND": "sparql",
+            "VITALGRAPH_SPARQL_QUERY_URL": oxigraph_server.query_url,
+            "VITALGRAPH_SPARQL_UPDATE_URL": oxigraph_server.update_url,
+        },
+        name="sparql-file-order",
+    )
+
+
+@pytest.fixture(params=["embedded", pytest.param("sparql", marks=pytest.mark.sparql)])
+def server(request: pytest.FixtureRequest, local_server: RunningServer) -> RunningServer:
+    """Sorting and filtering are the graph store's work: run on each graph backend (not each blob store)."""
+    return local_server if request.param == "embedded" else request.getfixturevalue("sparql_backed_server")
 
 
 @pytest.fixture

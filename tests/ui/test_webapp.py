@@ -494,6 +494,14 @@ def test_admins_grant_access_and_a_reader_sees_only_that(new_app) -> None:
     page.get_by_role("link", name="ui-grants", exact=True).wait_for()
     admin.shot("desktop-spaces")
 
+    page.get_by_role("button", name="Delete space ui-grants").click()
+    assert "'ui-grants'" in page.locator("#confirm-title").inner_text()
+    assert "every file in it" in page.locator("#confirm-text").inner_text()
+    page.locator("#confirm-ok").click()
+    page.get_by_role("link", name="ui-grants", exact=True).wait_for(state="detached")
+    with _admin_api(admin.server) as api:
+        assert api.get("/api/spaces/ui-grants").status_code == 404
+
 
 def test_cancel_ends_the_upload_and_removes_the_empty_node(new_app, tmp_path: Path) -> None:
     app = new_app().open().sign_in().create_space("ui-cancel")
