@@ -523,3 +523,24 @@ def test_cancel_ends_the_upload_and_removes_the_empty_node(new_app, tmp_path: Pa
     with _admin_api(app.server) as api:
         gone = api.head(tus_url, headers={"Tus-Resumable": "1.0.0"})
     assert gone.status_code in (404, 410)  # terminated on the server, staged bytes gone
+
+
+def test_an_upload_waits_for_a_new_sign_in_and_then_finishes(new_app, tmp_path: Path) -> None:
+    app = new_app().open().sign_in().create_space("ui-upload-session")
+    page = app.page
+    data = tmp_path / "long.bin"
+    data_sha = _write(data, 24 * MiB)
+    _throttle(app, 2 * MiB)
+    page.set_input_files("#file-picker", [str(data)])
+    item = _upload_item(app, "long.bin")
+    page.wait_for_function("el => Number(el.dataset.sent || 0) > 2 * 1024 * 1024", arg=item.element_handle())
+
+    refresh = page.evaluate("() => JSON.parse(sessionStorage.getItem('vitalgraph.session')).refresh")
+    assert httpx.post(app.server.url + "/api/logout", json={"refresh_token": refresh}).status_code == 200
+    dialog = page.get_by_role("dialog", name="Sign in to VitalGraph")
+    dialog.wait_for(timeout=60_000)  # the next chunk is refused: the upload asks for a new sign-in
+    assert item.get_attribute("data-state") == "waiting"
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    item.and_(page.locator('[data-state="done"]')).wait_for(timeout=120_000)
+    assert _files_by_name(app, "ui-upload-session")["long.bin"]["sha256"] == data_sha
