@@ -77,10 +77,20 @@ class FileCalls:
         page_size: int = 100,
         offset: int = 0,
         file_filter: str | None = None,
+        name: str | None = None,
+        sort: str | None = None,
     ) -> Call[FileList]:
-        """A page of file nodes, optionally only those whose text matches `file_filter`."""
+        """A page of file nodes, sorted and filtered by the server: `file_filter` keeps those with any
+        text containing it, `name` those whose name or file name contains it; `sort` is uri, name,
+        filename, size, type or modified, `-` first for descending (`"-size"`: largest first)."""
         params = query(
-            space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, file_filter=file_filter
+            space_id=space_id,
+            graph_id=graph_id,
+            page_size=page_size,
+            offset=offset,
+            file_filter=file_filter,
+            name=name,
+            sort=sort,
         )
 
         def parse(response: httpx.Response) -> FileList:
