@@ -157,6 +157,9 @@ def test_the_whole_workflow_on_a_desktop(new_app, tmp_path: Path) -> None:
     assert page.evaluate("() => document.querySelector('.preview img').naturalWidth") == 2
     app.shot("desktop-preview")
     page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Preview notes.txt").click()
+    assert page.locator(".preview pre").inner_text().startswith("Quarterly notes\nQuarterly notes")
+    page.get_by_role("button", name="Close").click()
     page.get_by_role("button", name="Details of notes.txt").click()
     page.get_by_label("Name", exact=True).fill("Q3 notes")
     app.shot("desktop-details")
@@ -338,6 +341,11 @@ def test_phone(new_app, tmp_path: Path) -> None:
     page.get_by_role("list", name="Files attached to Phone Co").get_by_text("photo.png").wait_for()
     no_sideways_scrolling()
     app.shot("phone-entities")
+    page.get_by_role("button", name="Detach photo.png from Phone Co").tap()
+    page.locator("#confirm-ok").tap()
+    page.get_by_text("No files attached.").wait_for()
+    page.get_by_role("button", name="Attach", exact=True).tap()  # and back, for the query below
+    page.get_by_role("list", name="Files attached to Phone Co").get_by_text("photo.png").wait_for()
 
     page.get_by_role("link", name="Query").tap()
     page.get_by_role("button", name="Run query").tap()
