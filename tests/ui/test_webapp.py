@@ -552,3 +552,39 @@ def test_an_upload_waits_for_a_new_sign_in_and_then_finishes(new_app, tmp_path: 
     page.get_by_role("button", name="Sign in").click()
     item.and_(page.locator('[data-state="done"]')).wait_for(timeout=120_000)
     assert _files_by_name(app, "ui-upload-session")["long.bin"]["sha256"] == data_sha
+
+
+# A one-page PDF (PDFium reads it without a cross-reference table).
+HELLO_PDF = b"\n".join(
+    [
+        b"%PDF-1.1",
+        b"1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj",
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj",
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 144]/Contents 4 0 R"
+        b"/Resources<</Font<</F1<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>>>>>>>endobj",
+        b"4 0 obj<</Length 44>>stream",
+        b"BT /F1 24 Tf 50 60 Td (Hello PDF) Tj ET",
+        b"endstream endobj",
+        b"trailer<</Root 1 0 R>>",
+        b"%%EOF",
+        b"",
+    ]
+)
+
+
+def test_a_pdf_is_previewed_inside_the_page(new_app, tmp_path: Path) -> None:
+    app = new_app().open().sign_in().create_space("ui-pdf")
+    page = app.page
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    hello = tmp_path / "hello.pdf"
+    hello.write_bytes(HELLO_PDF)
+    page.set_input_files("#file-picker", [str(hello)])
+    _upload_item(app, "hello.pdf").and_(page.locator('[data-state="done"]')).wait_for()
+    page.get_by_role("button", name="Preview hello.pdf").click()
+    frame = page.locator('.preview iframe[title="PDF hello.pdf"]')
+    frame.wait_for()
+    assert frame.get_attribute("src").startswith("blob:")
+    page.wait_for_timeout(1500)  # the viewer draws the page
+    app.shot("desktop-preview-pdf")
+    assert violations == []
