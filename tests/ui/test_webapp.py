@@ -588,3 +588,12 @@ def test_a_pdf_is_previewed_inside_the_page(new_app, tmp_path: Path) -> None:
     page.wait_for_timeout(1500)  # the viewer draws the page
     app.shot("desktop-preview-pdf")
     assert violations == []
+
+
+def test_an_empty_file_uploads_too(new_app, tmp_path: Path) -> None:
+    app = new_app().open().sign_in().create_space("ui-empty")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    app.page.set_input_files("#file-picker", [str(empty)])
+    _upload_item(app, "empty.txt").and_(app.page.locator('[data-state="done"]')).wait_for()
+    assert _files_by_name(app, "ui-empty")["empty.txt"]["sha256"] == hashlib.sha256(b"").hexdigest()
