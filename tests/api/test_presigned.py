@@ -23,7 +23,7 @@ def _presign(slot: FileSlot, **params: str) -> httpx.Response:
 
 def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     if not blob_probe(server).is_s3:
-        pytest.skip("the local store cannot presign (see the feature-off test)")
+        pytest.skip("S3 presigned URLs only: the local store signs its own links (test_signed_links.py)")
     assert slot.upload(DATA, content_type="application/pdf", filename="Q3 report é.pdf").status_code == 200
     response = _presign(slot, expires="120")
     assert response.status_code == 200, response.text
@@ -46,7 +46,7 @@ def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
 
 def test_default_lifetime_is_an_hour(slot, server):
     if not blob_probe(server).is_s3:
-        pytest.skip("the local store cannot presign")
+        pytest.skip("S3 presigned URLs only: the local store signs its own links (test_signed_links.py)")
     slot.upload(b"small")
     reply = _presign(slot).json()
     assert reply["expires_in"] == 3600
@@ -55,7 +55,7 @@ def test_default_lifetime_is_an_hour(slot, server):
 
 def test_local_store_signs_its_own_links(slot, server):
     if blob_probe(server).is_s3:
-        pytest.skip("the S3 store presigns")
+        pytest.skip("the local store only: S3 presigns its own URLs")
     slot.upload(b"bytes", content_type="text/plain", filename="b.txt")
     response = _presign(slot, expires="60")
     assert response.status_code == 200, response.text
@@ -91,7 +91,7 @@ def test_presigning_needs_a_token(slot, server):
 
 def test_an_expired_url_is_refused(slot, server):
     if not blob_probe(server).is_s3:
-        pytest.skip("the local store cannot presign")
+        pytest.skip("S3 presigned URLs only: the local store signs its own links (test_signed_links.py)")
     slot.upload(b"short-lived")
     url = _presign(slot, expires="1").json()["url"]
     time.sleep(2.1)
