@@ -597,3 +597,26 @@ def test_an_empty_file_uploads_too(new_app, tmp_path: Path) -> None:
     app.page.set_input_files("#file-picker", [str(empty)])
     _upload_item(app, "empty.txt").and_(app.page.locator('[data-state="done"]')).wait_for()
     assert _files_by_name(app, "ui-empty")["empty.txt"]["sha256"] == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.s3
+def test_on_the_s3_store_downloads_use_presigned_s3_urls(
+    browser, server_factory, seaweedfs, tmp_path: Path
+) -> None:
+    server = server_factory(seaweedfs.server_env("ui-s3", S3_PART_SIZE=str(5 * MiB)), name="ui-s3")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    try:
+        app = App(context.new_page(), server, tmp_path)
+        app.open().sign_in().create_space("ui-s3")
+        data = tmp_path / "on-s3.bin"
+        data_sha = _write(data, 11 * MiB)  # three S3 parts through tus
+        app.page.set_input_files("#file-picker", [str(data)])
+        _upload_item(app, "on-s3.bin").and_(app.page.locator('[data-state="done"]')).wait_for()
+        with app.page.expect_download() as caught:
+            app.page.get_by_role("button", name="Download on-s3.bin").click()
+        assert "X-Amz-Signature=" in caught.value.url
+        assert caught.value.suggested_filename == "on-s3.bin"
+        assert _sha256(caught.value.path()) == data_sha
+        assert app.errors == []
+    finally:
+        context.close()
