@@ -820,7 +820,8 @@ def _one_replica_wins_a_simultaneous_creation(admin_a: httpx.Client, admin_b: ht
 
 
 # --- every route, from the OpenAPI schema: none is left unguarded ------------------------------------------
-PUBLIC_ROUTES = {"/api/login", "/api/refresh", "/api/logout"}
+# /api/files/signed needs no bearer token: the signed link is its own authorisation (test_signed_links.py).
+PUBLIC_ROUTES = {"/api/login", "/api/refresh", "/api/logout", "/api/files/signed"}
 ADMIN_ROUTES = ("/api/users", "/grants")
 
 

@@ -22,6 +22,7 @@ from vitalgraph.api.routes import (
     sparql,
     tokens,
     tus,
+    ui,
     users,
 )
 from vitalgraph.api.shutdown import ShutdownCoordinator
@@ -74,6 +75,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(sparql.router)
     app.include_router(users.router)
     app.include_router(tokens.router)
+    app.include_router(ui.router)
+    app.mount("/ui", ui.static_files(), name="ui")
 
     if settings.cors_origins:  # browsers (Uppy, tus-js-client) on other origins; see docs/tus.md
         app.add_middleware(

@@ -119,7 +119,8 @@ class UploadResult(_Reply):
 
 
 class PresignedUrl(_Reply):
-    """A URL that downloads a file's bytes straight from S3 (no token needed) until `expires_at`."""
+    """A URL that downloads a file's bytes without a token until `expires_at` (S3 presigned, or signed by
+    the server on the local store)."""
 
     uri: str
     url: str

@@ -11,6 +11,7 @@ from vitalgraph.graph import GraphStore, create_graph_store
 from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
+from vitalgraph.services.download_links import DownloadLinkService
 from vitalgraph.services.files import FileService
 from vitalgraph.services.kgentities import KGEntityService
 from vitalgraph.services.kgtypes import KGTypeService
@@ -37,6 +38,7 @@ class Services:
     sparql: SparqlService
     access: AccessService
     tus: TusService
+    links: DownloadLinkService
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -79,6 +81,7 @@ class Services:
             max_bytes_per_user=settings.TUS_MAX_BYTES_PER_USER,
         )
         maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
+        access = AccessService(auth.accounts, auth, spaces)
         services = cls(
             settings,
             graph,
@@ -94,8 +97,9 @@ class Services:
                 spaces,
                 QueryLimits(settings.SPARQL_MAX_QUERIES_PER_USER, settings.SPARQL_MAX_QUERIES),
             ),
-            access=AccessService(auth.accounts, auth, spaces),
+            access=access,
             tus=tus,
+            links=DownloadLinkService(files, access, secrets.jwt_secret),
             generated_admin_password=secrets.admin_password,
         )
         if collect_garbage:

@@ -30,6 +30,31 @@ _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1
 SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime")
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
+NAME_PROPERTIES = (FileNode.property_specs["name"].uri, FileNode.property_specs["fileName"].uri)
+# What a file list may be sorted by: the key a client sends -> the property (None: the node's URI).
+SORT_KEYS: dict[str, str | None] = {
+    "uri": None,
+    "name": FileNode.property_specs["name"].uri,
+    "filename": FileNode.property_specs["fileName"].uri,
+    "size": FileNode.property_specs["fileLength"].uri,
+    "type": FileNode.property_specs["fileType"].uri,
+    "modified": FileNode.property_specs["contentUpdateTime"].uri,
+}
+TEXT_SORT_KEYS = ("name", "filename", "type")  # compared as lower-case text: "alpha" before "Bravo"
+
+
+def parse_sort(value: str | None) -> tuple[str | None, bool]:
+    """`sort=KEY` or `sort=-KEY` (descending) -> (property IRI or None for the URI, descending)."""
+    if not value:
+        return None, False
+    descending = value.startswith("-")
+    key = value[1:] if descending else value
+    if key not in SORT_KEYS:
+        raise InvalidInputError(
+            f"query parameter 'sort' must be one of {', '.join(SORT_KEYS)} (with '-' first for descending), "
+            f"not {value[:40]!r}"
+        )
+    return SORT_KEYS[key], descending
 
 
 @dataclass(frozen=True)
@@ -160,11 +185,30 @@ class FileService:
         return [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
 
     async def list_files(
-        self, space_id: str, graph_id: str | None, *, page_size: int, offset: int, file_filter: str | None
+        self,
+        space_id: str,
+        graph_id: str | None,
+        *,
+        page_size: int,
+        offset: int,
+        file_filter: str | None,
+        name: str | None = None,
+        sort: str | None = None,
     ) -> tuple[list[FileNode], int]:
+        """A page of file nodes. `file_filter`: any text of the node contains it; `name`: its name or
+        file name contains it; `sort`: one of SORT_KEYS, `-` first for descending (default: by URI)."""
+        order_by, descending = parse_sort(sort)
         graph = await self._graph(space_id, graph_id)
         objects, total = await self.graph.list_objects(
-            graph, [FileNode.class_uri], limit=page_size, offset=offset, search=file_filter
+            graph,
+            [FileNode.class_uri],
+            limit=page_size,
+            offset=offset,
+            search=file_filter,
+            contains=[(NAME_PROPERTIES, name)] if name else (),
+            order_by=order_by,
+            descending=descending,
+            order_as_text=(sort or "").lstrip("-") in TEXT_SORT_KEYS,
         )
         return [o for o in objects if isinstance(o, FileNode)], total
 

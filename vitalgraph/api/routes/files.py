@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -20,6 +21,7 @@ from vitalgraph.api.deps import (
     Offset,
     OptionalUri,
     PageSize,
+    PrincipalDep,
     Search,
     ServicesDep,
     UriList,
@@ -35,7 +37,8 @@ from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.model import GraphObject
-from vitalgraph.services.files import parse_expires
+from vitalgraph.services.download_links import SignedLink
+from vitalgraph.services.files import FileContent, parse_expires
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -84,14 +87,25 @@ async def get_files(
     page_size: PageSize = 100,
     offset: Offset = 0,
     file_filter: Search = None,
+    name: Annotated[
+        str | None, Query(max_length=1024, description="the name or file name contains this text")
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="uri, name, filename, size, type or modified; '-' first for descending (default uri)",
+        ),
+    ] = None,
 ) -> dict:
+    """One node (`uri`), several (`uri_list`), or a page of them, filtered and sorted by the server."""
     if uri:
         return (await services.files.get_file(space_id, graph_id, uri)).to_jsonld()
     if uri_list:
         nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
         return GraphObject.list_to_jsonld(nodes)
     nodes, total = await services.files.list_files(
-        space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter
+        space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter, name=name, sort=sort
     )
     return {
         "files": GraphObject.list_to_jsonld(nodes),
@@ -169,7 +183,10 @@ async def _upload(
 async def _download(
     request: Request, services: ServicesDep, space_id: str, graph_id: str | None, uri: str
 ) -> Response:
-    content = await services.files.open_content(space_id, graph_id, uri)
+    return await _serve(request, services, await services.files.open_content(space_id, graph_id, uri))
+
+
+async def _serve(request: Request, services: ServicesDep, content: FileContent) -> Response:
     metrics = request.app.state.metrics
 
     def read_range(start: int, end: int) -> AsyncIterator[bytes]:
@@ -240,7 +257,9 @@ async def legacy_download(
 
 @router.get("/presigned", response_model=PresignedResponse)
 async def presigned_download(
+    request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: ReadableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
@@ -248,7 +267,33 @@ async def presigned_download(
         str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")
     ] = None,
 ) -> PresignedResponse:
-    """A time-limited URL that downloads the file straight from S3; 404 when the blob store cannot
-    presign (the feature is off)."""
-    presigned = await services.files.presign_download(space_id, graph_id, uri, parse_expires(expires))
-    return PresignedResponse(**{**presigned.__dict__, "expires_at": presigned.expires_at.isoformat()})
+    """A time-limited URL that downloads the file without a token: presigned by S3 on the S3 store,
+    signed by this server (`/api/files/signed`) on the local store. Browsers hand it to their own
+    download manager, which can resume it with Range while the link lives."""
+    link = await services.links.issue(principal, space_id, graph_id, uri, parse_expires(expires))
+    if isinstance(link, SignedLink):
+        base = services.settings.PUBLIC_BASE_URL or str(request.base_url)
+        path = request.app.url_path_for("signed_download")
+        url = f"{base.rstrip('/')}{path}?{urlencode({'token': link.token})}"
+        return PresignedResponse(
+            uri=uri,
+            url=url,
+            expires_in=link.expires_in,
+            expires_at=link.expires_at.isoformat(),
+            size=link.size,
+            sha256=link.sha256,
+        )
+    return PresignedResponse(**{**link.__dict__, "expires_at": link.expires_at.isoformat()})
+
+
+@router.get("/signed", name="signed_download", dependencies=[Depends(require_streaming)])
+@router.head("/signed", dependencies=[Depends(require_streaming)])
+async def signed_download(
+    request: Request,
+    services: ServicesDep,
+    token: Annotated[str, Query(min_length=1, max_length=8192, description="from /api/files/presigned")],
+) -> Response:
+    """A download through a link this server signed (see /api/files/presigned): no bearer token; the
+    link itself is checked (403 forged, 410 expired or the file changed since). Ranges, ETag and
+    If-Range work as on /api/files/stream/download."""
+    return await _serve(request, services, await services.links.open(token))
