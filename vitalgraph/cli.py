@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -43,9 +45,36 @@ def serve(
     data_dir: Annotated[Path | None, typer.Option(help="where the embedded stores keep data")] = None,
     config: ConfigOption = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    certfile: Annotated[
+        Path | None, typer.Option(help="PEM certificate (chain): serve HTTPS (VITALGRAPH_TLS_CERTFILE)")
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="PEM private key for --certfile (VITALGRAPH_TLS_KEYFILE)")
+    ] = None,
+    redirect_port: Annotated[
+        int | None,
+        typer.Option(
+            help="also listen for plain HTTP here and redirect it to HTTPS (VITALGRAPH_TLS_REDIRECT_PORT)"
+        ),
+    ] = None,
+    hsts_max_age: Annotated[
+        int | None,
+        typer.Option(
+            help="send Strict-Transport-Security with this max-age (VITALGRAPH_HSTS_MAX_AGE_SECONDS)"
+        ),
+    ] = None,
 ) -> None:
-    """Start the HTTP server (uvicorn with uvloop and httptools)."""
-    settings = _settings_or_exit(config, HOST=host, PORT=port, DATA_DIR=data_dir)
+    """Start the HTTP server (uvicorn with uvloop and httptools); HTTPS with --certfile and --keyfile."""
+    settings = _settings_or_exit(
+        config,
+        HOST=host,
+        PORT=port,
+        DATA_DIR=data_dir,
+        TLS_CERTFILE=certfile,
+        TLS_KEYFILE=keyfile,
+        TLS_REDIRECT_PORT=redirect_port,
+        HSTS_MAX_AGE_SECONDS=hsts_max_age,
+    )
     configure_logging(log_level, settings.LOG_FORMAT)
     from vitalgraph.api.app import create_app
     from vitalgraph.api.shutdown import GracefulServer
@@ -74,13 +103,20 @@ def serve(
             log_level=log_level,
             log_config=None,  # our handler (text or JSON, with request ids) formats uvicorn's lines too
             timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
+            ssl_certfile=settings.TLS_CERTFILE,
+            ssl_keyfile=settings.TLS_KEYFILE,
         )
         server = GracefulServer(
             config, on_shutdown=asgi_app.state.shutdown.begin_drain, after_shutdown=services.stop
         )
+        redirect = _redirect_server(settings, log_level)
+        redirect_task = asyncio.create_task(redirect.serve()) if redirect else None
         try:
             await server.serve()
         finally:
+            if redirect_task is not None:
+                redirect.should_exit = True
+                await redirect_task
             await services.stop()
 
     try:
@@ -133,6 +169,33 @@ def gc(
         )
 
     asyncio.run(run())
+
+
+def _redirect_server(settings: Settings, log_level: str) -> uvicorn.Server | None:
+    """The plain-HTTP listener that sends everything to HTTPS, when TLS_REDIRECT_PORT is set."""
+    if not settings.TLS_REDIRECT_PORT:
+        return None
+    from vitalgraph.api.tls import RedirectToHttps
+
+    redirect_app = RedirectToHttps(settings.PORT, settings.PUBLIC_BASE_URL)
+    config = uvicorn.Config(
+        redirect_app,
+        host=settings.HOST,
+        port=settings.TLS_REDIRECT_PORT,
+        http="httptools",
+        log_level=log_level,
+        log_config=None,
+        lifespan="off",
+    )
+    return _SignalFreeServer(config)
+
+
+class _SignalFreeServer(uvicorn.Server):
+    """A second listener in the same process: the main server owns the signal handlers and stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _loop_factory():  # type: ignore[no-untyped-def]

@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Path("./data")
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8001, ge=0, le=65535)
+    PUBLIC_BASE_URL: str | None = None
+
+    # HTTPS (docs/operations.md): with both files set the server speaks only TLS on PORT.
+    TLS_CERTFILE: Path | None = None
+    TLS_KEYFILE: Path | None = None
+    TLS_REDIRECT_PORT: int = Field(
+        default=0, ge=0, le=65535, description="0 = off; else plain HTTP here answers 308 to HTTPS"
+    )
+    HSTS_MAX_AGE_SECONDS: int = Field(
+        default=0, ge=0, description="0 = no Strict-Transport-Security header; only sent over HTTPS"
+    )
 
     # Auth. In production the JWT secret must be given (replicas must share it; see docs/security.md).
     PRODUCTION: bool = False
@@ -103,6 +114,24 @@ class Settings(BaseSettings):
         if ".." in value.split("/"):
             raise ValueError("must not contain '..'")
         return value
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if bool(self.TLS_CERTFILE) != bool(self.TLS_KEYFILE):
+            raise ValueError("VITALGRAPH_TLS_CERTFILE and VITALGRAPH_TLS_KEYFILE must be set together")
+        for name in ("TLS_CERTFILE", "TLS_KEYFILE"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"VITALGRAPH_{name}={path}: no such file")
+        if self.TLS_REDIRECT_PORT and not self.TLS_CERTFILE:
+            raise ValueError("VITALGRAPH_TLS_REDIRECT_PORT needs VITALGRAPH_TLS_CERTFILE and _KEYFILE")
+        if self.TLS_REDIRECT_PORT and self.TLS_REDIRECT_PORT == self.PORT:
+            raise ValueError("VITALGRAPH_TLS_REDIRECT_PORT must differ from VITALGRAPH_PORT")
+        return self
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.TLS_CERTFILE is not None
 
     @model_validator(mode="after")
     def _production_needs_jwt_secret(self) -> Settings:

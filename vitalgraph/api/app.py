@@ -25,6 +25,7 @@ from vitalgraph.api.routes import (
     users,
 )
 from vitalgraph.api.shutdown import ShutdownCoordinator
+from vitalgraph.api.tls import StrictTransportSecurity
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
 
@@ -82,5 +83,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             + ["Content-Length", "Content-Range", "ETag", "X-Request-ID"],
             max_age=600,
         )
+
+    if settings.HSTS_MAX_AGE_SECONDS:
+        app.add_middleware(StrictTransportSecurity, max_age_seconds=settings.HSTS_MAX_AGE_SECONDS)
 
     return app
