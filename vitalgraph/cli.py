@@ -76,6 +76,10 @@ def serve(
         HSTS_MAX_AGE_SECONDS=hsts_max_age,
     )
     configure_logging(log_level, settings.LOG_FORMAT)
+    if settings.OTLP_ENDPOINT:
+        from vitalgraph import tracing
+
+        tracing.configure(tracing.otlp_provider(settings.OTLP_ENDPOINT))
     from vitalgraph.api.app import create_app
     from vitalgraph.api.shutdown import GracefulServer
     from vitalgraph.errors import StorageUnavailableError
@@ -118,6 +122,7 @@ def serve(
                 redirect.should_exit = True
                 await redirect_task
             await services.stop()
+            _flush_traces()
 
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -169,6 +174,15 @@ def gc(
         )
 
     asyncio.run(run())
+
+
+def _flush_traces() -> None:
+    """Send the spans still batched before the process ends."""
+    from vitalgraph import tracing
+
+    provider = tracing.provider()
+    if provider is not None and hasattr(provider, "shutdown"):
+        provider.shutdown()
 
 
 def _redirect_server(settings: Settings, log_level: str) -> uvicorn.Server | None:

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.middleware.cors import CORSMiddleware
 
+from vitalgraph import tracing
 from vitalgraph.api.errors import install_error_handlers
 from vitalgraph.api.metrics import Metrics
 from vitalgraph.api.request_context import RequestContextMiddleware
@@ -82,6 +84,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             expose_headers=tus.TUS_RESPONSE_HEADERS
             + ["Content-Length", "Content-Range", "ETag", "X-Request-ID"],
             max_age=600,
+        )
+
+    if tracing.enabled():  # outermost: the request span encloses everything, errors included
+        app.add_middleware(
+            OpenTelemetryMiddleware,
+            tracer_provider=tracing.provider(),
+            exclude_spans=["receive", "send"],  # one span per body chunk would swamp a 1 GiB transfer
         )
 
     if settings.HSTS_MAX_AGE_SECONDS:

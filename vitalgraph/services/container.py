@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from vitalgraph import tracing
 from vitalgraph.blobs import BlobStore, create_blob_store
 from vitalgraph.config import Settings
 from vitalgraph.graph import GraphStore, create_graph_store
@@ -21,6 +22,20 @@ from vitalgraph.services.sparql import SparqlService
 from vitalgraph.services.tus import TusService
 
 logger = logging.getLogger("vitalgraph")
+# The stores' primitives: every other store method goes through these, so each call gets one span.
+GRAPH_CALLS = ("select", "construct", "update", "query_json", "query_triples")
+BLOB_CALLS = (
+    "write",
+    "read",
+    "stat",
+    "delete",
+    "delete_prefix",
+    "presign_download",
+    "begin_upload",
+    "append_upload",
+    "finish_upload",
+    "terminate_upload",
+)
 
 
 @dataclass
@@ -45,6 +60,9 @@ class Services:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         graph = create_graph_store(settings)
         blobs = create_blob_store(settings)
+        if tracing.enabled():
+            tracing.instrument(graph, "graph", GRAPH_CALLS)
+            tracing.instrument(blobs, "blobs", BLOB_CALLS)
         await graph.open()
         try:
             await blobs.open()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from vitalgraph import tracing
 from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
 from vitalgraph.errors import ConflictError, FeatureDisabledError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, graph_uri
@@ -201,13 +202,17 @@ class FileService:
         graph = await self._graph(space_id, graph_id)
         await self._get_node(graph, uri)
         key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
-        source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
-        written = await self.blobs.write(
-            key, source, max_size=self.max_upload_size, expected_size=expected_size
-        )
-        return await self.attach_content(
-            space_id, graph_id, uri, written, content_type=content_type, filename=filename
-        )
+        attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
+        with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
+            source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
+            written = await self.blobs.write(
+                key, tracing.timed_receive(source), max_size=self.max_upload_size, expected_size=expected_size
+            )
+            span.set_attribute("vitalgraph.size", written.size)
+            with stages.timed("commit"):
+                return await self.attach_content(
+                    space_id, graph_id, uri, written, content_type=content_type, filename=filename
+                )
 
     async def attach_content(
         self,
