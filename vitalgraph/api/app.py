@@ -11,10 +11,12 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.middleware.cors import CORSMiddleware
 
 from vitalgraph import tracing
+from vitalgraph.api.audit import AuditMiddleware
 from vitalgraph.api.errors import install_error_handlers
 from vitalgraph.api.metrics import Metrics
 from vitalgraph.api.request_context import RequestContextMiddleware
 from vitalgraph.api.routes import (
+    audit,
     auth,
     files,
     kgentities,
@@ -62,6 +64,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(title="VitalGraph", version="0.1.0", lifespan=lifespan)
     app.state.metrics = metrics
     app.state.shutdown = ShutdownCoordinator()
+    app.add_middleware(AuditMiddleware, log=_LazyAuditLog(app))  # inside: request ids are set by then
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_error_handlers(app)
     app.include_router(operations.router)
@@ -74,6 +77,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(sparql.router)
     app.include_router(users.router)
     app.include_router(tokens.router)
+    app.include_router(audit.router)
 
     if settings.cors_origins:  # browsers (Uppy, tus-js-client) on other origins; see docs/tus.md
         app.add_middleware(
@@ -97,3 +101,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.add_middleware(StrictTransportSecurity, max_age_seconds=settings.HSTS_MAX_AGE_SECONDS)
 
     return app
+
+
+class _LazyAuditLog:
+    """The services (and their audit log) exist only once the lifespan has started them."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def record(self, entry: object) -> None:
+        services = getattr(self.app.state, "services", None)
+        if services is not None:
+            services.audit.record(entry)

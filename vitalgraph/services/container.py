@@ -11,6 +11,7 @@ from vitalgraph.config import Settings
 from vitalgraph.graph import GraphStore, create_graph_store
 from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
+from vitalgraph.services.audit import AuditLog
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.files import FileService
 from vitalgraph.services.kgentities import KGEntityService
@@ -52,6 +53,7 @@ class Services:
     sparql: SparqlService
     access: AccessService
     tus: TusService
+    audit: AuditLog
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -108,8 +110,10 @@ class Services:
             sparql=SparqlService(graph, spaces),
             access=AccessService(auth.accounts, auth, spaces),
             tus=tus,
+            audit=AuditLog(graph),
             generated_admin_password=secrets.admin_password,
         )
+        await services.audit.start()
         if collect_garbage:
             await services.collect_garbage()
         return services
@@ -130,6 +134,7 @@ class Services:
             return
         self._stopped = True
         try:
+            await self.audit.stop()  # its last entries go to the graph store before that closes
             await self.blobs.close()
         finally:
             await self.graph.close()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from vitalgraph.api.access import ReadableSpaceInPath
+from vitalgraph.api.audit import note_detail
 from vitalgraph.api.deps import ServicesDep, request_body
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.sparql import MAX_QUERY_LENGTH
@@ -29,6 +30,7 @@ async def sparql_query(space_id: ReadableSpaceInPath, request: Request, services
     or `application/ld+json` when the Accept header prefers it. Updates and SERVICE are refused (400).
     """
     query = await _read_query(request)
+    note_detail(request, query)
     answer = await services.sparql.query(space_id, query, request.headers.get("accept"))
     return Response(answer.body, media_type=answer.media_type)
 
