@@ -228,3 +228,12 @@ def test_recording_costs_well_under_a_millisecond():
 def test_query_limits_are_checked():
     with pytest.raises(Exception, match="limit"):
         AuditQuery(limit=0)
+
+
+def test_clients_read_the_trail(server, history):
+    from vitalgraph.client import VitalGraphClient
+
+    with VitalGraphClient(server.url, username="admin", password=ADMIN_PASSWORD) as client:
+        entries = client.audit.list_entries(user="alice", action="auth.", since=history).entries
+    assert {e.outcome for e in entries} == {"success", "failure"}
+    assert all(e.actor == "alice" and e.action == "auth.login" for e in entries)

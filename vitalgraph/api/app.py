@@ -64,7 +64,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(title="VitalGraph", version="0.1.0", lifespan=lifespan)
     app.state.metrics = metrics
     app.state.shutdown = ShutdownCoordinator()
-    app.add_middleware(AuditMiddleware, log=_LazyAuditLog(app))  # inside: request ids are set by then
+    if settings.AUDIT_ENABLED:  # inside the request context: request ids are set by then
+        app.add_middleware(AuditMiddleware, log=_LazyAuditLog(app))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_error_handlers(app)
     app.include_router(operations.router)

@@ -31,6 +31,24 @@ class SpaceDeleted(_Reply):
     space_id: str
 
 
+class AuditEntry(_Reply):
+    time: datetime
+    actor: str
+    action: str
+    outcome: str
+    status: int
+    client: str
+    space_id: str | None = None
+    target: str | None = None
+    detail: str | None = None
+    request_id: str | None = None
+
+
+class AuditEntries(_Reply):
+    entries: list[AuditEntry]
+    total_count: int
+
+
 class User(_Reply):
     username: str
     role: str

@@ -14,6 +14,7 @@ from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_sync_transport
 from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoint
+from vitalgraph.client.endpoints.audit import AuditEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
 from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import KGTypesEndpoint
@@ -48,6 +49,7 @@ class VitalGraphClient(ClientSetup):
         "sparql": SparqlEndpoint,
         "users": UsersEndpoint,
         "api_tokens": ApiTokensEndpoint,
+        "audit": AuditEndpoint,
     }
 
     def open(self) -> VitalGraphClient:

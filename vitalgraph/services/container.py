@@ -110,7 +110,7 @@ class Services:
             sparql=SparqlService(graph, spaces),
             access=AccessService(auth.accounts, auth, spaces),
             tus=tus,
-            audit=AuditLog(graph),
+            audit=AuditLog(graph, settings.AUDIT_FLUSH_SECONDS),
             generated_admin_password=secrets.admin_password,
         )
         await services.audit.start()
