@@ -47,7 +47,10 @@ def main() -> None:
         variants = {
             "audit on": {"VITALGRAPH_AUDIT_ENABLED": "true"},
             "audit off": {"VITALGRAPH_AUDIT_ENABLED": "false"},
-            "audit on, no flush": {"VITALGRAPH_AUDIT_ENABLED": "true", "VITALGRAPH_AUDIT_FLUSH_SECONDS": "60"},
+            "audit on, no flush": {
+                "VITALGRAPH_AUDIT_ENABLED": "true",
+                "VITALGRAPH_AUDIT_FLUSH_SECONDS": "60",
+            },
         }
         for name, env in variants.items():
             (Path(folder) / name).mkdir()

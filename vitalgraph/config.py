@@ -106,9 +106,13 @@ class Settings(BaseSettings):
     READY_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     LOOP_LAG_INTERVAL_SECONDS: float = Field(default=0.1, ge=0, description="0 = no event-loop lag monitor")
     LOOP_LAG_WARN_SECONDS: float = Field(default=0.25, gt=0)
+    # Backups the API writes or reads in a local folder must lie inside this one (s3:// locations too are fine).
+    BACKUP_ROOT: Path = Path("./backups")
     # The audit trail (docs/operations.md): who did what, kept in the graph store; off = nothing recorded.
     AUDIT_ENABLED: bool = True
-    AUDIT_FLUSH_SECONDS: float = Field(default=1.0, gt=0, le=60, description="how often queued entries are written")
+    AUDIT_FLUSH_SECONDS: float = Field(
+        default=1.0, gt=0, le=60, description="how often queued entries are written"
+    )
     # OpenTelemetry traces go to this OTLP/HTTP endpoint (e.g. http://127.0.0.1:4318/v1/traces); unset = off.
     OTLP_ENDPOINT: str | None = None
 

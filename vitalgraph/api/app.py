@@ -16,6 +16,7 @@ from vitalgraph.api.errors import install_error_handlers
 from vitalgraph.api.metrics import Metrics
 from vitalgraph.api.request_context import RequestContextMiddleware
 from vitalgraph.api.routes import (
+    admin,
     audit,
     auth,
     files,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(users.router)
     app.include_router(tokens.router)
     app.include_router(audit.router)
+    app.include_router(admin.router)
 
     if settings.cors_origins:  # browsers (Uppy, tus-js-client) on other origins; see docs/tus.md
         app.add_middleware(

@@ -48,6 +48,9 @@ AUDITED: dict[tuple[str, str], str] = {
     ("POST", "/api/graphs/sparql/query"): "sparql.query",
     ("GET", "/api/graphs/sparql/query"): "sparql.query",
     ("GET", "/api/audit"): "audit.read",
+    ("POST", "/api/admin/backup"): "admin.backup",
+    ("POST", "/api/admin/restore"): "admin.restore",
+    ("GET", "/api/admin/verify"): "admin.verify",
 }
 _ACTOR = "vitalgraph.audit.actor"
 _DETAIL = "vitalgraph.audit.detail"
