@@ -13,12 +13,16 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from vitalgraph.client import cli_admin
 from vitalgraph.client.cli_files import files_app
 from vitalgraph.config import Settings, SettingsError, load_settings
 from vitalgraph.logs import configure_logging
 
 app = typer.Typer(help="VitalGraph: a knowledge-graph server with streaming files.", no_args_is_help=True)
 app.add_typer(files_app, name="files")
+app.command()(cli_admin.backup)
+app.command()(cli_admin.verify)
+app.command()(cli_admin.audit)
 logger = logging.getLogger("vitalgraph")
 
 
@@ -174,6 +178,66 @@ def gc(
         )
 
     asyncio.run(run())
+
+
+@app.command()
+def restore(
+    source: Annotated[str, typer.Argument(help="the backup: a folder, or s3://bucket/prefix")],
+    space: Annotated[
+        list[str] | None, typer.Option("--space", help="restore only this space (repeat for more)")
+    ] = None,
+    snapshot: Annotated[str | None, typer.Option(help="a snapshot id; default: the newest")] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            help="open the stores directly instead of asking a running server (stop the server first "
+            "when it uses the embedded graph store); for rebuilding an empty data folder"
+        ),
+    ] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="with --offline: the data folder to fill")] = None,
+    config: ConfigOption = None,
+    server_url: cli_admin.ServerUrl = None,
+    username: cli_admin.Username = None,
+    password: cli_admin.Password = None,
+    api_key: cli_admin.ApiKey = None,
+) -> None:
+    """Restore a backup: everything into an empty server, or the given spaces into a running one."""
+    if not offline:
+        connection = {
+            "server_url": server_url,
+            "username": username,
+            "password": password,
+            "api_key": api_key,
+        }
+        cli_admin.restore_through_server(source, space, snapshot, connection)
+        return
+    settings = _settings_or_exit(config, DATA_DIR=data_dir)
+    from vitalgraph.errors import VitalGraphError
+    from vitalgraph.services import backup as backups
+    from vitalgraph.services.backup_targets import open_target
+    from vitalgraph.services.container import Services
+
+    async def run() -> backups.RestoreReport:
+        services = await Services.start(settings, collect_garbage=False)
+        origin = open_target(source, settings)
+        try:
+            await origin.open()
+            return await backups.restore(
+                services.graph, services.blobs, origin, spaces=space or None, snapshot_id=snapshot
+            )
+        finally:
+            await origin.close()
+            await services.stop()
+
+    try:
+        report = asyncio.run(run())
+    except (VitalGraphError, OSError) as exc:
+        typer.echo(f"vitalgraph restore: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"restored snapshot {report.snapshot_id}: spaces {', '.join(report.spaces) or '(none)'}, "
+        f"{report.quads} quads, {report.blobs_restored} blobs"
+    )
 
 
 def _flush_traces() -> None:

@@ -13,6 +13,7 @@ from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_async_transport
 from vitalgraph.client.endpoints.accounts import AsyncApiTokensEndpoint, AsyncUsersEndpoint
+from vitalgraph.client.endpoints.admin import AsyncAdminEndpoint
 from vitalgraph.client.endpoints.audit import AsyncAuditEndpoint
 from vitalgraph.client.endpoints.files import AsyncFilesEndpoint
 from vitalgraph.client.endpoints.kgentities import AsyncKGEntitiesEndpoint
@@ -51,6 +52,7 @@ class AsyncVitalGraphClient(ClientSetup):
         "users": AsyncUsersEndpoint,
         "api_tokens": AsyncApiTokensEndpoint,
         "audit": AsyncAuditEndpoint,
+        "admin": AsyncAdminEndpoint,
     }
 
     async def open(self) -> AsyncVitalGraphClient:

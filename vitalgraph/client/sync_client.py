@@ -14,6 +14,7 @@ from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_sync_transport
 from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoint
+from vitalgraph.client.endpoints.admin import AdminEndpoint
 from vitalgraph.client.endpoints.audit import AuditEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
 from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
@@ -50,6 +51,7 @@ class VitalGraphClient(ClientSetup):
         "users": UsersEndpoint,
         "api_tokens": ApiTokensEndpoint,
         "audit": AuditEndpoint,
+        "admin": AdminEndpoint,
     }
 
     def open(self) -> VitalGraphClient:
