@@ -83,7 +83,14 @@ def serve(
     if settings.OTLP_ENDPOINT:
         from vitalgraph import tracing
 
-        tracing.configure(tracing.otlp_provider(settings.OTLP_ENDPOINT))
+        try:
+            tracing.configure(tracing.otlp_provider(settings.OTLP_ENDPOINT))
+        except ImportError:
+            typer.echo(
+                "vitalgraph: VITALGRAPH_OTLP_ENDPOINT needs the tracing extra: pip install 'vitalgraph[tracing]'",
+                err=True,
+            )
+            raise typer.Exit(2) from None
     from vitalgraph.api.app import create_app
     from vitalgraph.api.shutdown import GracefulServer
     from vitalgraph.errors import StorageUnavailableError
