@@ -20,6 +20,7 @@ from vitalgraph.api.deps import (
     Offset,
     OptionalUri,
     PageSize,
+    PrincipalDep,
     Search,
     ServicesDep,
     UriList,
@@ -35,7 +36,8 @@ from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.model import GraphObject
-from vitalgraph.services.files import parse_expires
+from vitalgraph.services.auth import Principal
+from vitalgraph.services.files import node_etag, parse_expires, parse_if_match
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -53,6 +55,7 @@ class UploadResponse(BaseModel):
     sha256: str
     content_type: str
     filename: str | None
+    version: int | None = None  # the file node's version (its metadata ETag) after this upload
 
 
 # --- metadata -----------------------------------------------------------------------------------
@@ -67,15 +70,29 @@ async def create_files(
 
 @router.put("")
 async def update_files(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
 ) -> dict:
+    """Replace file nodes' metadata. `If-Match: "<version>"` (one node) makes it conditional: 412 if
+    the node changed since that version. Each node's new version comes back; with one node, as ETag."""
+    if_match = parse_if_match(request.headers.get("if-match"))
     objects = await read_graph_objects(request)
-    uris = await services.files.update_files(space_id, graph_id, objects)
-    return {"updated_uris": uris, "updated_count": len(uris)}
+    updated = await services.files.update_files(space_id, graph_id, objects, if_match=if_match)
+    if len(updated) == 1:
+        response.headers["ETag"] = node_etag(updated[0].version)
+    return {
+        "updated_uris": [u.uri for u in updated],
+        "updated_count": len(updated),
+        "versions": {u.uri: u.version for u in updated},
+    }
 
 
 @router.get("")
 async def get_files(
+    response: Response,
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
@@ -86,7 +103,9 @@ async def get_files(
     file_filter: Search = None,
 ) -> dict:
     if uri:
-        return (await services.files.get_file(space_id, graph_id, uri)).to_jsonld()
+        node = await services.files.get_file(space_id, graph_id, uri)
+        response.headers["ETag"] = node_etag(node.nodeVersion)
+        return node.to_jsonld()
     if uri_list:
         nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
         return GraphObject.list_to_jsonld(nodes)
@@ -103,6 +122,7 @@ async def get_files(
 
 @router.delete("")
 async def delete_files(
+    request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
     graph_id: GraphId = None,
@@ -110,7 +130,10 @@ async def delete_files(
     uri_list: UriList = None,
 ) -> dict:
     deleted = await services.files.delete_files(
-        space_id, graph_id, uris_to_delete(uri, uri_list, "file nodes")
+        space_id,
+        graph_id,
+        uris_to_delete(uri, uri_list, "file nodes"),
+        if_match=parse_if_match(request.headers.get("if-match")),
     )
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
 
@@ -128,6 +151,7 @@ class PresignedResponse(BaseModel):
 async def _upload(
     request: Request,
     services: ServicesDep,
+    principal: Principal,
     space_id: str,
     graph_id: str | None,
     uri: str,
@@ -160,6 +184,7 @@ async def _upload(
                 content_type=content_type,
                 filename=filename,
                 expected_size=expected,
+                authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
             )
         finally:
             await body.aclose()
@@ -194,6 +219,7 @@ async def _download(
 async def stream_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
@@ -203,7 +229,9 @@ async def stream_upload(
 
     PUT is accepted too, so `curl -T FILE URL` works as is.
     """
-    return await _upload(request, services, space_id, graph_id, uri, filename, multipart_only=False)
+    return await _upload(
+        request, services, principal, space_id, graph_id, uri, filename, multipart_only=False
+    )
 
 
 @router.get("/stream/download", dependencies=[Depends(require_streaming)])
@@ -218,12 +246,13 @@ async def stream_download(
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> UploadResponse:
     """The existing VitalGraph route: multipart/form-data with a 'file' field."""
-    return await _upload(request, services, space_id, graph_id, uri, None, multipart_only=True)
+    return await _upload(request, services, principal, space_id, graph_id, uri, None, multipart_only=True)
 
 
 @router.get("/download")
