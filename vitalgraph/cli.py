@@ -230,7 +230,12 @@ def restore(
         try:
             await origin.open()
             return await backups.restore(
-                services.graph, services.blobs, origin, spaces=space or None, snapshot_id=snapshot
+                services.graph,
+                services.blobs,
+                origin,
+                spaces=space or None,
+                snapshot_id=snapshot,
+                data_dir=settings.DATA_DIR,
             )
         finally:
             await origin.close()
@@ -245,6 +250,56 @@ def restore(
         f"restored snapshot {report.snapshot_id}: spaces {', '.join(report.spaces) or '(none)'}, "
         f"{report.quads} quads, {report.blobs_restored} blobs"
     )
+
+
+@app.command()
+def upgrade(
+    check: Annotated[bool, typer.Option("--check", help="only say what the migration would do")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="where the embedded stores keep data")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Bring the stores to this version's format (the server also does this at start).
+
+    Exit status: 0 done or nothing to do (with --check: nothing to do), 1 the store is newer than this
+    version or cannot be opened, 3 with --check: a migration is pending. With the embedded graph store,
+    stop the server first (its database is locked while it runs).
+    """
+    settings = _settings_or_exit(config, DATA_DIR=data_dir)
+    from vitalgraph.blobs import create_blob_store
+    from vitalgraph.errors import VitalGraphError
+    from vitalgraph.graph import create_graph_store
+    from vitalgraph.services import migrations
+
+    async def run() -> tuple[migrations.UpgradePlan, list[str]]:
+        graph, blobs = create_graph_store(settings), create_blob_store(settings)
+        await graph.open()
+        try:
+            await blobs.open()
+            try:
+                pending = await migrations.plan(graph, blobs)
+                if check or pending.too_new or not pending.steps:
+                    return pending, []
+                return pending, await migrations.migrate(graph, blobs, settings.DATA_DIR)
+            finally:
+                await blobs.close()
+        finally:
+            await graph.close()
+
+    try:
+        pending, applied = asyncio.run(run())
+    except (VitalGraphError, OSError) as exc:
+        typer.echo(f"vitalgraph upgrade: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if pending.too_new:
+        typer.echo(f"vitalgraph upgrade: {pending.describe()[0]}", err=True)
+        raise typer.Exit(1)
+    if check:
+        verb = "would run" if pending.steps else ""
+        for line in pending.describe():
+            typer.echo(f"{verb} {line}".strip())
+        raise typer.Exit(3 if pending.steps else 0)
+    for line in applied or pending.describe():
+        typer.echo(f"migrated: {line}" if applied else line)
 
 
 def _flush_traces() -> None:

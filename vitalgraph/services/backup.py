@@ -22,13 +22,16 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pyoxigraph import RdfFormat, parse
 
 from vitalgraph.blobs.base import BlobStore
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
-from vitalgraph.graph.base import GraphStore, space_graph_prefix
+from vitalgraph.graph.base import CLAIM_HELD, CLAIM_PENDING, GraphStore, space_graph_prefix
 from vitalgraph.model.vocab import VG, VITAL
+from vitalgraph.services import migrations
+from vitalgraph.services.blob_keys import ALL_SPACES_PREFIX
 from vitalgraph.services.spaces import SYSTEM_GRAPH
 
 logger = logging.getLogger("vitalgraph.backup")
@@ -69,6 +72,7 @@ class RestoreReport:
     quads: int = 0
     blobs_restored: int = 0
     spaces: list[str] = field(default_factory=list)
+    migrated: list[str] = field(default_factory=list)  # steps run on data from an older store format
 
 
 @dataclass
@@ -88,6 +92,7 @@ class VerifyReport:
 async def backup(graph: GraphStore, blobs: BlobStore, target: BlobStore) -> BackupReport:
     """Write a consistent snapshot and the blobs it references into `target`."""
     report = BackupReport(snapshot_id=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f"))  # keys are lowercase
+    store_format = await migrations.graph_format(graph) or 1
     copied: set[str] = set()
     for _ in range(SNAPSHOT_ATTEMPTS):
         quads = await dump_quads(graph)
@@ -112,6 +117,7 @@ async def backup(graph: GraphStore, blobs: BlobStore, target: BlobStore) -> Back
     await _write_text(target, f"{folder}/graph.nq", (line + "\n" for line in quads))
     manifest = {
         "format": BACKUP_FORMAT,
+        "store_format": store_format,
         "snapshot_id": report.snapshot_id,
         "created": datetime.now(UTC).isoformat(),
         "quads": report.quads,
@@ -125,9 +131,12 @@ async def backup(graph: GraphStore, blobs: BlobStore, target: BlobStore) -> Back
 
 
 async def dump_quads(graph: GraphStore) -> list[str]:
-    """Every quad of every VitalGraph graph, as N-Quads lines, from one query (one consistent state)."""
+    """Every quad of every VitalGraph graph, as N-Quads lines, from one query (one consistent state).
+    Left out: claims (held for a moment by a request, meaningless later) and the store's format
+    record (the manifest carries it; the restoring server keeps its own)."""
     rows = await graph.select(
-        f'SELECT ?g ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{OUR_GRAPHS}")) }}'
+        f'SELECT ?g ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{OUR_GRAPHS}")) '
+        f"FILTER(?p NOT IN (<{CLAIM_HELD}>, <{CLAIM_PENDING}>, <{migrations.FORMAT_VERSION}>)) }}"
     )
     return [f"{row['s']} {row['p']} {row['o']} {row['g']} ." for row in rows]
 
@@ -184,11 +193,19 @@ async def restore(
     *,
     spaces: list[str] | None = None,
     snapshot_id: str | None = None,
+    data_dir: Path,
 ) -> RestoreReport:
     """Load a snapshot's graphs and copy back its blobs. Without `spaces` the target must hold no
     spaces yet; with `spaces`, only those spaces (graphs, space record, grants, bytes) are restored,
     and each must not exist in the target."""
     snapshot_id = snapshot_id or await latest_snapshot(source)
+    manifest = json.loads(await _read_text(source, f"snapshots/{snapshot_id}/manifest.json"))
+    store_format = int(manifest.get("store_format", 1))
+    if store_format > migrations.CURRENT_FORMAT:
+        raise ConflictError(
+            f"the backup holds store format {store_format}, written by a newer VitalGraph; this server "
+            f"knows formats up to {migrations.CURRENT_FORMAT}: restore it with a newer server"
+        )
     lines = (await _read_text(source, f"snapshots/{snapshot_id}/graph.nq")).splitlines()
     existing = await _existing_spaces(graph)
     if spaces is None:
@@ -221,6 +238,12 @@ async def restore(
     for batch in _batches(lines, INSERT_BATCH):  # bytes first: a node never points at a missing blob
         await graph.update(_insert_quads(batch))
     report.quads = len(lines)
+    # Data from an older format is brought up to this server's, as a start-up would (steps are idempotent).
+    context = migrations.MigrationContext(graph, blobs, data_dir)
+    for step in migrations.MIGRATIONS:
+        if step.to_version > store_format:
+            await step.apply(context)
+            report.migrated.append(f"format {step.to_version}: {step.description}")
     return report
 
 
@@ -232,7 +255,8 @@ async def latest_snapshot(source: BlobStore) -> str:
 
 
 def _lines_of_spaces(lines: list[str], spaces: list[str]) -> list[str]:
-    prefixes = tuple(f"<{space_graph_prefix(space)}" for space in spaces)
+    """The space records, grants and graphs of `spaces`. Graphs are named by a space's identity
+    (`spaceUid`); in format 1, before identities, by its space_id."""
     wanted_system_subjects = set()
     system_quads = []
     for quad, line in zip(_parse(lines), lines, strict=True):
@@ -241,6 +265,12 @@ def _lines_of_spaces(lines: list[str], spaces: list[str]) -> list[str]:
         system_quads.append((quad, line))
         if quad.predicate.value in (VG + "spaceId", VG + "grantSpace") and quad.object.value in spaces:
             wanted_system_subjects.add(quad.subject.value)
+    records: dict[str, dict[str, str]] = {}
+    for quad, _ in system_quads:
+        if quad.subject.value in wanted_system_subjects:
+            records.setdefault(quad.subject.value, {})[quad.predicate.value] = quad.object.value
+    uids = {r.get(VG + "spaceUid", r[VG + "spaceId"]) for r in records.values() if VG + "spaceId" in r}
+    prefixes = tuple(f"<{space_graph_prefix(uid)}" for uid in uids)
     kept = [
         line
         for quad, line in zip(_parse(lines), lines, strict=True)
@@ -302,7 +332,7 @@ async def verify(graph: GraphStore, blobs: BlobStore, *, orphan_min_age_seconds:
             report.corrupt.append(blob.key)
         del stat
     now = datetime.now(UTC)
-    async for stat in blobs.list_keys():
+    async for stat in blobs.list_keys(ALL_SPACES_PREFIX):  # file content; not the store's own records
         if stat.key not in facts and (now - stat.modified).total_seconds() >= orphan_min_age_seconds:
             report.orphaned.append(stat.key)
     report.missing.sort()

@@ -55,7 +55,12 @@ async def run_restore(body: RestoreRequest, services: ServicesDep, _: AdminDep) 
     await source.open()
     try:
         report = await backups.restore(
-            services.graph, services.blobs, source, spaces=body.spaces, snapshot_id=body.snapshot_id
+            services.graph,
+            services.blobs,
+            source,
+            spaces=body.spaces,
+            snapshot_id=body.snapshot_id,
+            data_dir=services.settings.DATA_DIR,
         )
     finally:
         await source.close()
