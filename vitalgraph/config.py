@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     LOOP_LAG_WARN_SECONDS: float = Field(default=0.25, gt=0)
     # Backups the API writes or reads in a local folder must lie inside this one (s3:// locations too are fine).
     BACKUP_ROOT: Path = Path("./backups")
+    # How often the per-space usage gauges (/metrics) are recounted; 0 = not exported.
+    USAGE_METRICS_INTERVAL_SECONDS: float = Field(default=60.0, ge=0)
     # The audit trail (docs/operations.md): who did what, kept in the graph store; off = nothing recorded.
     AUDIT_ENABLED: bool = True
     AUDIT_FLUSH_SECONDS: float = Field(

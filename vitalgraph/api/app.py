@@ -23,6 +23,7 @@ from vitalgraph.api.routes import (
     kgentities,
     kgtypes,
     operations,
+    quotas,
     spaces,
     sparql,
     tokens,
@@ -52,10 +53,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             lag_task = asyncio.create_task(
                 metrics.watch_loop_lag(settings.LOOP_LAG_INTERVAL_SECONDS, settings.LOOP_LAG_WARN_SECONDS)
             )
+        usage_task = None
+        if settings.USAGE_METRICS_INTERVAL_SECONDS:
+            usage_task = asyncio.create_task(
+                metrics.watch_usage(running, settings.USAGE_METRICS_INTERVAL_SECONDS)
+            )
         try:
             yield
         finally:
-            for task in (gc_task, lag_task):
+            for task in (gc_task, lag_task, usage_task):
                 if task is not None:
                     task.cancel()
             if owned:
@@ -81,6 +87,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(tokens.router)
     app.include_router(audit.router)
     app.include_router(admin.router)
+    app.include_router(quotas.router)
 
     if settings.cors_origins:  # browsers (Uppy, tus-js-client) on other origins; see docs/tus.md
         app.add_middleware(

@@ -19,6 +19,7 @@ from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.login_throttle import LoginThrottle
 from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.migrations import migrate
+from vitalgraph.services.quotas import QuotaService
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import SparqlService
 from vitalgraph.services.tus import TusService
@@ -55,6 +56,7 @@ class Services:
     access: AccessService
     tus: TusService
     audit: AuditLog
+    quotas: QuotaService
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -82,12 +84,14 @@ class Services:
             logger.info("store migrated to %s", step)
         secrets = load_or_create_secrets(settings.DATA_DIR, settings.ADMIN_PASSWORD, settings.JWT_SECRET)
         spaces = SpaceService(graph, blobs)
+        quotas = QuotaService(graph, spaces)
         files = FileService(
             graph,
             blobs,
             spaces,
             max_upload_size=settings.max_upload_size,
             log_every_mib=settings.TRANSFER_LOG_EVERY_MIB,
+            quotas=quotas,
         )
         auth = AuthService(
             admin_username=settings.ADMIN_USERNAME,
@@ -124,6 +128,7 @@ class Services:
             access=access,
             tus=tus,
             audit=AuditLog(graph, settings.AUDIT_FLUSH_SECONDS),
+            quotas=quotas,
             generated_admin_password=secrets.admin_password,
         )
         await services.audit.start()

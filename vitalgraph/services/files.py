@@ -22,14 +22,17 @@ from vitalgraph.errors import (
     FeatureDisabledError,
     InvalidInputError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     PreconditionFailedError,
+    QuotaExceededError,
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.blob_release import BlobReleaser
-from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.quotas import Limit, QuotaService
+from vitalgraph.services.spaces import Space, SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
 DEFAULT_GRAPH_ID = "default"
@@ -42,7 +45,7 @@ DEFAULT_PRESIGN_SECONDS = 3600
 
 CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
 # What refuses an upload at commit; its bytes are released at once.
-COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError)
+COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, QuotaExceededError)
 CommitCheck = Callable[[], Awaitable[None]]
 
 
@@ -175,10 +178,12 @@ class FileService:
         *,
         max_upload_size: int | None,
         log_every_mib: int = 256,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.graph = graph
         self.blobs = blobs
         self.spaces = spaces
+        self.quotas = quotas or QuotaService(graph, spaces)
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
         self.releaser = BlobReleaser(blobs)
@@ -193,7 +198,8 @@ class FileService:
     async def create_files(
         self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
     ) -> list[str]:
-        graph = await self._graph(space_id, graph_id)
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
         nodes = _file_nodes(objects)
         taken = await self.graph.existing(graph, [n.URI for n in nodes])
         if taken:
@@ -201,9 +207,12 @@ class FileService:
         for node in nodes:
             for name in SERVER_OWNED:
                 setattr(node, name, None)
-        for node in nodes:  # each node is created by a compare-and-set: two creators never merge
-            if not await self.graph.compare_and_set(graph, node.URI, None, node):
-                raise ConflictError(f"file node already exists: {node.URI}")
+        async with self.quotas.commit_turn(space) as quota:
+            if quota is not None:
+                await quota.allow(0, len(nodes))
+            for node in nodes:  # each node is created by a compare-and-set: two creators never merge
+                if not await self.graph.compare_and_set(graph, node.URI, None, node):
+                    raise ConflictError(f"file node already exists: {node.URI}")
         return [n.URI for n in nodes]
 
     async def update_files(
@@ -331,14 +340,23 @@ class FileService:
         filename = check_filename(filename)
         space = await self.spaces.require(space_id)
         graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
-        await self._get_node(graph, uri)
+        current = await self._get_node(graph, uri)
         key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
+        max_size, quota_limit = await self._upload_allowance(space, current.fileLength or 0)
         attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
         with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
             source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
-            written = await self.blobs.write(
-                key, tracing.timed_receive(source), max_size=self.max_upload_size, expected_size=expected_size
-            )
+            try:
+                written = await self.blobs.write(
+                    key, tracing.timed_receive(source), max_size=max_size, expected_size=expected_size
+                )
+            except PayloadTooLargeError:
+                if quota_limit is None:
+                    raise
+                raise QuotaExceededError(
+                    f"quota of {quota_limit.scope} exceeded: {quota_limit.quota.max_bytes} bytes allowed, "
+                    f"{max_size} left for this file; the upload was stopped and nothing was kept"
+                ) from None
             span.set_attribute("vitalgraph.size", written.size)
             with stages.timed("commit"):
                 return await self.attach_content(
@@ -390,8 +408,13 @@ class FileService:
         # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
             try:
-                graph = await self._commit_target(space_id, graph_id, uri, space_uid, authorize)
-                change = await self._change_node(graph, uri, point_at_blob)
+                space = await self._commit_target(space_id, uri, space_uid, authorize)
+                graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+                async with self.quotas.commit_turn(space) as quota:
+                    if quota is not None:
+                        replaced = (await self._get_node(graph, uri)).fileLength or 0
+                        await quota.allow(written.size - replaced, 0)
+                    change = await self._change_node(graph, uri, point_at_blob)
             except COMMIT_REFUSALS:
                 await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
                 raise
@@ -404,14 +427,9 @@ class FileService:
         )
 
     async def _commit_target(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        uri: str,
-        space_uid: str | None,
-        authorize: CommitCheck | None,
-    ) -> str:
-        """The graph an upload commits into, after checking again that it may."""
+        self, space_id: str, uri: str, space_uid: str | None, authorize: CommitCheck | None
+    ) -> Space:
+        """The space an upload commits into, after checking again that it may."""
         try:
             space = await self.spaces.require(space_id)
         except NotFoundError:
@@ -425,7 +443,15 @@ class FileService:
             )
         if authorize is not None:
             await authorize()
-        return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+        return space
+
+    async def _upload_allowance(self, space: Space, replaced: int) -> tuple[int | None, Limit | None]:
+        """The size limit for one upload: MAX_STREAMING_FILE_SIZE, or what a quota leaves if that is less
+        (the bytes of the content it replaces count as free); and the quota that binds, if one does."""
+        allowed, limit = await self.quotas.bytes_allowed(space, freed=replaced)
+        if allowed is None or (self.max_upload_size is not None and self.max_upload_size <= allowed):
+            return self.max_upload_size, None
+        return allowed, limit
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
         graph = await self._graph(space_id, graph_id)
