@@ -23,6 +23,7 @@ app.add_typer(files_app, name="files")
 app.command()(cli_admin.backup)
 app.command()(cli_admin.verify)
 app.command()(cli_admin.audit)
+app.add_typer(cli_admin.quota_app, name="quota")
 logger = logging.getLogger("vitalgraph")
 
 

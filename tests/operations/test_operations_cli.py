@@ -71,3 +71,30 @@ def test_errors_name_the_problem_and_exit_nonzero(server_factory, tmp_path):
     assert nothing.returncode == 1 and "no backup found" in nothing.stderr
     no_server = _cli("verify", "--server-url", "http://127.0.0.1:9", "--api-key", "x")
     assert no_server.returncode == 1 and "connection" in no_server.stderr.lower()
+
+
+def test_quota_commands(server_factory):
+    server = server_factory(name="ops-cli-quota")
+    with server.client() as api:
+        api.post("/api/spaces", json={"space_id": "quota-cli"}).raise_for_status()
+    done = _cli(
+        "quota",
+        "set",
+        "--space",
+        "quota-cli",
+        "--max-bytes",
+        "2M",
+        "--max-files",
+        "10",
+        "--join",
+        "acme",
+        server=server,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(_cli("quota", "show", "--space", "quota-cli", server=server).stdout)
+    assert shown["organization"] == "acme"
+    assert shown["quotas"][0]["max_bytes"] == 2 * 1024 * 1024 and shown["quotas"][0]["max_files"] == 10
+    org = _cli("quota", "set", "--organization", "acme", "--max-bytes", "1G", server=server)
+    assert json.loads(org.stdout)["spaces"] == ["quota-cli"]
+    bad = _cli("quota", "set", "--space", "quota-cli", "--max-bytes", "lots", server=server)
+    assert bad.returncode == 2 and "whole number of bytes" in bad.stderr

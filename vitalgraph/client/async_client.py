@@ -18,6 +18,7 @@ from vitalgraph.client.endpoints.audit import AsyncAuditEndpoint
 from vitalgraph.client.endpoints.files import AsyncFilesEndpoint
 from vitalgraph.client.endpoints.kgentities import AsyncKGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import AsyncKGTypesEndpoint
+from vitalgraph.client.endpoints.quotas import AsyncQuotasEndpoint
 from vitalgraph.client.endpoints.spaces import AsyncSpacesEndpoint
 from vitalgraph.client.endpoints.sparql import AsyncSparqlEndpoint
 
@@ -53,6 +54,7 @@ class AsyncVitalGraphClient(ClientSetup):
         "api_tokens": AsyncApiTokensEndpoint,
         "audit": AsyncAuditEndpoint,
         "admin": AsyncAdminEndpoint,
+        "quotas": AsyncQuotasEndpoint,
     }
 
     async def open(self) -> AsyncVitalGraphClient:

@@ -136,3 +136,67 @@ def audit(
     else:
         output.write_text("".join(line + "\n" for line in lines))
         typer.echo(f"{len(lines)} entries written to {output}", err=True)
+
+
+quota_app = typer.Typer(help="Show and set quotas of spaces and organizations.", no_args_is_help=True)
+SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str | None) -> int | None:
+    """ "10G", "512M", "1000" -> bytes; "none" -> no limit."""
+    if text is None or text.lower() == "none":
+        return None
+    number, unit = text.rstrip("KMGTkmgtBb"), text[len(text.rstrip("KMGTkmgtBb")) :].upper().rstrip("B")
+    if not number.isdigit() or unit not in SIZE_UNITS:
+        raise typer.BadParameter(f"{text!r}: a whole number of bytes, optionally with K, M, G or T")
+    return int(number) * SIZE_UNITS[unit]
+
+
+@quota_app.command("show")
+def quota_show(
+    space: Annotated[str | None, typer.Option("--space")] = None,
+    organization: Annotated[str | None, typer.Option("--organization")] = None,
+    server_url: ServerUrl = None,
+    username: Username = None,
+    password: Password = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Usage and quotas of a space (or of an organization over its spaces), as JSON."""
+    if bool(space) == bool(organization):
+        raise typer.BadParameter("give exactly one of --space and --organization")
+    with admin_client(
+        "quota", server_url=server_url, username=username, password=password, api_key=api_key
+    ) as c:
+        shown = c.quotas.space_usage(space) if space else c.quotas.organization_usage(organization)
+    typer.echo(json.dumps(shown, indent=2))
+
+
+@quota_app.command("set")
+def quota_set(
+    space: Annotated[str | None, typer.Option("--space")] = None,
+    organization: Annotated[str | None, typer.Option("--organization")] = None,
+    max_bytes: Annotated[str | None, typer.Option(help="e.g. 10G, 512M, 1000; none = no limit")] = None,
+    max_files: Annotated[int | None, typer.Option(min=0, help="number of file nodes")] = None,
+    join: Annotated[
+        str | None, typer.Option("--join", help="with --space: put the space in this organization")
+    ] = None,
+    server_url: ServerUrl = None,
+    username: Username = None,
+    password: Password = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Set a space's or an organization's quota (admins); both limits left out removes it."""
+    if bool(space) == bool(organization):
+        raise typer.BadParameter("give exactly one of --space and --organization")
+    limit = parse_size(max_bytes)
+    with admin_client(
+        "quota", server_url=server_url, username=username, password=password, api_key=api_key
+    ) as c:
+        if space and join:
+            c.quotas.set_space_organization(space, join)
+        shown = (
+            c.quotas.set_space_quota(space, limit, max_files)
+            if space
+            else c.quotas.set_organization_quota(organization, limit, max_files)
+        )
+    typer.echo(json.dumps(shown, indent=2))

@@ -19,6 +19,7 @@ from vitalgraph.client.endpoints.audit import AuditEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
 from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import KGTypesEndpoint
+from vitalgraph.client.endpoints.quotas import QuotasEndpoint
 from vitalgraph.client.endpoints.spaces import SpacesEndpoint
 from vitalgraph.client.endpoints.sparql import SparqlEndpoint
 
@@ -52,6 +53,7 @@ class VitalGraphClient(ClientSetup):
         "api_tokens": ApiTokensEndpoint,
         "audit": AuditEndpoint,
         "admin": AdminEndpoint,
+        "quotas": QuotasEndpoint,
     }
 
     def open(self) -> VitalGraphClient:
