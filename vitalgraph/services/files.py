@@ -6,6 +6,7 @@ so a client can never make a node claim bytes it does not have.
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 import time
@@ -329,8 +330,12 @@ class FileService:
         filename: str | None,
         expected_size: int | None = None,
         authorize: CommitCheck | None = None,
+        expected_sha256: str | None = None,
     ) -> UploadResult:
         """Stream `chunks` into a new blob, then point the node at it; the old bytes go last.
+
+        With `expected_sha256` (a digest the client sent), bytes that hash otherwise are refused
+        (InvalidInputError naming both digests) and released before the node changes.
 
         The space is pinned when the upload starts: if it is deleted (or deleted and created anew)
         before the commit, or `authorize` (the caller's write grant, checked again) fails then, the
@@ -358,6 +363,12 @@ class FileService:
                     f"{max_size} left for this file; the upload was stopped and nothing was kept"
                 ) from None
             span.set_attribute("vitalgraph.size", written.size)
+            if expected_sha256 is not None and written.sha256 != expected_sha256:
+                await self.releaser.release([written.key], reason=f"upload to {uri} failed its digest")
+                raise InvalidInputError(
+                    f"digest mismatch: the request says sha-256=:{_b64(expected_sha256)}: but the bytes "
+                    f"received have sha-256=:{_b64(written.sha256)}:; nothing was stored"
+                )
             with stages.timed("commit"):
                 return await self.attach_content(
                     space_id,
@@ -538,3 +549,7 @@ def check_uri_count(uris: Sequence[str]) -> None:
     """At most MAX_URIS_PER_REQUEST URIs per request (files, kgtypes, kgentities)."""
     if len(uris) > MAX_URIS_PER_REQUEST:
         raise InvalidInputError(f"too many URIs in one request ({len(uris)} > {MAX_URIS_PER_REQUEST})")
+
+
+def _b64(sha256_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()

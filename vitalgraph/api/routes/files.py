@@ -31,6 +31,7 @@ from vitalgraph.api.deps import (
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.digests import sha256_from_field
 from vitalgraph.api.download import build_download_response
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
@@ -166,10 +167,12 @@ async def _upload(
             f"upload of {length} bytes exceeds the maximum file size of {limit} bytes (MAX_STREAMING_FILE_SIZE)"
         )
     content_type = request.headers.get("content-type", "")
+    multipart = multipart_only or content_type.lower().startswith("multipart/form-data")
+    claimed_sha256 = _claimed_digest(request, multipart)
     body = request.app.state.metrics.metered(request_body(request), "upload")
     with request.app.state.shutdown.upload():  # SIGTERM aborts it cleanly: see api/shutdown.py
         try:
-            if multipart_only or content_type.lower().startswith("multipart/form-data"):
+            if multipart:
                 await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
                 part = await open_multipart_file(body, content_type)
                 chunks, content_type, expected = part.chunks, part.content_type, None
@@ -185,10 +188,33 @@ async def _upload(
                 filename=filename,
                 expected_size=expected,
                 authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
+                expected_sha256=claimed_sha256,
             )
         finally:
             await body.aclose()
     return UploadResponse(**result.__dict__)
+
+
+def _claimed_digest(request: Request, multipart: bool) -> str | None:
+    """The SHA-256 an upload says its file has (RFC 9530), to check before the file changes. On a plain
+    upload the content is the file, so Content-Digest and Repr-Digest say the same; on a multipart one,
+    Content-Digest would cover the whole form, so the file's digest must come as Repr-Digest."""
+    claims = {
+        name: sha256_from_field(name, value)
+        for name in ("Content-Digest", "Repr-Digest")
+        if (value := request.headers.get(name)) is not None
+    }
+    if multipart and "Content-Digest" in claims:
+        raise InvalidInputError(
+            "Content-Digest on a multipart/form-data upload would cover the whole form, not the file: "
+            "send the file's digest as Repr-Digest"
+        )
+    found = {sha for sha in claims.values() if sha is not None}
+    if len(found) > 1:
+        raise InvalidInputError(
+            "Content-Digest and Repr-Digest disagree: send one, or the same digest in both"
+        )
+    return found.pop() if found else None
 
 
 async def _download(
@@ -210,6 +236,7 @@ async def _download(
         read_range=read_range,
         chunk_size=services.settings.STREAMING_CHUNK_SIZE,
         stall_timeout=services.settings.TRANSFER_IDLE_TIMEOUT_SECONDS,
+        sha256=content.sha256,
     )
 
 
