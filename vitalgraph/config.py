@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     # or networks ("10.0.0.5, 10.1.0.0/16"). Empty: none, the client is the connection's peer.
     TRUSTED_PROXIES: str = ""
 
+    # HTTPS (docs/operations.md): with both files set the server speaks only TLS on PORT.
+    TLS_CERTFILE: Path | None = None
+    TLS_KEYFILE: Path | None = None
+    TLS_REDIRECT_PORT: int = Field(
+        default=0, ge=0, le=65535, description="0 = off; else plain HTTP here answers 308 to HTTPS"
+    )
+    HSTS_MAX_AGE_SECONDS: int = Field(
+        default=0, ge=0, description="0 = no Strict-Transport-Security header; only sent over HTTPS"
+    )
+
     # Auth. In production the JWT secret must be given (replicas must share it; see docs/security.md).
     PRODUCTION: bool = False
     ADMIN_USERNAME: str = Field(default="admin", min_length=1)
@@ -124,6 +134,17 @@ class Settings(BaseSettings):
     READY_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     LOOP_LAG_INTERVAL_SECONDS: float = Field(default=0.1, ge=0, description="0 = no event-loop lag monitor")
     LOOP_LAG_WARN_SECONDS: float = Field(default=0.25, gt=0)
+    # Backups the API writes or reads in a local folder must lie inside this one (s3:// locations too are fine).
+    BACKUP_ROOT: Path = Path("./backups")
+    # How often the per-space usage gauges (/metrics) are recounted; 0 = not exported.
+    USAGE_METRICS_INTERVAL_SECONDS: float = Field(default=60.0, ge=0)
+    # The audit trail (docs/operations.md): who did what, kept in the graph store; off = nothing recorded.
+    AUDIT_ENABLED: bool = True
+    AUDIT_FLUSH_SECONDS: float = Field(
+        default=1.0, gt=0, le=60, description="how often queued entries are written"
+    )
+    # OpenTelemetry traces go to this OTLP/HTTP endpoint (e.g. http://127.0.0.1:4318/v1/traces); unset = off.
+    OTLP_ENDPOINT: str | None = None
 
     @field_validator("S3_PREFIX")
     @classmethod
@@ -156,6 +177,24 @@ class Settings(BaseSettings):
                 "must be an http(s) URL such as https://graph.example.org, without query or fragment"
             )
         return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if bool(self.TLS_CERTFILE) != bool(self.TLS_KEYFILE):
+            raise ValueError("VITALGRAPH_TLS_CERTFILE and VITALGRAPH_TLS_KEYFILE must be set together")
+        for name in ("TLS_CERTFILE", "TLS_KEYFILE"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"VITALGRAPH_{name}={path}: no such file")
+        if self.TLS_REDIRECT_PORT and not self.TLS_CERTFILE:
+            raise ValueError("VITALGRAPH_TLS_REDIRECT_PORT needs VITALGRAPH_TLS_CERTFILE and _KEYFILE")
+        if self.TLS_REDIRECT_PORT and self.TLS_REDIRECT_PORT == self.PORT:
+            raise ValueError("VITALGRAPH_TLS_REDIRECT_PORT must differ from VITALGRAPH_PORT")
+        return self
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.TLS_CERTFILE is not None
 
     @model_validator(mode="after")
     def _production_needs_jwt_secret(self) -> Settings:

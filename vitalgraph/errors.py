@@ -86,3 +86,7 @@ class QueryTimeoutError(VitalGraphError):
 
 class ServerShuttingDownError(VitalGraphError):
     """The server is stopping; the request was refused or aborted and may be retried (HTTP 503)."""
+
+
+class QuotaExceededError(VitalGraphError):
+    """A change would take a space or an organization past its quota of bytes or files (HTTP 507)."""

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 from starlette.requests import ClientDisconnect
 
+from vitalgraph.api.audit import note_actor
 from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.config import Settings
 from vitalgraph.errors import (
@@ -40,6 +41,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def current_principal(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -48,7 +50,9 @@ async def current_principal(
         raise AuthenticationError(
             "missing bearer token: log in at /api/login and send 'Authorization: Bearer <token>'"
         )
-    return await services.auth.authenticate(credentials.credentials)
+    principal = await services.auth.authenticate(credentials.credentials)
+    note_actor(request, principal.username)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

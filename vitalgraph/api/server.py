@@ -8,7 +8,8 @@ names it, so a client cannot pick its own address (the login throttle counts per
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI
@@ -33,6 +34,8 @@ def uvicorn_config(settings: Settings, app: FastAPI, log_level: str = "info") ->
         log_level=log_level,
         log_config=None,  # our handler (text or JSON, with request ids) formats uvicorn's lines too
         timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
+        ssl_certfile=settings.TLS_CERTFILE,
+        ssl_keyfile=settings.TLS_KEYFILE,
     )
 
 
@@ -47,3 +50,30 @@ def build_server(
     return GracefulServer(
         uvicorn_config(settings, app, log_level), on_shutdown=on_shutdown, after_shutdown=after_shutdown
     )
+
+
+def redirect_server(settings: Settings, log_level: str) -> uvicorn.Server | None:
+    """The plain-HTTP listener that sends everything to HTTPS, when TLS_REDIRECT_PORT is set."""
+    if not settings.TLS_REDIRECT_PORT:
+        return None
+    from vitalgraph.api.tls import RedirectToHttps
+
+    redirect_app = RedirectToHttps(settings.PORT, settings.PUBLIC_BASE_URL)
+    config = uvicorn.Config(
+        redirect_app,
+        host=settings.HOST,
+        port=settings.TLS_REDIRECT_PORT,
+        http="httptools",
+        log_level=log_level,
+        log_config=None,
+        lifespan="off",
+    )
+    return _SignalFreeServer(config)
+
+
+class _SignalFreeServer(uvicorn.Server):
+    """A second listener in the same process: the main server owns the signal handlers and stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

@@ -191,7 +191,7 @@ class SparqlService:
 
         Checked before anything runs: the space, the query's length and grammar (no updates, no
         SERVICE), and the user's and the server's number of running queries."""
-        await self.spaces.require(space_id)
+        space = await self.spaces.require(space_id)
         if not query.strip():
             raise InvalidInputError("empty SPARQL query")
         if len(query) > MAX_QUERY_LENGTH:
@@ -203,10 +203,10 @@ class SparqlService:
             else await asyncio.to_thread(classify_query, query)
         )
         with self.limits.slot(user):
-            return await self._run(space_id, query, form, accept)
+            return await self._run(space.uid, query, form, accept)
 
-    async def _run(self, space_id: str, query: str, form: QueryForm, accept: str | None) -> QueryAnswer:
-        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space_id))
+    async def _run(self, space_uid: str, query: str, form: QueryForm, accept: str | None) -> QueryAnswer:
+        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space_uid))
         if form in (QueryForm.SELECT, QueryForm.ASK):
             return QueryAnswer(RESULTS_JSON, await self.graph.query_json(query, graphs))
         triples = await self.graph.query_triples(query, graphs)

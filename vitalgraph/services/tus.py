@@ -21,7 +21,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,9 +37,11 @@ from vitalgraph.errors import (
     PayloadTooLargeError,
     TooManyRequestsError,
 )
+from vitalgraph.graph.base import graph_uri
 from vitalgraph.model import check_uri_length
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
+    COMMIT_REFUSALS,
     DEFAULT_GRAPH_ID,
     FileService,
     UploadResult,
@@ -70,6 +72,7 @@ class TusUpload:
     expires: float  # epoch seconds; every PATCH pushes it out again
     metadata: dict[str, str] = field(default_factory=dict)  # as the client sent it, echoed by HEAD
     finished: dict | None = None  # the blob (key, size, sha256) once staged bytes became one, until attached
+    space_uid: str | None = None  # the space's identity when the upload began (store format 2 on)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,9 @@ class TusService:
         self.expiry_seconds = expiry_seconds
         self.max_uploads_per_user = max_uploads_per_user  # 0: no cap
         self.max_bytes_per_user = max_bytes_per_user  # 0: no cap
+        self.releaser = files.releaser
+        # the owner's write grant on the space, checked again at commit (set by the container)
+        self.authorize: Callable[[str, str], Awaitable[None]] | None = None
         self._busy: set[str] = set()
         self._creating = asyncio.Lock()  # a user's check-then-create runs once at a time in this process
 
@@ -154,13 +160,15 @@ class TusService:
         if upload.owner != owner:  # someone else's upload is, for this caller, not there
             raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
         if upload.expires <= time.time():
-            await self._remove(upload.id)
+            await self._remove(upload.id, upload.finished, "expired")
             raise GoneError(f"upload {upload_id} expired; start a new upload")
         return upload
 
-    async def _remove(self, upload_id: str) -> None:
-        """Drop the staged bytes and the record (a finished but unattached blob is left to the orphan gc)."""
-        await self.store.terminate_upload(upload_id)
+    async def _remove(self, upload_id: str, finished: dict | None = None, reason: str = "ended") -> None:
+        """Release the staged bytes (or the finished but not yet attached blob), then the record."""
+        await self.releaser.release_staged(upload_id, reason=reason)
+        if finished:
+            await self.releaser.release([finished.get("key")], reason=reason)
         await self._forget(upload_id)
 
     # --- protocol operations ---------------------------------------------------------------------
@@ -177,7 +185,8 @@ class TusService:
         if filetype is not None:
             check_content_type(filetype)
         self._check_length(length)
-        await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing space or node
+        space = await self.files.spaces.require(space_id)  # 404 for a missing space
+        await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing node
         upload = TusUpload(
             id=uuid.uuid4().hex,
             owner=owner,
@@ -189,6 +198,7 @@ class TusService:
             length=length,
             expires=time.time() + self.expiry_seconds,
             metadata=metadata,
+            space_uid=space.uid,
         )
         async with self._creating:  # counted and recorded together, so two creates cannot both fit
             await self._check_caps(owner, length or 0, new_upload=True)
@@ -198,7 +208,9 @@ class TusService:
     async def _stage(self, store: ResumableUploads, upload: TusUpload) -> None:
         await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
-        key = new_content_key(upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri)
+        key = new_content_key(
+            upload.space_uid or upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri
+        )
         await store.begin_upload(upload.id, key)
 
     # --- per-user caps ----------------------------------------------------------------------------
@@ -262,7 +274,7 @@ class TusService:
         try:
             offset = upload.finished["size"] if upload.finished else await self.store.upload_offset(upload_id)
         except NotFoundError:  # the record outlived its staged bytes (a crash mid-cleanup)
-            await self._remove(upload_id)
+            await self._remove(upload_id, reason="staged bytes missing")
             raise
         if offset == upload.length and upload_id not in self._busy:
             # every byte is here but completing failed (e.g. storage was down): try again now,
@@ -347,6 +359,12 @@ class TusService:
             await self._save(upload)
         else:
             written = WrittenBlob(**upload.finished)
+        authorize = self.authorize
+
+        async def owner_may_still_write() -> None:
+            if authorize is not None:
+                await authorize(upload.owner, upload.space_id)
+
         try:
             result = await self.files.attach_content(
                 upload.space_id,
@@ -355,8 +373,10 @@ class TusService:
                 written,
                 content_type=upload.filetype,
                 filename=upload.filename,
+                space_uid=upload.space_uid,
+                authorize=owner_may_still_write,
             )
-        except NotFoundError:  # the node went away meanwhile (attach_content removed the blob)
+        except COMMIT_REFUSALS:  # refused at commit: attach_content released the blob
             await self._forget(upload.id)
             raise
         await self._forget(upload.id)
@@ -368,8 +388,8 @@ class TusService:
     async def terminate(self, upload_id: str, owner: str) -> None:
         if upload_id in self._busy:
             raise ConflictError(f"a PATCH to upload {upload_id} is in progress; terminate it after")
-        await self._load(upload_id, owner)
-        await self._remove(upload_id)
+        upload = await self._load(upload_id, owner)
+        await self._remove(upload_id, upload.finished, "terminated")
 
     # --- expiry ----------------------------------------------------------------------------------
     async def remove_expired(self, now: float | None = None) -> int:
@@ -384,15 +404,53 @@ class TusService:
         removed = 0
         for upload_id, expires in records.items():
             if expires <= now and upload_id not in self._busy:
-                await self._remove(upload_id)
+                await self._remove(upload_id, await self._finished_of(upload_id), "expired")
                 removed += 1
         for upload_id in staged:
             if upload_id not in records and upload_id not in self._busy:
-                await self.blobs.terminate_upload(upload_id)
+                await self.releaser.release_staged(upload_id, reason="no upload record")
                 removed += 1
         if removed:
             logger.info("removed %d expired or abandoned resumable uploads", removed)
         return removed
+
+    async def _finished_of(self, upload_id: str) -> dict | None:
+        try:
+            text = await anyio.to_thread.run_sync(self._record_path(upload_id).read_text)
+            return json.loads(text).get("finished")
+        except (OSError, ValueError):
+            return None
+
+    # --- uploads whose target went away ------------------------------------------------------------
+    async def drop_uploads_into(
+        self, space_id: str, graph: str | None = None, file_uri: str | None = None
+    ) -> int:
+        """Remove at once the in-flight uploads into a deleted space (or a deleted node: `graph` is
+        its graph IRI, `file_uri` its URI), releasing their staged bytes; how many. An upload whose
+        PATCH is running right now is left to that PATCH: its commit is refused and releases it."""
+        dropped = 0
+        for upload in await anyio.to_thread.run_sync(_read_uploads, self.directory):
+            if upload.space_id != space_id or upload.id in self._busy:
+                continue
+            if file_uri is not None and (
+                upload.file_uri != file_uri
+                or graph_uri(upload.space_uid or space_id, upload.graph_id or DEFAULT_GRAPH_ID) != graph
+            ):
+                continue
+            await self._remove(upload.id, upload.finished, f"target of upload deleted ({space_id})")
+            dropped += 1
+        return dropped
+
+
+def _read_uploads(directory: Path) -> list[TusUpload]:
+    uploads = []
+    if directory.exists():
+        for path in directory.glob("*.json"):
+            try:
+                uploads.append(TusUpload(**json.loads(path.read_text())))
+            except (OSError, ValueError, TypeError):
+                logger.warning("unreadable upload record %s", path)
+    return uploads
 
 
 def _write_json_atomically(path: Path, document: dict) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
+from vitalgraph.api.audit import note_actor
 from vitalgraph.api.deps import PrincipalDep, ServicesDep
 from vitalgraph.api.json_body import BoundedBodyRoute
 
@@ -35,6 +36,7 @@ async def login(
     password: Annotated[str, Form()],
 ) -> dict:
     """Repeated wrong passwords from one client address are answered 429 with Retry-After for a while."""
+    note_actor(request, username)
     client = request.client.host if request.client else "unknown"
     return asdict(await services.auth.login(username, password, client))
 

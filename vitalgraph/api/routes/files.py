@@ -31,14 +31,16 @@ from vitalgraph.api.deps import (
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.digests import sha256_from_field
 from vitalgraph.api.download import build_download_response
 from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.model import GraphObject
+from vitalgraph.services.auth import Principal
 from vitalgraph.services.download_links import SignedLink
-from vitalgraph.services.files import FileContent, parse_expires
+from vitalgraph.services.files import FileContent, node_etag, parse_expires, parse_if_match
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -56,6 +58,7 @@ class UploadResponse(BaseModel):
     sha256: str
     content_type: str
     filename: str | None
+    version: int | None = None  # the file node's version (its metadata ETag) after this upload
 
 
 # --- metadata -----------------------------------------------------------------------------------
@@ -70,15 +73,29 @@ async def create_files(
 
 @router.put("")
 async def update_files(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
 ) -> dict:
+    """Replace file nodes' metadata. `If-Match: "<version>"` (one node) makes it conditional: 412 if
+    the node changed since that version. Each node's new version comes back; with one node, as ETag."""
+    if_match = parse_if_match(request.headers.get("if-match"))
     objects = await read_graph_objects(request)
-    uris = await services.files.update_files(space_id, graph_id, objects)
-    return {"updated_uris": uris, "updated_count": len(uris)}
+    updated = await services.files.update_files(space_id, graph_id, objects, if_match=if_match)
+    if len(updated) == 1:
+        response.headers["ETag"] = node_etag(updated[0].version)
+    return {
+        "updated_uris": [u.uri for u in updated],
+        "updated_count": len(updated),
+        "versions": {u.uri: u.version for u in updated},
+    }
 
 
 @router.get("")
 async def get_files(
+    response: Response,
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
@@ -100,7 +117,9 @@ async def get_files(
 ) -> dict:
     """One node (`uri`), several (`uri_list`), or a page of them, filtered and sorted by the server."""
     if uri:
-        return (await services.files.get_file(space_id, graph_id, uri)).to_jsonld()
+        node = await services.files.get_file(space_id, graph_id, uri)
+        response.headers["ETag"] = node_etag(node.nodeVersion)
+        return node.to_jsonld()
     if uri_list:
         nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
         return GraphObject.list_to_jsonld(nodes)
@@ -117,6 +136,7 @@ async def get_files(
 
 @router.delete("")
 async def delete_files(
+    request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
     graph_id: GraphId = None,
@@ -124,7 +144,10 @@ async def delete_files(
     uri_list: UriList = None,
 ) -> dict:
     deleted = await services.files.delete_files(
-        space_id, graph_id, uris_to_delete(uri, uri_list, "file nodes")
+        space_id,
+        graph_id,
+        uris_to_delete(uri, uri_list, "file nodes"),
+        if_match=parse_if_match(request.headers.get("if-match")),
     )
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
 
@@ -142,6 +165,7 @@ class PresignedResponse(BaseModel):
 async def _upload(
     request: Request,
     services: ServicesDep,
+    principal: Principal,
     space_id: str,
     graph_id: str | None,
     uri: str,
@@ -156,10 +180,12 @@ async def _upload(
             f"upload of {length} bytes exceeds the maximum file size of {limit} bytes (MAX_STREAMING_FILE_SIZE)"
         )
     content_type = request.headers.get("content-type", "")
+    multipart = multipart_only or content_type.lower().startswith("multipart/form-data")
+    claimed_sha256 = _claimed_digest(request, multipart)
     body = request.app.state.metrics.metered(request_body(request), "upload")
     with request.app.state.shutdown.upload():  # SIGTERM aborts it cleanly: see api/shutdown.py
         try:
-            if multipart_only or content_type.lower().startswith("multipart/form-data"):
+            if multipart:
                 await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
                 part = await open_multipart_file(body, content_type)
                 chunks, content_type, expected = part.chunks, part.content_type, None
@@ -174,10 +200,34 @@ async def _upload(
                 content_type=content_type,
                 filename=filename,
                 expected_size=expected,
+                authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
+                expected_sha256=claimed_sha256,
             )
         finally:
             await body.aclose()
     return UploadResponse(**result.__dict__)
+
+
+def _claimed_digest(request: Request, multipart: bool) -> str | None:
+    """The SHA-256 an upload says its file has (RFC 9530), to check before the file changes. On a plain
+    upload the content is the file, so Content-Digest and Repr-Digest say the same; on a multipart one,
+    Content-Digest would cover the whole form, so the file's digest must come as Repr-Digest."""
+    claims = {
+        name: sha256_from_field(name, value)
+        for name in ("Content-Digest", "Repr-Digest")
+        if (value := request.headers.get(name)) is not None
+    }
+    if multipart and "Content-Digest" in claims:
+        raise InvalidInputError(
+            "Content-Digest on a multipart/form-data upload would cover the whole form, not the file: "
+            "send the file's digest as Repr-Digest"
+        )
+    found = {sha for sha in claims.values() if sha is not None}
+    if len(found) > 1:
+        raise InvalidInputError(
+            "Content-Digest and Repr-Digest disagree: send one, or the same digest in both"
+        )
+    return found.pop() if found else None
 
 
 async def _download(
@@ -202,6 +252,7 @@ async def _serve(request: Request, services: ServicesDep, content: FileContent) 
         read_range=read_range,
         chunk_size=services.settings.STREAMING_CHUNK_SIZE,
         stall_timeout=services.settings.TRANSFER_IDLE_TIMEOUT_SECONDS,
+        sha256=content.sha256,
     )
 
 
@@ -211,6 +262,7 @@ async def _serve(request: Request, services: ServicesDep, content: FileContent) 
 async def stream_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
@@ -220,7 +272,9 @@ async def stream_upload(
 
     PUT is accepted too, so `curl -T FILE URL` works as is.
     """
-    return await _upload(request, services, space_id, graph_id, uri, filename, multipart_only=False)
+    return await _upload(
+        request, services, principal, space_id, graph_id, uri, filename, multipart_only=False
+    )
 
 
 @router.get("/stream/download", dependencies=[Depends(require_streaming)])
@@ -235,12 +289,13 @@ async def stream_download(
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> UploadResponse:
     """The existing VitalGraph route: multipart/form-data with a 'file' field."""
-    return await _upload(request, services, space_id, graph_id, uri, None, multipart_only=True)
+    return await _upload(request, services, principal, space_id, graph_id, uri, None, multipart_only=True)
 
 
 @router.get("/download")

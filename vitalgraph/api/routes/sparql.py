@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from vitalgraph.api.access import ReadableSpaceInPath
+from vitalgraph.api.audit import note_detail
 from vitalgraph.api.deps import PrincipalDep, ServicesDep, request_body
 from vitalgraph.api.json_body import parse_json
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
@@ -36,6 +37,7 @@ async def sparql_query(
     that goes away stops its query.
     """
     query = await _read_query(request)
+    note_detail(request, query)
     answer = await _unless_client_leaves(
         request,
         services.sparql.query(space_id, query, request.headers.get("accept"), user=principal.username),

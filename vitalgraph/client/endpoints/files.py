@@ -257,9 +257,12 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         content_type: str | None = None,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        sha256: str | None = None,
     ) -> UploadResult:
         """Stream `source` (path, bytes, file object, sync/async iterable, generator, (Async)BinaryGenerator)
-        into the file node's content. Retried after a connection error only if the source can be re-read."""
+        into the file node's content. `sha256` (hex), when known, is sent as `Repr-Digest`: the server
+        refuses bytes that hash otherwise and keeps the previous content. Retried after a connection
+        error only if the source can be re-read."""
         generator = as_async_binary_generator(source, chunk_size or self._client.config.chunk_size)
         plan = UploadPlan(
             generator,
@@ -267,6 +270,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
             filename=filename,
             content_type=content_type,
             progress=progress,
+            sha256=sha256,
         )
         call = FileCalls.upload(space_id, graph_id, file_uri, plan, AsyncUploadBody(plan))
         while True:
@@ -444,9 +448,11 @@ class FilesEndpoint(SyncEndpointGroup):
         content_type: str | None = None,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        sha256: str | None = None,
     ) -> UploadResult:
         """Stream `source` (path, bytes, file object, iterable, generator, BinaryGenerator) into the file
-        node's content. Retried after a connection error only if the source can be re-read."""
+        node's content. Retried after a connection error only if the source can be re-read. `sha256`
+        (hex), when known, is sent as `Repr-Digest`: the server refuses bytes that hash otherwise."""
         generator = as_binary_generator(source, chunk_size or self._client.config.chunk_size)
         plan = UploadPlan(
             generator,
@@ -454,6 +460,7 @@ class FilesEndpoint(SyncEndpointGroup):
             filename=filename,
             content_type=content_type,
             progress=progress,
+            sha256=sha256,
         )
         call = FileCalls.upload(space_id, graph_id, file_uri, plan, SyncUploadBody(plan))
         while True:
