@@ -86,6 +86,8 @@ class Settings(BaseSettings):
 
     # Browsers: origins allowed to call the API, comma-separated ("*" = any); empty = no CORS headers.
     CORS_ALLOW_ORIGINS: str = ""
+    # The base URL every absolute URL the server hands out is built from (e.g. a file's hasFileURL).
+    PUBLIC_BASE_URL: str | None = None
 
     # Operations: log lines, shutdown, readiness, event-loop lag monitor (see docs/configuration.md).
     LOG_FORMAT: Literal["text", "json"] = "text"

@@ -80,5 +80,9 @@ class StorageUnavailableError(VitalGraphError):
     """A backing store (blob or graph) is unreachable or failing (HTTP 503)."""
 
 
+class StorageIntegrityError(VitalGraphError):
+    """Stored bytes do not have the checksum recorded for them (HTTP 500): nothing was changed."""
+
+
 class ServerShuttingDownError(VitalGraphError):
     """The server is stopping; the request was refused or aborted and may be retried (HTTP 503)."""

@@ -15,6 +15,7 @@ from vitalgraph.api.request_context import RequestContextMiddleware
 from vitalgraph.api.routes import (
     auth,
     files,
+    graphs,
     kgentities,
     kgtypes,
     operations,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(kgtypes.router)
     app.include_router(kgentities.router)
     app.include_router(sparql.router)
+    app.include_router(graphs.router)
     app.include_router(users.router)
     app.include_router(tokens.router)
 

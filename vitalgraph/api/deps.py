@@ -22,6 +22,7 @@ from vitalgraph.errors import (
     UploadIncompleteError,
 )
 from vitalgraph.model import GraphObject
+from vitalgraph.model.quad_model import QUADS_MEDIA_TYPE, is_quad_request, read_quad_request
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
 
@@ -123,7 +124,11 @@ async def read_json(request: Request) -> Any:
 
 
 async def read_graph_objects(request: Request) -> list[GraphObject]:
+    """JSON-LD, or the older client's JSON quads (`{"quads": [...]}`, see api/wire.py)."""
     document = await read_json(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == QUADS_MEDIA_TYPE or is_quad_request(document):
+        return read_quad_request(document)
     if not isinstance(document, (dict, list)):  # from_jsonld would take a string for JSON text to parse
         raise InvalidInputError(f"JSON-LD must be an object or an array, got {type(document).__name__}")
     return GraphObject.from_jsonld(document)

@@ -176,7 +176,10 @@ class GraphStore(ABC):
         return await self.get_objects(graph, [row["s"].value for row in rows]), total
 
     def _list_where(self, graph: str, class_uris: Sequence[str], search: str | None) -> str:
-        pattern = f"VALUES ?type {{ {_values(class_uris)} }} ?s <{RDF_TYPE}> ?type ."
+        """Subjects typed with one of `class_uris` (no classes: with any type)."""
+        pattern = f"?s <{RDF_TYPE}> ?type ."
+        if class_uris:
+            pattern = f"VALUES ?type {{ {_values(class_uris)} }} " + pattern
         if search:
             pattern += (
                 f" ?s ?textProp ?text . FILTER(isLiteral(?text) && "

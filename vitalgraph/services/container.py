@@ -12,6 +12,7 @@ from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.files import FileService
+from vitalgraph.services.graphs import GraphService, ObjectService, TripleService
 from vitalgraph.services.kgentities import KGEntityService
 from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.login_throttle import LoginThrottle
@@ -37,6 +38,9 @@ class Services:
     sparql: SparqlService
     access: AccessService
     tus: TusService
+    graphs: GraphService
+    objects: ObjectService
+    triples: TripleService
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -59,6 +63,7 @@ class Services:
             spaces,
             max_upload_size=settings.max_upload_size,
             log_every_mib=settings.TRANSFER_LOG_EVERY_MIB,
+            public_base_url=settings.PUBLIC_BASE_URL,
         )
         auth = AuthService(
             admin_username=settings.ADMIN_USERNAME,
@@ -90,6 +95,9 @@ class Services:
             sparql=SparqlService(graph, spaces),
             access=AccessService(auth.accounts, auth, spaces),
             tus=tus,
+            graphs=GraphService(graph, spaces),
+            objects=ObjectService(graph, spaces),
+            triples=TripleService(graph, spaces),
             generated_admin_password=secrets.admin_password,
         )
         if collect_garbage:

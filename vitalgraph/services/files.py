@@ -13,11 +13,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import anyio
 
 from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
-from vitalgraph.errors import ConflictError, FeatureDisabledError, InvalidInputError, NotFoundError
+from vitalgraph.errors import (
+    ConflictError,
+    FeatureDisabledError,
+    InvalidInputError,
+    NotFoundError,
+    StorageIntegrityError,
+)
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
@@ -27,7 +34,8 @@ from vitalgraph.services.transfer_log import logged_transfer
 DEFAULT_GRAPH_ID = "default"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.{0,256})?$")
-SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime")
+SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "fileURL")
+DOWNLOAD_PATH = "/api/files/stream/download"
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
 
@@ -108,7 +116,9 @@ class FileService:
         *,
         max_upload_size: int | None,
         log_every_mib: int = 256,
+        public_base_url: str | None = None,
     ) -> None:
+        self.public_base_url = (public_base_url or "").rstrip("/")
         self.graph = graph
         self.blobs = blobs
         self.spaces = spaces
@@ -235,6 +245,7 @@ class FileService:
                 except NotFoundError:
                     await self.blobs.delete(written.key)
                     raise
+                node.fileURL = self.download_url(space_id, graph_id, uri)
                 return await self._point_node_at(graph, node, written, content_type, filename)
 
     async def _point_node_at(
@@ -252,6 +263,42 @@ class FileService:
         if old_key and old_key != written.key:
             await self.blobs.delete(old_key)
         return UploadResult(node.URI, written.size, written.sha256, content_type, node.fileName)
+
+    async def copy_content(
+        self,
+        source: tuple[str, str | None, str],
+        target: tuple[str, str | None, str],
+    ) -> UploadResult:
+        """Copy one node's content to another (same or other space/graph) inside the blob store; the
+        copy's SHA-256 must equal the source's. It commits through `attach_content`, like an upload.
+        `source` and `target` are (space_id, graph_id, uri); access is the caller's to check."""
+        space_id, graph_id, uri = target
+        node = await self._get_node(await self._graph(space_id, graph_id), uri)  # 404 before copying
+        origin = await self.get_file(*source)
+        if not origin.blobKey or origin.sha256 is None:
+            raise NotFoundError(f"file node {origin.URI} has no content yet: upload it first")
+        key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, node.URI)
+        written = await self.blobs.copy(origin.blobKey, key)
+        if written.sha256 != origin.sha256:
+            await self.blobs.delete(written.key)
+            raise StorageIntegrityError(
+                f"the copy of {origin.URI} has SHA-256 {written.sha256}, not the source's {origin.sha256}: "
+                "the stored bytes are damaged; nothing was changed"
+            )
+        return await self.attach_content(
+            space_id,
+            graph_id,
+            uri,
+            written,
+            content_type=origin.fileType,
+            filename=origin.fileName or origin.name,
+        )
+
+    def download_url(self, space_id: str, graph_id: str | None, uri: str) -> str:
+        """The person-facing download URL of a file's content (it needs a login, it is not presigned):
+        absolute when PUBLIC_BASE_URL is set, else a path on this server."""
+        params = {"space_id": space_id, **({"graph_id": graph_id} if graph_id else {}), "uri": uri}
+        return f"{self.public_base_url}{DOWNLOAD_PATH}?{urlencode(params)}"
 
     @contextlib.asynccontextmanager
     async def _node_lock(self, graph: str, uri: str) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ from vitalgraph.api.deps import (
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.wire import objects_reply
 from vitalgraph.model import GraphObject
 
 router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"])
@@ -47,6 +48,7 @@ async def update_kgentities(
 
 @router.get("")
 async def get_kgentities(
+    request: Request,
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
@@ -61,25 +63,23 @@ async def get_kgentities(
 
     With `include_attachments=true` a `uri`/`uri_list` answer is one `@graph`: the entities, then
     the frames, slots and edges that attach files to them, and those FileNodes.
+    JSON-LD, or JSON quads when Accept asks (api/wire.py).
     """
     uris = ([uri] if uri else []) + split_uri_list(uri_list)
     if uris and include_attachments:
-        return GraphObject.list_to_jsonld(
-            await services.kgentities.get_with_attachments(space_id, graph_id, uris)
+        return objects_reply(
+            request, await services.kgentities.get_with_attachments(space_id, graph_id, uris)
         )
     if uri:
-        return (await services.kgentities.get(space_id, graph_id, uri)).to_jsonld()
+        return objects_reply(request, [await services.kgentities.get(space_id, graph_id, uri)], single=True)
     if uris:
-        return GraphObject.list_to_jsonld(await services.kgentities.get_many(space_id, graph_id, uris))
+        return objects_reply(request, await services.kgentities.get_many(space_id, graph_id, uris))
     entities, total = await services.kgentities.list(
         space_id, graph_id, page_size=page_size, offset=offset, search=search
     )
-    return {
-        "entities": GraphObject.list_to_jsonld(entities),
-        "total_count": total,
-        "page_size": page_size,
-        "offset": offset,
-    }
+    return objects_reply(
+        request, entities, key="entities", total_count=total, page_size=page_size, offset=offset
+    )
 
 
 @router.delete("")

@@ -28,12 +28,12 @@ async def sparql_query(space_id: ReadableSpaceInPath, request: Request, services
     SELECT / ASK → `application/sparql-results+json`. CONSTRUCT / DESCRIBE → `application/n-triples`,
     or `application/ld+json` when the Accept header prefers it. Updates and SERVICE are refused (400).
     """
-    query = await _read_query(request)
+    query = await read_query(request)
     answer = await services.sparql.query(space_id, query, request.headers.get("accept"))
     return Response(answer.body, media_type=answer.media_type)
 
 
-async def _read_query(request: Request) -> str:
+async def read_query(request: Request) -> str:
     body = bytearray()
     async for chunk in request_body(request):
         body += chunk
