@@ -14,10 +14,13 @@ from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_async_transport
 from vitalgraph.client.endpoints.accounts import AsyncApiTokensEndpoint, AsyncUsersEndpoint
 from vitalgraph.client.endpoints.files import AsyncFilesEndpoint
+from vitalgraph.client.endpoints.graphs import AsyncGraphsEndpoint
 from vitalgraph.client.endpoints.kgentities import AsyncKGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import AsyncKGTypesEndpoint
+from vitalgraph.client.endpoints.objects import AsyncObjectsEndpoint
 from vitalgraph.client.endpoints.spaces import AsyncSpacesEndpoint
 from vitalgraph.client.endpoints.sparql import AsyncSparqlEndpoint
+from vitalgraph.client.endpoints.triples import AsyncTriplesEndpoint
 
 T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
@@ -37,6 +40,9 @@ class AsyncVitalGraphClient(ClientSetup):
     kgtypes: AsyncKGTypesEndpoint
     kgentities: AsyncKGEntitiesEndpoint
     sparql: AsyncSparqlEndpoint
+    graphs: AsyncGraphsEndpoint
+    objects: AsyncObjectsEndpoint
+    triples: AsyncTriplesEndpoint
     users: AsyncUsersEndpoint
     api_tokens: AsyncApiTokensEndpoint
     _http_class = httpx.AsyncClient
@@ -47,6 +53,9 @@ class AsyncVitalGraphClient(ClientSetup):
         "kgtypes": AsyncKGTypesEndpoint,
         "kgentities": AsyncKGEntitiesEndpoint,
         "sparql": AsyncSparqlEndpoint,
+        "graphs": AsyncGraphsEndpoint,
+        "objects": AsyncObjectsEndpoint,
+        "triples": AsyncTriplesEndpoint,
         "users": AsyncUsersEndpoint,
         "api_tokens": AsyncApiTokensEndpoint,
     }

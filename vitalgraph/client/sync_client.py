@@ -15,10 +15,13 @@ from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_sync_transport
 from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
+from vitalgraph.client.endpoints.graphs import GraphsEndpoint
 from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import KGTypesEndpoint
+from vitalgraph.client.endpoints.objects import ObjectsEndpoint
 from vitalgraph.client.endpoints.spaces import SpacesEndpoint
 from vitalgraph.client.endpoints.sparql import SparqlEndpoint
+from vitalgraph.client.endpoints.triples import TriplesEndpoint
 
 T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
@@ -36,6 +39,9 @@ class VitalGraphClient(ClientSetup):
     kgtypes: KGTypesEndpoint
     kgentities: KGEntitiesEndpoint
     sparql: SparqlEndpoint
+    graphs: GraphsEndpoint
+    objects: ObjectsEndpoint
+    triples: TriplesEndpoint
     users: UsersEndpoint
     api_tokens: ApiTokensEndpoint
     _http_class = httpx.Client
@@ -46,6 +52,9 @@ class VitalGraphClient(ClientSetup):
         "kgtypes": KGTypesEndpoint,
         "kgentities": KGEntitiesEndpoint,
         "sparql": SparqlEndpoint,
+        "graphs": GraphsEndpoint,
+        "objects": ObjectsEndpoint,
+        "triples": TriplesEndpoint,
         "users": UsersEndpoint,
         "api_tokens": ApiTokensEndpoint,
     }
