@@ -70,6 +70,20 @@ async def get_space(space_id: ReadableSpaceInPath, services: ServicesDep) -> Spa
     return SpaceOut.of(await services.spaces.get(space_id))
 
 
+class SpaceUpdate(BaseModel):
+    """New name and/or description; the older client's `Space` body works too (its other fields are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    space_name: str | None = Field(default=None, max_length=1024)
+    space_description: str | None = Field(default=None, max_length=10_000)
+
+
+@router.put("/{space_id}", response_model=SpaceOut)
+async def update_space(space_id: ManageableSpaceInPath, body: SpaceUpdate, services: ServicesDep) -> SpaceOut:
+    """Needs 'manage' on the space."""
+    return SpaceOut.of(await services.spaces.update(space_id, body.space_name, body.space_description))
+
+
 @router.delete("/{space_id}")
 async def delete_space(space_id: ManageableSpaceInPath, services: ServicesDep) -> dict:
     await services.access.delete_space(space_id)

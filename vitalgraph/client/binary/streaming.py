@@ -234,6 +234,29 @@ class CallableGenerator(Described, BinaryGenerator):
                 yield bytes(chunk)
 
 
+class PumpingGenerator(DescribedBy, BinaryGenerator):
+    """Passes another generator's chunks through unchanged, optionally naming and typing them anew
+    (the older client's pass-through generator, used to pump one stream into an upload)."""
+
+    def __init__(
+        self, source: BinaryGenerator, filename: str | None = None, content_type: str | None = None
+    ) -> None:
+        self.described = source
+        self._filename = filename
+        self._content_type = content_type
+
+    @property
+    def filename(self) -> str | None:
+        return self._filename or self.described.filename
+
+    @property
+    def content_type(self) -> str | None:
+        return self._content_type or self.described.content_type
+
+    def generate(self) -> Iterator[bytes]:
+        yield from self.described.generate()
+
+
 class FilePathConsumer(BinaryConsumer):
     """Writes to `<path>.part`, renamed to `path` by `finalize()`: the path holds a whole file or its old one."""
 
@@ -328,3 +351,13 @@ def _position_if_seekable(stream: BinaryIO) -> int | None:
         return stream.tell() if stream.seekable() else None
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def __getattr__(name: str) -> Any:
+    """`create_generator` / `create_consumer` (the older client's factories) live in adapters.py,
+    which builds on this module; they are importable from here as they used to be."""
+    if name in ("create_generator", "create_consumer"):
+        from vitalgraph.client.binary import adapters
+
+        return getattr(adapters, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
