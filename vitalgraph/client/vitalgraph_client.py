@@ -22,6 +22,7 @@ from typing import Any
 from vitalgraph.client._requests import Call
 from vitalgraph.client.async_client import AsyncVitalGraphClient
 from vitalgraph.client.config.client_config_loader import ClientConfigurationError, VitalGraphClientConfig
+from vitalgraph.client.endpoint.base_endpoint import ClientNotOpenError
 from vitalgraph.client.endpoint.client_methods import ClientLevelMethods
 from vitalgraph.client.endpoint.files_endpoint import FilesEndpoint
 from vitalgraph.client.endpoint.graphs_endpoint import GraphsEndpoint
@@ -122,7 +123,7 @@ class VitalGraphClient(ClientLevelMethods):
 
     def require_open(self) -> AsyncVitalGraphClient:
         if not self.is_open or self._client is None:
-            raise VitalGraphClientError("Client is not connected: call 'await client.open()' first")
+            raise ClientNotOpenError("Client is not connected: call 'await client.open()' first")
         return self._client
 
 

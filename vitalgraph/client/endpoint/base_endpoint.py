@@ -32,8 +32,15 @@ class BaseEndpoint:
         self.client.require_open()
 
 
+class ClientNotOpenError(VitalGraphClientError):
+    """A method was called before `await client.open()` (raised, as the older client did)."""
+
+
 def failed(cls: type[R], error: VitalGraphClientError, **fields: Any) -> R:
-    """The response of a failed call: error_code 1, the HTTP status (0 if none arrived), the reason."""
+    """The response of a failed call: error_code 1, the HTTP status (0 if none arrived), the reason.
+    Calling before `open()` is a programming error and is raised, not reported."""
+    if isinstance(error, ClientNotOpenError):
+        raise error
     return cls(
         error_code=1,
         error_message=error.detail or str(error),
