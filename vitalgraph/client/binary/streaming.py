@@ -3,6 +3,7 @@ file-path, bytes and stream implementations, and CallableGenerator for a plain g
 
 from __future__ import annotations
 
+import io
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -291,25 +292,26 @@ class FilePathConsumer(BinaryConsumer):
 
 
 class BytesConsumer(BinaryConsumer):
-    """Collects the bytes in memory; `get_bytes()` returns them."""
+    """Collects the bytes in memory; `get_bytes()` returns them. An io.BytesIO holds them, whose
+    getvalue() hands over its buffer without copying: the file is in memory once, not twice."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
         self._finalized = False
 
     def consume(self, data: bytes) -> None:
         if self._finalized:
             raise RuntimeError("consumer already finalized")
-        self._buffer += data
+        self._buffer.write(data)
 
     def finalize(self) -> None:
         self._finalized = True
 
     def abort(self) -> None:
-        self._buffer.clear()
+        self._buffer = io.BytesIO()
 
     def get_bytes(self) -> bytes:
-        return bytes(self._buffer)
+        return self._buffer.getvalue()
 
 
 class StreamConsumer(BinaryConsumer):
