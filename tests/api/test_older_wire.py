@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.api.conftest import blob_probe, file_node_jsonld
+from tests.api.conftest import blob_probe, file_node_jsonld, make_space
 
 OLD_HEADERS = {"Accept": "application/json"}  # and json= bodies: Content-Type application/json
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
@@ -240,3 +240,77 @@ def test_server_side_copy_between_spaces(server, api: httpx.Client, space: str, 
     assert missing.status_code == 404
     bad = api.post("/api/files/copy", json={**body, "extra": 1})
     assert bad.status_code == 422
+
+
+def test_copy_needs_read_on_the_source_and_write_on_the_target(server, api: httpx.Client) -> None:
+    """A user granted read on A and write on B copies A -> B; read-only on the target, or nothing on
+    the source, is refused and the target keeps its bytes. The older routes enforce the same grants."""
+    password = "correct-horse-battery-staple"
+    a_space, b_space = make_space(api), make_space(api)
+    username = f"copier-{uuid.uuid4().hex[:8]}"
+    assert (
+        api.post(
+            "/api/users", json={"username": username, "password": password, "role": "writer"}
+        ).status_code
+        == 201
+    )
+    source, target = f"http://example.org/{a_space}/s", f"http://example.org/{b_space}/t"
+    for space_id, node in ((a_space, source), (b_space, target)):
+        assert (
+            api.post("/api/files", params={"space_id": space_id}, json=file_node_jsonld(node)).status_code
+            == 201
+        )
+    api.post("/api/files/stream/upload", params={"space_id": a_space, "uri": source}, content=b"source bytes")
+    api.post("/api/files/stream/upload", params={"space_id": b_space, "uri": target}, content=b"target bytes")
+    token = httpx.post(f"{server.url}/api/login", data={"username": username, "password": password}).json()[
+        "access_token"
+    ]
+    body = {
+        "source_space_id": a_space,
+        "source_uri": source,
+        "target_space_id": b_space,
+        "target_uri": target,
+    }
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as user:
+        assert user.post("/api/files/copy", json=body).status_code == 403  # no grant on either
+        api.put(f"/api/spaces/{a_space}/grants/{username}", json={"level": "read"})
+        api.put(f"/api/spaces/{b_space}/grants/{username}", json={"level": "read"})
+        refused = user.post("/api/files/copy", json=body)
+        assert refused.status_code == 403, refused.text
+        assert (
+            user.post("/api/graphs/objects", params={"space_id": b_space}, json={"quads": []}).status_code
+            == 403
+        )
+        assert (
+            user.put("/api/graphs/graph", params={"space_id": b_space, "graph_uri": "g"}).status_code == 403
+        )
+        assert (
+            user.post("/api/graphs/triples", params={"space_id": b_space}, json={"quads": []}).status_code
+            == 403
+        )
+        kept = api.get("/api/files/stream/download", params={"space_id": b_space, "uri": target})
+        assert kept.content == b"target bytes"
+        api.put(f"/api/spaces/{b_space}/grants/{username}", json={"level": "write"})
+        copied = user.post("/api/files/copy", json=body)
+        assert copied.status_code == 200, copied.text
+    assert (
+        api.get("/api/files/stream/download", params={"space_id": b_space, "uri": target}).content
+        == b"source bytes"
+    )
+
+
+def test_openapi_describes_the_older_routes(api: httpx.Client) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+    for path, method in [
+        ("/api/graphs/sparql/query", "post"),
+        ("/api/graphs/sparql/query", "get"),
+        ("/api/graphs/graphs", "get"),
+        ("/api/graphs/graph", "put"),
+        ("/api/graphs/graph", "post"),
+        ("/api/graphs/objects", "post"),
+        ("/api/graphs/triples", "get"),
+        ("/api/files/copy", "post"),
+        ("/api/spaces/{space_id}", "put"),
+    ]:
+        assert method in paths[path], (path, method)
+        assert paths[path][method].get("description") or paths[path][method].get("summary")
