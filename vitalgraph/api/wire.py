@@ -24,10 +24,6 @@ def media_type(header: str | None) -> str:
     return (header or "").split(";")[0].strip().lower()
 
 
-def sends_quads(request: Request) -> bool:
-    return media_type(request.headers.get("content-type")) == QUADS_MEDIA_TYPE
-
-
 def wants_quads(request: Request) -> bool:
     accept = (request.headers.get("accept") or "").lower()
     if QUADS_MEDIA_TYPE in accept:

@@ -9,6 +9,7 @@ SHA-256, blob key), so raw writes can never make a node point at bytes it does n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -18,14 +19,17 @@ import pyoxigraph as ox
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, graph_uri, iri, space_graph_prefix
 from vitalgraph.model import FileNode, GraphObject
+from vitalgraph.model.vocab import RDF_TYPE
 from vitalgraph.services.files import DEFAULT_GRAPH_ID, check_uri_count
-from vitalgraph.services.graph_objects import GraphObjectCollection
+from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.spaces import SpaceService
 
 MAX_TRIPLES_PER_REQUEST = 100_000
 PROTECTED_PREDICATES = frozenset(
-    FileNode.property_specs[name].uri for name in ("fileLength", "sha256", "blobKey", "contentUpdateTime")
+    FileNode.property_specs[name].uri
+    for name in ("fileLength", "sha256", "blobKey", "contentUpdateTime", "fileURL")
 )
+FILE_NODE_CLASSES = class_family(FileNode)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class GraphService:
     def __init__(self, graph: GraphStore, spaces: SpaceService) -> None:
         self.graph = graph
         self.spaces = spaces
+        self._create_lock = asyncio.Lock()  # two creates of one graph: one 201, one 409
 
     async def list(self, space_id: str) -> list[GraphInfo]:
         await self.spaces.require(space_id)
@@ -57,9 +62,10 @@ class GraphService:
         """An empty named graph; 409 if it exists. (Writing to a graph_id also creates its graph.)"""
         _check_graph_id(graph_id)
         await self.spaces.require(space_id)
-        if any(info.graph_id == graph_id for info in await self.list(space_id)):
-            raise ConflictError(f"graph {graph_id!r} already exists in space {space_id!r}")
-        await self.graph.update(f"CREATE SILENT GRAPH {iri(graph_uri(space_id, graph_id))}")
+        async with self._create_lock:
+            if any(info.graph_id == graph_id for info in await self.list(space_id)):
+                raise ConflictError(f"graph {graph_id!r} already exists in space {space_id!r}")
+            await self.graph.update(f"CREATE SILENT GRAPH {iri(graph_uri(space_id, graph_id))}")
         return GraphInfo(graph_id, 0)
 
     async def clear(self, space_id: str, graph_id: str) -> int:
@@ -97,6 +103,12 @@ class ObjectService(GraphObjectCollection):
     def check_request(self, objects: Sequence[GraphObject]) -> None:
         super().check_request(objects)
         _refuse_file_nodes(objects)
+
+    async def update(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
+        """Also refuses to replace a FileNode with an object of another class (its bytes would be lost)."""
+        graph = await self.graph_for(space_id, graph_id)
+        _refuse_file_nodes(await self.graph.get_objects(graph, [o.URI for o in objects]))
+        return await super().update(space_id, graph_id, objects)
 
     async def delete(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
         graph = await self.graph_for(space_id, graph_id)
@@ -172,7 +184,9 @@ class TripleService:
                 f"too many triples in one request ({len(triples)} > {MAX_TRIPLES_PER_REQUEST})"
             )
         _refuse_protected(triples)
-        g = iri(await self._graph(space_id, graph_id))
+        graph = await self._graph(space_id, graph_id)
+        await self._refuse_file_subjects(graph, triples)
+        g = iri(graph)
         body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
         await self.graph.update(f"INSERT DATA {{ GRAPH {g} {{ {body} }} }}")
         return len(triples)
@@ -189,11 +203,33 @@ class TripleService:
                 f"the pattern matches {total} triples, over {MAX_TRIPLES_PER_REQUEST}: narrow it"
             )
         _refuse_protected(found)
-        g = iri(await self._graph(space_id, graph_id))
+        graph = await self._graph(space_id, graph_id)
+        await self._refuse_file_subjects(graph, found)
+        g = iri(graph)
         if found:
             body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in found)
             await self.graph.update(f"DELETE DATA {{ GRAPH {g} {{ {body} }} }}")
         return len(found)
+
+    async def _refuse_file_subjects(self, graph: str, triples: Sequence[ox.Triple]) -> None:
+        """No raw triple may describe a FileNode (or make something one): files go through /api/files."""
+        for t in triples:
+            if t.predicate.value == RDF_TYPE and t.object.value in FILE_NODE_CLASSES:
+                raise InvalidInputError(
+                    f"{t.subject} would become a FileNode: create files through /api/files"
+                )
+        subjects = sorted({str(t.subject) for t in triples if isinstance(t.subject, ox.NamedNode)})
+        for start in range(0, len(subjects), 500):
+            values = " ".join(subjects[start : start + 500])
+            classes = " ".join(f"<{c}>" for c in FILE_NODE_CLASSES)
+            rows = await self.graph.select(
+                f"SELECT ?s WHERE {{ GRAPH {iri(graph)} {{ VALUES ?s {{ {values} }} VALUES ?c {{ {classes} }} "
+                f"?s <{RDF_TYPE}> ?c }} }} LIMIT 1"
+            )
+            if rows:
+                raise InvalidInputError(
+                    f"{rows[0]['s'].value} is a FileNode: change files through /api/files"  # type: ignore[attr-defined]
+                )
 
 
 def _check_graph_id(graph_id: str) -> None:
