@@ -122,8 +122,10 @@ def test_kgtypes_and_kgentities_quads(old: httpx.Client, old_space: str) -> None
     assert names(entities) == {entity_uri: "Acme"} and entities["total_count"] == 1
     by_uri = old.get("/api/graphs/kgentities", params={**params, "uri_list": entity_uri}).json()
     assert names(by_uri) == {entity_uri: "Acme"}
-    updated = old.put(
-        "/api/graphs/kgentities", params=params, json={"quads": node_quads(entity_uri, KG_ENTITY, "Acme 2")}
+    updated = old.post(  # the older client updates with POST ...&operation_mode=update
+        "/api/graphs/kgentities",
+        params={**params, "operation_mode": "update"},
+        json={"quads": node_quads(entity_uri, KG_ENTITY, "Acme 2")},
     )
     assert updated.status_code == 200 and updated.json()["updated_uris"] == [entity_uri]
     assert names(old.get("/api/graphs/kgentities", params={**params, "uri": entity_uri}).json()) == {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
@@ -30,10 +30,22 @@ EntityUri = Annotated[str, Query(min_length=1, max_length=4096)]
 
 @router.post("", status_code=201)
 async def create_kgentities(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
+    operation_mode: Annotated[Literal["create", "update", "entity_only"], Query()] = "create",
 ) -> dict:
-    """Body: JSON-LD KGEntity objects, optionally with their KGFrames, KGSlots and edges; 409 if any URI exists."""
-    uris = await services.kgentities.create(space_id, graph_id, await read_graph_objects(request))
+    """Body: JSON-LD (or JSON quads) KGEntity objects, optionally with their KGFrames, KGSlots and
+    edges; 409 if any URI exists. The older client updates through this route too:
+    `operation_mode=update` (or `entity_only`) does what PUT does."""
+    objects = await read_graph_objects(request)
+    if operation_mode != "create":
+        uris = await services.kgentities.update(space_id, graph_id, objects)
+        response.status_code = 200
+        return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
+    uris = await services.kgentities.create(space_id, graph_id, objects)
     return {"created_uris": uris, "created_count": len(uris)}
 
 
@@ -55,6 +67,7 @@ async def get_kgentities(
     uri: OptionalUri = None,
     uri_list: UriList = None,
     include_attachments: bool = False,
+    include_entity_graph: bool = False,
     page_size: PageSize = 100,
     offset: Offset = 0,
     search: Search = None,
@@ -63,8 +76,10 @@ async def get_kgentities(
 
     With `include_attachments=true` a `uri`/`uri_list` answer is one `@graph`: the entities, then
     the frames, slots and edges that attach files to them, and those FileNodes.
-    JSON-LD, or JSON quads when Accept asks (api/wire.py).
+    JSON-LD, or JSON quads when Accept asks (api/wire.py). `include_entity_graph` is the older
+    client's name for `include_attachments`.
     """
+    include_attachments = include_attachments or include_entity_graph
     uris = ([uri] if uri else []) + split_uri_list(uri_list)
     if uris and include_attachments:
         return objects_reply(
