@@ -83,7 +83,7 @@ def test_files_quads_both_ways_and_hasfileurl(old: httpx.Client, old_space: str,
         files={"file": ("r.pdf", data, "application/pdf")},
     )
     assert upload.status_code == 200, upload.text
-    assert upload.json()["size"] == len(data)  # the real size, not the older server's 0
+    assert upload.json()["size"] == upload.json()["file_size"] == len(data)  # not the older server's 0
 
     one = old.get("/api/files", params={"space_id": old_space, "uri": uri}).json()
     facts = {q["p"]: q["o"] for q in one["results"]}

@@ -37,7 +37,7 @@ from vitalgraph.api.ranges import make_etag
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.access import Permission
-from vitalgraph.services.files import parse_expires
+from vitalgraph.services.files import UploadResult, parse_expires
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -55,6 +55,11 @@ class UploadResponse(BaseModel):
     sha256: str
     content_type: str
     filename: str | None
+    file_size: int = Field(description="the same as size, under the name the older client reads")
+
+    @classmethod
+    def of(cls, result: UploadResult) -> UploadResponse:
+        return cls(**result.__dict__, file_size=result.size)
 
 
 # --- metadata -----------------------------------------------------------------------------------
@@ -162,7 +167,7 @@ async def _upload(
             )
         finally:
             await body.aclose()
-    return UploadResponse(**result.__dict__)
+    return UploadResponse.of(result)
 
 
 async def _download(
@@ -260,7 +265,7 @@ async def copy_file(body: CopyRequest, services: ServicesDep, principal: Princip
         (body.source_space_id, body.source_graph_id, body.source_uri),
         (body.target_space_id, body.target_graph_id, body.target_uri),
     )
-    return UploadResponse(**result.__dict__)
+    return UploadResponse.of(result)
 
 
 @router.get("/presigned", response_model=PresignedResponse)
