@@ -1,7 +1,7 @@
 """Named graphs, untyped graph objects and raw triples of a space: the older client's `graphs`,
 `objects` and `triples` groups, on the same graph store as files, KGTypes and KGEntities.
 
-A graph is named by its graph_id, as everywhere else (`graph_uri(space_id, graph_id)` inside the
+A graph is named by its graph_id, as everywhere else (`graph_uri(space.uid, graph_id)` inside the
 store). Objects and triples may not touch what the file service owns: FileNodes are written
 through /api/files only, and no triple may set or remove a file's server-measured facts (size,
 SHA-256, blob key), so raw writes can never make a node point at bytes it does not own.
@@ -47,8 +47,8 @@ class GraphService:
         self._create_lock = asyncio.Lock()  # two creates of one graph: one 201, one 409
 
     async def list(self, space_id: str) -> list[GraphInfo]:
-        await self.spaces.require(space_id)
-        prefix = space_graph_prefix(space_id)
+        space = await self.spaces.require(space_id)
+        prefix = space_graph_prefix(space.uid)
         graphs = await self.graph.graphs_with_prefix(prefix)
         return [GraphInfo(unquote(g[len(prefix) :]), await self._count(g)) for g in graphs]
 
@@ -61,18 +61,19 @@ class GraphService:
     async def create(self, space_id: str, graph_id: str) -> GraphInfo:
         """An empty named graph; 409 if it exists. (Writing to a graph_id also creates its graph.)"""
         _check_graph_id(graph_id)
-        await self.spaces.require(space_id)
+        space = await self.spaces.require(space_id)
         async with self._create_lock:
             if any(info.graph_id == graph_id for info in await self.list(space_id)):
                 raise ConflictError(f"graph {graph_id!r} already exists in space {space_id!r}")
-            await self.graph.update(f"CREATE SILENT GRAPH {iri(graph_uri(space_id, graph_id))}")
+            await self.graph.update(f"CREATE SILENT GRAPH {iri(graph_uri(space.uid, graph_id))}")
         return GraphInfo(graph_id, 0)
 
     async def clear(self, space_id: str, graph_id: str) -> int:
         """Remove every triple, keep the graph; returns how many triples went. File bytes whose
         nodes went with them are released by the orphan collection (docs/reliability.md)."""
         info = await self.get(space_id, graph_id)
-        await self.graph.update(f"CLEAR SILENT GRAPH {iri(graph_uri(space_id, graph_id))}")
+        space = await self.spaces.require(space_id)
+        await self.graph.update(f"CLEAR SILENT GRAPH {iri(graph_uri(space.uid, graph_id))}")
         return info.triple_count
 
     async def drop(self, space_id: str, graph_id: str, *, silent: bool = False) -> bool:
@@ -83,7 +84,8 @@ class GraphService:
             if silent:
                 return False
             raise
-        await self.graph.drop_graphs([graph_uri(space_id, graph_id)])
+        space = await self.spaces.require(space_id)
+        await self.graph.drop_graphs([graph_uri(space.uid, graph_id)])
         return True
 
     async def _count(self, graph: str) -> int:
@@ -150,8 +152,8 @@ class TripleService:
         self.spaces = spaces
 
     async def _graph(self, space_id: str, graph_id: str | None) -> str:
-        await self.spaces.require(space_id)
-        return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
+        space = await self.spaces.require(space_id)
+        return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
 
     async def list(
         self,

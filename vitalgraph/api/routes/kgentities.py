@@ -16,16 +16,16 @@ from vitalgraph.api.deps import (
     Search,
     ServicesDep,
     UriList,
-    read_graph_objects,
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.model import GraphObject
 
 router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"])
 
-EntityUri = Annotated[str, Query(min_length=1, max_length=4096)]
+EntityUri = FileUri  # the same limit: MAX_URI_LENGTH
 
 
 @router.post("", status_code=201)
