@@ -18,14 +18,14 @@ from vitalgraph.api.deps import (
     Offset,
     OptionalUri,
     PageSize,
+    PrincipalDep,
     Search,
     ServicesDep,
     UriList,
-    read_graph_objects,
-    read_json,
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects, read_json
 from vitalgraph.api.routes.sparql import read_query
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.errors import InvalidInputError
@@ -34,7 +34,7 @@ from vitalgraph.model.quad_model import Quad, is_quad_request, parse_quad_triple
 from vitalgraph.services.graphs import GraphInfo, TriplePattern
 from vitalgraph.services.sparql import RESULTS_JSON
 
-router = APIRouter(prefix="/api/graphs", tags=["graphs (older client)"])
+router = APIRouter(prefix="/api/graphs", tags=["graphs (older client)"], route_class=BoundedBodyRoute)
 
 GraphUri = Annotated[str, Query(min_length=1, max_length=256, description="the graph's id")]
 Term = Annotated[str | None, Query(max_length=4096)]
@@ -63,11 +63,15 @@ class GraphOperation(BaseModel):
     "/sparql/query",
     responses={200: {"content": {RESULTS_JSON: {}, "application/n-triples": {}}}},
 )
-async def sparql_query_post(space_id: ReadableSpace, request: Request, services: ServicesDep) -> Response:
+async def sparql_query_post(
+    space_id: ReadableSpace, request: Request, services: ServicesDep, principal: PrincipalDep
+) -> Response:
     """The older client's `SPARQLQueryRequest` JSON body (`{"query": ...}`), or a form / sparql-query body.
     Read-only, as /api/graphs/sparql/{space_id}/query (docs/sparql.md)."""
     query = await read_query(request)
-    answer = await services.sparql.query(space_id, query, request.headers.get("accept"))
+    answer = await services.sparql.query(
+        space_id, query, request.headers.get("accept"), user=principal.username
+    )
     return Response(answer.body, media_type=answer.media_type)
 
 
@@ -76,9 +80,12 @@ async def sparql_query_get(
     space_id: ReadableSpace,
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     query: Annotated[str, Query(min_length=1, max_length=1024 * 1024)],
 ) -> Response:
-    answer = await services.sparql.query(space_id, query, request.headers.get("accept"))
+    answer = await services.sparql.query(
+        space_id, query, request.headers.get("accept"), user=principal.username
+    )
     return Response(answer.body, media_type=answer.media_type)
 
 
