@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench clean ui-vendor ui-screenshots
+.PHONY: serve test bench clean vitalsigns ui-vendor ui-screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "VitalGraph needs Python 3.11+"'
@@ -29,8 +29,22 @@ bench: $(VENV)/.test-installed
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/transfer.py
 
+# VitalSigns (the optional extra vitalgraph[vitalsigns]) needs Python 3.12+: a separate environment
+# for the test that round-trips VitalSigns objects through the older client (tests/compat).
+PYTHON312 ?= $(or $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python)))
+VS_VENV := .venv-vitalsigns
+
+$(VS_VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "VitalSigns needs Python 3.12+ and none was found (set PYTHON312=/path/to/python3.12)"; exit 3; }
+	$(PYTHON312) -m venv $(VS_VENV)
+	$(VS_VENV)/bin/pip install -q --upgrade pip
+	$(VS_VENV)/bin/pip install -q -e '.[vitalsigns]'
+	touch $@
+
+vitalsigns: $(VS_VENV)/.installed
+
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VS_VENV)
 
 # Rebuilds the web app's vendored browser libraries from the pins in vitalgraph/api/ui/package-lock.json.
 # Needs Node.js and npm; nothing else does (the built files are committed).

@@ -80,6 +80,10 @@ class StorageUnavailableError(VitalGraphError):
     """A backing store (blob or graph) is unreachable or failing (HTTP 503)."""
 
 
+class StorageIntegrityError(VitalGraphError):
+    """Stored bytes do not have the checksum recorded for them (HTTP 500): nothing was changed."""
+
+
 class QueryTimeoutError(VitalGraphError):
     """A query ran past its time limit (SPARQL_QUERY_TIMEOUT) and was stopped; no rows are sent (HTTP 504)."""
 

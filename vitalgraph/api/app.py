@@ -20,6 +20,7 @@ from vitalgraph.api.routes import (
     audit,
     auth,
     files,
+    graphs,
     kgentities,
     kgtypes,
     operations,
@@ -87,6 +88,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(kgtypes.router)
     app.include_router(kgentities.router)
     app.include_router(sparql.router)
+    app.include_router(graphs.router)
     app.include_router(users.router)
     app.include_router(tokens.router)
     app.include_router(ui.router)

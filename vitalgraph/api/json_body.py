@@ -21,6 +21,7 @@ from starlette.responses import Response
 from vitalgraph.api.deps import declared_length, request_body
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.model import GraphObject
+from vitalgraph.model.quad_model import QUADS_MEDIA_TYPE, is_quad_request, read_quad_request
 
 MAX_JSON_BODY_BYTES = 32 * 1024 * 1024
 # Levels of arrays and objects. JSON-LD needs a handful (@graph, a node, a value list, a value object);
@@ -88,7 +89,11 @@ async def read_json(request: Request) -> Any:
 
 
 async def read_graph_objects(request: Request) -> list[GraphObject]:
+    """JSON-LD, or the older client's JSON quads (`{"quads": [...]}`, see api/wire.py)."""
     document = await read_json(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == QUADS_MEDIA_TYPE or is_quad_request(document):
+        return read_quad_request(document)
     if not isinstance(document, (dict, list)):  # from_jsonld would take a string for JSON text to parse
         raise InvalidInputError(f"JSON-LD must be an object or an array, got {type(document).__name__}")
     return GraphObject.from_jsonld(document)

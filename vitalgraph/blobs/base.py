@@ -84,6 +84,12 @@ class BlobStore(ABC):
         Call `stat` first when a missing key must be reported before any byte is sent.
         """
 
+    async def copy(self, source_key: str, target_key: str) -> WrittenBlob:
+        """Copy one key's bytes to a new key inside the store (never through a client), hashing the
+        copy as it is written. Stores override this with their own cheaper copy (a hard link,
+        S3 CopyObject); this fallback streams the bytes through the server."""
+        return await self.write(target_key, self.read(source_key))
+
     @abstractmethod
     async def stat(self, key: str) -> BlobStat:
         """Size and modification time; NotFoundError when there is no such key."""

@@ -102,6 +102,25 @@ class LocalBlobStore(BlobStore):
             raise
         return WrittenBlob(key=key, size=guard.count, sha256=digest)
 
+    async def copy(self, source_key: str, target_key: str) -> WrittenBlob:
+        """A hard link when the filesystem allows one (blobs are never modified, so sharing the inode is
+        safe), else a byte copy; staged, then renamed into place durably like a write. The SHA-256 is
+        read back from the copy, so the caller can check it against the source's."""
+        source, final_path = self._path(source_key), self._path(target_key)
+        staged = self.staging / f"{uuid.uuid4().hex}.part"
+        try:
+            await self._run(_link_or_copy, source, staged)
+            digest = await self._run(_sha256_of_file, staged)
+            size = (await self._run(staged.stat)).st_size
+            await self._run(_move_into_place, staged, final_path)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {source_key} not found") from None
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._run(staged.unlink, missing_ok=True)
+            raise
+        return WrittenBlob(key=target_key, size=size, sha256=digest)
+
     @contextlib.contextmanager
     def _counted_write(self) -> Iterator[int]:
         """Count this write as in flight; give the block size it should use (see CROWDED_WRITES)."""
@@ -299,6 +318,17 @@ def _move_into_place(staged: Path, final_path: Path) -> None:
     _make_dirs_durably(final_path.parent)
     os.replace(staged, final_path)
     _fsync_dir(final_path.parent)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        shutil.copyfile(source, target)  # another filesystem, or links not allowed: copy the bytes
+        with open(target, "rb+") as handle:
+            os.fsync(handle.fileno())
 
 
 def _sha256_of_file(path: Path, block_size: int = 4 * 1024 * 1024) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -86,6 +87,8 @@ SLOWEST_SEND_BYTES_PER_SECOND = 256 * 1024
 CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "InvalidToken"}
 MISSING_KEY_ERRORS = {"NoSuchKey", "404", "NotFound"}
 MISSING_UPLOAD_ERRORS = {"NoSuchUpload", "404"}
+COPY_OBJECT_LIMIT = 5 * 1024 * MiB  # CopyObject copies up to 5 GiB; above, UploadPartCopy in parts
+COPY_PART_SIZE = 1024 * MiB  # each UploadPartCopy part (S3 allows 5 MiB to 5 GiB)
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
@@ -122,6 +125,8 @@ class S3BlobStore(BlobStore):
         self.part_size = part_size
         self.max_concurrency = max_concurrency
         self.max_parts_in_flight = max_parts_in_flight
+        self.copy_object_limit = COPY_OBJECT_LIMIT  # class constants, per store so a test can shrink them
+        self.copy_part_size = COPY_PART_SIZE
         self._parts_in_flight: asyncio.Semaphore | None = None  # made in the running loop, on first use
         self.create_bucket = create_bucket
         self.timeout_seconds = timeout_seconds
@@ -438,6 +443,33 @@ class S3BlobStore(BlobStore):
             log.warning("could not abort upload %s of %s: %s", upload_id, object_key, _one_line(exc))
             return False
         return True
+
+    # ---------------------------------------------------------------- copy
+
+    async def copy(self, source_key: str, target_key: str) -> WrittenBlob:
+        """CopyObject up to COPY_OBJECT_LIMIT, UploadPartCopy above it: the bytes stay inside S3. The
+        copy is then read back (inside the server) for its SHA-256, so the caller can check it
+        against the source's; on any failure nothing is left under `target_key`."""
+        source, target = self._object_key(source_key), self._object_key(target_key)
+        size = (await self.stat(source_key)).size
+        upload = _CopyUpload(self, source, target)
+        try:
+            if size <= self.copy_object_limit:
+                with self._s3_errors(f"copying {source} to {target}", missing=f"blob {source_key} not found"):
+                    await self.client.copy_object(
+                        Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
+                    )
+            else:
+                await upload.run(size, max(self.copy_part_size, math.ceil(size / S3_MAX_PARTS)))
+            digest = await self._sha256_of_blob(target_key)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await upload.abort()
+                with contextlib.suppress(StorageUnavailableError):
+                    with self._s3_errors(f"removing the failed copy {target}"):
+                        await self.client.delete_object(Bucket=self.bucket, Key=target)
+            raise
+        return WrittenBlob(key=target_key, size=size, sha256=digest)
 
     # ---------------------------------------------------------------- read
 
@@ -970,6 +1002,48 @@ class _MultipartUpload:
             await asyncio.wait([self._creating])
             if not self._creating.cancelled() and self._creating.exception() is None:
                 await self.store._abort_upload(self.object_key, self._creating.result())
+
+
+class _CopyUpload:
+    """One multipart copy (UploadPartCopy), part after part; abort() removes an unfinished one."""
+
+    def __init__(self, store: S3BlobStore, source: str, target: str) -> None:
+        self.store = store
+        self.source = source
+        self.target = target
+        self.upload_id: str | None = None
+
+    async def run(self, size: int, part_size: int) -> None:
+        store = self.store
+        with store._s3_errors(f"copying {self.source} to {self.target} in parts"):
+            created = await store.client.create_multipart_upload(Bucket=store.bucket, Key=self.target)
+            self.upload_id = created["UploadId"]
+            store._live_uploads[self.upload_id] = self.target
+            parts = []
+            for number, start in enumerate(range(0, size, part_size), start=1):
+                end = min(start + part_size, size) - 1
+                response = await store.client.upload_part_copy(
+                    Bucket=store.bucket,
+                    Key=self.target,
+                    UploadId=self.upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": store.bucket, "Key": self.source},
+                    CopySourceRange=f"bytes={start}-{end}",
+                )
+                parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
+            await store.client.complete_multipart_upload(
+                Bucket=store.bucket,
+                Key=self.target,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        store._live_uploads.pop(self.upload_id, None)
+        self.upload_id = None
+
+    async def abort(self) -> None:
+        if self.upload_id is not None:
+            await self.store._abort_upload(self.target, self.upload_id)
+            self.upload_id = None
 
 
 @dataclass

@@ -16,11 +16,14 @@ from vitalgraph.client.endpoints.accounts import AsyncApiTokensEndpoint, AsyncUs
 from vitalgraph.client.endpoints.admin import AsyncAdminEndpoint
 from vitalgraph.client.endpoints.audit import AsyncAuditEndpoint
 from vitalgraph.client.endpoints.files import AsyncFilesEndpoint
+from vitalgraph.client.endpoints.graphs import AsyncGraphsEndpoint
 from vitalgraph.client.endpoints.kgentities import AsyncKGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import AsyncKGTypesEndpoint
+from vitalgraph.client.endpoints.objects import AsyncObjectsEndpoint
 from vitalgraph.client.endpoints.quotas import AsyncQuotasEndpoint
 from vitalgraph.client.endpoints.spaces import AsyncSpacesEndpoint
 from vitalgraph.client.endpoints.sparql import AsyncSparqlEndpoint
+from vitalgraph.client.endpoints.triples import AsyncTriplesEndpoint
 
 T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
@@ -40,6 +43,9 @@ class AsyncVitalGraphClient(ClientSetup):
     kgtypes: AsyncKGTypesEndpoint
     kgentities: AsyncKGEntitiesEndpoint
     sparql: AsyncSparqlEndpoint
+    graphs: AsyncGraphsEndpoint
+    objects: AsyncObjectsEndpoint
+    triples: AsyncTriplesEndpoint
     users: AsyncUsersEndpoint
     api_tokens: AsyncApiTokensEndpoint
     _http_class = httpx.AsyncClient
@@ -50,6 +56,9 @@ class AsyncVitalGraphClient(ClientSetup):
         "kgtypes": AsyncKGTypesEndpoint,
         "kgentities": AsyncKGEntitiesEndpoint,
         "sparql": AsyncSparqlEndpoint,
+        "graphs": AsyncGraphsEndpoint,
+        "objects": AsyncObjectsEndpoint,
+        "triples": AsyncTriplesEndpoint,
         "users": AsyncUsersEndpoint,
         "api_tokens": AsyncApiTokensEndpoint,
         "audit": AsyncAuditEndpoint,

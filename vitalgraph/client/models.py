@@ -214,6 +214,20 @@ class FileDetached(_Reply):
     deleted_uris: list[str]
 
 
+class ObjectList(_GraphReply):
+    objects: list[GraphObject]
+    total_count: int
+    page_size: int
+    offset: int
+
+
+class GraphInfo(_Reply):
+    """A named graph of a space."""
+
+    graph_id: str
+    triple_count: int
+
+
 class SparqlResults(_Reply):
     """A SELECT or ASK answer in the SPARQL 1.1 JSON results format, as the server sent it.
 

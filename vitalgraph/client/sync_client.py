@@ -17,11 +17,14 @@ from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoin
 from vitalgraph.client.endpoints.admin import AdminEndpoint
 from vitalgraph.client.endpoints.audit import AuditEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
+from vitalgraph.client.endpoints.graphs import GraphsEndpoint
 from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import KGTypesEndpoint
+from vitalgraph.client.endpoints.objects import ObjectsEndpoint
 from vitalgraph.client.endpoints.quotas import QuotasEndpoint
 from vitalgraph.client.endpoints.spaces import SpacesEndpoint
 from vitalgraph.client.endpoints.sparql import SparqlEndpoint
+from vitalgraph.client.endpoints.triples import TriplesEndpoint
 
 T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
@@ -39,6 +42,9 @@ class VitalGraphClient(ClientSetup):
     kgtypes: KGTypesEndpoint
     kgentities: KGEntitiesEndpoint
     sparql: SparqlEndpoint
+    graphs: GraphsEndpoint
+    objects: ObjectsEndpoint
+    triples: TriplesEndpoint
     users: UsersEndpoint
     api_tokens: ApiTokensEndpoint
     _http_class = httpx.Client
@@ -49,6 +55,9 @@ class VitalGraphClient(ClientSetup):
         "kgtypes": KGTypesEndpoint,
         "kgentities": KGEntitiesEndpoint,
         "sparql": SparqlEndpoint,
+        "graphs": GraphsEndpoint,
+        "objects": ObjectsEndpoint,
+        "triples": TriplesEndpoint,
         "users": UsersEndpoint,
         "api_tokens": ApiTokensEndpoint,
         "audit": AuditEndpoint,

@@ -256,7 +256,10 @@ class GraphStore(ABC):
         search: str | None,
         contains: Sequence[tuple[Sequence[str], str]] = (),
     ) -> str:
-        pattern = f"VALUES ?type {{ {_values(class_uris)} }} ?s <{RDF_TYPE}> ?type ."
+        """Subjects typed with one of `class_uris` (no classes: with any type)."""
+        pattern = f"?s <{RDF_TYPE}> ?type ."
+        if class_uris:
+            pattern = f"VALUES ?type {{ {_values(class_uris)} }} " + pattern
         if search:
             pattern += (
                 f" ?s ?textProp ?text . FILTER(isLiteral(?text) && "

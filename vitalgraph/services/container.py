@@ -15,6 +15,7 @@ from vitalgraph.services.audit import AuditLog
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
 from vitalgraph.services.download_links import DownloadLinkService
 from vitalgraph.services.files import FileService
+from vitalgraph.services.graphs import GraphService, ObjectService, TripleService
 from vitalgraph.services.kgentities import KGEntityService
 from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.login_throttle import LoginThrottle
@@ -56,6 +57,9 @@ class Services:
     sparql: SparqlService
     access: AccessService
     tus: TusService
+    graphs: GraphService
+    objects: ObjectService
+    triples: TripleService
     links: DownloadLinkService
     audit: AuditLog
     quotas: QuotaService
@@ -93,6 +97,7 @@ class Services:
             spaces,
             max_upload_size=settings.max_upload_size,
             log_every_mib=settings.TRANSFER_LOG_EVERY_MIB,
+            public_base_url=settings.PUBLIC_BASE_URL,
             quotas=quotas,
         )
         auth = AuthService(
@@ -135,6 +140,9 @@ class Services:
             ),
             access=access,
             tus=tus,
+            graphs=GraphService(graph, spaces),
+            objects=ObjectService(graph, spaces),
+            triples=TripleService(graph, spaces),
             links=DownloadLinkService(files, access, secrets.jwt_secret),
             audit=AuditLog(graph, settings.AUDIT_FLUSH_SECONDS),
             quotas=quotas,

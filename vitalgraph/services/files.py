@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import anyio
 
@@ -27,6 +28,7 @@ from vitalgraph.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     QuotaExceededError,
+    StorageIntegrityError,
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
@@ -39,7 +41,8 @@ from vitalgraph.services.transfer_log import logged_transfer
 DEFAULT_GRAPH_ID = "default"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.{0,256})?$")
-SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "nodeVersion")
+SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "nodeVersion", "fileURL")
+DOWNLOAD_PATH = "/api/files/stream/download"
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
 NAME_PROPERTIES = (FileNode.property_specs["name"].uri, FileNode.property_specs["fileName"].uri)
@@ -204,8 +207,10 @@ class FileService:
         *,
         max_upload_size: int | None,
         log_every_mib: int = 256,
+        public_base_url: str | None = None,
         quotas: QuotaService | None = None,
     ) -> None:
+        self.public_base_url = (public_base_url or "").rstrip("/")
         self.graph = graph
         self.blobs = blobs
         self.spaces = spaces
@@ -457,6 +462,7 @@ class FileService:
             node.contentUpdateTime = int(time.time() * 1000)
             if filename:
                 node.fileName = filename
+            node.fileURL = self.download_url(space_id, graph_id, uri)
             return node
 
         # Every byte is stored: finish even if cancelled (shutdown), or the blob would be orphaned, or
@@ -480,6 +486,44 @@ class FileService:
         return UploadResult(
             node.URI, written.size, written.sha256, content_type, node.fileName, change.version
         )
+
+    async def copy_content(
+        self,
+        source: tuple[str, str | None, str],
+        target: tuple[str, str | None, str],
+    ) -> UploadResult:
+        """Copy one node's content to another (same or other space/graph) inside the blob store; the
+        copy's SHA-256 must equal the source's. It commits through `attach_content`, like an upload.
+        `source` and `target` are (space_id, graph_id, uri); access is the caller's to check."""
+        space_id, graph_id, uri = target
+        space = await self.spaces.require(space_id)
+        node = await self._get_node(graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID), uri)  # 404 first
+        origin = await self.get_file(*source)
+        if not origin.blobKey or origin.sha256 is None:
+            raise NotFoundError(f"file node {origin.URI} has no content yet: upload it first")
+        key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, node.URI)
+        written = await self.blobs.copy(origin.blobKey, key)
+        if written.sha256 != origin.sha256:
+            await self.releaser.release([written.key], reason=f"copy of {origin.URI} failed its checksum")
+            raise StorageIntegrityError(
+                f"the copy of {origin.URI} has SHA-256 {written.sha256}, not the source's {origin.sha256}: "
+                "the stored bytes are damaged; nothing was changed"
+            )
+        return await self.attach_content(
+            space_id,
+            graph_id,
+            uri,
+            written,
+            content_type=origin.fileType,
+            filename=origin.fileName or origin.name,
+            space_uid=space.uid,
+        )
+
+    def download_url(self, space_id: str, graph_id: str | None, uri: str) -> str:
+        """The person-facing download URL of a file's content (it needs a login, it is not presigned):
+        absolute when PUBLIC_BASE_URL is set, else a path on this server."""
+        params = {"space_id": space_id, **({"graph_id": graph_id} if graph_id else {}), "uri": uri}
+        return f"{self.public_base_url}{DOWNLOAD_PATH}?{urlencode(params)}"
 
     async def _commit_target(
         self, space_id: str, uri: str, space_uid: str | None, authorize: CommitCheck | None

@@ -90,6 +90,28 @@ class SpaceService:
             raise NotFoundError(f"space {space_id!r} not found")
         return space
 
+    async def update(
+        self, space_id: str, space_name: str | None = None, space_description: str | None = None
+    ) -> Space:
+        """Change a space's name and/or description (its id and creation time stay)."""
+        space = await self.get(space_id)
+        node = iri(_space_node(space_id))
+        changes = [(f"<{VG}spaceName>", space_name), (f"<{VG}spaceDescription>", space_description)]
+        for predicate, value in changes:
+            if value is not None:
+                await self.graph.update(
+                    f"DELETE {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} {predicate} ?old }} }} "
+                    f"INSERT {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} {predicate} {literal(value)} }} }} "
+                    f"WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} {predicate} ?old }} }}"
+                )
+        return Space(
+            space_id,
+            space.space_name if space_name is None else space_name,
+            space.space_description if space_description is None else space_description,
+            space.created,
+            space.uid,
+        )
+
     async def require(self, space_id: str) -> Space:
         return await self.get(space_id)
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
@@ -36,11 +36,12 @@ from vitalgraph.api.download import build_download_response
 from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
+from vitalgraph.api.wire import objects_reply
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
-from vitalgraph.model import GraphObject
+from vitalgraph.services.access import Permission
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.download_links import SignedLink
-from vitalgraph.services.files import FileContent, node_etag, parse_expires, parse_if_match
+from vitalgraph.services.files import FileContent, UploadResult, node_etag, parse_expires, parse_if_match
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -59,6 +60,11 @@ class UploadResponse(BaseModel):
     content_type: str
     filename: str | None
     version: int | None = None  # the file node's version (its metadata ETag) after this upload
+    file_size: int = Field(description="the same as size, under the name the older client reads")
+
+    @classmethod
+    def of(cls, result: UploadResult) -> UploadResponse:
+        return cls(**result.__dict__, file_size=result.size)
 
 
 # --- metadata -----------------------------------------------------------------------------------
@@ -95,6 +101,7 @@ async def update_files(
 
 @router.get("")
 async def get_files(
+    request: Request,
     response: Response,
     services: ServicesDep,
     space_id: ReadableSpace,
@@ -115,23 +122,19 @@ async def get_files(
         ),
     ] = None,
 ) -> dict:
-    """One node (`uri`), several (`uri_list`), or a page of them, filtered and sorted by the server."""
+    """One node (`uri`), several (`uri_list`) or a page, filtered and sorted by the server;
+    JSON-LD, or JSON quads when Accept asks (api/wire.py)."""
     if uri:
         node = await services.files.get_file(space_id, graph_id, uri)
         response.headers["ETag"] = node_etag(node.nodeVersion)
-        return node.to_jsonld()
+        return objects_reply(request, [node], single=True)
     if uri_list:
         nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
-        return GraphObject.list_to_jsonld(nodes)
+        return objects_reply(request, nodes)
     nodes, total = await services.files.list_files(
         space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter, name=name, sort=sort
     )
-    return {
-        "files": GraphObject.list_to_jsonld(nodes),
-        "total_count": total,
-        "page_size": page_size,
-        "offset": offset,
-    }
+    return objects_reply(request, nodes, key="files", total_count=total, page_size=page_size, offset=offset)
 
 
 @router.delete("")
@@ -205,7 +208,7 @@ async def _upload(
             )
         finally:
             await body.aclose()
-    return UploadResponse(**result.__dict__)
+    return UploadResponse.of(result)
 
 
 def _claimed_digest(request: Request, multipart: bool) -> str | None:
@@ -308,6 +311,32 @@ async def legacy_download(
     graph_id: GraphId = None,
 ) -> Response:
     return await _download(request, services, space_id, graph_id, uri)
+
+
+class CopyRequest(BaseModel):
+    """Copy the content of one file node to another, in the same or another space or graph."""
+
+    model_config = ConfigDict(extra="forbid")
+    source_space_id: str = Field(min_length=1, max_length=128)
+    source_graph_id: str | None = Field(default=None, max_length=256)
+    source_uri: str = Field(min_length=1, max_length=4096)
+    target_space_id: str = Field(min_length=1, max_length=128)
+    target_graph_id: str | None = Field(default=None, max_length=256)
+    target_uri: str = Field(min_length=1, max_length=4096)
+
+
+@router.post("/copy", response_model=UploadResponse)
+async def copy_file(body: CopyRequest, services: ServicesDep, principal: PrincipalDep) -> UploadResponse:
+    """Server-side copy: the bytes stay in the blob store (hard link or copy on disk, CopyObject /
+    UploadPartCopy on S3). Needs read on the source space and write on the target's; the target
+    node must exist. The copy's SHA-256 is checked against the source's before the node points at it."""
+    await services.access.check_space(principal, body.source_space_id, Permission.READ)
+    await services.access.check_space(principal, body.target_space_id, Permission.WRITE)
+    result = await services.files.copy_content(
+        (body.source_space_id, body.source_graph_id, body.source_uri),
+        (body.target_space_id, body.target_graph_id, body.target_uri),
+    )
+    return UploadResponse.of(result)
 
 
 @router.get("/presigned", response_model=PresignedResponse)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
@@ -18,6 +20,7 @@ from vitalgraph.api.deps import (
     uris_to_delete,
 )
 from vitalgraph.api.json_body import read_graph_objects
+from vitalgraph.api.wire import objects_reply
 from vitalgraph.model import GraphObject
 
 router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"])
@@ -27,10 +30,22 @@ EntityUri = FileUri  # the same limit: MAX_URI_LENGTH
 
 @router.post("", status_code=201)
 async def create_kgentities(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
+    operation_mode: Annotated[Literal["create", "update", "entity_only"], Query()] = "create",
 ) -> dict:
-    """Body: JSON-LD KGEntity objects, optionally with their KGFrames, KGSlots and edges; 409 if any URI exists."""
-    uris = await services.kgentities.create(space_id, graph_id, await read_graph_objects(request))
+    """Body: JSON-LD (or JSON quads) KGEntity objects, optionally with their KGFrames, KGSlots and
+    edges; 409 if any URI exists. The older client updates through this route too:
+    `operation_mode=update` (or `entity_only`) does what PUT does."""
+    objects = await read_graph_objects(request)
+    if operation_mode != "create":
+        uris = await services.kgentities.update(space_id, graph_id, objects)
+        response.status_code = 200
+        return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
+    uris = await services.kgentities.create(space_id, graph_id, objects)
     return {"created_uris": uris, "created_count": len(uris)}
 
 
@@ -45,12 +60,14 @@ async def update_kgentities(
 
 @router.get("")
 async def get_kgentities(
+    request: Request,
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
     uri: OptionalUri = None,
     uri_list: UriList = None,
     include_attachments: bool = False,
+    include_entity_graph: bool = False,
     page_size: PageSize = 100,
     offset: Offset = 0,
     search: Search = None,
@@ -59,25 +76,25 @@ async def get_kgentities(
 
     With `include_attachments=true` a `uri`/`uri_list` answer is one `@graph`: the entities, then
     the frames, slots and edges that attach files to them, and those FileNodes.
+    JSON-LD, or JSON quads when Accept asks (api/wire.py). `include_entity_graph` is the older
+    client's name for `include_attachments`.
     """
+    include_attachments = include_attachments or include_entity_graph
     uris = ([uri] if uri else []) + split_uri_list(uri_list)
     if uris and include_attachments:
-        return GraphObject.list_to_jsonld(
-            await services.kgentities.get_with_attachments(space_id, graph_id, uris)
+        return objects_reply(
+            request, await services.kgentities.get_with_attachments(space_id, graph_id, uris)
         )
     if uri:
-        return (await services.kgentities.get(space_id, graph_id, uri)).to_jsonld()
+        return objects_reply(request, [await services.kgentities.get(space_id, graph_id, uri)], single=True)
     if uris:
-        return GraphObject.list_to_jsonld(await services.kgentities.get_many(space_id, graph_id, uris))
+        return objects_reply(request, await services.kgentities.get_many(space_id, graph_id, uris))
     entities, total = await services.kgentities.list(
         space_id, graph_id, page_size=page_size, offset=offset, search=search
     )
-    return {
-        "entities": GraphObject.list_to_jsonld(entities),
-        "total_count": total,
-        "page_size": page_size,
-        "offset": offset,
-    }
+    return objects_reply(
+        request, entities, key="entities", total_count=total, page_size=page_size, offset=offset
+    )
 
 
 @router.delete("")

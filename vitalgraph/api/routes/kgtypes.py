@@ -17,7 +17,7 @@ from vitalgraph.api.deps import (
     uris_to_delete,
 )
 from vitalgraph.api.json_body import read_graph_objects
-from vitalgraph.model import GraphObject
+from vitalgraph.api.wire import objects_reply
 
 router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"])
 
@@ -42,6 +42,7 @@ async def update_kgtypes(
 
 @router.get("")
 async def get_kgtypes(
+    request: Request,
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
@@ -51,22 +52,18 @@ async def get_kgtypes(
     offset: Offset = 0,
     search: Search = None,
 ) -> dict:
-    """One type (`uri`), several (`uri_list`), or a page of them (`search` matches any text value)."""
+    """One type (`uri`), several (`uri_list`), or a page of them (`search` matches any text value).
+    JSON-LD, or JSON quads when Accept asks (api/wire.py)."""
     if uri:
-        return (await services.kgtypes.get(space_id, graph_id, uri)).to_jsonld()
+        return objects_reply(request, [await services.kgtypes.get(space_id, graph_id, uri)], single=True)
     if uri_list:
-        return GraphObject.list_to_jsonld(
-            await services.kgtypes.get_many(space_id, graph_id, split_uri_list(uri_list))
+        return objects_reply(
+            request, await services.kgtypes.get_many(space_id, graph_id, split_uri_list(uri_list))
         )
     types, total = await services.kgtypes.list(
         space_id, graph_id, page_size=page_size, offset=offset, search=search
     )
-    return {
-        "types": GraphObject.list_to_jsonld(types),
-        "total_count": total,
-        "page_size": page_size,
-        "offset": offset,
-    }
+    return objects_reply(request, types, key="types", total_count=total, page_size=page_size, offset=offset)
 
 
 @router.delete("")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vitalgraph.api.access import AdminDep, ManageableSpaceInPath, ReadableSpaceInPath
 from vitalgraph.api.deps import PrincipalDep, ServicesDep
@@ -18,9 +18,20 @@ router = APIRouter(prefix="/api/spaces", tags=["spaces"], route_class=BoundedBod
 
 
 class SpaceCreate(BaseModel):
+    """`{space_id, space_name, space_description}`, or the older client's `Space` body, whose id is
+    `space` (its `id`, `tenant` and `update_time` are the server's to set and are ignored)."""
+
     space_id: str = Field(min_length=1, max_length=128)
     space_name: str | None = Field(default=None, max_length=1024)
-    space_description: str = Field(default="", max_length=10_000)
+    space_description: str | None = Field(default="", max_length=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_space_body(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "space_id" not in data and "space" in data:
+            ignored = ("space", "id", "tenant", "update_time")
+            return {"space_id": data["space"], **{k: v for k, v in data.items() if k not in ignored}}
+        return data
 
 
 class SpaceOut(BaseModel):
@@ -43,7 +54,7 @@ class SpaceList(BaseModel):
 async def create_space(body: SpaceCreate, services: ServicesDep, principal: PrincipalDep) -> SpaceOut:
     """Admins and writers; a writer gets a 'manage' grant on the space they create."""
     space = await services.access.create_space(
-        principal, body.space_id, body.space_name, body.space_description
+        principal, body.space_id, body.space_name, body.space_description or ""
     )
     return SpaceOut.of(space)
 
@@ -58,6 +69,20 @@ async def list_spaces(services: ServicesDep, principal: PrincipalDep) -> SpaceLi
 @router.get("/{space_id}", response_model=SpaceOut)
 async def get_space(space_id: ReadableSpaceInPath, services: ServicesDep) -> SpaceOut:
     return SpaceOut.of(await services.spaces.get(space_id))
+
+
+class SpaceUpdate(BaseModel):
+    """New name and/or description; the older client's `Space` body works too (its other fields are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    space_name: str | None = Field(default=None, max_length=1024)
+    space_description: str | None = Field(default=None, max_length=10_000)
+
+
+@router.put("/{space_id}", response_model=SpaceOut)
+async def update_space(space_id: ManageableSpaceInPath, body: SpaceUpdate, services: ServicesDep) -> SpaceOut:
+    """Needs 'manage' on the space."""
+    return SpaceOut.of(await services.spaces.update(space_id, body.space_name, body.space_description))
 
 
 @router.delete("/{space_id}")

@@ -36,7 +36,7 @@ async def sparql_query(
     a query past SPARQL_QUERY_TIMEOUT is stopped (504); too many running queries answer 429. A client
     that goes away stops its query.
     """
-    query = await _read_query(request)
+    query = await read_query(request)
     note_detail(request, query)
     answer = await _unless_client_leaves(
         request,
@@ -81,7 +81,7 @@ async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T | Non
     return value  # type: ignore[return-value]
 
 
-async def _read_query(request: Request) -> str:
+async def read_query(request: Request) -> str:
     body = bytearray()
     async for chunk in request_body(request):
         body += chunk

@@ -7,6 +7,10 @@ from vitalgraph.client.binary.adapters import (
     as_async_binary_generator,
     as_binary_consumer,
     as_binary_generator,
+    create_async_consumer,
+    create_async_generator,
+    create_consumer,
+    create_generator,
 )
 from vitalgraph.client.binary.async_streaming import (
     AsyncBinaryConsumer,
@@ -31,6 +35,7 @@ from vitalgraph.client.binary.streaming import (
     FilePathConsumer,
     FilePathGenerator,
     IteratorGenerator,
+    PumpingGenerator,
     StreamConsumer,
     StreamGenerator,
     pump_data,
@@ -55,6 +60,7 @@ __all__ = [
     "FilePathConsumer",
     "FilePathGenerator",
     "IteratorGenerator",
+    "PumpingGenerator",
     "StreamConsumer",
     "StreamGenerator",
     "SyncConsumerAdapter",
@@ -64,6 +70,10 @@ __all__ = [
     "as_async_binary_generator",
     "as_binary_consumer",
     "as_binary_generator",
+    "create_async_consumer",
+    "create_async_generator",
+    "create_consumer",
+    "create_generator",
     "pump_data",
     "pump_data_async",
 ]

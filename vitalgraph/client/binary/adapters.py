@@ -19,6 +19,7 @@ from vitalgraph.client.binary.async_streaming import (
     SyncGeneratorAdapter,
 )
 from vitalgraph.client.binary.streaming import (
+    DEFAULT_CHUNK_SIZE,
     BinaryConsumer,
     BinaryGenerator,
     BytesConsumer,
@@ -26,6 +27,7 @@ from vitalgraph.client.binary.streaming import (
     FilePathConsumer,
     FilePathGenerator,
     IteratorGenerator,
+    PumpingGenerator,
     StreamConsumer,
     StreamGenerator,
 )
@@ -118,3 +120,43 @@ def destination_path(destination: Any) -> os.PathLike | str | None:
         return destination
     inner = getattr(destination, "sync_consumer", destination)
     return getattr(inner, "file_path", None) if isinstance(inner, FilePathConsumer) else None
+
+
+# --- the older client's factory functions -----------------------------------------------------------
+def create_generator(
+    source: UploadSource,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    filename: str | None = None,
+    content_type: str | None = None,
+) -> BinaryGenerator:
+    """A BinaryGenerator for a path, bytes, a file object, an iterable of bytes or a BinaryGenerator,
+    named and typed by `filename` / `content_type` when given."""
+    generator = as_binary_generator(source, chunk_size)
+    return PumpingGenerator(generator, filename, content_type) if filename or content_type else generator
+
+
+def create_consumer(destination: Destination) -> BinaryConsumer:
+    """A BinaryConsumer for a path, a binary file object or a BinaryConsumer; None gives a BytesConsumer."""
+    return BytesConsumer() if destination is None else as_binary_consumer(destination)
+
+
+def create_async_generator(
+    source: UploadSource,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    filename: str | None = None,
+    content_type: str | None = None,
+) -> AsyncBinaryGenerator:
+    """An AsyncBinaryGenerator for everything `create_generator` takes, plus async iterables and generators."""
+    if isinstance(source, AsyncIterable) and not isinstance(source, AsyncBinaryGenerator):
+        return AsyncStreamGenerator(source, chunk_size, filename, content_type)
+    if isinstance(source, BinaryGenerator) and (filename or content_type):
+        source = PumpingGenerator(source, filename, content_type)
+    elif filename or content_type:
+        if isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(source, "read"):
+            source = create_generator(source, chunk_size, filename, content_type)
+    return as_async_binary_generator(source, chunk_size)
+
+
+def create_async_consumer(destination: Destination) -> AsyncBinaryConsumer:
+    """An AsyncBinaryConsumer for a path, a file object, or a (sync or async) consumer."""
+    return as_async_binary_consumer(destination)

@@ -247,3 +247,13 @@ def _next_batch(chunks: Iterator[bytes], batch_bytes: int) -> list[bytes]:
 async def _read_async_file(stream: Any, chunk_size: int) -> AsyncIterator[bytes]:
     while chunk := await stream.read(chunk_size):
         yield chunk
+
+
+def __getattr__(name: str) -> Any:
+    """`create_async_generator` / `create_async_consumer` (the older client's factories) live in
+    adapters.py; they are importable from here as they used to be."""
+    if name in ("create_async_generator", "create_async_consumer"):
+        from vitalgraph.client.binary import adapters
+
+        return getattr(adapters, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,7 @@ file-path, bytes and stream implementations, and CallableGenerator for a plain g
 
 from __future__ import annotations
 
+import io
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -234,6 +235,29 @@ class CallableGenerator(Described, BinaryGenerator):
                 yield bytes(chunk)
 
 
+class PumpingGenerator(DescribedBy, BinaryGenerator):
+    """Passes another generator's chunks through unchanged, optionally naming and typing them anew
+    (the older client's pass-through generator, used to pump one stream into an upload)."""
+
+    def __init__(
+        self, source: BinaryGenerator, filename: str | None = None, content_type: str | None = None
+    ) -> None:
+        self.described = source
+        self._filename = filename
+        self._content_type = content_type
+
+    @property
+    def filename(self) -> str | None:
+        return self._filename or self.described.filename
+
+    @property
+    def content_type(self) -> str | None:
+        return self._content_type or self.described.content_type
+
+    def generate(self) -> Iterator[bytes]:
+        yield from self.described.generate()
+
+
 class FilePathConsumer(BinaryConsumer):
     """Writes to `<path>.part`, renamed to `path` by `finalize()`: the path holds a whole file or its old one."""
 
@@ -268,25 +292,26 @@ class FilePathConsumer(BinaryConsumer):
 
 
 class BytesConsumer(BinaryConsumer):
-    """Collects the bytes in memory; `get_bytes()` returns them."""
+    """Collects the bytes in memory; `get_bytes()` returns them. An io.BytesIO holds them, whose
+    getvalue() hands over its buffer without copying: the file is in memory once, not twice."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
         self._finalized = False
 
     def consume(self, data: bytes) -> None:
         if self._finalized:
             raise RuntimeError("consumer already finalized")
-        self._buffer += data
+        self._buffer.write(data)
 
     def finalize(self) -> None:
         self._finalized = True
 
     def abort(self) -> None:
-        self._buffer.clear()
+        self._buffer = io.BytesIO()
 
     def get_bytes(self) -> bytes:
-        return bytes(self._buffer)
+        return self._buffer.getvalue()
 
 
 class StreamConsumer(BinaryConsumer):
@@ -328,3 +353,13 @@ def _position_if_seekable(stream: BinaryIO) -> int | None:
         return stream.tell() if stream.seekable() else None
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def __getattr__(name: str) -> Any:
+    """`create_generator` / `create_consumer` (the older client's factories) live in adapters.py,
+    which builds on this module; they are importable from here as they used to be."""
+    if name in ("create_generator", "create_consumer"):
+        from vitalgraph.client.binary import adapters
+
+        return getattr(adapters, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -45,7 +45,7 @@ from vitalgraph.client.endpoints._operation import (
     SyncEndpointGroup,
     SyncOperation,
 )
-from vitalgraph.client.errors import ChecksumMismatchError, NetworkError, NotFoundError, VitalGraphClientError
+from vitalgraph.client.errors import NetworkError, NotFoundError, VitalGraphClientError
 from vitalgraph.client.models import (
     ContentInfo,
     DownloadResult,
@@ -61,6 +61,7 @@ from vitalgraph.model import FileNode, GraphObject
 PRESIGNED_PATH = "/api/files/presigned"
 UPLOAD_PATH = "/api/files/stream/upload"
 DOWNLOAD_PATH = "/api/files/stream/download"
+COPY_PATH = "/api/files/copy"
 
 
 def _file_nodes(document: Any) -> list[FileNode]:
@@ -187,6 +188,27 @@ class FileCalls:
         )
 
     @staticmethod
+    def copy_file(
+        source_space_id: str,
+        source_graph_id: str | None,
+        source_file_uri: str,
+        target_space_id: str,
+        target_graph_id: str | None,
+        target_file_uri: str,
+    ) -> Call[UploadResult]:
+        """Server-side copy of one node's content to another (POST /api/files/copy): no byte passes
+        through the client; the server checks the copy's SHA-256 against the source's."""
+        body = {
+            "source_space_id": source_space_id,
+            "source_graph_id": source_graph_id,
+            "source_uri": source_file_uri,
+            "target_space_id": target_space_id,
+            "target_graph_id": target_graph_id,
+            "target_uri": target_file_uri,
+        }
+        return Call("POST", COPY_PATH, model_reply(UploadResult), json=body)
+
+    @staticmethod
     def download(space_id: str, graph_id: str | None, file_uri: str) -> Call[None]:
         """The download request; its body is streamed by the twin."""
         params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
@@ -223,16 +245,6 @@ def _plan_download(
     return DownloadPlan(
         call, uri=file_uri, config=config, chunk_size=chunk_size, progress=progress, expected=expected
     )
-
-
-def _checked_copy(source: ContentInfo, result: UploadResult) -> UploadResult:
-    if source.sha256 and result.sha256 != source.sha256:
-        raise ChecksumMismatchError(
-            f"copied {source.uri} to {result.uri} but the copy has SHA-256 {result.sha256}, not {source.sha256}",
-            expected=source.sha256,
-            actual=result.sha256,
-        )
-    return result
 
 
 class AsyncFilesEndpoint(AsyncEndpointGroup):
@@ -392,24 +404,21 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         target_file_uri: str,
         *,
         progress: Progress | None = None,
-        chunk_size: int | None = None,
     ) -> UploadResult:
-        """Copy one file node's content to another, streamed from the download into the upload (no temp file)."""
-        info = await self.get_content_info(source_space_id, source_graph_id, source_file_uri)
-        plan = _plan_download(
-            self._client.config, source_space_id, source_graph_id, source_file_uri, None, chunk_size, info
+        """Copy one file node's content to another (any space or graph the caller may read / write),
+        inside the server: no byte passes through the client. `progress` is called once, at the end."""
+        call = FileCalls.copy_file(
+            source_space_id,
+            source_graph_id,
+            source_file_uri,
+            target_space_id,
+            target_graph_id,
+            target_file_uri,
         )
-        pieces = self._pieces(plan)
-        source = AsyncStreamGenerator(
-            pieces, filename=info.filename, content_type=info.content_type, content_length=info.size
-        )
-        try:
-            result = await self.upload_file_stream(
-                target_space_id, target_graph_id, target_file_uri, source, progress=progress
-            )
-        finally:
-            await pieces.aclose()  # type: ignore[attr-defined]
-        return _checked_copy(info, result)
+        result = await self._client._execute(call)
+        if progress is not None:
+            progress(result.size, result.size)
+        return result
 
     async def _pieces(self, plan: DownloadPlan) -> AsyncIterator[bytes]:
         while not plan.complete:
@@ -581,24 +590,20 @@ class FilesEndpoint(SyncEndpointGroup):
         target_file_uri: str,
         *,
         progress: Progress | None = None,
-        chunk_size: int | None = None,
     ) -> UploadResult:
-        """Copy one file node's content to another, streamed from the download into the upload (no temp file)."""
-        info = self.get_content_info(source_space_id, source_graph_id, source_file_uri)
-        plan = _plan_download(
-            self._client.config, source_space_id, source_graph_id, source_file_uri, None, chunk_size, info
+        """Copy one file node's content to another inside the server (see AsyncFilesEndpoint.pump_file)."""
+        call = FileCalls.copy_file(
+            source_space_id,
+            source_graph_id,
+            source_file_uri,
+            target_space_id,
+            target_graph_id,
+            target_file_uri,
         )
-        pieces = self._pieces(plan)
-        source = IteratorGenerator(
-            pieces, filename=info.filename, content_type=info.content_type, content_length=info.size
-        )
-        try:
-            result = self.upload_file_stream(
-                target_space_id, target_graph_id, target_file_uri, source, progress=progress
-            )
-        finally:
-            pieces.close()  # type: ignore[attr-defined]
-        return _checked_copy(info, result)
+        result = self._client._execute(call)
+        if progress is not None:
+            progress(result.size, result.size)
+        return result
 
     def _pieces(self, plan: DownloadPlan) -> Iterator[bytes]:
         while not plan.complete:

@@ -1,0 +1,407 @@
+"""The older VitalGraph client's API, method by method, as its public source documents it
+(vital-ai/vital-graph, vitalgraph/client/), run against a real server and against the mock.
+Differences kept on purpose are asserted as such (docs/migration.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import pytest
+
+from vitalgraph.client.binary.async_streaming import (
+    AsyncBinaryConsumer,
+    create_async_consumer,
+    create_async_generator,
+)
+from vitalgraph.client.binary.streaming import (
+    BinaryGenerator,
+    BytesConsumer,
+    BytesGenerator,
+    PumpingGenerator,
+    create_consumer,
+    create_generator,
+)
+from vitalgraph.client.config.client_config_loader import VitalGraphClientConfig
+from vitalgraph.client.utils.client_utils import VitalGraphClientError
+from vitalgraph.client.vitalgraph_client import VitalGraphClient
+from vitalgraph.model import FileNode, GraphObject, KGEntity, KGType
+from vitalgraph.model.jsonld_model import JsonLdDocument
+from vitalgraph.model.quad_model import Quad, QuadRequest
+from vitalgraph.model.spaces_model import Space
+from vitalgraph.model.sparql_model import SPARQLQueryRequest
+
+pytestmark = pytest.mark.anyio
+HAS_NAME = "http://vital.ai/ontology/vital-core#hasName"
+
+
+def uri(kind: str) -> str:
+    return f"http://example.org/{kind}/{uuid.uuid4().hex[:10]}"
+
+
+# --- configuration, open / close --------------------------------------------------------------------
+def test_profile_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VITALGRAPH_CLIENT_ENVIRONMENT", "prod")
+    monkeypatch.setenv("PROD_CLIENT_SERVER_URL", "https://graph.example.com")
+    monkeypatch.setenv("CLIENT_AUTH_USERNAME", "alice")  # the unprefixed fallback
+    monkeypatch.setenv("PROD_CLIENT_AUTH_PASSWORD", "secret")
+    monkeypatch.setenv("PROD_CLIENT_TIMEOUT", "12")
+    config = VitalGraphClientConfig()
+    assert config.get_server_url() == "https://graph.example.com"
+    assert config.get_credentials() == ("alice", "secret")
+    settings = config.to_client_config()
+    assert settings.server_url == "https://graph.example.com" and settings.timeout == 12
+    assert settings.username == "alice" and settings.password.get_secret_value() == "secret"
+    assert config.to_client_config(api_key="vg_key").api_key.get_secret_value() == "vg_key"
+    monkeypatch.setenv("PROD_CLIENT_TIMEOUT", "soon")
+    with pytest.raises(VitalGraphClientError, match="PROD_CLIENT_TIMEOUT"):
+        VitalGraphClient()
+
+
+async def test_open_fails_on_a_wrong_password_and_calls_need_open(local_server, monkeypatch) -> None:
+    monkeypatch.setenv("VITALGRAPH_CLIENT_ENVIRONMENT", "local")
+    monkeypatch.setenv("LOCAL_CLIENT_SERVER_URL", local_server.url)
+    monkeypatch.setenv("LOCAL_CLIENT_AUTH_PASSWORD", "wrong")
+    client = VitalGraphClient()
+    with pytest.raises(VitalGraphClientError) as raised:
+        await client.open()
+    assert raised.value.status_code == 401 and not client.is_open
+    with pytest.raises(VitalGraphClientError, match="open"):
+        await client.spaces.list_spaces()
+
+
+async def test_async_context_manager_and_health(older: VitalGraphClient) -> None:
+    assert older.is_connected()
+    assert (await older.health())["status"] in ("ok", "healthy")
+
+
+# --- spaces ----------------------------------------------------------------------------------------
+async def test_spaces(older: VitalGraphClient) -> None:
+    space_id = f"compat-{uuid.uuid4().hex[:10]}"
+    created = await older.spaces.create_space(Space(space=space_id, space_name="One", space_description="d"))
+    assert created.is_success and created.created_count == 1 and created.space.space == space_id
+    again = await older.add_space(Space(space=space_id, space_name="One"))
+    assert not again.is_success and again.status_code == 409 and again.error_code == 1
+    listed = await older.list_spaces()
+    assert listed.is_success and space_id in [s.space for s in listed.spaces] and listed.total >= 1
+    got = await older.spaces.get_space(space_id)
+    assert got.is_success and got.space.space_name == "One" and got.space.space_description == "d"
+    info = await older.spaces.get_space_info(space_id)
+    assert info.is_success and info.statistics["triple_count"] == 0
+    updated = await older.update_space(
+        space_id, Space(space=space_id, space_name="Renamed", space_description="e")
+    )
+    assert updated.is_success and updated.space.space_name == "Renamed"
+    assert (await older.get_space(space_id)).space.space_name == "Renamed"
+    filtered = await older.spaces.filter_spaces("RENAMED")
+    assert [s.space for s in filtered.spaces] == [space_id]
+    deleted = await older.spaces.delete_space(space_id)
+    assert deleted.is_success and deleted.deleted_count == 1
+    missing = await older.spaces.get_space(space_id)
+    assert not missing.is_success and missing.status_code == 404
+
+
+# --- graphs ----------------------------------------------------------------------------------------
+async def test_graphs(older: VitalGraphClient, space: str) -> None:
+    created = await older.graphs.create_graph(space, "urn:graph:one")
+    assert created.is_success and created.graph_uri == "urn:graph:one"
+    assert not (await older.create_graph(space, "urn:graph:one")).is_success
+    listed = await older.graphs.list_graphs(space)
+    assert [(g.graph_uri, g.triple_count) for g in listed.graphs] == [("urn:graph:one", 0)]
+    await older.kgentities.create_kgentities(space, "urn:graph:one", [KGEntity(uri("e"), name="x")])
+    info = await older.graphs.get_graph_info(space, "urn:graph:one")
+    assert info.is_success and info.graph.triple_count > 0
+    cleared = await older.graphs.clear_graph(space, "urn:graph:one")
+    assert cleared.is_success and cleared.triples_removed == info.graph.triple_count
+    assert (await older.drop_graph(space, "urn:graph:one")).is_success
+    gone = await older.graphs.get_graph_info(space, "urn:graph:one")
+    assert gone.graph is None and gone.status_code == 404
+    assert not (await older.graphs.drop_graph(space, "urn:graph:one")).is_success
+    assert (await older.graphs.drop_graph(space, "urn:graph:one", silent=True)).is_success
+
+
+# --- files: metadata -------------------------------------------------------------------------------
+async def test_file_metadata(older: VitalGraphClient, space: str) -> None:
+    first, second = uri("file"), uri("file")
+    created = await older.files.create_file(
+        space, [FileNode(first, name="a.txt"), FileNode(second, name="b.txt")]
+    )
+    assert created.is_success and created.created_count == 2 and created.file_uri == first
+    page = await older.files.list_files(space, None, 1, 0)
+    assert page.is_success and page.total_count == 2 and page.count == 1 and page.has_more is True
+    filtered = await older.list_files(space, file_filter="b.txt")
+    assert [f.URI for f in filtered.files] == [second]
+    got = await older.files.get_file(space, first)
+    assert got.is_success and got.file.name == "a.txt" and got.file_uri == first
+    several = await older.files.get_files_by_uris(space, f"{first},{second}")
+    assert sorted(f.URI for f in several.objects) == sorted([first, second])
+    node = got.file
+    node.name = "renamed.txt"
+    assert (await older.files.update_file(space, [node])).updated_count == 1
+    assert (await older.get_file(space, first)).file.name == "renamed.txt"
+    deleted = await older.files.delete_file(space, first)
+    assert deleted.is_success and deleted.deleted_uris == [first]
+    again = await older.files.delete_file(space, first)
+    assert not again.is_success and again.status_code == 404  # the older client said deleted_count=1
+    assert (await older.files.delete_files_batch(space, None, second)) == {
+        "deleted_uris": [second],
+        "deleted_count": 1,
+    }
+    assert not (await older.files.get_file(space, second)).is_success
+
+
+# --- files: content --------------------------------------------------------------------------------
+async def test_file_content_methods(older: VitalGraphClient, space: str, tmp_path: Path) -> None:
+    file_uri = uri("file")
+    await older.files.create_file(space, [FileNode(file_uri, name="data.bin")])
+    data = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and a bit
+
+    uploaded = await older.files.upload_file_content(
+        space, None, file_uri, data, "data.bin", "application/x-test"
+    )
+    assert uploaded.is_success and uploaded.file_size == len(data) == uploaded.size
+    assert (
+        uploaded.sha256 == hashlib.sha256(data).hexdigest() and uploaded.content_type == "application/x-test"
+    )
+    node = (await older.files.get_file(space, file_uri)).file
+    assert node.fileLength == len(data) and node.fileURL.endswith(
+        f"uri={file_uri.replace(':', '%3A').replace('/', '%2F')}"
+    )
+
+    assert await older.files.download_file_content(space, None, file_uri) == data
+    into = tmp_path / "copy.bin"
+    result = await older.files.download_file_content(space, None, file_uri, str(into))
+    assert into.read_bytes() == data and result.size == len(data)
+    consumer = BytesConsumer()
+    got = await older.files.download_to_consumer(space, None, file_uri, consumer)
+    assert consumer.get_bytes() == data and got.file_size == len(data)
+
+    generated = await older.files.upload_from_generator(
+        space, None, file_uri, BytesGenerator(b"g" * 10_000, 1000)
+    )
+    assert generated.file_size == 10_000
+
+    async def rows():
+        for number in range(1000):
+            yield f"{number}\n".encode()
+
+    streamed = await older.files.upload_file_stream_async(
+        space, None, file_uri, rows(), "rows.csv", "text/csv"
+    )
+    expected = b"".join(f"{n}\n".encode() for n in range(1000))
+    assert streamed.file_size == len(expected) and streamed.filename == "rows.csv"
+    target = tmp_path / "rows.csv"
+    down = await older.files.download_file_stream_async(space, None, file_uri, target)
+    assert target.read_bytes() == expected and down.size == len(expected)
+
+    class Collect(AsyncBinaryConsumer):
+        def __init__(self) -> None:
+            self.parts: list[bytes] = []
+
+        async def consume(self, chunk: bytes) -> None:
+            self.parts.append(chunk)
+
+        async def finalize(self) -> None:
+            self.parts.append(b"<end>")
+
+    collected = Collect()
+    await older.files.download_file_stream(space, None, file_uri, collected)
+    assert b"".join(collected.parts) == expected + b"<end>"
+
+    path_upload = tmp_path / "from-path.bin"
+    path_upload.write_bytes(b"p" * 5000)
+    by_client = await older.upload_file_content(space, file_uri, str(path_upload))  # client-level order
+    assert by_client.file_size == 5000
+
+    missing = await older.files.upload_file_content(space, None, uri("missing"), b"x")
+    assert not missing.is_success and missing.status_code == 404 and missing.error_code == 1
+    with pytest.raises(VitalGraphClientError) as raised:
+        await older.files.download_file_stream_async(space, None, uri("missing"), tmp_path / "none")
+    assert raised.value.status_code == 404 and not (tmp_path / "none").exists()
+
+
+async def test_pump_file_server_side_and_buffered(older: VitalGraphClient, space: str) -> None:
+    source, copy, buffered = uri("src"), uri("dst"), uri("dst")
+    await older.files.create_file(space, [FileNode(source), FileNode(copy)])
+    await older.files.create_file(space, [FileNode(buffered)], "other-graph")
+    data = b"pump me " * 100_000
+    await older.files.upload_file_content(space, None, source, data, "p.txt", "text/plain")
+    copied = await older.files.pump_file(space, None, source, space, None, copy)
+    assert copied["success"] and copied["server_side_copy"] is True
+    assert copied["upload_result"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert await older.files.download_file_content(space, None, copy) == data
+    old_way = await older.pump_file(space, None, source, space, "other-graph", buffered, 8192)
+    assert old_way["upload_result"]["size"] == len(data)
+    kept = await older.files.pump_file(
+        space, None, source, space, "other-graph", buffered, use_streaming=False
+    )
+    assert kept["streaming_mode"] is False and kept["server_side_copy"] is False
+    assert await older.files.download_file_content(space, "other-graph", buffered) == data
+    with pytest.raises(VitalGraphClientError) as raised:
+        await older.files.pump_file(space, None, uri("none"), space, None, copy)
+    assert raised.value.status_code == 404
+
+
+# --- kgtypes ---------------------------------------------------------------------------------------
+async def test_kgtypes(older: VitalGraphClient, space: str) -> None:
+    org, person = KGType(uri("type"), name="Organization"), KGType(uri("type"), name="Person")
+    created = await older.kgtypes.create_kgtypes(space, [org, person])
+    assert created.is_success and sorted(created.created_uris) == sorted([org.URI, person.URI])
+    assert not (await older.kgtypes.create_kgtypes(space, [org])).is_success
+    listed = await older.kgtypes.list_kgtypes(space, 10, 0, "organ")
+    assert listed.is_success and [t.URI for t in listed.types] == [org.URI] and listed.total_count == 1
+    got = await older.kgtypes.get_kgtype(space, org.URI)
+    assert got.is_success and got.type.name == "Organization"
+    both = await older.kgtypes.get_kgtypes_by_uris(space, f"{org.URI},{person.URI}")
+    assert both.count == 2
+    org.name = "Org"
+    assert (await older.kgtypes.update_kgtypes(space, [org])).updated_uris == [org.URI]
+    assert (await older.kgtypes.get_kgtype(space, org.URI)).type.name == "Org"
+    assert (await older.kgtypes.delete_kgtype(space, org.URI)).deleted_uris == [org.URI]
+    assert (await older.kgtypes.get_kgtype(space, org.URI)).status_code == 404
+    assert not (await older.kgtypes.delete_kgtypes_batch(space, f"{person.URI},{org.URI}")).is_success
+    assert (await older.kgtypes.delete_kgtypes_batch(space, person.URI)).deleted_count == 1
+    # client level: (space_id, graph_id, ...), graph_id honoured
+    in_graph = KGType(uri("type"), name="Graph type")
+    assert (await older.create_kgtypes(space, "urn:types", [in_graph])).is_success
+    assert [t.URI for t in (await older.list_kgtypes(space, "urn:types")).types] == [in_graph.URI]
+    assert (await older.list_kgtypes(space, None)).total_count == 0
+    assert (await older.get_kgtype(space, "urn:types", in_graph.URI)).is_success
+    assert (await older.delete_kgtype(space, "urn:types", in_graph.URI)).is_success
+
+
+# --- kgentities ------------------------------------------------------------------------------------
+async def test_kgentities(older: VitalGraphClient, space: str) -> None:
+    graph = "urn:kg"
+    acme = KGEntity(uri("org"), name="Acme", kGEntityType="urn:type:org")
+    bob = KGEntity(uri("person"), name="Bob", kGEntityType="urn:type:person")
+    created = await older.kgentities.create_kgentities(space, graph, [acme, bob])
+    assert created.is_success and created.count == 2
+    page = await older.kgentities.list_kgentities(space, graph, 10, 0)
+    assert (
+        page.is_success
+        and page.total_count == 2
+        and sorted(o.URI for o in page.objects) == sorted([acme.URI, bob.URI])
+    )
+    orgs = await older.list_kgentities(space, graph, 10, 0, "urn:type:org")
+    assert [o.URI for o in orgs.objects] == [acme.URI]
+    report = uri("file")
+    await older.files.create_file(space, [FileNode(report, name="r.pdf")], graph)
+    await older.api.kgentities.attach_file(space, graph, acme.URI, report)
+    with_graph = await older.kgentities.get_kgentity(space, graph, acme.URI, include_entity_graph=True)
+    assert with_graph.objects.entity_uri == acme.URI and report in [o.URI for o in with_graph.objects.objects]
+    plain = await older.kgentities.get_kgentity(space, graph, uri=acme.URI)
+    assert [o.URI for o in plain.objects] == [acme.URI]
+    graphs = await older.kgentities.list_kgentities(space, graph, 10, 0, include_entity_graph=True)
+    assert sorted(g.entity_uri for g in graphs.graph_list) == sorted([acme.URI, bob.URI])
+    by_uris = await older.kgentities.get_kgentities_by_uris(space, graph, [bob.URI])
+    assert [o.URI for o in by_uris.objects] == [bob.URI]
+    bob.name = "Robert"
+    updated = await older.kgentities.update_kgentities(space, graph, [bob])
+    assert updated.updated_uri == bob.URI
+    with pytest.raises(VitalGraphClientError) as refused:
+        await older.kgentities.list_kgentities(space, graph, sort_by=HAS_NAME)
+    assert "sort_by" in str(refused.value)
+    with pytest.raises(VitalGraphClientError):
+        await older.kgentities.get_kgentity(space, graph, acme.URI, reference_id="r1")
+    deleted = await older.kgentities.delete_kgentity(space, graph, acme.URI, delete_entity_graph=True)
+    assert deleted.deleted_uris == [acme.URI] and deleted.metadata["deleted_file_uris"] == []
+    assert (
+        await older.files.get_file(space, report, graph)
+    ).is_success  # files stay unless delete_attachments
+    with pytest.raises(VitalGraphClientError) as missing:
+        await older.kgentities.delete_kgentities_batch(space, graph, [bob.URI, acme.URI])
+    assert missing.value.status_code == 404
+    assert (await older.delete_kgentities_batch(space, graph, [bob.URI])).deleted_count == 1
+
+
+# --- objects and triples ---------------------------------------------------------------------------
+async def test_objects(older: VitalGraphClient, space: str) -> None:
+    graph, thing = "urn:objects", uri("thing")
+    document = JsonLdDocument.model_validate(
+        {
+            "@context": {},
+            "@graph": [
+                {"@id": thing, "@type": "http://example.org/Thing", HAS_NAME: [{"@value": "a thing"}]}
+            ],
+        }
+    )
+    created = await older.objects.create_objects(space, graph, document)
+    assert created.is_success and created.created_uris == [thing]
+    listed = await older.objects.list_objects(space, graph)
+    assert [o.URI for o in listed.objects] == [thing] and listed.total_count == 1
+    got = await older.objects.get_object(space, graph, thing)
+    assert got.is_success and got.object.get(HAS_NAME) == "a thing"
+    changed = GraphObject(thing, class_uri="http://example.org/Thing")
+    changed.set(HAS_NAME, "renamed")
+    assert (await older.objects.update_objects(space, graph, [changed])).updated_count == 1
+    assert (await older.get_object(space, graph, thing)).object.get(HAS_NAME) == "renamed"
+    refused = await older.objects.create_objects(space, graph, [FileNode(uri("f"))])
+    assert not refused.is_success and refused.status_code == 400
+    assert (await older.objects.delete_object(space, graph, thing)).deleted_uris == [thing]
+    assert not (await older.objects.delete_objects_batch(space, graph, thing)).is_success
+
+
+async def test_triples(older: VitalGraphClient, space: str) -> None:
+    graph, subject = "urn:triples", uri("s")
+    quads = [Quad(s=f"<{subject}>", p="<urn:p>", o='"one"'), Quad(s=f"<{subject}>", p="<urn:p>", o='"two"')]
+    added = await older.triples.add_triples(space, graph, QuadRequest(quads=quads))
+    assert added.success and added.added_count == 2
+    listed = await older.list_triples(space, graph, 10, 0, subject)
+    assert sorted(q.o for q in listed.results) == ['"one"', '"two"'] and listed.total_count == 2
+    matching = await older.triples.list_triples(space, graph, object_filter="tw")
+    assert [q.o for q in matching.results] == ['"two"']
+    with pytest.raises(VitalGraphClientError):
+        await older.triples.delete_triples(space, graph)
+    deleted = await older.triples.delete_triples(space, graph, subject=subject, object='"one"')
+    assert deleted.deleted_count == 1
+    assert (await older.triples.list_triples(space, graph)).total_count == 1
+
+
+# --- sparql ----------------------------------------------------------------------------------------
+async def test_sparql(older: VitalGraphClient, space: str) -> None:
+    entity = KGEntity(uri("e"), name="Queried")
+    await older.kgentities.create_kgentities(space, "urn:kg", [entity])
+    query = f"SELECT ?name WHERE {{ <{entity.URI}> <{HAS_NAME}> ?name }}"
+    answer = await older.sparql.execute_sparql_query(space, SPARQLQueryRequest(query=query))
+    assert answer.head["vars"] == ["name"] and answer.results["bindings"][0]["name"]["value"] == "Queried"
+    asked = await older.execute_sparql_query_get(space, "ASK { ?s ?p ?o }")
+    assert asked.boolean is True
+    with pytest.raises(VitalGraphClientError) as refused:
+        await older.sparql.execute_sparql_insert(space, object())
+    assert "read-only" in str(refused.value)
+    with pytest.raises(VitalGraphClientError) as bad:
+        await older.execute_sparql_query(space, SPARQLQueryRequest(query="SELEKT nothing"))
+    assert bad.value.status_code == 400
+
+
+# --- streaming helpers -----------------------------------------------------------------------------
+async def test_streaming_helpers(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"abcdef" * 1000)
+    generator = create_generator(str(source), chunk_size=4096, content_type="text/plain")
+    assert isinstance(generator, BinaryGenerator) and generator.content_type == "text/plain"
+    assert generator.filename == "in.txt" and generator.content_length == 6000
+    pumped = PumpingGenerator(generator, filename="renamed.txt")
+    assert pumped.filename == "renamed.txt" and b"".join(pumped.generate()) == source.read_bytes()
+    consumer = create_consumer(None)
+    consumer.consume(b"x")
+    consumer.finalize()
+    assert consumer.get_bytes() == b"x"
+
+    async def chunks():
+        yield b"one"
+        yield b"two"
+
+    async_generator = create_async_generator(chunks(), filename="a.bin")
+    assert async_generator.filename == "a.bin"
+    assert [c async for c in async_generator.generate()] == [b"one", b"two"]
+    target = tmp_path / "out.bin"
+    async_consumer = create_async_consumer(str(target))
+    await async_consumer.consume(b"data")
+    await async_consumer.finalize()
+    assert target.read_bytes() == b"data"
+    from_bytes = create_async_generator(b"12345", chunk_size=4096, content_type="text/plain")
+    assert from_bytes.content_type == "text/plain"
+    assert b"".join([c async for c in from_bytes.generate()]) == b"12345"

@@ -1,0 +1,224 @@
+"""`client.kgentities` of the older client, over our `kgentities` group.
+
+Its `include_entity_graph` is our `include_attachments` (the entity with the frames, slots and edges
+that attach its files, and those FileNodes); `delete_entity_graph` is accepted (our delete always
+removes an entity's frames, slots and edges; `delete_attachments=True` also deletes its files).
+Filters and sorting our server does not have are refused with InvalidRequestError rather than
+silently ignored. Failures raise VitalGraphClientError, as the older methods did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vitalgraph.client._vitalsigns import as_graph_objects
+from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint
+from vitalgraph.client.endpoints._graph_objects import split_uris
+from vitalgraph.client.errors import InvalidRequestError
+from vitalgraph.client.response.client_response import (
+    CreateEntityResponse,
+    DeleteResponse,
+    EntityGraph,
+    EntityGraphResponse,
+    EntityResponse,
+    MultiEntityGraphResponse,
+    PaginatedGraphObjectResponse,
+    UpdateEntityResponse,
+)
+from vitalgraph.client.utils.client_utils import validate_required_params
+
+_UNSUPPORTED_FILTERS = (
+    "sort_by",
+    "status",
+    "exclude_status",
+    "created_after",
+    "created_before",
+    "modified_after",
+    "modified_before",
+    "action_type",
+    "provenance_type",
+)
+
+
+def _refuse(**given: Any) -> None:
+    names = [name for name, value in given.items() if value is not None]
+    if names:
+        raise InvalidRequestError(
+            f"not supported by VitalGraph: {', '.join(names)} (docs/migration.md, kgentities)",
+            status_code=400,
+        )
+
+
+class KGEntitiesEndpoint(BaseEndpoint):
+    async def list_kgentities(
+        self,
+        space_id: str,
+        graph_id: str,
+        page_size: int = 10,
+        offset: int = 0,
+        entity_type_uri: str | None = None,
+        search: str | None = None,
+        include_entity_graph: bool = False,
+        sort_by: str | None = None,
+        sort_order: str = "asc",
+        status: str | None = None,
+        exclude_status: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
+        modified_after: str | None = None,
+        modified_before: str | None = None,
+        action_type: str | None = None,
+        provenance_type: str | None = None,
+    ) -> PaginatedGraphObjectResponse | MultiEntityGraphResponse:
+        """A page of entities; `entity_type_uri` keeps those whose kGEntityType is it (within the page)."""
+        validate_required_params(space_id=space_id, graph_id=graph_id)
+        _refuse(
+            sort_by=sort_by,
+            status=status,
+            exclude_status=exclude_status,
+            created_after=created_after,
+            created_before=created_before,
+            modified_after=modified_after,
+            modified_before=modified_before,
+            action_type=action_type,
+            provenance_type=provenance_type,
+        )
+        page = await self.api.kgentities.list_kgentities(space_id, graph_id, page_size, offset, search)
+        entities = [e for e in page.entities if entity_type_uri in (None, e.get("kGEntityType"))]
+        paging = {
+            "total_count": page.total_count,
+            "page_size": page.page_size,
+            "offset": page.offset,
+            "has_more": page.offset + len(page.entities) < page.total_count,
+        }
+        if include_entity_graph:
+            graphs = [await self._entity_graph(space_id, graph_id, e.URI) for e in entities]
+            return MultiEntityGraphResponse(graph_list=graphs, space_id=space_id, graph_id=graph_id, **paging)
+        return PaginatedGraphObjectResponse(
+            objects=entities,
+            space_id=space_id,
+            graph_id=graph_id,
+            entity_type_uri=entity_type_uri,
+            search=search,
+            message=f"Retrieved {len(entities)} entities",
+            **paging,
+        )
+
+    async def get_kgentity(
+        self,
+        space_id: str,
+        graph_id: str,
+        uri: str | None = None,
+        reference_id: str | None = None,
+        include_entity_graph: bool = False,
+    ) -> EntityResponse | EntityGraphResponse:
+        if uri and reference_id:
+            raise InvalidRequestError("Cannot specify both uri and reference_id")
+        _refuse(reference_id=reference_id)
+        if not uri:
+            raise InvalidRequestError("Must specify either uri or reference_id")
+        validate_required_params(space_id=space_id, graph_id=graph_id)
+        if include_entity_graph:
+            graph = await self._entity_graph(space_id, graph_id, uri)
+            return EntityGraphResponse(objects=graph, space_id=space_id, graph_id=graph_id, requested_uri=uri)
+        entity = await self.api.kgentities.get_kgentity(space_id, graph_id, uri)
+        return EntityResponse(
+            objects=[entity], space_id=space_id, graph_id=graph_id, message="Retrieved entity"
+        )
+
+    async def get_kgentities_by_uris(
+        self, space_id: str, graph_id: str, uris: list[str], include_entity_graph: bool = False
+    ) -> PaginatedGraphObjectResponse | MultiEntityGraphResponse:
+        validate_required_params(space_id=space_id, graph_id=graph_id, uris=uris)
+        if include_entity_graph:
+            graphs = [await self._entity_graph(space_id, graph_id, u) for u in split_uris(uris)]
+            return MultiEntityGraphResponse(
+                graph_list=graphs,
+                total_count=len(graphs),
+                page_size=len(graphs),
+                space_id=space_id,
+                graph_id=graph_id,
+            )
+        entities = await self.api.kgentities.get_kgentities_by_uris(space_id, graph_id, uris)
+        return PaginatedGraphObjectResponse(
+            objects=entities,
+            total_count=len(entities),
+            page_size=len(entities),
+            space_id=space_id,
+            graph_id=graph_id,
+        )
+
+    async def get_kgentities_by_reference_ids(
+        self, space_id: str, graph_id: str, reference_ids: list[str], include_entity_graph: bool = False
+    ) -> None:
+        _refuse(reference_ids=reference_ids)
+
+    async def create_kgentities(
+        self, space_id: str, graph_id: str, objects: list[Any], parent_uri: str | None = None
+    ) -> CreateEntityResponse:
+        """Create entities (with any frames, slots and edges sent along); ConflictError if one exists."""
+        validate_required_params(space_id=space_id, graph_id=graph_id, objects=objects)
+        _refuse(parent_uri=parent_uri)
+        created = await self.api.kgentities.create_kgentities(space_id, graph_id, as_graph_objects(objects))
+        return CreateEntityResponse(
+            created_count=created.created_count,
+            created_uris=created.created_uris,
+            status_code=201,
+            message=f"Created {created.created_count} entities",
+        )
+
+    async def update_kgentities(
+        self, space_id: str, graph_id: str, objects: list[Any], parent_uri: str | None = None
+    ) -> UpdateEntityResponse:
+        validate_required_params(space_id=space_id, graph_id=graph_id, objects=objects)
+        _refuse(parent_uri=parent_uri)
+        updated = await self.api.kgentities.update_kgentities(space_id, graph_id, as_graph_objects(objects))
+        return UpdateEntityResponse(
+            updated_uri=updated.updated_uris[0] if updated.updated_uris else None,
+            updated_uris=updated.updated_uris,
+            message="Updated entities",
+        )
+
+    async def delete_kgentity(
+        self,
+        space_id: str,
+        graph_id: str,
+        uri: str,
+        delete_entity_graph: bool = False,
+        delete_attachments: bool = False,
+    ) -> DeleteResponse:
+        validate_required_params(space_id=space_id, graph_id=graph_id, uri=uri)
+        deleted = await self.api.kgentities.delete_kgentity(space_id, graph_id, str(uri), delete_attachments)
+        return DeleteResponse(
+            deleted_count=deleted.deleted_count,
+            deleted_uris=deleted.deleted_uris,
+            space_id=space_id,
+            graph_id=graph_id,
+            requested_uris=[str(uri)],
+            metadata={
+                "delete_entity_graph": delete_entity_graph,
+                "deleted_related_uris": deleted.deleted_related_uris,
+                "deleted_file_uris": deleted.deleted_file_uris,
+            },
+        )
+
+    async def delete_kgentities_batch(
+        self, space_id: str, graph_id: str, uri_list: list[str], delete_attachments: bool = False
+    ) -> DeleteResponse:
+        """All or nothing: if one is missing, none is deleted (NotFoundError)."""
+        uris = [str(u) for u in split_uris(uri_list)]
+        validate_required_params(space_id=space_id, graph_id=graph_id, uri_list=uris)
+        deleted = await self.api.kgentities.delete_kgentities_batch(
+            space_id, graph_id, uris, delete_attachments
+        )
+        return DeleteResponse(
+            deleted_count=deleted.deleted_count,
+            deleted_uris=deleted.deleted_uris,
+            space_id=space_id,
+            graph_id=graph_id,
+            requested_uris=uris,
+        )
+
+    async def _entity_graph(self, space_id: str, graph_id: str, uri: str) -> EntityGraph:
+        graph = await self.api.kgentities.get_kgentity(space_id, graph_id, uri, include_attachments=True)
+        return EntityGraph(entity_uri=uri, objects=graph.objects)

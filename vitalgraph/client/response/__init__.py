@@ -1,0 +1,1 @@
+"""The older client's response objects (`vitalgraph.client.response.client_response`)."""

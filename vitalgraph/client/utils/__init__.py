@@ -1,0 +1,1 @@
+"""The older client's utility modules (`vitalgraph.client.utils.client_utils`)."""
