@@ -822,7 +822,7 @@ def _one_replica_wins_a_simultaneous_creation(admin_a: httpx.Client, admin_b: ht
 # --- every route, from the OpenAPI schema: none is left unguarded ------------------------------------------
 # /api/files/signed needs no bearer token: the signed link is its own authorisation (test_signed_links.py).
 PUBLIC_ROUTES = {"/api/login", "/api/refresh", "/api/logout", "/api/files/signed"}
-ADMIN_ROUTES = ("/api/users", "/grants")
+ADMIN_ROUTES = ("/api/users", "/grants", "/api/audit", "/api/admin/", "/quota", "/organization")
 
 
 def api_operations(server: RunningServer, space: str) -> list[tuple[str, str, dict, bool]]:
