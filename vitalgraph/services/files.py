@@ -39,6 +39,7 @@ MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
 
 
+OPEN_ATTEMPTS = 5  # a download re-reads the node when its blob was replaced just before it opened
 CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
 # What refuses an upload at commit; its bytes are released at once.
 COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError)
@@ -118,6 +119,7 @@ class FileContent:
     filename: str | None
     modified: datetime | None
     read_range: Callable[[int, int], AsyncIterator[bytes]]
+    close: Callable[[], Awaitable[None]]  # lets the pinned blob version go
 
 
 @dataclass(frozen=True)
@@ -423,29 +425,40 @@ class FileService:
         return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
+        """The node's content, pinned to the blob version the node points at now: every range of the
+        download reads that version (call `close` when done). A replace meanwhile either leaves the
+        download the old bytes (local store) or makes its later ranges fail (S3); never a mix."""
         graph = await self._graph(space_id, graph_id)
-        node = await self._get_node(graph, uri)
-        if not node.blobKey or node.sha256 is None:
-            raise NotFoundError(f"file node {uri} has no content yet: upload it first")
-        stat = await self.blobs.stat(node.blobKey)
-        key, every = node.blobKey, self.log_every_mib
+        for _ in range(OPEN_ATTEMPTS):
+            node = await self._get_node(graph, uri)
+            if not node.blobKey or node.sha256 is None:
+                raise NotFoundError(f"file node {uri} has no content yet: upload it first")
+            try:
+                pinned = await self.blobs.open_pinned(node.blobKey)
+            except NotFoundError:
+                continue  # replaced between reading the node and opening its blob: read the node again
+            break
+        else:
+            raise ConflictError(f"file {uri} is being replaced again and again; try the download later")
+        every = self.log_every_mib
 
         def read_range(start: int, end: int) -> AsyncIterator[bytes]:
-            return logged_transfer(self.blobs.read(key, start, end), label=f"download {uri}", every_mib=every)
+            return logged_transfer(pinned.read(start, end), label=f"download {uri}", every_mib=every)
 
         modified = (
             datetime.fromtimestamp(node.contentUpdateTime / 1000, tz=UTC)
             if node.contentUpdateTime
-            else stat.modified
+            else pinned.stat.modified
         )
         return FileContent(
             uri=uri,
-            size=stat.size,
+            size=pinned.size,
             sha256=node.sha256,
             content_type=node.fileType or DEFAULT_CONTENT_TYPE,
             filename=node.fileName or node.name,
             modified=modified,
             read_range=read_range,
+            close=pinned.close,
         )
 
     async def presign_download(
