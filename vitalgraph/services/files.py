@@ -183,6 +183,9 @@ class FileService:
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
         self.releaser = BlobReleaser(blobs)
+        # streamed uploads receiving bytes on this server, by (space uid, graph, node): cancelled at
+        # once when their space or node is deleted (on other replicas, their commit refuses them)
+        self._in_flight: dict[tuple[str, str, str], set[anyio.CancelScope]] = {}
         # what else goes with a deleted node (its in-flight resumable uploads): set by the container
         self.on_node_deleted: list[Callable[[str, str, str], Awaitable[None]]] = []
 
@@ -273,9 +276,17 @@ class FileService:
         for uri in found:
             change = await self._change_node(graph, uri, lambda _current: None, if_match=if_match)
             await self.releaser.release([change.before.blobKey], reason=f"file {uri} deleted")
+            self.cancel_uploads(lambda target, g=graph, u=uri: target[1:] == (g, u))
             for hook in self.on_node_deleted:
                 await hook(space_id, graph, uri)
         return list(found)
+
+    def cancel_uploads(self, matches: Callable[[tuple[str, str, str]], bool]) -> int:
+        """Stop the streamed uploads into deleted targets now; their partial bytes go with them."""
+        scopes = [scope for target, group in self._in_flight.items() if matches(target) for scope in group]
+        for scope in scopes:
+            scope.cancel()
+        return len(scopes)
 
     # --- one writer per node ------------------------------------------------------------------
     async def _change_node(
@@ -335,9 +346,21 @@ class FileService:
         await self._get_node(graph, uri)
         key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
         source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
-        written = await self.blobs.write(
-            key, source, max_size=self.max_upload_size, expected_size=expected_size
-        )
+        target = (space.uid, graph, uri)
+        with anyio.CancelScope() as scope:
+            self._in_flight.setdefault(target, set()).add(scope)
+            try:
+                written = await self.blobs.write(
+                    key, source, max_size=self.max_upload_size, expected_size=expected_size
+                )
+            finally:
+                self._in_flight[target].discard(scope)
+                if not self._in_flight[target]:
+                    del self._in_flight[target]
+        if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
+            raise NotFoundError(
+                f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
+            )
         return await self.attach_content(
             space_id,
             graph_id,
