@@ -6,6 +6,7 @@ so a client can never make a node claim bytes it does not have.
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 import time
@@ -15,20 +16,24 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from vitalgraph import tracing
 from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
 from vitalgraph.errors import (
     ConflictError,
     FeatureDisabledError,
     InvalidInputError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     PreconditionFailedError,
+    QuotaExceededError,
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.blob_release import BlobReleaser
-from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.quotas import Limit, QuotaService
+from vitalgraph.services.spaces import Space, SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
 DEFAULT_GRAPH_ID = "default"
@@ -37,12 +42,37 @@ _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1
 SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "nodeVersion")
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
+NAME_PROPERTIES = (FileNode.property_specs["name"].uri, FileNode.property_specs["fileName"].uri)
+# What a file list may be sorted by: the key a client sends -> the property (None: the node's URI).
+SORT_KEYS: dict[str, str | None] = {
+    "uri": None,
+    "name": FileNode.property_specs["name"].uri,
+    "filename": FileNode.property_specs["fileName"].uri,
+    "size": FileNode.property_specs["fileLength"].uri,
+    "type": FileNode.property_specs["fileType"].uri,
+    "modified": FileNode.property_specs["contentUpdateTime"].uri,
+}
+TEXT_SORT_KEYS = ("name", "filename", "type")  # compared as lower-case text: "alpha" before "Bravo"
+
+
+def parse_sort(value: str | None) -> tuple[str | None, bool]:
+    """`sort=KEY` or `sort=-KEY` (descending) -> (property IRI or None for the URI, descending)."""
+    if not value:
+        return None, False
+    descending = value.startswith("-")
+    key = value[1:] if descending else value
+    if key not in SORT_KEYS:
+        raise InvalidInputError(
+            f"query parameter 'sort' must be one of {', '.join(SORT_KEYS)} (with '-' first for descending), "
+            f"not {value[:40]!r}"
+        )
+    return SORT_KEYS[key], descending
 
 
 OPEN_ATTEMPTS = 5  # a download re-reads the node when its blob was replaced just before it opened
 CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
 # What refuses an upload at commit; its bytes are released at once.
-COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError)
+COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, QuotaExceededError)
 CommitCheck = Callable[[], Awaitable[None]]
 
 
@@ -176,10 +206,12 @@ class FileService:
         *,
         max_upload_size: int | None,
         log_every_mib: int = 256,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.graph = graph
         self.blobs = blobs
         self.spaces = spaces
+        self.quotas = quotas or QuotaService(graph, spaces)
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
         self.releaser = BlobReleaser(blobs)
@@ -197,7 +229,8 @@ class FileService:
     async def create_files(
         self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
     ) -> list[str]:
-        graph = await self._graph(space_id, graph_id)
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
         nodes = _file_nodes(objects)
         taken = await self.graph.existing(graph, [n.URI for n in nodes])
         if taken:
@@ -205,9 +238,12 @@ class FileService:
         for node in nodes:
             for name in SERVER_OWNED:
                 setattr(node, name, None)
-        for node in nodes:  # each node is created by a compare-and-set: two creators never merge
-            if not await self.graph.compare_and_set(graph, node.URI, None, node):
-                raise ConflictError(f"file node already exists: {node.URI}")
+        async with self.quotas.commit_turn(space) as quota:
+            if quota is not None:
+                await quota.allow(0, len(nodes))
+            for node in nodes:  # each node is created by a compare-and-set: two creators never merge
+                if not await self.graph.compare_and_set(graph, node.URI, None, node):
+                    raise ConflictError(f"file node already exists: {node.URI}")
         return [n.URI for n in nodes]
 
     async def update_files(
@@ -252,11 +288,30 @@ class FileService:
         return [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
 
     async def list_files(
-        self, space_id: str, graph_id: str | None, *, page_size: int, offset: int, file_filter: str | None
+        self,
+        space_id: str,
+        graph_id: str | None,
+        *,
+        page_size: int,
+        offset: int,
+        file_filter: str | None,
+        name: str | None = None,
+        sort: str | None = None,
     ) -> tuple[list[FileNode], int]:
+        """A page of file nodes. `file_filter`: any text of the node contains it; `name`: its name or
+        file name contains it; `sort`: one of SORT_KEYS, `-` first for descending (default: by URI)."""
+        order_by, descending = parse_sort(sort)
         graph = await self._graph(space_id, graph_id)
         objects, total = await self.graph.list_objects(
-            graph, [FileNode.class_uri], limit=page_size, offset=offset, search=file_filter
+            graph,
+            [FileNode.class_uri],
+            limit=page_size,
+            offset=offset,
+            search=file_filter,
+            contains=[(NAME_PROPERTIES, name)] if name else (),
+            order_by=order_by,
+            descending=descending,
+            order_as_text=(sort or "").lstrip("-") in TEXT_SORT_KEYS,
         )
         return [o for o in objects if isinstance(o, FileNode)], total
 
@@ -332,8 +387,12 @@ class FileService:
         filename: str | None,
         expected_size: int | None = None,
         authorize: CommitCheck | None = None,
+        expected_sha256: str | None = None,
     ) -> UploadResult:
         """Stream `chunks` into a new blob, then point the node at it; the old bytes go last.
+
+        With `expected_sha256` (a digest the client sent), bytes that hash otherwise are refused
+        (InvalidInputError naming both digests) and released before the node changes.
 
         The space is pinned when the upload starts: if it is deleted (or deleted and created anew)
         before the commit, or `authorize` (the caller's write grant, checked again) fails then, the
@@ -343,34 +402,52 @@ class FileService:
         filename = check_filename(filename)
         space = await self.spaces.require(space_id)
         graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
-        await self._get_node(graph, uri)
+        current = await self._get_node(graph, uri)
         key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
-        source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
+        max_size, quota_limit = await self._upload_allowance(space, current.fileLength or 0)
+        attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
         target = (space.uid, graph, uri)
-        with anyio.CancelScope() as scope:
-            self._in_flight.setdefault(target, set()).add(scope)
-            try:
-                written = await self.blobs.write(
-                    key, source, max_size=self.max_upload_size, expected_size=expected_size
+        with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
+            source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
+            with anyio.CancelScope() as scope:
+                self._in_flight.setdefault(target, set()).add(scope)
+                try:
+                    written = await self.blobs.write(
+                        key, tracing.timed_receive(source), max_size=max_size, expected_size=expected_size
+                    )
+                except PayloadTooLargeError:
+                    if quota_limit is None:
+                        raise
+                    raise QuotaExceededError(
+                        f"quota of {quota_limit.scope} exceeded: {quota_limit.quota.max_bytes} bytes allowed, "
+                        f"{max_size} left for this file; the upload was stopped and nothing was kept"
+                    ) from None
+                finally:
+                    self._in_flight[target].discard(scope)
+                    if not self._in_flight[target]:
+                        del self._in_flight[target]
+            if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
+                raise NotFoundError(
+                    f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
                 )
-            finally:
-                self._in_flight[target].discard(scope)
-                if not self._in_flight[target]:
-                    del self._in_flight[target]
-        if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
-            raise NotFoundError(
-                f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
-            )
-        return await self.attach_content(
-            space_id,
-            graph_id,
-            uri,
-            written,
-            content_type=content_type,
-            filename=filename,
-            space_uid=space.uid,
-            authorize=authorize,
-        )
+            span.set_attribute("vitalgraph.size", written.size)
+            if expected_sha256 is not None and written.sha256 != expected_sha256:
+                await self.releaser.release([written.key], reason=f"upload to {uri} failed its digest")
+                raise InvalidInputError(
+                    f"digest mismatch: the request says sha-256=:{_b64(expected_sha256)}: but the bytes "
+                    f"received have sha-256=:{_b64(written.sha256)}:; nothing was stored"
+                )
+            with stages.timed("commit"):
+                return await self.attach_content(
+                    space_id,
+                    graph_id,
+                    uri,
+                    written,
+                    content_type=content_type,
+                    filename=filename,
+                    space_uid=space.uid,
+                    authorize=authorize,
+                )
 
     async def attach_content(
         self,
@@ -410,8 +487,13 @@ class FileService:
         # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
             try:
-                graph = await self._commit_target(space_id, graph_id, uri, space_uid, authorize)
-                change = await self._change_node(graph, uri, point_at_blob)
+                space = await self._commit_target(space_id, uri, space_uid, authorize)
+                graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+                async with self.quotas.commit_turn(space) as quota:
+                    if quota is not None:
+                        replaced = (await self._get_node(graph, uri)).fileLength or 0
+                        await quota.allow(written.size - replaced, 0)
+                    change = await self._change_node(graph, uri, point_at_blob)
             except COMMIT_REFUSALS:
                 await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
                 raise
@@ -424,14 +506,9 @@ class FileService:
         )
 
     async def _commit_target(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        uri: str,
-        space_uid: str | None,
-        authorize: CommitCheck | None,
-    ) -> str:
-        """The graph an upload commits into, after checking again that it may."""
+        self, space_id: str, uri: str, space_uid: str | None, authorize: CommitCheck | None
+    ) -> Space:
+        """The space an upload commits into, after checking again that it may."""
         try:
             space = await self.spaces.require(space_id)
         except NotFoundError:
@@ -445,7 +522,15 @@ class FileService:
             )
         if authorize is not None:
             await authorize()
-        return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+        return space
+
+    async def _upload_allowance(self, space: Space, replaced: int) -> tuple[int | None, Limit | None]:
+        """The size limit for one upload: MAX_STREAMING_FILE_SIZE, or what a quota leaves if that is less
+        (the bytes of the content it replaces count as free); and the quota that binds, if one does."""
+        allowed, limit = await self.quotas.bytes_allowed(space, freed=replaced)
+        if allowed is None or (self.max_upload_size is not None and self.max_upload_size <= allowed):
+            return self.max_upload_size, None
+        return allowed, limit
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
         """The node's content, pinned to the blob version the node points at now: every range of the
@@ -531,6 +616,7 @@ def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:
     check_uri_count([o.URI for o in objects])
     nodes = []
     for obj in objects:
+        obj.check_uri_lengths()
         if not isinstance(obj, FileNode):
             raise InvalidInputError(f"{obj.URI} is a {obj.class_uri}, not a FileNode")
         nodes.append(obj)
@@ -543,3 +629,7 @@ def check_uri_count(uris: Sequence[str]) -> None:
     """At most MAX_URIS_PER_REQUEST URIs per request (files, kgtypes, kgentities)."""
     if len(uris) > MAX_URIS_PER_REQUEST:
         raise InvalidInputError(f"too many URIs in one request ({len(uris)} > {MAX_URIS_PER_REQUEST})")
+
+
+def _b64(sha256_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()

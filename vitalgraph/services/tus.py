@@ -12,10 +12,12 @@ second PATCH arriving meanwhile gets 409 (ConflictError) rather than waiting.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -33,8 +35,10 @@ from vitalgraph.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    TooManyRequestsError,
 )
 from vitalgraph.graph.base import graph_uri
+from vitalgraph.model import check_uri_length
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
     COMMIT_REFUSALS,
@@ -47,7 +51,7 @@ from vitalgraph.services.files import (
 
 logger = logging.getLogger("vitalgraph.tus")
 
-MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_BYTES = 16 * 1024  # room for the longest file URI (MAX_URI_LENGTH bytes, base64: 5464)
 # Metadata keys: ours first, then the names Uppy and tus-js-client send by default.
 FILENAME_KEYS = ("filename", "name")
 FILETYPE_KEYS = ("filetype", "type")
@@ -113,16 +117,21 @@ class TusService:
         *,
         max_size: int | None,
         expiry_seconds: float,
+        max_uploads_per_user: int = 0,
+        max_bytes_per_user: int = 0,
     ) -> None:
         self.files = files
         self.blobs = blobs
         self.directory = directory
         self.max_size = max_size
         self.expiry_seconds = expiry_seconds
+        self.max_uploads_per_user = max_uploads_per_user  # 0: no cap
+        self.max_bytes_per_user = max_bytes_per_user  # 0: no cap
         self.releaser = files.releaser
         # the owner's write grant on the space, checked again at commit (set by the container)
         self.authorize: Callable[[str, str], Awaitable[None]] | None = None
         self._busy: set[str] = set()
+        self._creating = asyncio.Lock()  # a user's check-then-create runs once at a time in this process
 
     @property
     def store(self) -> ResumableUploads:
@@ -169,6 +178,7 @@ class TusService:
         space_id, file_uri = metadata.get("space_id"), metadata.get("file_uri")
         if not space_id or not file_uri:
             raise InvalidInputError("Upload-Metadata must name the target with 'space_id' and 'file_uri'")
+        check_uri_length(file_uri, "file_uri")
         graph_id = metadata.get("graph_id") or None
         filename = check_filename(next((metadata[k] for k in FILENAME_KEYS if metadata.get(k)), None))
         filetype = next((metadata[k] for k in FILETYPE_KEYS if metadata.get(k)), None)
@@ -190,11 +200,67 @@ class TusService:
             metadata=metadata,
             space_uid=space.uid,
         )
+        async with self._creating:  # counted and recorded together, so two creates cannot both fit
+            await self._check_caps(owner, length or 0, new_upload=True)
+            await self._stage(store, upload)
+        return upload
+
+    async def _stage(self, store: ResumableUploads, upload: TusUpload) -> None:
         await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
-        key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, file_uri)
+        key = new_content_key(
+            upload.space_uid or upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri
+        )
         await store.begin_upload(upload.id, key)
-        return upload
+
+    # --- per-user caps ----------------------------------------------------------------------------
+    async def _check_caps(
+        self, owner: str, more_bytes: int, *, new_upload: bool = False, excluding: str | None = None
+    ) -> None:
+        """TooManyRequestsError (429) naming the cap if `owner` may not open another upload or reserve
+        `more_bytes` more. Counted from the upload records, which every process using DATA_DIR/tus sees."""
+        if not (self.max_uploads_per_user or self.max_bytes_per_user):
+            return
+        open_uploads = [u for u in await self._open_uploads(owner) if u.id != excluding]
+        wait = _seconds_until_first_expiry(open_uploads)
+        if new_upload and self.max_uploads_per_user and len(open_uploads) >= self.max_uploads_per_user:
+            raise TooManyRequestsError(
+                f"user {owner!r} has {len(open_uploads)} unfinished resumable uploads, the limit "
+                f"(TUS_MAX_UPLOADS_PER_USER={self.max_uploads_per_user}): finish or terminate one first",
+                retry_after=wait,
+            )
+        if self.max_bytes_per_user:
+            reserved = sum([await self._reserved(u) for u in open_uploads])
+            if reserved + more_bytes > self.max_bytes_per_user:
+                raise TooManyRequestsError(
+                    f"user {owner!r} has {reserved} bytes reserved by unfinished resumable uploads; "
+                    f"{more_bytes} more would pass the limit (TUS_MAX_BYTES_PER_USER={self.max_bytes_per_user})",
+                    retry_after=wait,
+                )
+
+    async def _open_uploads(self, owner: str) -> list[TusUpload]:
+        now = time.time()
+        records = await anyio.to_thread.run_sync(_read_uploads, self.directory)
+        return [u for u in records if u.owner == owner and u.expires > now]
+
+    async def _reserved(self, upload: TusUpload) -> int:
+        """An upload's share of its owner's bytes: its length, or with the length deferred, what is staged."""
+        if upload.length is not None:
+            return upload.length
+        if upload.finished is not None:
+            return int(upload.finished["size"])
+        try:
+            return await self.store.upload_offset(upload.id)
+        except NotFoundError:
+            return 0
+
+    async def _bytes_left(self, upload: TusUpload, offset: int) -> int | None:
+        """How much a deferred-length upload may still stage under its owner's byte cap (None: no cap)."""
+        if not self.max_bytes_per_user:
+            return None
+        others = [u for u in await self._open_uploads(upload.owner) if u.id != upload.id]
+        reserved = sum([await self._reserved(u) for u in others])
+        return max(0, self.max_bytes_per_user - reserved - offset)
 
     def _check_length(self, length: int | None) -> None:
         if length is not None and self.max_size is not None and length > self.max_size:
@@ -243,9 +309,24 @@ class TusService:
             upload.expires = time.time() + self.expiry_seconds
             await self._save(upload)
             limit = upload.length if upload.length is not None else self.max_size
-            new_offset = await self.store.append_upload(
-                upload_id, offset, chunks, limit=None if limit is None else limit - offset, check=check
-            )
+            room = None if limit is None else limit - offset
+            capped = await self._bytes_left(upload, offset) if upload.length is None else None
+            if capped is not None and (room is None or capped < room):
+                room = capped
+            else:
+                capped = None
+            try:
+                new_offset = await self.store.append_upload(
+                    upload_id, offset, chunks, limit=room, check=check
+                )
+            except PayloadTooLargeError:
+                if capped is None:
+                    raise
+                raise TooManyRequestsError(
+                    f"user {owner!r} may stage {capped} more bytes for this upload: its unfinished resumable "
+                    f"uploads would pass the limit (TUS_MAX_BYTES_PER_USER={self.max_bytes_per_user})",
+                    retry_after=_seconds_until_first_expiry([upload]),
+                ) from None
             if upload.length is not None and new_offset == upload.length:
                 return TusProgress(upload, new_offset, await self._complete(upload))
             return TusProgress(upload, new_offset)
@@ -263,6 +344,7 @@ class TusService:
         self._check_length(length)
         if length < offset:
             raise InvalidInputError(f"Upload-Length {length} is less than the offset {offset}")
+        await self._check_caps(upload.owner, length, excluding=upload.id)
         upload.length = length
 
     async def complete_if_empty(self, upload: TusUpload) -> UploadResult | None:
@@ -378,6 +460,28 @@ def _write_json_atomically(path: Path, document: dict) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)
+
+
+def _read_uploads(directory: Path) -> list[TusUpload]:
+    """Every readable upload record."""
+    found = []
+    if not directory.exists():
+        return found
+    for path in directory.glob("*.json"):
+        try:
+            found.append(TusUpload(**json.loads(path.read_text())))
+        except FileNotFoundError:
+            continue  # finished or terminated meanwhile
+        except (OSError, ValueError, TypeError):
+            logger.warning("unreadable upload record %s", path)
+    return found
+
+
+def _seconds_until_first_expiry(uploads: list[TusUpload]) -> int:
+    """Retry-After for a cap: when the first of these uploads expires at the latest (1 s at least)."""
+    if not uploads:
+        return 1
+    return max(1, math.ceil(min(u.expires for u in uploads) - time.time()))
 
 
 def _read_records(directory: Path) -> dict[str, float]:
