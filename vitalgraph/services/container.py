@@ -13,6 +13,7 @@ from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.audit import AuditLog
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
+from vitalgraph.services.direct_uploads import DirectUploadService
 from vitalgraph.services.download_links import DownloadLinkService
 from vitalgraph.services.files import FileService
 from vitalgraph.services.kgentities import KGEntityService
@@ -59,6 +60,7 @@ class Services:
     links: DownloadLinkService
     audit: AuditLog
     quotas: QuotaService
+    direct: DirectUploadService
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -113,9 +115,21 @@ class Services:
             max_uploads_per_user=settings.TUS_MAX_UPLOADS_PER_USER,
             max_bytes_per_user=settings.TUS_MAX_BYTES_PER_USER,
         )
-        maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
+        stale = settings.STALE_UPLOAD_SECONDS  # gc aborts any multipart upload older than this
+        direct = DirectUploadService(
+            files,
+            blobs,
+            enabled=settings.DIRECT_UPLOADS_ENABLED,
+            expiry_seconds=min(settings.DIRECT_UPLOAD_EXPIRY_SECONDS, stale)
+            if stale
+            else settings.DIRECT_UPLOAD_EXPIRY_SECONDS,
+        )
+        maintenance = Maintenance(
+            graph, blobs, expire_resumable=tus.remove_expired, expire_direct=direct.remove_expired
+        )
         access = AccessService(auth.accounts, auth, spaces)
         tus.authorize = access.check_user_may_write
+        direct.authorize = access.check_user_may_write
         spaces.on_deleted.append(lambda space: tus.drop_uploads_into(space.space_id))
         files.on_node_deleted.append(tus.drop_uploads_into)
         services = cls(
@@ -138,6 +152,7 @@ class Services:
             links=DownloadLinkService(files, access, secrets.jwt_secret),
             audit=AuditLog(graph, settings.AUDIT_FLUSH_SECONDS),
             quotas=quotas,
+            direct=direct,
             generated_admin_password=secrets.admin_password,
         )
         await services.audit.start()
