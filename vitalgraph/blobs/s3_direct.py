@@ -23,12 +23,16 @@ import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
 from vitalgraph.blobs.s3 import MISSING_KEY_ERRORS, MISSING_UPLOAD_ERRORS, S3BlobStore
+from vitalgraph.errors import InvalidInputError
 
 log = logging.getLogger("vitalgraph.blobs.s3")
 
 STATE_PREFIX = "direct-uploads/"
 PROBE_PREFIX = "direct-probe/"
 PROBE_TIMEOUT_SECONDS = 15.0
+# CompleteMultipartUpload's answers when the parts are not the ones named (e.g. SeaweedFS: BadDigest
+# for a part whose stored bytes do not have the SHA-256 the completion names).
+PART_REFUSALS = {"BadDigest", "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidDigest"}
 # Signed into each part URL (SigV4 SignedHeaders): the client must send it with exactly this value.
 CHECKSUM_HEADER = "x-amz-checksum-sha256"
 
@@ -142,15 +146,32 @@ class S3DirectUploads:
             raise
         return found
 
-    async def complete(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
-        listed = [{"PartNumber": part["PartNumber"], "ETag": part["ETag"]} for part in parts]
+    async def complete(
+        self, key: str, upload_id: str, parts: list[dict[str, Any]], part_sha256s: list[str]
+    ) -> None:
+        """Complete with each part's planned SHA-256: a store that kept part checksums checks them too."""
+        listed = [
+            {
+                "PartNumber": part["PartNumber"],
+                "ETag": part["ETag"],
+                "ChecksumSHA256": part_sha256s[part["PartNumber"] - 1],
+            }
+            for part in sorted(parts, key=lambda part: part["PartNumber"])
+        ]
         with self.store._s3_errors(f"completing the direct upload of {key}"):
-            await self.store.client.complete_multipart_upload(
-                Bucket=self.store.bucket,
-                Key=self.store._object_key(key),
-                UploadId=upload_id,
-                MultipartUpload={"Parts": listed},
-            )
+            try:
+                await self.store.client.complete_multipart_upload(
+                    Bucket=self.store.bucket,
+                    Key=self.store._object_key(key),
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": listed},
+                )
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in PART_REFUSALS:
+                    message = exc.response.get("Error", {}).get("Message", "")
+                    raise InvalidInputError(f"S3 refused the parts ({code}: {message})") from None
+                raise
 
     async def abort(self, key: str, upload_id: str) -> bool:
         return await self.store._abort_upload(self.store._object_key(key), upload_id)

@@ -252,7 +252,13 @@ class DirectUploadService:
         if problem is not None:
             await self._refuse(direct, upload, "its parts were wrong")
             raise InvalidInputError(f"direct upload {upload_id} refused: {problem}; the upload was aborted")
-        await direct.complete(upload.key, upload.s3_upload_id, sorted(parts, key=lambda p: p["PartNumber"]))
+        try:
+            await direct.complete(upload.key, upload.s3_upload_id, parts, upload.part_sha256s)
+        except InvalidInputError as refused:
+            await self._refuse(direct, upload, "S3 refused its parts")
+            raise InvalidInputError(
+                f"direct upload {upload_id} refused: {refused}; the upload was aborted"
+            ) from None
         written = await self._read_back(upload)
         authorize = self.authorize
 
