@@ -90,7 +90,7 @@ def test_resume_after_a_crash_skips_the_parts_s3_holds(s3_server):
             space_id, None, uri, DATA, part_size=PART, upload_id=ids[0], progress=lambda d, t: seen.append(d)
         )
         assert (result.size, result.sha256) == (len(DATA), SHA256)
-        assert seen[0] == PART  # part 1 counted as sent without sending it again
+        assert seen[0] in {PART, len(DATA) - 2 * PART}  # a part S3 holds counts as sent, not sent again
         with pytest.raises(NotFoundError, match="no direct upload"):  # completed: gone
             client.files.upload_file_direct(space_id, None, uri, DATA, part_size=PART, upload_id=ids[0])
 

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import os
+import threading
 from collections.abc import Callable
 from os import PathLike
 from typing import Any, BinaryIO
@@ -21,6 +22,7 @@ from vitalgraph.client.models import UploadResult
 DIRECT_PATH = "/api/files/direct"
 DEFAULT_PART_SIZE = 8 * 1024 * 1024  # S3's smallest part is 5 MiB (the last may be shorter)
 HASH_BLOCK = 1024 * 1024
+DIRECT_PARTS_IN_FLIGHT = 4  # parts PUT at once (and held in memory): like the server's S3_MAX_CONCURRENCY
 DirectSource = str | PathLike | bytes | BinaryIO
 
 
@@ -52,6 +54,7 @@ class DirectPlan:
         self.part_sha256: list[str] = []
         self.sha256 = ""
         self.sent = 0
+        self._lock = threading.Lock()  # parts are read and counted from several threads
 
     def hash_source(self) -> None:
         """One read of the source: each part's SHA-256 and the whole file's (blocking: run on a thread)."""
@@ -77,8 +80,9 @@ class DirectPlan:
 
     def read_part(self, number: int) -> bytes:
         """Part `number`'s bytes (blocking: run on a thread)."""
-        self.file.seek(self.start_offset + (number - 1) * self.part_size)
-        return self.file.read(min(self.part_size, self.size - (number - 1) * self.part_size))
+        with self._lock:
+            self.file.seek(self.start_offset + (number - 1) * self.part_size)
+            return self.file.read(min(self.part_size, self.size - (number - 1) * self.part_size))
 
     def close(self) -> None:
         if self._owned:
@@ -135,9 +139,11 @@ class DirectPlan:
         return [part for part in reply["parts"] if part["number"] not in done]
 
     def sent_part(self, number: int) -> None:
-        self.sent += min(self.part_size, self.size - (number - 1) * self.part_size)
+        with self._lock:
+            self.sent += min(self.part_size, self.size - (number - 1) * self.part_size)
+            sent = self.sent
         if self.progress is not None:
-            self.progress(self.sent, self.size)
+            self.progress(sent, self.size)
 
     def check(self, result: UploadResult) -> UploadResult:
         if (result.size, result.sha256) != (self.size, self.sha256):

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from typing import Any
 
 import anyio
 import httpx
 
-from vitalgraph.client._direct import DEFAULT_PART_SIZE, DirectPlan, DirectSource, part_error
+from vitalgraph.client._direct import (
+    DEFAULT_PART_SIZE,
+    DIRECT_PARTS_IN_FLIGHT,
+    DirectPlan,
+    DirectSource,
+    part_error,
+)
 from vitalgraph.client._requests import Call, model_reply, query
 from vitalgraph.client._transfer import (
     AsyncUploadBody,
@@ -374,24 +381,18 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
             async with httpx.AsyncClient(
                 timeout=_s3_timeout(config), verify=config.ca_bundle or config.verify_tls
             ) as s3:
-                for part in plan.parts_to_send(reply):
-                    body = await anyio.to_thread.run_sync(plan.read_part, part["number"])
-                    for attempt in range(config.max_retries + 1):
-                        try:
-                            response = await s3.put(part["url"], content=body, headers=part["headers"])
-                        except httpx.TransportError:
-                            if attempt == config.max_retries:
-                                raise
-                            await anyio.sleep(config.retry_backoff * 2**attempt)
-                            continue
-                        if response.status_code >= 500 and attempt < config.max_retries:
-                            await anyio.sleep(config.retry_backoff * 2**attempt)
-                            continue
-                        error = part_error(part, response)
-                        if error is not None:
-                            raise error
-                        break
-                    plan.sent_part(part["number"])
+                slots = anyio.Semaphore(DIRECT_PARTS_IN_FLIGHT)
+
+                async def send(part: dict[str, Any]) -> None:
+                    async with slots:
+                        await _put_part_async(s3, plan, part, config)
+
+                try:
+                    async with anyio.create_task_group() as parts:
+                        for part in plan.parts_to_send(reply):
+                            parts.start_soon(send, part)  # each reads its part once it holds a slot
+                except BaseExceptionGroup as failed:  # the first part's failure, as the sync client raises it
+                    raise failed.exceptions[0] from None
             return plan.check(await self._client._execute(plan.complete_call(reply["upload_id"])))
         finally:
             plan.close()
@@ -679,24 +680,17 @@ class FilesEndpoint(SyncEndpointGroup):
             with httpx.Client(
                 timeout=_s3_timeout(config), verify=config.ca_bundle or config.verify_tls
             ) as s3:
-                for part in plan.parts_to_send(reply):
-                    body = plan.read_part(part["number"])
-                    for attempt in range(config.max_retries + 1):
-                        try:
-                            response = s3.put(part["url"], content=body, headers=part["headers"])
-                        except httpx.TransportError:
-                            if attempt == config.max_retries:
-                                raise
-                            time.sleep(config.retry_backoff * 2**attempt)
-                            continue
-                        if response.status_code >= 500 and attempt < config.max_retries:
-                            time.sleep(config.retry_backoff * 2**attempt)
-                            continue
-                        error = part_error(part, response)
-                        if error is not None:
-                            raise error
-                        break
-                    plan.sent_part(part["number"])
+                with ThreadPoolExecutor(DIRECT_PARTS_IN_FLIGHT) as pool:
+                    sending = [
+                        pool.submit(_put_part_sync, s3, plan, part, config)
+                        for part in plan.parts_to_send(reply)
+                    ]
+                    try:
+                        for future in sending:
+                            future.result()
+                    finally:
+                        for future in sending:
+                            future.cancel()
             return plan.check(self._client._execute(plan.complete_call(reply["upload_id"])))
         finally:
             plan.close()
@@ -852,3 +846,47 @@ def _direct_not_offered(error: NotFoundError) -> bool:
 
 def _s3_timeout(config: ClientConfig) -> httpx.Timeout:
     return httpx.Timeout(config.timeout, connect=config.connect_timeout)
+
+
+def _put_part_sync(s3: httpx.Client, plan: DirectPlan, part: dict[str, Any], config: ClientConfig) -> None:
+    """PUT one part to its presigned URL with its signed headers; retried after a connection error or 5xx."""
+    body = plan.read_part(part["number"])
+    for attempt in range(config.max_retries + 1):
+        try:
+            response = s3.put(part["url"], content=body, headers=part["headers"])
+        except httpx.TransportError:
+            if attempt == config.max_retries:
+                raise
+            time.sleep(config.retry_backoff * 2**attempt)
+            continue
+        if response.status_code >= 500 and attempt < config.max_retries:
+            time.sleep(config.retry_backoff * 2**attempt)
+            continue
+        error = part_error(part, response)
+        if error is not None:
+            raise error
+        plan.sent_part(part["number"])
+        return
+
+
+async def _put_part_async(
+    s3: httpx.AsyncClient, plan: DirectPlan, part: dict[str, Any], config: ClientConfig
+) -> None:
+    """The async twin of _put_part_sync."""
+    body = await anyio.to_thread.run_sync(plan.read_part, part["number"])
+    for attempt in range(config.max_retries + 1):
+        try:
+            response = await s3.put(part["url"], content=body, headers=part["headers"])
+        except httpx.TransportError:
+            if attempt == config.max_retries:
+                raise
+            await anyio.sleep(config.retry_backoff * 2**attempt)
+            continue
+        if response.status_code >= 500 and attempt < config.max_retries:
+            await anyio.sleep(config.retry_backoff * 2**attempt)
+            continue
+        error = part_error(part, response)
+        if error is not None:
+            raise error
+        plan.sent_part(part["number"])
+        return
