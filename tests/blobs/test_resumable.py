@@ -170,25 +170,68 @@ async def test_stale_staging_cleanup_leaves_resumable_uploads_alone(store):
     assert (await store.finish_upload(upload_id)).sha256 == SHA256
 
 
+def resumable_objects(store: S3BlobStore, request: pytest.FixtureRequest, upload_id: str) -> dict[str, int]:
+    """The objects under `.resumable/` in the bucket that belong to one upload: name suffix -> size."""
+    client = request.getfixturevalue("seaweedfs").boto_client()
+    folder = f"{store.prefix}/.resumable/{upload_id}."
+    listed = client.list_objects_v2(Bucket=store.bucket, Prefix=folder).get("Contents", [])
+    return {item["Key"][len(folder) :]: item["Size"] for item in listed}
+
+
 @pytest.mark.s3
-async def test_s3_buffers_a_partial_part_on_disk_not_in_s3(request, tmp_path):
+async def test_s3_keeps_the_state_and_a_partial_part_in_the_bucket(request, tmp_path):
     store = new_store("s3", tmp_path, request)
     await store.open()
     try:
         upload_id = uuid.uuid4().hex
         await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
         await store.append_upload(upload_id, 0, stream(DATA[:MiB]))
-        assert unfinished_multipart(store, request) == []  # less than a part: no S3 request at all
-        tails = list((tmp_path / "s3-staging").glob(f"{upload_id}.*.tail"))
-        assert [tail.stat().st_size for tail in tails] == [MiB]
+        assert unfinished_multipart(store, request) == []  # less than a part: no multipart upload yet
+        assert resumable_objects(store, request, upload_id) == {"state": ANY_SIZE, "tail-1": MiB}
         await store.append_upload(upload_id, MiB, stream(DATA[MiB : S3_TEST_PART_SIZE + 7]))
         assert len(unfinished_multipart(store, request)) == 1  # one whole part went out
-        tails = list((tmp_path / "s3-staging").glob(f"{upload_id}.*.tail"))
-        assert [tail.name.split(".")[1] for tail in tails] == ["2"]  # the tail of part 2: 7 bytes
-        assert tails[0].stat().st_size == 7
+        assert resumable_objects(store, request, upload_id) == {"state": ANY_SIZE, "tail-2": 7}
+        assert not list(tmp_path.rglob("*"))  # nothing on the server's own disk
         await store.terminate_upload(upload_id)
+        assert resumable_objects(store, request, upload_id) == {}
+        assert unfinished_multipart(store, request) == []
     finally:
         await store.close()
+
+
+@pytest.mark.s3
+async def test_s3_an_upload_goes_on_through_another_store_on_the_same_bucket(request, tmp_path):
+    """Two servers on one bucket: every append alternates between them, and either finishes it."""
+    first, second = new_store("s3", tmp_path, request), new_store("s3", tmp_path, request)
+    await first.open()
+    await second.open()
+    try:
+        upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+        await first.begin_upload(upload_id, key)
+        await first.save_record(upload_id, {"owner": "ann"})
+        offset, stores = 0, [first, second]
+        for turn, end in enumerate((1000, 3 * MiB, S3_TEST_PART_SIZE + 5, 2 * S3_TEST_PART_SIZE, len(DATA))):
+            here = stores[turn % 2]
+            assert await here.upload_offset(upload_id) == offset
+            offset = await here.append_upload(upload_id, offset, stream(DATA[offset:end]))
+        assert await second.load_record(upload_id) == {"owner": "ann"}
+        written = await second.finish_upload(upload_id)  # the running hash is on neither: read back
+        assert (written.size, written.sha256) == (len(DATA), SHA256)
+        assert await read_all(first, key) == DATA
+        await first.remove_record(upload_id)
+        assert resumable_objects(first, request, upload_id) == {}
+        assert unfinished_multipart(first, request) == []
+    finally:
+        await first.close()
+        await second.close()
+
+
+class _AnySize:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, int) and other > 0
+
+
+ANY_SIZE = _AnySize()
 
 
 async def test_small_upload_is_a_single_object(store):

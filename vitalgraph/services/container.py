@@ -72,7 +72,6 @@ class Services:
         tus = TusService(
             files,
             blobs,
-            settings.DATA_DIR / "tus",
             max_size=settings.max_upload_size,
             expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
         )

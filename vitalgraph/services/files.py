@@ -11,16 +11,23 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import anyio
 
 from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
-from vitalgraph.errors import ConflictError, FeatureDisabledError, InvalidInputError, NotFoundError
+from vitalgraph.errors import (
+    ConflictError,
+    FeatureDisabledError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
+from vitalgraph.services.disposition import content_disposition
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
@@ -30,6 +37,27 @@ _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1
 SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime")
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """The file node an upload fills: its space, graph and URI."""
+
+    space_id: str
+    graph_id: str
+    uri: str
+
+    @property
+    def graph_iri(self) -> str:
+        return graph_uri(self.space_id, self.graph_id)
+
+
+@dataclass
+class _SharedLock:
+    """A lock and how many requests hold or wait for it, so an unused one can be dropped."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +119,14 @@ def check_content_type(value: str | None) -> str:
     return value
 
 
+def check_file_size(size: int | None, max_size: int | None) -> None:
+    """The one rule for a size announced before the bytes (Content-Length, tus Upload-Length)."""
+    if size is not None and max_size is not None and size > max_size:
+        raise PayloadTooLargeError(
+            f"upload of {size} bytes exceeds the maximum file size of {max_size} bytes (MAX_STREAMING_FILE_SIZE)"
+        )
+
+
 def check_filename(value: str | None) -> str | None:
     if value is None or value == "":
         return None
@@ -102,21 +138,22 @@ def check_filename(value: str | None) -> str | None:
 class FileService:
     def __init__(
         self,
-        graph: GraphStore,
+        graph_store: GraphStore,
         blobs: BlobStore,
         spaces: SpaceService,
         *,
         max_upload_size: int | None,
         log_every_mib: int = 256,
     ) -> None:
-        self.graph = graph
+        self.graph_store = graph_store
         self.blobs = blobs
         self.spaces = spaces
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[tuple[str, str], _SharedLock] = {}
 
-    async def _graph(self, space_id: str, graph_id: str | None) -> str:
+    async def _graph_iri(self, space_id: str, graph_id: str | None) -> str:
+        """The named graph's IRI of (space, graph); NotFoundError when the space does not exist."""
         await self.spaces.require(space_id)
         return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
 
@@ -124,71 +161,80 @@ class FileService:
     async def create_files(
         self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
     ) -> list[str]:
-        graph = await self._graph(space_id, graph_id)
+        graph_iri = await self._graph_iri(space_id, graph_id)
         nodes = _file_nodes(objects)
-        taken = await self.graph.existing(graph, [n.URI for n in nodes])
+        taken = await self.graph_store.existing(graph_iri, [n.URI for n in nodes])
         if taken:
             raise ConflictError(f"file node already exists: {sorted(taken)[0]}")
         for node in nodes:
             for name in SERVER_OWNED:
                 setattr(node, name, None)
-        await self.graph.insert_objects(graph, nodes)
+        await self.graph_store.insert_objects(graph_iri, nodes)
         return [n.URI for n in nodes]
 
     async def update_files(
         self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
     ) -> list[str]:
-        graph = await self._graph(space_id, graph_id)
+        graph_iri = await self._graph_iri(space_id, graph_id)
         nodes = _file_nodes(objects)
-        current = {n.URI: n for n in await self.graph.get_objects(graph, [n.URI for n in nodes])}
+        current = {n.URI: n for n in await self.graph_store.get_objects(graph_iri, [n.URI for n in nodes])}
         missing = [n.URI for n in nodes if n.URI not in current]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
         for node in nodes:
             for name in SERVER_OWNED:  # metadata updates never touch the content facts
                 setattr(node, name, getattr(current[node.URI], name, None))
-        await self.graph.replace_objects(graph, nodes)
+        await self.graph_store.replace_objects(graph_iri, nodes)
         return [n.URI for n in nodes]
 
     async def get_file(self, space_id: str, graph_id: str | None, uri: str) -> FileNode:
-        graph = await self._graph(space_id, graph_id)
-        return await self._get_node(graph, uri)
+        graph_iri = await self._graph_iri(space_id, graph_id)
+        return await self._get_node(graph_iri, uri)
 
     async def get_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[FileNode]:
         check_uri_count(uris)
-        graph = await self._graph(space_id, graph_id)
-        return [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
+        graph_iri = await self._graph_iri(space_id, graph_id)
+        return [o for o in await self.graph_store.get_objects(graph_iri, uris) if isinstance(o, FileNode)]
 
     async def list_files(
         self, space_id: str, graph_id: str | None, *, page_size: int, offset: int, file_filter: str | None
     ) -> tuple[list[FileNode], int]:
-        graph = await self._graph(space_id, graph_id)
-        objects, total = await self.graph.list_objects(
-            graph, [FileNode.class_uri], limit=page_size, offset=offset, search=file_filter
+        graph_iri = await self._graph_iri(space_id, graph_id)
+        objects, total = await self.graph_store.list_objects(
+            graph_iri, [FileNode.class_uri], limit=page_size, offset=offset, search=file_filter
         )
         return [o for o in objects if isinstance(o, FileNode)], total
 
     async def delete_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
         """Delete nodes and their bytes; every URI must exist, else nothing is deleted."""
         check_uri_count(uris)
-        graph = await self._graph(space_id, graph_id)
-        nodes = [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
+        graph_iri = await self._graph_iri(space_id, graph_id)
+        nodes = [o for o in await self.graph_store.get_objects(graph_iri, uris) if isinstance(o, FileNode)]
         found = {n.URI for n in nodes}
         missing = [u for u in uris if u not in found]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
-        await self.graph.delete_objects(graph, list(found))
+        await self.graph_store.delete_objects(graph_iri, list(found))
         for node in nodes:
             if node.blobKey:
                 await self.blobs.delete(node.blobKey)
         return list(found)
 
     # --- content -------------------------------------------------------------------------
+    def check_upload_size(self, size: int | None) -> None:
+        """PayloadTooLargeError for a declared size over MAX_STREAMING_FILE_SIZE (bytes that arrive are
+        counted by the blob store against the same limit)."""
+        check_file_size(size, self.max_upload_size)
+
+    async def upload_target(self, space_id: str, graph_id: str | None, uri: str) -> FileTarget:
+        """The file node an upload will fill, found once before any byte is read (NotFoundError if not)."""
+        graph_iri = await self._graph_iri(space_id, graph_id)
+        await self._get_node(graph_iri, uri)
+        return FileTarget(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
+
     async def upload_content(
         self,
-        space_id: str,
-        graph_id: str | None,
-        uri: str,
+        target: FileTarget,
         chunks: AsyncIterator[bytes],
         *,
         content_type: str | None,
@@ -198,26 +244,15 @@ class FileService:
         """Stream `chunks` into a new blob, then point the node at it; the old bytes go last."""
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
-        graph = await self._graph(space_id, graph_id)
-        await self._get_node(graph, uri)
-        key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
-        source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
+        key = new_content_key(target.space_id, target.graph_id, target.uri)
+        source = logged_transfer(chunks, label=f"upload {target.uri}", every_mib=self.log_every_mib)
         written = await self.blobs.write(
             key, source, max_size=self.max_upload_size, expected_size=expected_size
         )
-        return await self.attach_content(
-            space_id, graph_id, uri, written, content_type=content_type, filename=filename
-        )
+        return await self.attach_content(target, written, content_type=content_type, filename=filename)
 
     async def attach_content(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        uri: str,
-        written: WrittenBlob,
-        *,
-        content_type: str | None,
-        filename: str | None,
+        self, target: FileTarget, written: WrittenBlob, *, content_type: str | None, filename: str | None
     ) -> UploadResult:
         """Point the node at a blob just written (streamed, or a finished resumable upload); the old bytes go.
 
@@ -228,17 +263,19 @@ class FileService:
         # Every byte is stored: finish even if cancelled (shutdown), or the blob would be orphaned, or
         # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
-            graph = await self._graph(space_id, graph_id)
-            async with self._node_lock(graph, uri):  # two uploads finishing together must not orphan a blob
-                try:
-                    node = await self._get_node(graph, uri)
+            graph_iri = target.graph_iri
+            async with self._node_lock(
+                graph_iri, target.uri
+            ):  # two uploads finishing together must not orphan a blob
+                try:  # read under the lock: the node's current blob is the one to replace
+                    node = await self._get_node(graph_iri, target.uri)
                 except NotFoundError:
                     await self.blobs.delete(written.key)
                     raise
-                return await self._point_node_at(graph, node, written, content_type, filename)
+                return await self._point_node_at(graph_iri, node, written, content_type, filename)
 
     async def _point_node_at(
-        self, graph: str, node: FileNode, written: WrittenBlob, content_type: str, filename: str | None
+        self, graph_iri: str, node: FileNode, written: WrittenBlob, content_type: str, filename: str | None
     ) -> UploadResult:
         old_key = node.blobKey
         node.blobKey = written.key
@@ -248,24 +285,26 @@ class FileService:
         node.contentUpdateTime = int(time.time() * 1000)
         if filename:
             node.fileName = filename
-        await self.graph.replace_objects(graph, [node])
+        await self.graph_store.replace_objects(graph_iri, [node])
         if old_key and old_key != written.key:
             await self.blobs.delete(old_key)
         return UploadResult(node.URI, written.size, written.sha256, content_type, node.fileName)
 
     @contextlib.asynccontextmanager
-    async def _node_lock(self, graph: str, uri: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault((graph, uri), asyncio.Lock())
+    async def _node_lock(self, graph_iri: str, uri: str) -> AsyncIterator[None]:
+        shared = self._locks.setdefault((graph_iri, uri), _SharedLock())
+        shared.users += 1
         try:
-            async with lock:
+            async with shared.lock:
                 yield
         finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._locks.pop((graph, uri), None)
+            shared.users -= 1
+            if not shared.users:
+                del self._locks[(graph_iri, uri)]
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
-        graph = await self._graph(space_id, graph_id)
-        node = await self._get_node(graph, uri)
+        graph_iri = await self._graph_iri(space_id, graph_id)
+        node = await self._get_node(graph_iri, uri)
         if not node.blobKey or node.sha256 is None:
             raise NotFoundError(f"file node {uri} has no content yet: upload it first")
         stat = await self.blobs.stat(node.blobKey)
@@ -303,15 +342,15 @@ class FileService:
                 f"presign URLs (VITALGRAPH_BLOB_BACKEND=s3 can): "
                 "download through /api/files/stream/download instead"
             )
-        graph = await self._graph(space_id, graph_id)
-        node = await self._get_node(graph, uri)
+        graph_iri = await self._graph_iri(space_id, graph_id)
+        node = await self._get_node(graph_iri, uri)
         if not node.blobKey or node.sha256 is None:
             raise NotFoundError(f"file node {uri} has no content yet: upload it first")
         issued = datetime.now(UTC).replace(microsecond=0)
         url = await self.blobs.presign_download(
             node.blobKey,
             expires_seconds,
-            filename=node.fileName or node.name,
+            content_disposition=content_disposition(node.fileName or node.name),
             content_type=node.fileType or DEFAULT_CONTENT_TYPE,
         )
         return PresignedDownload(
@@ -323,8 +362,8 @@ class FileService:
             sha256=node.sha256,
         )
 
-    async def _get_node(self, graph: str, uri: str) -> FileNode:
-        found = await self.graph.get_objects(graph, [uri])
+    async def _get_node(self, graph_iri: str, uri: str) -> FileNode:
+        found = await self.graph_store.get_objects(graph_iri, [uri])
         if not found or not isinstance(found[0], FileNode):
             raise NotFoundError(f"file node not found: {uri}")
         return found[0]

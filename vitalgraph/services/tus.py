@@ -1,29 +1,26 @@
 """Resumable uploads (tus 1.0.0): upload records, offsets, completion into a FileNode, expiry.
 
 The bytes are staged by the blob store's ResumableUploads capability; this service keeps what the
-protocol needs besides (length, metadata, owner, expiry) in one small JSON file per upload under
-DATA_DIR/tus/, so a new client process can resume from the upload URL and a restarted server still
-knows every upload. The FileNode changes only when the last byte arrives: the store turns the staged
-bytes into a fresh blob, and FileService points the node at it exactly as a streamed upload does.
+protocol needs besides (length, metadata, owner, expiry) as the upload's record, which the store keeps
+beside the staged bytes (the local store: DATA_DIR/tus/<id>.json; S3: in the bucket), so a new client
+process can resume from the upload URL, and a restarted server or any other replica knows every upload.
+The FileNode changes only when the last byte arrives: the store turns the staged bytes into a fresh
+blob, and FileService points the node at it exactly as a streamed upload does.
 
-One server process owns an upload at a time: a PATCH takes the upload for its whole body, and a
-second PATCH arriving meanwhile gets 409 (ConflictError) rather than waiting.
+One request works on an upload at a time (`UploadLocks`): a PATCH takes the upload for its whole
+body, and a second PATCH arriving meanwhile gets 409 (ConflictError) rather than waiting.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
+import contextlib
 import logging
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-
-import anyio
 
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
 from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads, check_upload_id
@@ -32,16 +29,18 @@ from vitalgraph.errors import (
     GoneError,
     InvalidInputError,
     NotFoundError,
-    PayloadTooLargeError,
 )
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
     DEFAULT_GRAPH_ID,
     FileService,
+    FileTarget,
     UploadResult,
     check_content_type,
+    check_file_size,
     check_filename,
 )
+from vitalgraph.services.upload_locks import ProcessUploadLocks, UploadLocks
 
 logger = logging.getLogger("vitalgraph.tus")
 
@@ -106,17 +105,16 @@ class TusService:
         self,
         files: FileService,
         blobs: BlobStore,
-        directory: Path,
         *,
         max_size: int | None,
         expiry_seconds: float,
+        locks: UploadLocks | None = None,
     ) -> None:
         self.files = files
         self.blobs = blobs
-        self.directory = directory
         self.max_size = max_size
         self.expiry_seconds = expiry_seconds
-        self._busy: set[str] = set()
+        self.locks = locks or ProcessUploadLocks()
 
     @property
     def store(self) -> ResumableUploads:
@@ -126,28 +124,31 @@ class TusService:
             )
         return self.blobs
 
-    # --- records ---------------------------------------------------------------------------------
-    def _record_path(self, upload_id: str) -> Path:
-        return self.directory / f"{check_upload_id(upload_id)}.json"
-
+    # --- records and locks -----------------------------------------------------------------------
     async def _save(self, upload: TusUpload) -> None:
-        await anyio.to_thread.run_sync(_write_json_atomically, self._record_path(upload.id), asdict(upload))
+        await self.store.save_record(upload.id, asdict(upload))
 
     async def _load(self, upload_id: str, owner: str) -> TusUpload:
-        path = self._record_path(upload_id)
-        try:
-            document = await anyio.to_thread.run_sync(path.read_text)
-        except FileNotFoundError:
-            raise NotFoundError(
-                f"no upload {upload_id}: it finished, was terminated, or never existed"
-            ) from None
-        upload = TusUpload(**json.loads(document))
+        document = await self.store.load_record(check_upload_id(upload_id))
+        if document is None:
+            raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
+        upload = TusUpload(**document)
         if upload.owner != owner:  # someone else's upload is, for this caller, not there
             raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
         if upload.expires <= time.time():
             await self._remove(upload.id)
             raise GoneError(f"upload {upload_id} expired; start a new upload")
         return upload
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, upload_id: str, taken: str) -> AsyncIterator[None]:
+        """Hold the upload for the block; ConflictError(`taken`) when another request holds it."""
+        if not await self.locks.try_acquire(check_upload_id(upload_id)):
+            raise ConflictError(taken)
+        try:
+            yield
+        finally:
+            await self.locks.release(upload_id)
 
     async def _remove(self, upload_id: str) -> None:
         """Drop the staged bytes and the record (a finished but unattached blob is left to the orphan gc)."""
@@ -166,7 +167,7 @@ class TusService:
         filetype = next((metadata[k] for k in FILETYPE_KEYS if metadata.get(k)), None)
         if filetype is not None:
             check_content_type(filetype)
-        self._check_length(length)
+        check_file_size(length, self.max_size)
         await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing space or node
         upload = TusUpload(
             id=uuid.uuid4().hex,
@@ -180,18 +181,10 @@ class TusService:
             expires=time.time() + self.expiry_seconds,
             metadata=metadata,
         )
-        await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
         key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, file_uri)
         await store.begin_upload(upload.id, key)
         return upload
-
-    def _check_length(self, length: int | None) -> None:
-        if length is not None and self.max_size is not None and length > self.max_size:
-            raise PayloadTooLargeError(
-                f"upload of {length} bytes exceeds the maximum file size of {self.max_size} bytes "
-                "(MAX_STREAMING_FILE_SIZE)"
-            )
 
     async def status(self, upload_id: str, owner: str) -> TusProgress:
         upload = await self._load(upload_id, owner)
@@ -200,14 +193,13 @@ class TusService:
         except NotFoundError:  # the record outlived its staged bytes (a crash mid-cleanup)
             await self._remove(upload_id)
             raise
-        if offset == upload.length and upload_id not in self._busy:
+        if offset == upload.length and await self.locks.try_acquire(upload_id):
             # every byte is here but completing failed (e.g. storage was down): try again now,
             # since a client that sees the whole offset sends nothing more
-            self._busy.add(upload_id)
             try:
                 return TusProgress(upload, offset, await self._complete(upload))
             finally:
-                self._busy.discard(upload_id)
+                await self.locks.release(upload_id)
         return TusProgress(upload, offset)
 
     async def append(
@@ -221,10 +213,7 @@ class TusService:
         check: ChunkCheck | None = None,
     ) -> TusProgress:
         """One PATCH: `chunks` at `offset`; on the last byte the file node gets the content."""
-        if upload_id in self._busy:
-            raise ConflictError(f"another PATCH to upload {upload_id} is in progress")
-        self._busy.add(upload_id)
-        try:
+        async with self._holding(upload_id, f"another PATCH to upload {upload_id} is in progress"):
             upload = await self._load(upload_id, owner)
             if upload.finished is not None:  # every byte arrived before; only attaching is left
                 return TusProgress(upload, upload.finished["size"], await self._complete(upload))
@@ -239,8 +228,6 @@ class TusService:
             if upload.length is not None and new_offset == upload.length:
                 return TusProgress(upload, new_offset, await self._complete(upload))
             return TusProgress(upload, new_offset)
-        finally:
-            self._busy.discard(upload_id)
 
     async def _settle_length(self, upload: TusUpload, length: int, offset: int) -> None:
         """creation-defer-length: the first PATCH that knows the length says so, once."""
@@ -250,7 +237,7 @@ class TusService:
                     f"Upload-Length {length} differs from the upload's length {upload.length}"
                 )
             return
-        self._check_length(length)
+        check_file_size(length, self.max_size)
         if length < offset:
             raise InvalidInputError(f"Upload-Length {length} is less than the offset {offset}")
         upload.length = length
@@ -269,9 +256,7 @@ class TusService:
             written = WrittenBlob(**upload.finished)
         try:
             result = await self.files.attach_content(
-                upload.space_id,
-                upload.graph_id,
-                upload.file_uri,
+                FileTarget(upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri),
                 written,
                 content_type=upload.filetype,
                 filename=upload.filename,
@@ -283,13 +268,14 @@ class TusService:
         return result
 
     async def _forget(self, upload_id: str) -> None:
-        await anyio.to_thread.run_sync(lambda: self._record_path(upload_id).unlink(missing_ok=True))
+        await self.store.remove_record(upload_id)
 
     async def terminate(self, upload_id: str, owner: str) -> None:
-        if upload_id in self._busy:
-            raise ConflictError(f"a PATCH to upload {upload_id} is in progress; terminate it after")
-        await self._load(upload_id, owner)
-        await self._remove(upload_id)
+        async with self._holding(
+            upload_id, f"a PATCH to upload {upload_id} is in progress; terminate it after"
+        ):
+            await self._load(upload_id, owner)
+            await self._remove(upload_id)
 
     # --- expiry ----------------------------------------------------------------------------------
     async def remove_expired(self, now: float | None = None) -> int:
@@ -297,41 +283,32 @@ class TusService:
         if not isinstance(self.blobs, ResumableUploads):
             return 0
         now = time.time() if now is None else now
-        staged = (
-            await self.blobs.staged_upload_ids()
-        )  # before the records: a record is written before its staging
-        records = await anyio.to_thread.run_sync(_read_records, self.directory)
+        staged = await self.blobs.staged_upload_ids()  # before the records: a record is written first
+        records = set(await self.blobs.record_ids())
         removed = 0
-        for upload_id, expires in records.items():
-            if expires <= now and upload_id not in self._busy:
-                await self._remove(upload_id)
-                removed += 1
-        for upload_id in staged:
-            if upload_id not in records and upload_id not in self._busy:
-                await self.blobs.terminate_upload(upload_id)
-                removed += 1
+        for upload_id in records:
+            removed += await self._remove_if(
+                upload_id, lambda record: record is not None and record["expires"] <= now
+            )
+        for upload_id in set(staged) - records:
+            removed += await self._remove_if(upload_id, lambda record: record is None)
         if removed:
             logger.info("removed %d expired or abandoned resumable uploads", removed)
         return removed
 
-
-def _write_json_atomically(path: Path, document: dict) -> None:
-    temp = path.with_suffix(".tmp")
-    with open(temp, "w") as handle:
-        json.dump(document, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-
-
-def _read_records(directory: Path) -> dict[str, float]:
-    """Upload id -> expiry, of every readable record."""
-    found: dict[str, float] = {}
-    if not directory.exists():
-        return found
-    for path in directory.glob("*.json"):
+    async def _remove_if(self, upload_id: str, condition) -> bool:
+        """Remove the upload when `condition(its record)` holds, unless a request holds it right now."""
+        if not await self.locks.try_acquire(upload_id):
+            return False
         try:
-            found[path.stem] = float(json.loads(path.read_text())["expires"])
-        except (OSError, ValueError, KeyError):
-            logger.warning("unreadable upload record %s", path)
-    return found
+            try:
+                record = await self.store.load_record(upload_id)
+            except ValueError:  # unreadable: kept for a person to look at
+                logger.warning("unreadable record of resumable upload %s", upload_id)
+                return False
+            if not condition(record):
+                return False
+            await self._remove(upload_id)
+            return True
+        finally:
+            await self.locks.release(upload_id)

@@ -33,7 +33,7 @@ from vitalgraph.api.deps import (
 from vitalgraph.api.download import build_download_response
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
-from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import GraphObject
 from vitalgraph.services.files import parse_expires
 
@@ -136,26 +136,20 @@ async def _upload(
     multipart_only: bool,
 ) -> UploadResponse:
     length = declared_length(request)
-    limit = services.settings.max_upload_size
-    if limit is not None and length is not None and length > limit:
-        raise PayloadTooLargeError(
-            f"upload of {length} bytes exceeds the maximum file size of {limit} bytes (MAX_STREAMING_FILE_SIZE)"
-        )
+    services.files.check_upload_size(length)
     content_type = request.headers.get("content-type", "")
     body = request.app.state.metrics.metered(request_body(request), "upload")
     with request.app.state.shutdown.upload():  # SIGTERM aborts it cleanly: see api/shutdown.py
         try:
+            target = await services.files.upload_target(space_id, graph_id, uri)  # 404 before any body
             if multipart_only or content_type.lower().startswith("multipart/form-data"):
-                await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
                 part = await open_multipart_file(body, content_type)
                 chunks, content_type, expected = part.chunks, part.content_type, None
                 filename = filename or part.filename
             else:
                 chunks, expected = body, length
             result = await services.files.upload_content(
-                space_id,
-                graph_id,
-                uri,
+                target,
                 chunks,
                 content_type=content_type,
                 filename=filename,
