@@ -19,6 +19,7 @@ from vitalgraph.services.maintenance import GcReport, Maintenance
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import SparqlService
 from vitalgraph.services.tus import TusService
+from vitalgraph.services.upload_locks import GraphUploadLocks
 
 logger = logging.getLogger("vitalgraph")
 
@@ -67,13 +68,16 @@ class Services:
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
             accounts=AccountStore(graph),
-            login_throttle=LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS),
+            login_throttle=LoginThrottle(
+                graph, settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS
+            ),
         )
         tus = TusService(
             files,
             blobs,
             max_size=settings.max_upload_size,
             expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+            locks=GraphUploadLocks(graph),
         )
         maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
         services = cls(

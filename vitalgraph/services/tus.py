@@ -40,7 +40,7 @@ from vitalgraph.services.files import (
     check_file_size,
     check_filename,
 )
-from vitalgraph.services.upload_locks import ProcessUploadLocks, UploadLocks
+from vitalgraph.services.upload_locks import UploadLocks
 
 logger = logging.getLogger("vitalgraph.tus")
 
@@ -108,13 +108,13 @@ class TusService:
         *,
         max_size: int | None,
         expiry_seconds: float,
-        locks: UploadLocks | None = None,
+        locks: UploadLocks,
     ) -> None:
         self.files = files
         self.blobs = blobs
         self.max_size = max_size
         self.expiry_seconds = expiry_seconds
-        self.locks = locks or ProcessUploadLocks()
+        self.locks = locks
 
     @property
     def store(self) -> ResumableUploads:
