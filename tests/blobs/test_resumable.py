@@ -257,3 +257,55 @@ def test_checksum_header_parsing():
     for header in ["sha1", "sha1 ", f"sha256 {base64.b64encode(digest).decode()}"]:  # refused before any byte
         with pytest.raises(InvalidInputError, match="digest must be"):
             ChunkCheck.parse(header)
+
+
+@pytest.mark.s3
+async def test_s3_uploads_staged_on_disk_by_the_previous_version_move_into_the_bucket(request, tmp_path):
+    """Before the state moved into the bucket, a server kept it in DATA_DIR/s3-staging and DATA_DIR/tus:
+    opening the store moves such an upload into the bucket, and it goes on from where it was."""
+    import json
+    import zlib
+
+    settings = request.getfixturevalue("s3_settings")
+    seaweed = request.getfixturevalue("seaweedfs")
+    client = seaweed.boto_client()
+    upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+    object_key = f"{settings['S3_PREFIX']}/{key}"
+    first_part = DATA[:S3_TEST_PART_SIZE]
+    crc = base64.b64encode(zlib.crc32(first_part).to_bytes(4, "big")).decode()
+    multipart = client.create_multipart_upload(
+        Bucket=seaweed.bucket, Key=object_key, ChecksumAlgorithm="CRC32"
+    )
+    etag = client.upload_part(
+        Bucket=seaweed.bucket,
+        Key=object_key,
+        UploadId=multipart["UploadId"],
+        PartNumber=1,
+        Body=first_part,
+        ChecksumCRC32=crc,
+    )["ETag"]
+    staging, records = tmp_path / "s3-staging", tmp_path / "tus"  # as the previous version wrote them
+    staging.mkdir()
+    records.mkdir()
+    part = {"PartNumber": 1, "ETag": etag, "ChecksumCRC32": crc, "Size": S3_TEST_PART_SIZE}
+    (staging / f"{upload_id}.json").write_text(
+        json.dumps({"object_key": object_key, "multipart_id": multipart["UploadId"], "parts": [part]})
+    )
+    (staging / f"{upload_id}.2.tail").write_bytes(DATA[S3_TEST_PART_SIZE : S3_TEST_PART_SIZE + 1000])
+    (staging / f"{upload_id}.1.tail").write_bytes(b"stale: its bytes went out as part 1")
+    (records / f"{upload_id}.json").write_text(json.dumps({"id": upload_id, "owner": "ann"}))
+
+    store = make_s3_store(settings, S3_PART_SIZE=S3_TEST_PART_SIZE, DATA_DIR=tmp_path)
+    await store.open()
+    try:
+        assert not staging.exists() and list(records.iterdir()) == []
+        assert await store.staged_upload_ids() == [upload_id]
+        assert await store.load_record(upload_id) == {"id": upload_id, "owner": "ann"}
+        offset = await store.upload_offset(upload_id)
+        assert offset == S3_TEST_PART_SIZE + 1000
+        assert await store.append_upload(upload_id, offset, stream(DATA[offset:])) == len(DATA)
+        written = await store.finish_upload(upload_id)
+        assert (written.size, written.sha256) == (len(DATA), SHA256)
+        assert await read_all(store, key) == DATA
+    finally:
+        await store.close()

@@ -16,12 +16,15 @@ one upload is the caller's job (TusService holds a lock across servers).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -40,6 +43,7 @@ from vitalgraph.blobs.s3.reads import read_range
 from vitalgraph.blobs.s3.session import S3Session
 from vitalgraph.errors import NotFoundError
 
+log = logging.getLogger("vitalgraph.blobs.s3")
 RESUMABLE_FOLDER = ".resumable"
 STATE_FORMAT = 1  # the layout of `<id>.state`; bump it (and migrate) when it changes
 
@@ -291,6 +295,43 @@ class BucketResumableUploads:
             if state.multipart_id:
                 ids.add(state.multipart_id)
         return ids
+
+    # ---------------------------------------------------------------- migration
+
+    async def adopt_local_state(self, staging_dir: Path, records_dir: Path) -> int:
+        """Migration from the layout before the state moved into the bucket: a server kept each S3 resumable
+        upload's state on its own disk, `DATA_DIR/s3-staging/<id>.json` (object key, multipart id, parts)
+        with the tail `<id>.<next part>.tail` beside it, and the tus record in `DATA_DIR/tus/<id>.json`.
+        Each upload is copied into the bucket (tail and record first, the state last, so a state in the
+        bucket means a complete copy), then removed from disk; running it again after a crash redoes the
+        rest. Returns how many uploads moved."""
+        if not staging_dir.is_dir():
+            return 0
+        moved = 0
+        for state_path in sorted(staging_dir.glob("*.json")):
+            upload_id = check_upload_id(state_path.stem)
+            document = json.loads(await self.session.run_on_worker(state_path.read_text))
+            state = UploadState(document["object_key"], document["multipart_id"], document["parts"])
+            tail = staging_dir / f"{upload_id}.{state.next_part}.tail"
+            if tail.exists() and tail.stat().st_size:
+                await self._put(
+                    self._tail_name(upload_id, state.next_part),
+                    await self.session.run_on_worker(tail.read_bytes),
+                )
+            record = records_dir / f"{upload_id}.json"
+            if record.exists():
+                await self.save_record(
+                    upload_id, json.loads(await self.session.run_on_worker(record.read_text))
+                )
+            await self._save(upload_id, state)
+            for leftover in [*staging_dir.glob(f"{upload_id}.*"), record]:
+                leftover.unlink(missing_ok=True)
+            moved += 1
+        with contextlib.suppress(OSError):
+            staging_dir.rmdir()  # only when empty
+        if moved:
+            log.info("moved %d resumable uploads from %s into the bucket", moved, staging_dir)
+        return moved
 
     # ---------------------------------------------------------------- the caller's records
 
