@@ -39,6 +39,7 @@ def test_raw_upload_reports_what_the_server_measured(slot):
         "sha256": hashlib.sha256(DATA).hexdigest(),
         "content_type": "application/pdf",
         "filename": "report.pdf",
+        "version": 2,  # created at 1, this upload made it 2
     }
 
 

@@ -101,7 +101,7 @@ class FilesCreated(ObjectsCreated):
 
 
 class FilesUpdated(ObjectsUpdated):
-    pass
+    versions: dict[str, int | None] = {}  # each node's version (metadata ETag) after the update
 
 
 class FilesDeleted(ObjectsDeleted):
@@ -116,6 +116,7 @@ class UploadResult(_Reply):
     sha256: str
     content_type: str
     filename: str | None = None
+    version: int | None = None  # the file node's version (metadata ETag) after the upload
 
 
 class PresignedUrl(_Reply):

@@ -6,12 +6,11 @@ so a client can never make a node claim bytes it does not have.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import copy
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -23,10 +22,12 @@ from vitalgraph.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    PreconditionFailedError,
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
+from vitalgraph.services.blob_release import BlobReleaser
 from vitalgraph.services.disposition import content_disposition
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
@@ -34,9 +35,12 @@ from vitalgraph.services.transfer_log import logged_transfer
 DEFAULT_GRAPH_ID = "default"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.{0,256})?$")
-SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime")
+SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "nodeVersion")
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
+
+
+CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,6 @@ class FileTarget:
         return graph_uri(self.space_id, self.graph_id)
 
 
-@dataclass
-class _SharedLock:
-    """A lock and how many requests hold or wait for it, so an unused one can be dropped."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
 @dataclass(frozen=True)
 class UploadResult:
     uri: str
@@ -67,6 +63,59 @@ class UploadResult:
     sha256: str
     content_type: str
     filename: str | None
+    version: int | None = None  # the node's version once the upload committed
+
+
+@dataclass(frozen=True)
+class NodeVersion:
+    uri: str
+    version: int | None
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    before: FileNode
+    after: FileNode | None
+    version: int | None  # after the change; None once deleted
+
+
+@dataclass(frozen=True)
+class VersionMatch:
+    """An If-Match header: `*` (any version) or the versions (ETags) the client accepts."""
+
+    versions: frozenset[int] | None  # None for "*"
+
+    def matches(self, version: int) -> bool:
+        return self.versions is None or version in self.versions
+
+    def __str__(self) -> str:
+        return "*" if self.versions is None else ", ".join(node_etag(v) for v in sorted(self.versions))
+
+
+IfMatch = VersionMatch | None
+_ETAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
+
+
+def node_etag(version: int | None) -> str:
+    """The ETag of a file node's metadata: its version, quoted."""
+    return f'"{version or 0}"'
+
+
+def parse_if_match(header: str | None) -> IfMatch:
+    """If-Match (RFC 9110 §13.1.1) on a node: strong comparison, so weak tags match nothing."""
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return VersionMatch(None)
+    versions: set[int] = set()
+    for item in header.split(","):
+        match = _ETAG.fullmatch(item)
+        if match is None:
+            raise InvalidInputError(f'If-Match must be "*" or quoted ETags such as "3", not {header[:80]!r}')
+        weak, tag = match.groups()
+        if not weak and tag.isdigit() and len(tag) < 19:
+            versions.add(int(tag))
+    return VersionMatch(frozenset(versions))
 
 
 @dataclass(frozen=True)
@@ -150,10 +199,10 @@ class FileService:
         self.spaces = spaces
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
-        self._locks: dict[tuple[str, str], _SharedLock] = {}
+        self.releaser = BlobReleaser(blobs)
 
     async def _graph_iri(self, space_id: str, graph_id: str | None) -> str:
-        """The named graph's IRI of (space, graph); NotFoundError when the space does not exist."""
+        """The named graph's IRI of (space, graph_iri); NotFoundError when the space does not exist."""
         await self.spaces.require(space_id)
         return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
 
@@ -169,23 +218,42 @@ class FileService:
         for node in nodes:
             for name in SERVER_OWNED:
                 setattr(node, name, None)
-        await self.graph_store.insert_objects(graph_iri, nodes)
+        for node in nodes:  # each node is created by a compare-and-set: two creators never merge
+            if not await self.graph_store.compare_and_set(graph_iri, node.URI, None, node):
+                raise ConflictError(f"file node already exists: {node.URI}")
         return [n.URI for n in nodes]
 
     async def update_files(
-        self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
-    ) -> list[str]:
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        if_match: IfMatch = None,
+    ) -> list[NodeVersion]:
+        """Replace the nodes' metadata (the content facts stay the server's); each node's new version.
+
+        `if_match` (one node only) names the versions the client accepts: 412 when the node moved on.
+        """
         graph_iri = await self._graph_iri(space_id, graph_id)
         nodes = _file_nodes(objects)
-        current = {n.URI: n for n in await self.graph_store.get_objects(graph_iri, [n.URI for n in nodes])}
-        missing = [n.URI for n in nodes if n.URI not in current]
+        if if_match is not None and len(nodes) != 1:
+            raise InvalidInputError("If-Match applies to one file node; send one node per request")
+        existing = await self.graph_store.existing(graph_iri, [n.URI for n in nodes])
+        missing = [n.URI for n in nodes if n.URI not in existing]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
+        updated = []
         for node in nodes:
-            for name in SERVER_OWNED:  # metadata updates never touch the content facts
-                setattr(node, name, getattr(current[node.URI], name, None))
-        await self.graph_store.replace_objects(graph_iri, nodes)
-        return [n.URI for n in nodes]
+
+            def keep_content(current: FileNode, new: FileNode = node) -> FileNode:
+                for name in SERVER_OWNED:  # metadata updates never touch the content facts
+                    setattr(new, name, getattr(current, name, None))
+                return new
+
+            change = await self._change_node(graph_iri, node.URI, keep_content, if_match=if_match)
+            updated.append(NodeVersion(node.URI, change.version))
+        return updated
 
     async def get_file(self, space_id: str, graph_id: str | None, uri: str) -> FileNode:
         graph_iri = await self._graph_iri(space_id, graph_id)
@@ -205,20 +273,59 @@ class FileService:
         )
         return [o for o in objects if isinstance(o, FileNode)], total
 
-    async def delete_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
-        """Delete nodes and their bytes; every URI must exist, else nothing is deleted."""
+    async def delete_files(
+        self, space_id: str, graph_id: str | None, uris: Sequence[str], *, if_match: IfMatch = None
+    ) -> list[str]:
+        """Delete nodes and release their bytes; every URI must exist, else nothing is deleted."""
         check_uri_count(uris)
+        if if_match is not None and len(uris) != 1:
+            raise InvalidInputError("If-Match applies to one file node; delete one node per request")
         graph_iri = await self._graph_iri(space_id, graph_id)
         nodes = [o for o in await self.graph_store.get_objects(graph_iri, uris) if isinstance(o, FileNode)]
         found = {n.URI for n in nodes}
         missing = [u for u in uris if u not in found]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
-        await self.graph_store.delete_objects(graph_iri, list(found))
-        for node in nodes:
-            if node.blobKey:
-                await self.blobs.delete(node.blobKey)
+        for uri in found:
+            change = await self._change_node(graph_iri, uri, lambda _current: None, if_match=if_match)
+            await self.releaser.release([change.before.blobKey], reason=f"file {uri} deleted")
+            await self.on_node_deleted(graph_iri, uri)
         return list(found)
+
+    async def on_node_deleted(self, graph_iri: str, uri: str) -> None:
+        """What else goes with a node (its in-flight resumable uploads): the container sets this."""
+
+    # --- one writer per node ------------------------------------------------------------------
+    async def _change_node(
+        self,
+        graph_iri: str,
+        uri: str,
+        change: Callable[[FileNode], FileNode | None],
+        *,
+        if_match: IfMatch = None,
+    ) -> NodeChange:
+        """Read the node, apply `change` (None deletes it), and store the result by a compare-and-set
+        on the version read; when another writer got in between, read again and apply again. With
+        `if_match`, the version read must be one of those, and a writer in between is a 412."""
+        for _ in range(CHANGE_ATTEMPTS):
+            current = await self._get_node(graph_iri, uri)
+            version = current.nodeVersion or 0
+            if if_match is not None and not if_match.matches(version):
+                raise PreconditionFailedError(
+                    f"file node {uri} is at version {node_etag(version)}, not {if_match}: it changed since "
+                    "you read it (read it again, then retry with its new ETag)"
+                )
+            before = copy.deepcopy(current)
+            after = change(current)
+            if await self.graph_store.compare_and_set(graph_iri, uri, version, after):
+                return NodeChange(before, after, version + 1 if after is not None else None)  # type: ignore[arg-type]
+            if if_match is not None:
+                raise PreconditionFailedError(
+                    f"file node {uri} changed while this request applied its change (If-Match {if_match})"
+                )
+        raise ConflictError(
+            f"file node {uri} is being changed by other requests at the same moment; try again"
+        )
 
     # --- content -------------------------------------------------------------------------
     def check_upload_size(self, size: int | None) -> None:
@@ -260,47 +367,33 @@ class FileService:
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
+        uri = target.uri
         # Every byte is stored: finish even if cancelled (shutdown), or the blob would be orphaned, or
         # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
-            graph_iri = target.graph_iri
-            async with self._node_lock(
-                graph_iri, target.uri
-            ):  # two uploads finishing together must not orphan a blob
-                try:  # read under the lock: the node's current blob is the one to replace
-                    node = await self._get_node(graph_iri, target.uri)
-                except NotFoundError:
-                    await self.blobs.delete(written.key)
-                    raise
-                return await self._point_node_at(graph_iri, node, written, content_type, filename)
+            try:
 
-    async def _point_node_at(
-        self, graph_iri: str, node: FileNode, written: WrittenBlob, content_type: str, filename: str | None
-    ) -> UploadResult:
-        old_key = node.blobKey
-        node.blobKey = written.key
-        node.sha256 = written.sha256
-        node.fileLength = written.size
-        node.fileType = content_type
-        node.contentUpdateTime = int(time.time() * 1000)
-        if filename:
-            node.fileName = filename
-        await self.graph_store.replace_objects(graph_iri, [node])
-        if old_key and old_key != written.key:
-            await self.blobs.delete(old_key)
-        return UploadResult(node.URI, written.size, written.sha256, content_type, node.fileName)
+                def point_at_blob(node: FileNode) -> FileNode:
+                    node.blobKey = written.key
+                    node.sha256 = written.sha256
+                    node.fileLength = written.size
+                    node.fileType = content_type
+                    node.contentUpdateTime = int(time.time() * 1000)
+                    if filename:
+                        node.fileName = filename
+                    return node
 
-    @contextlib.asynccontextmanager
-    async def _node_lock(self, graph_iri: str, uri: str) -> AsyncIterator[None]:
-        shared = self._locks.setdefault((graph_iri, uri), _SharedLock())
-        shared.users += 1
-        try:
-            async with shared.lock:
-                yield
-        finally:
-            shared.users -= 1
-            if not shared.users:
-                del self._locks[(graph_iri, uri)]
+                change = await self._change_node(target.graph_iri, uri, point_at_blob)
+            except BaseException:  # refused (node or space gone, storage down): the bytes go at once
+                await self.releaser.release([written.key], reason=f"upload to {uri} not committed")
+                raise
+            if change.before.blobKey != written.key:
+                await self.releaser.release([change.before.blobKey], reason=f"file {uri} replaced")
+        node = change.after
+        assert node is not None
+        return UploadResult(
+            node.URI, written.size, written.sha256, content_type, node.fileName, change.version
+        )
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
         graph_iri = await self._graph_iri(space_id, graph_id)

@@ -35,7 +35,7 @@ from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import GraphObject
-from vitalgraph.services.files import parse_expires
+from vitalgraph.services.files import node_etag, parse_expires, parse_if_match
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -53,6 +53,7 @@ class UploadResponse(BaseModel):
     sha256: str
     content_type: str
     filename: str | None
+    version: int | None = None  # the file node's version (its metadata ETag) after this upload
 
 
 # --- metadata -----------------------------------------------------------------------------------
@@ -67,15 +68,29 @@ async def create_files(
 
 @router.put("")
 async def update_files(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
 ) -> dict:
+    """Replace file nodes' metadata. `If-Match: "<version>"` (one node) makes it conditional: 412 if
+    the node changed since that version. Each node's new version comes back; with one node, as ETag."""
+    if_match = parse_if_match(request.headers.get("if-match"))
     objects = await read_graph_objects(request)
-    uris = await services.files.update_files(space_id, graph_id, objects)
-    return {"updated_uris": uris, "updated_count": len(uris)}
+    updated = await services.files.update_files(space_id, graph_id, objects, if_match=if_match)
+    if len(updated) == 1:
+        response.headers["ETag"] = node_etag(updated[0].version)
+    return {
+        "updated_uris": [u.uri for u in updated],
+        "updated_count": len(updated),
+        "versions": {u.uri: u.version for u in updated},
+    }
 
 
 @router.get("")
 async def get_files(
+    response: Response,
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
@@ -86,7 +101,9 @@ async def get_files(
     file_filter: Search = None,
 ) -> dict:
     if uri:
-        return (await services.files.get_file(space_id, graph_id, uri)).to_jsonld()
+        node = await services.files.get_file(space_id, graph_id, uri)
+        response.headers["ETag"] = node_etag(node.nodeVersion)
+        return node.to_jsonld()
     if uri_list:
         nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
         return GraphObject.list_to_jsonld(nodes)
@@ -103,6 +120,7 @@ async def get_files(
 
 @router.delete("")
 async def delete_files(
+    request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
     graph_id: GraphId = None,
@@ -110,7 +128,10 @@ async def delete_files(
     uri_list: UriList = None,
 ) -> dict:
     deleted = await services.files.delete_files(
-        space_id, graph_id, uris_to_delete(uri, uri_list, "file nodes")
+        space_id,
+        graph_id,
+        uris_to_delete(uri, uri_list, "file nodes"),
+        if_match=parse_if_match(request.headers.get("if-match")),
     )
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
 
