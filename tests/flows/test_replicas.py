@@ -290,3 +290,37 @@ def test_the_login_throttle_trips_at_the_same_count_as_with_one_replica(fleet: F
     finally:
         for client in clients:
             client.close()
+
+
+def test_concurrent_uploads_to_one_node_through_different_replicas_serialize(fleet: Fleet):
+    """Each upload's commit is a compare-and-set on the node's version in the shared graph store: they
+    land one after another (versions 1..N, one each), the node ends on one of them, and every other
+    upload's bytes are released (no orphan)."""
+    before = fleet.objects("spaces/")
+    with fleet.client(0) as client:
+        target = new_target(client)
+    contents = [os.urandom(PART + n * 1000 + 1) for n in range(3)]
+    barrier = threading.Barrier(len(contents))
+    responses: list[httpx.Response] = [None] * len(contents)  # type: ignore[list-item]
+
+    def upload(n: int) -> None:
+        with fleet.client(n % len(fleet.servers)) as client:
+            barrier.wait()
+            responses[n] = client.post(
+                "/api/files/stream/upload",
+                params={"space_id": target.space_id, "uri": target.uri},
+                content=contents[n],
+                headers={"Content-Type": "application/octet-stream"},
+            )
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(len(contents))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert [r.status_code for r in responses] == [200] * len(contents), [r.text for r in responses]
+    versions = sorted(r.json()["version"] for r in responses)
+    assert versions == [versions[0] + n for n in range(len(contents))]  # one after another
+    last = max(responses, key=lambda r: r.json()["version"])
+    winner = contents[responses.index(last)]
+    assert_nothing_left_behind(fleet, target, winner, before)
