@@ -309,3 +309,39 @@ async def test_s3_uploads_staged_on_disk_by_the_previous_version_move_into_the_b
         assert await read_all(store, key) == DATA
     finally:
         await store.close()
+
+
+@pytest.mark.s3
+async def test_s3_a_crash_between_a_part_and_its_tail_reports_the_smaller_offset(
+    request, tmp_path, monkeypatch
+):
+    """The new tail cannot be written after a part went out (S3 failing, or the server dying there): the
+    old tail is stale, the offset is what the parts hold, and the client's resend completes the upload."""
+    from vitalgraph.errors import StorageUnavailableError
+
+    store = new_store("s3", tmp_path, request)
+    await store.open()
+    try:
+        upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+        await store.begin_upload(upload_id, key)
+        await store.append_upload(upload_id, 0, stream(DATA[:MiB]))
+        real_put = store._put
+
+        async def tail_lost(name: str, data: bytes) -> None:
+            if name.endswith(".tail-2"):
+                raise StorageUnavailableError("S3 went away")
+            await real_put(name, data)
+
+        monkeypatch.setattr(store, "_put", tail_lost)
+        with pytest.raises(StorageUnavailableError):
+            await store.append_upload(upload_id, MiB, stream(DATA[MiB : S3_TEST_PART_SIZE + 7]))
+        monkeypatch.setattr(store, "_put", real_put)
+        assert await store.upload_offset(upload_id) == S3_TEST_PART_SIZE  # the part, not the stale tail-1
+        assert "tail-1" in resumable_objects(store, request, upload_id)
+        offset = await store.append_upload(upload_id, S3_TEST_PART_SIZE, stream(DATA[S3_TEST_PART_SIZE:]))
+        assert offset == len(DATA)
+        assert (await store.finish_upload(upload_id)).sha256 == SHA256
+        assert await read_all(store, key) == DATA
+        assert resumable_objects(store, request, upload_id) == {}
+    finally:
+        await store.close()
