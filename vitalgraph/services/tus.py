@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
@@ -296,19 +296,22 @@ class TusService:
             logger.info("removed %d expired or abandoned resumable uploads", removed)
         return removed
 
-    async def _remove_if(self, upload_id: str, condition) -> bool:
-        """Remove the upload when `condition(its record)` holds, unless a request holds it right now."""
-        if not await self.locks.try_acquire(upload_id):
+    async def _remove_if(self, upload_id: str, condition: Callable[[dict | None], bool]) -> bool:
+        """Remove the upload when `condition(its record)` holds, unless a request holds it right now
+        (checked once cheaply, then again under the upload's lock)."""
+        if not await self._record_meets(upload_id, condition) or not await self.locks.try_acquire(upload_id):
             return False
         try:
-            try:
-                record = await self.store.load_record(upload_id)
-            except ValueError:  # unreadable: kept for a person to look at
-                logger.warning("unreadable record of resumable upload %s", upload_id)
-                return False
-            if not condition(record):
+            if not await self._record_meets(upload_id, condition):
                 return False
             await self._remove(upload_id)
             return True
         finally:
             await self.locks.release(upload_id)
+
+    async def _record_meets(self, upload_id: str, condition: Callable[[dict | None], bool]) -> bool:
+        try:
+            return condition(await self.store.load_record(upload_id))
+        except ValueError:  # unreadable: kept for a person to look at
+            logger.warning("unreadable record of resumable upload %s", upload_id)
+            return False
