@@ -40,13 +40,14 @@ NODE_VERSION = VG_NODE_VERSION
 POINT_LOOKUP_MAX_SUBJECTS = 16  # objects fetched by URI up to this many count as a point lookup
 
 
-def graph_uri(space_id: str, graph_id: str) -> str:
-    """One named graph per (space, graph): percent-encoding keeps distinct pairs distinct."""
-    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/{quote(graph_id, safe='')}"
+def graph_uri(space_uid: str, graph_id: str) -> str:
+    """One named graph per (space, graph), named by the space's identity (`Space.uid`, not its
+    reusable space_id): percent-encoding keeps distinct pairs distinct."""
+    return f"{GRAPH_PREFIX}{quote(space_uid, safe='')}/{quote(graph_id, safe='')}"
 
 
-def space_graph_prefix(space_id: str) -> str:
-    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/"
+def space_graph_prefix(space_uid: str) -> str:
+    return f"{GRAPH_PREFIX}{quote(space_uid, safe='')}/"
 
 
 def iri(value: str) -> str:

@@ -16,6 +16,7 @@ from vitalgraph.services.kgentities import KGEntityService
 from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.login_throttle import LoginThrottle
 from vitalgraph.services.maintenance import GcReport, Maintenance
+from vitalgraph.services.migrations import migrate
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import SparqlService
 from vitalgraph.services.tus import TusService
@@ -52,6 +53,14 @@ class Services:
         except BaseException:
             await graph.close()
             raise
+        try:
+            applied = await migrate(graph, blobs, settings.DATA_DIR)
+        except BaseException:
+            await blobs.close()
+            await graph.close()
+            raise
+        for step in applied:
+            logger.info("store migrated to %s", step)
         secrets = load_or_create_secrets(settings.DATA_DIR, settings.ADMIN_PASSWORD, settings.JWT_SECRET)
         spaces = SpaceService(graph, blobs)
         files = FileService(
@@ -80,6 +89,10 @@ class Services:
             locks=GraphUploadLocks(graph),
         )
         maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
+        access = AccessService(auth.accounts, auth, spaces)
+        tus.authorize = access.check_user_may_write
+        spaces.on_deleted.append(lambda space: tus.drop_uploads_into(space.space_id))
+        files.on_node_deleted.append(tus.drop_uploads_into)
         services = cls(
             settings,
             graph,
@@ -91,7 +104,7 @@ class Services:
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
             sparql=SparqlService(graph, spaces),
-            access=AccessService(auth.accounts, auth, spaces),
+            access=access,
             tus=tus,
             generated_admin_password=secrets.admin_password,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +22,7 @@ from vitalgraph.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     PreconditionFailedError,
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
@@ -41,19 +42,24 @@ DEFAULT_PRESIGN_SECONDS = 3600
 
 
 CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
+# What refuses an upload at commit; its bytes are released at once.
+COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError)
+CommitCheck = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class FileTarget:
-    """The file node an upload fills: its space, graph and URI."""
+    """The file node an upload fills: its space (and the space's identity when the upload began, None
+    for records written before spaces had one), graph and URI."""
 
     space_id: str
     graph_id: str
     uri: str
+    space_uid: str | None
 
     @property
     def graph_iri(self) -> str:
-        return graph_uri(self.space_id, self.graph_id)
+        return graph_uri(self.space_uid or self.space_id, self.graph_id)
 
 
 @dataclass(frozen=True)
@@ -200,11 +206,13 @@ class FileService:
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
         self.releaser = BlobReleaser(blobs)
+        # what else goes with a deleted node (its in-flight resumable uploads): set by the container
+        self.on_node_deleted: list[Callable[[str, str, str], Awaitable[None]]] = []
 
     async def _graph_iri(self, space_id: str, graph_id: str | None) -> str:
-        """The named graph's IRI of (space, graph_iri); NotFoundError when the space does not exist."""
-        await self.spaces.require(space_id)
-        return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
+        """The IRI of the space's named graph `graph_id`; NotFoundError when the space does not exist."""
+        space = await self.spaces.require(space_id)
+        return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
 
     # --- metadata ------------------------------------------------------------------------
     async def create_files(
@@ -289,11 +297,9 @@ class FileService:
         for uri in found:
             change = await self._change_node(graph_iri, uri, lambda _current: None, if_match=if_match)
             await self.releaser.release([change.before.blobKey], reason=f"file {uri} deleted")
-            await self.on_node_deleted(graph_iri, uri)
+            for hook in self.on_node_deleted:
+                await hook(space_id, graph_iri, uri)
         return list(found)
-
-    async def on_node_deleted(self, graph_iri: str, uri: str) -> None:
-        """What else goes with a node (its in-flight resumable uploads): the container sets this."""
 
     # --- one writer per node ------------------------------------------------------------------
     async def _change_node(
@@ -334,10 +340,12 @@ class FileService:
         check_file_size(size, self.max_upload_size)
 
     async def upload_target(self, space_id: str, graph_id: str | None, uri: str) -> FileTarget:
-        """The file node an upload will fill, found once before any byte is read (NotFoundError if not)."""
-        graph_iri = await self._graph_iri(space_id, graph_id)
-        await self._get_node(graph_iri, uri)
-        return FileTarget(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
+        """The file node an upload will fill, found once before any byte is read (NotFoundError if not);
+        the space's identity is pinned here and checked again at commit."""
+        space = await self.spaces.require(space_id)
+        target = FileTarget(space_id, graph_id or DEFAULT_GRAPH_ID, uri, space.uid)
+        await self._get_node(target.graph_iri, uri)
+        return target
 
     async def upload_content(
         self,
@@ -347,45 +355,65 @@ class FileService:
         content_type: str | None,
         filename: str | None,
         expected_size: int | None = None,
+        authorize: CommitCheck | None = None,
     ) -> UploadResult:
-        """Stream `chunks` into a new blob, then point the node at it; the old bytes go last."""
+        """Stream `chunks` into a new blob, then point the node at it; the old bytes go last.
+
+        If the space is deleted (or deleted and created anew) before the commit, or `authorize` (the
+        caller's write grant, checked again) fails then, the upload is refused and its bytes released
+        at once.
+        """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
-        key = new_content_key(target.space_id, target.graph_id, target.uri)
+        key = new_content_key(target.space_uid or target.space_id, target.graph_id, target.uri)
         source = logged_transfer(chunks, label=f"upload {target.uri}", every_mib=self.log_every_mib)
         written = await self.blobs.write(
             key, source, max_size=self.max_upload_size, expected_size=expected_size
         )
-        return await self.attach_content(target, written, content_type=content_type, filename=filename)
+        return await self.attach_content(
+            target, written, content_type=content_type, filename=filename, authorize=authorize
+        )
 
     async def attach_content(
-        self, target: FileTarget, written: WrittenBlob, *, content_type: str | None, filename: str | None
+        self,
+        target: FileTarget,
+        written: WrittenBlob,
+        *,
+        content_type: str | None,
+        filename: str | None,
+        authorize: CommitCheck | None = None,
     ) -> UploadResult:
-        """Point the node at a blob just written (streamed, or a finished resumable upload); the old bytes go.
+        """Commit a blob just written (streamed, or a finished resumable upload): point the node at it
+        by a compare-and-set; the old bytes go.
 
-        If the node was deleted while the bytes came in, the new blob is removed and NotFoundError raised.
+        Authorized again at commit: the space must still be the one the upload started in
+        (`target.space_uid`), `authorize` must pass, and the node must still exist. If not, the upload is
+        refused (NotFoundError, ConflictError, PermissionDeniedError naming why) and its blob is
+        released at once. A store failure (StorageUnavailableError) keeps the blob, so a resumable
+        upload can commit it on a later try.
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
         uri = target.uri
+
+        def point_at_blob(node: FileNode) -> FileNode:
+            node.blobKey = written.key
+            node.sha256 = written.sha256
+            node.fileLength = written.size
+            node.fileType = content_type
+            node.contentUpdateTime = int(time.time() * 1000)
+            if filename:
+                node.fileName = filename
+            return node
+
         # Every byte is stored: finish even if cancelled (shutdown), or the blob would be orphaned, or
         # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
             try:
-
-                def point_at_blob(node: FileNode) -> FileNode:
-                    node.blobKey = written.key
-                    node.sha256 = written.sha256
-                    node.fileLength = written.size
-                    node.fileType = content_type
-                    node.contentUpdateTime = int(time.time() * 1000)
-                    if filename:
-                        node.fileName = filename
-                    return node
-
-                change = await self._change_node(target.graph_iri, uri, point_at_blob)
-            except BaseException:  # refused (node or space gone, storage down): the bytes go at once
-                await self.releaser.release([written.key], reason=f"upload to {uri} not committed")
+                graph_iri = await self._commit_target(target, authorize)
+                change = await self._change_node(graph_iri, uri, point_at_blob)
+            except COMMIT_REFUSALS:
+                await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
                 raise
             if change.before.blobKey != written.key:
                 await self.releaser.release([change.before.blobKey], reason=f"file {uri} replaced")
@@ -394,6 +422,24 @@ class FileService:
         return UploadResult(
             node.URI, written.size, written.sha256, content_type, node.fileName, change.version
         )
+
+    async def _commit_target(self, target: FileTarget, authorize: CommitCheck | None) -> str:
+        """The graph an upload commits into, after checking again that it may."""
+        space_id, uri = target.space_id, target.uri
+        try:
+            space = await self.spaces.require(space_id)
+        except NotFoundError:
+            raise NotFoundError(
+                f"space {space_id!r} was deleted during the upload to {uri}; the upload is refused"
+            ) from None
+        if target.space_uid is not None and space.uid != target.space_uid:
+            raise ConflictError(
+                f"space {space_id!r} was deleted and created anew during the upload to {uri}: it is "
+                "another space now, so the upload is refused"
+            )
+        if authorize is not None:
+            await authorize()
+        return graph_uri(space.uid, target.graph_id)
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
         graph_iri = await self._graph_iri(space_id, graph_id)

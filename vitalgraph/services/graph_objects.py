@@ -48,8 +48,8 @@ class GraphObjectCollection:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def graph_for(self, space_id: str, graph_id: str | None) -> str:
-        await self.spaces.require(space_id)
-        return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
+        space = await self.spaces.require(space_id)
+        return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
 
     @contextlib.asynccontextmanager
     async def writing(self, graph: str) -> AsyncIterator[None]:

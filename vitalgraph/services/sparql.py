@@ -98,13 +98,13 @@ class SparqlService:
 
     async def query(self, space_id: str, query: str, accept: str | None = None) -> QueryAnswer:
         """SELECT / ASK → SPARQL JSON results; CONSTRUCT / DESCRIBE → N-Triples (JSON-LD if `accept` prefers it)."""
-        await self.spaces.require(space_id)
+        space = await self.spaces.require(space_id)
         if not query.strip():
             raise InvalidInputError("empty SPARQL query")
         if len(query) > MAX_QUERY_LENGTH:
             raise InvalidInputError(f"SPARQL query over {MAX_QUERY_LENGTH} characters")
         form = classify_query(query)
-        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space_id))
+        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space.uid))
         if form in (QueryForm.SELECT, QueryForm.ASK):
             return QueryAnswer(RESULTS_JSON, await self.graph.query_json(query, graphs))
         triples = await self.graph.query_triples(query, graphs)

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
@@ -30,8 +30,10 @@ from vitalgraph.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from vitalgraph.graph.base import graph_uri
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
+    COMMIT_REFUSALS,
     DEFAULT_GRAPH_ID,
     FileService,
     FileTarget,
@@ -65,6 +67,7 @@ class TusUpload:
     expires: float  # epoch seconds; every PATCH pushes it out again
     metadata: dict[str, str] = field(default_factory=dict)  # as the client sent it, echoed by HEAD
     finished: dict | None = None  # the blob (key, size, sha256) once staged bytes became one, until attached
+    space_uid: str | None = None  # the space's identity when the upload began (store format 2 on)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,9 @@ class TusService:
         self.max_size = max_size
         self.expiry_seconds = expiry_seconds
         self.locks = locks
+        self.releaser = files.releaser
+        # the owner's write grant on the space, checked again at commit (set by the container)
+        self.authorize: Callable[[str, str], Awaitable[None]] | None = None
 
     @property
     def store(self) -> ResumableUploads:
@@ -136,7 +142,7 @@ class TusService:
         if upload.owner != owner:  # someone else's upload is, for this caller, not there
             raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
         if upload.expires <= time.time():
-            await self._remove(upload.id)
+            await self._remove(upload.id, upload.finished, "expired")
             raise GoneError(f"upload {upload_id} expired; start a new upload")
         return upload
 
@@ -150,9 +156,11 @@ class TusService:
         finally:
             await self.locks.release(upload_id)
 
-    async def _remove(self, upload_id: str) -> None:
-        """Drop the staged bytes and the record (a finished but unattached blob is left to the orphan gc)."""
-        await self.store.terminate_upload(upload_id)
+    async def _remove(self, upload_id: str, finished: dict | None = None, reason: str = "ended") -> None:
+        """Release the staged bytes (or the finished but not yet attached blob), then the record."""
+        await self.releaser.release_staged(upload_id, reason=reason)
+        if finished:
+            await self.releaser.release([finished.get("key")], reason=reason)
         await self._forget(upload_id)
 
     # --- protocol operations ---------------------------------------------------------------------
@@ -168,7 +176,7 @@ class TusService:
         if filetype is not None:
             check_content_type(filetype)
         check_file_size(length, self.max_size)
-        await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing space or node
+        target = await self.files.upload_target(space_id, graph_id, file_uri)  # 404: no such space or node
         upload = TusUpload(
             id=uuid.uuid4().hex,
             owner=owner,
@@ -180,9 +188,10 @@ class TusService:
             length=length,
             expires=time.time() + self.expiry_seconds,
             metadata=metadata,
+            space_uid=target.space_uid,
         )
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
-        key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, file_uri)
+        key = new_content_key(target.space_uid or space_id, target.graph_id, file_uri)
         await store.begin_upload(upload.id, key)
         return upload
 
@@ -191,7 +200,7 @@ class TusService:
         try:
             offset = upload.finished["size"] if upload.finished else await self.store.upload_offset(upload_id)
         except NotFoundError:  # the record outlived its staged bytes (a crash mid-cleanup)
-            await self._remove(upload_id)
+            await self._remove(upload_id, reason="staged bytes missing")
             raise
         if offset == upload.length and await self.locks.try_acquire(upload_id):
             # every byte is here but completing failed (e.g. storage was down): try again now,
@@ -254,14 +263,24 @@ class TusService:
             await self._save(upload)
         else:
             written = WrittenBlob(**upload.finished)
+        authorize = self.authorize
+
+        async def owner_may_still_write() -> None:
+            if authorize is not None:
+                await authorize(upload.owner, upload.space_id)
+
+        target = FileTarget(
+            upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri, upload.space_uid
+        )
         try:
             result = await self.files.attach_content(
-                FileTarget(upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri),
+                target,
                 written,
                 content_type=upload.filetype,
                 filename=upload.filename,
+                authorize=owner_may_still_write,
             )
-        except NotFoundError:  # the node went away meanwhile (attach_content removed the blob)
+        except COMMIT_REFUSALS:  # refused at commit: attach_content released the blob
             await self._forget(upload.id)
             raise
         await self._forget(upload.id)
@@ -274,8 +293,8 @@ class TusService:
         async with self._holding(
             upload_id, f"a PATCH to upload {upload_id} is in progress; terminate it after"
         ):
-            await self._load(upload_id, owner)
-            await self._remove(upload_id)
+            upload = await self._load(upload_id, owner)
+            await self._remove(upload_id, upload.finished, "terminated")
 
     # --- expiry ----------------------------------------------------------------------------------
     async def remove_expired(self, now: float | None = None) -> int:
@@ -288,24 +307,53 @@ class TusService:
         removed = 0
         for upload_id in records:
             removed += await self._remove_if(
-                upload_id, lambda record: record is not None and record["expires"] <= now
+                upload_id, lambda record: record is not None and record["expires"] <= now, "expired"
             )
         for upload_id in set(staged) - records:
-            removed += await self._remove_if(upload_id, lambda record: record is None)
+            removed += await self._remove_if(upload_id, lambda record: record is None, "no upload record")
         if removed:
             logger.info("removed %d expired or abandoned resumable uploads", removed)
         return removed
 
-    async def _remove_if(self, upload_id: str, condition: Callable[[dict | None], bool]) -> bool:
+    # --- uploads whose target went away ------------------------------------------------------------
+    async def drop_uploads_into(
+        self, space_id: str, graph: str | None = None, file_uri: str | None = None
+    ) -> int:
+        """Remove at once the in-flight uploads into a deleted space (or a deleted node: `graph` is
+        its graph IRI, `file_uri` its URI), releasing their staged bytes; how many. An upload whose
+        PATCH is running right now is left to that PATCH: its commit is refused and releases it."""
+
+        def into_target(record: dict | None) -> bool:
+            if record is None or record["space_id"] != space_id:
+                return False
+            if file_uri is None:
+                return True
+            target_graph = graph_uri(
+                record.get("space_uid") or space_id, record["graph_id"] or DEFAULT_GRAPH_ID
+            )
+            return record["file_uri"] == file_uri and target_graph == graph
+
+        dropped = 0
+        for upload_id in await self.store.record_ids():
+            dropped += await self._remove_if(upload_id, into_target, f"target of upload deleted ({space_id})")
+        return dropped
+
+    async def _remove_if(self, upload_id: str, condition: Callable[[dict | None], bool], reason: str) -> bool:
         """Remove the upload when `condition(its record)` holds, unless a request holds it right now
         (checked once cheaply, then again under the upload's lock)."""
         if not await self._record_meets(upload_id, condition) or not await self.locks.try_acquire(upload_id):
             return False
         try:
-            if not await self._record_meets(upload_id, condition):
+            record = await self.store.load_record(upload_id)
+            if not condition(record):
                 return False
-            await self._remove(upload_id)
+            if record is None:
+                await self.releaser.release_staged(upload_id, reason=reason)
+            else:
+                await self._remove(upload_id, record.get("finished"), reason)
             return True
+        except ValueError:
+            return False
         finally:
             await self.locks.release(upload_id)
 

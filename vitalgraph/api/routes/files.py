@@ -20,6 +20,7 @@ from vitalgraph.api.deps import (
     Offset,
     OptionalUri,
     PageSize,
+    PrincipalDep,
     Search,
     ServicesDep,
     UriList,
@@ -35,6 +36,7 @@ from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import GraphObject
+from vitalgraph.services.auth import Principal
 from vitalgraph.services.files import node_etag, parse_expires, parse_if_match
 
 router = APIRouter(prefix="/api/files", tags=["files"])
@@ -149,6 +151,7 @@ class PresignedResponse(BaseModel):
 async def _upload(
     request: Request,
     services: ServicesDep,
+    principal: Principal,
     space_id: str,
     graph_id: str | None,
     uri: str,
@@ -175,6 +178,7 @@ async def _upload(
                 content_type=content_type,
                 filename=filename,
                 expected_size=expected,
+                authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
             )
         finally:
             await body.aclose()
@@ -209,6 +213,7 @@ async def _download(
 async def stream_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
@@ -218,7 +223,9 @@ async def stream_upload(
 
     PUT is accepted too, so `curl -T FILE URL` works as is.
     """
-    return await _upload(request, services, space_id, graph_id, uri, filename, multipart_only=False)
+    return await _upload(
+        request, services, principal, space_id, graph_id, uri, filename, multipart_only=False
+    )
 
 
 @router.get("/stream/download", dependencies=[Depends(require_streaming)])
@@ -233,12 +240,13 @@ async def stream_download(
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> UploadResponse:
     """The existing VitalGraph route: multipart/form-data with a 'file' field."""
-    return await _upload(request, services, space_id, graph_id, uri, None, multipart_only=True)
+    return await _upload(request, services, principal, space_id, graph_id, uri, None, multipart_only=True)
 
 
 @router.get("/download")

@@ -299,16 +299,15 @@ class BucketResumableUploads:
     # ---------------------------------------------------------------- migration
 
     async def adopt_local_state(self, staging_dir: Path, records_dir: Path) -> int:
-        """Migration from the layout before the state moved into the bucket: a server kept each S3 resumable
-        upload's state on its own disk, `DATA_DIR/s3-staging/<id>.json` (object key, multipart id, parts)
-        with the tail `<id>.<next part>.tail` beside it, and the tus record in `DATA_DIR/tus/<id>.json`.
+        """Migration from the layout before the state moved into the bucket: a server kept each S3
+        resumable upload's state on its own disk, `DATA_DIR/s3-staging/<id>.json` (object key, multipart
+        id, parts) with the tail `<id>.<next part>.tail` beside it, and the tus record in
+        `DATA_DIR/tus/<id>.json` (also for an upload whose bytes were finished but not yet attached).
         Each upload is copied into the bucket (tail and record first, the state last, so a state in the
-        bucket means a complete copy), then removed from disk; running it again after a crash redoes the
-        rest. Returns how many uploads moved."""
-        if not staging_dir.is_dir():
-            return 0
+        bucket means a complete copy), then removed from disk; running it again after a crash redoes
+        the rest. Returns how many uploads and records moved."""
         moved = 0
-        for state_path in sorted(staging_dir.glob("*.json")):
+        for state_path in sorted(staging_dir.glob("*.json")) if staging_dir.is_dir() else []:
             upload_id = check_upload_id(state_path.stem)
             document = json.loads(await self.session.run_on_worker(state_path.read_text))
             state = UploadState(document["object_key"], document["multipart_id"], document["parts"])
@@ -318,20 +317,27 @@ class BucketResumableUploads:
                     self._tail_name(upload_id, state.next_part),
                     await self.session.run_on_worker(tail.read_bytes),
                 )
-            record = records_dir / f"{upload_id}.json"
-            if record.exists():
-                await self.save_record(
-                    upload_id, json.loads(await self.session.run_on_worker(record.read_text))
-                )
+            await self._adopt_record(records_dir / f"{upload_id}.json")
             await self._save(upload_id, state)
-            for leftover in [*staging_dir.glob(f"{upload_id}.*"), record]:
+            for leftover in staging_dir.glob(f"{upload_id}.*"):
                 leftover.unlink(missing_ok=True)
             moved += 1
-        with contextlib.suppress(OSError):
-            staging_dir.rmdir()  # only when empty
+        for record in sorted(records_dir.glob("*.json")) if records_dir.is_dir() else []:
+            moved += await self._adopt_record(record)
+        for directory in (staging_dir, records_dir):
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # only when empty
         if moved:
-            log.info("moved %d resumable uploads from %s into the bucket", moved, staging_dir)
+            log.info("moved %d resumable uploads from %s into the bucket", moved, staging_dir.parent)
         return moved
+
+    async def _adopt_record(self, path: Path) -> bool:
+        if not path.exists():
+            return False
+        upload_id = check_upload_id(path.stem)
+        await self.save_record(upload_id, json.loads(await self.session.run_on_worker(path.read_text)))
+        path.unlink(missing_ok=True)
+        return True
 
     # ---------------------------------------------------------------- the caller's records
 

@@ -134,9 +134,9 @@ class S3BlobStore(BucketResumableUploads, BlobStore):
     async def open(self) -> None:
         await self.session.open()
         if self.local_state_dirs is not None:
-            # MIGRATION STEP (resumable state from the server's disk into the bucket). It belongs in the
-            # store-format migrations of branch `cas` (services/migrations.py) with a format version bump
-            # once that framework is on main; until then the store runs it itself, at every open.
+            # Store format 3 (services/migrations.py): resumable state moved from each server's disk into
+            # the bucket. Every replica has a disk of its own, so each moves its own at every open (a
+            # no-op once done), not only the one that runs the store's migrations.
             try:
                 await self.adopt_local_state(*self.local_state_dirs)
             except BaseException:
