@@ -87,9 +87,8 @@ async def play_round(services: Services, n: int, rng: random.Random, *, mixed: b
     uri = f"http://example.org/race/{n}"
     initial = os.urandom(rng.randint(1, 3000))
     await services.files.create_files(SPACE, None, [FileNode(URI=uri, name="initial")])
-    await services.files.upload_content(
-        SPACE, None, uri, jittered(initial, rng), content_type=None, filename=None
-    )
+    target = await services.files.upload_target(SPACE, None, uri)
+    await services.files.upload_content(target, jittered(initial, rng), content_type=None, filename=None)
     state = Round(uri, initial)
 
     async def put_metadata(tag: int) -> None:
@@ -106,9 +105,8 @@ async def play_round(services: Services, n: int, rng: random.Random, *, mixed: b
         await anyio.sleep(rng.uniform(0, 0.006))
         data = os.urandom(rng.randint(1, 3000)) + bytes([tag])
         try:
-            await services.files.upload_content(
-                SPACE, None, uri, jittered(data, rng), content_type=None, filename=None
-            )
+            target = await services.files.upload_target(SPACE, None, uri)
+            await services.files.upload_content(target, jittered(data, rng), content_type=None, filename=None)
         except (NotFoundError, ConflictError) as exc:
             state.refused.append(f"upload: {exc}")
             return
