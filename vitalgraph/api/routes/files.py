@@ -31,7 +31,7 @@ from vitalgraph.api.deps import (
     split_uri_list,
     uris_to_delete,
 )
-from vitalgraph.api.download import build_download_response
+from vitalgraph.api.download import RangeStreamResponse, build_download_response
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError
@@ -194,17 +194,26 @@ async def _download(
     def read_range(start: int, end: int) -> AsyncIterator[bytes]:
         return metrics.metered(content.read_range(start, end), "download")
 
-    return build_download_response(
-        request,
-        size=content.size,
-        etag=make_etag(content.sha256),
-        content_type=content.content_type,
-        filename=content.filename,
-        last_modified=content.modified,
-        read_range=read_range,
-        chunk_size=services.settings.STREAMING_CHUNK_SIZE,
-        stall_timeout=services.settings.TRANSFER_IDLE_TIMEOUT_SECONDS,
-    )
+    try:
+        response = build_download_response(
+            request,
+            size=content.size,
+            etag=make_etag(content.sha256),
+            content_type=content.content_type,
+            filename=content.filename,
+            last_modified=content.modified,
+            read_range=read_range,
+            chunk_size=services.settings.STREAMING_CHUNK_SIZE,
+            stall_timeout=services.settings.TRANSFER_IDLE_TIMEOUT_SECONDS,
+        )
+    except BaseException:
+        await content.close()
+        raise
+    if isinstance(response, RangeStreamResponse):
+        response.on_close = content.close  # the pinned version is let go when the body is sent
+    else:
+        await content.close()  # HEAD, 304, 416: no body to read
+    return response
 
 
 # One route per method (not api_route(methods=[...])): OpenAPI needs a distinct operationId for each.

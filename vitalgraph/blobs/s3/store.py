@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key
+from vitalgraph.blobs.base import BlobStat, BlobStore, PinnedBlob, WrittenBlob, check_key
 from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.blobs.s3.multipart import S3_MAX_PARTS, MultipartWriter, StreamDigest, cut_parts, put_whole
-from vitalgraph.blobs.s3.reads import presigned_get, read_range, stat_object, utc
+from vitalgraph.blobs.s3.reads import PinnedObject, presigned_get, read_range, stat_object, utc
 from vitalgraph.blobs.s3.resumable import BucketResumableUploads
 from vitalgraph.blobs.s3.session import S3Session
 from vitalgraph.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
@@ -226,6 +226,9 @@ class S3BlobStore(BucketResumableUploads, BlobStore):
 
     async def stat(self, key: str) -> BlobStat:
         return await stat_object(self.session, key)
+
+    async def open_pinned(self, key: str) -> PinnedBlob:
+        return await PinnedObject.open(self.session, key, self.chunk_size)
 
     async def presign_download(
         self,
