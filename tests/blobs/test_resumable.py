@@ -294,13 +294,17 @@ async def test_s3_uploads_staged_on_disk_by_the_previous_version_move_into_the_b
     (staging / f"{upload_id}.2.tail").write_bytes(DATA[S3_TEST_PART_SIZE : S3_TEST_PART_SIZE + 1000])
     (staging / f"{upload_id}.1.tail").write_bytes(b"stale: its bytes went out as part 1")
     (records / f"{upload_id}.json").write_text(json.dumps({"id": upload_id, "owner": "ann"}))
+    finished_id = uuid.uuid4().hex  # its bytes became a blob, not yet attached: a record and no state
+    (records / f"{finished_id}.json").write_text(json.dumps({"id": finished_id, "finished": {"key": key}}))
 
     store = make_s3_store(settings, S3_PART_SIZE=S3_TEST_PART_SIZE, DATA_DIR=tmp_path)
     await store.open()
     try:
-        assert not staging.exists() and list(records.iterdir()) == []
+        assert not staging.exists() and not records.exists()  # moved, and the emptied folders gone
         assert await store.staged_upload_ids() == [upload_id]
         assert await store.load_record(upload_id) == {"id": upload_id, "owner": "ann"}
+        assert await store.load_record(finished_id) == {"id": finished_id, "finished": {"key": key}}
+        await store.remove_record(finished_id)
         offset = await store.upload_offset(upload_id)
         assert offset == S3_TEST_PART_SIZE + 1000
         assert await store.append_upload(upload_id, offset, stream(DATA[offset:])) == len(DATA)
