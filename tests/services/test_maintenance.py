@@ -10,7 +10,9 @@ import pytest
 
 from vitalgraph.config import load_settings
 from vitalgraph.model import FileNode
+from vitalgraph.services.blob_keys import ALL_SPACES_PREFIX
 from vitalgraph.services.container import Services
+from vitalgraph.services.migrations import CURRENT_FORMAT
 
 pytestmark = pytest.mark.anyio
 
@@ -30,8 +32,9 @@ async def services(tmp_path):
 async def test_orphans_and_unfinished_uploads_are_collected(services, tmp_path):
     await services.spaces.create("gc")
     await services.files.create_files("gc", None, [FileNode(URI="http://x/kept")])
-    target = await services.files.upload_target("gc", None, "http://x/kept")
-    await services.files.upload_content(target, _bytes(b"kept"), content_type=None, filename=None)
+    await services.files.upload_content(
+        "gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None
+    )
     kept_key = (await services.files.get_file("gc", None, "http://x/kept")).blobKey
 
     orphan = await services.blobs.write("spaces/aaaa/orphan", _bytes(b"orphan"))
@@ -51,7 +54,7 @@ async def test_orphans_and_unfinished_uploads_are_collected(services, tmp_path):
         1,
         1,
     )
-    keys = {stat.key async for stat in services.blobs.list_keys("spaces/")}  # not the format marker
+    keys = {stat.key async for stat in services.blobs.list_keys(ALL_SPACES_PREFIX)}
     assert keys == {kept_key, young.key}
     assert not stale_temp.exists()
 
@@ -109,8 +112,9 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
     services = s3_services
     await services.spaces.create("gc")
     await services.files.create_files("gc", None, [FileNode(URI="http://x/kept")])
-    target = await services.files.upload_target("gc", None, "http://x/kept")
-    await services.files.upload_content(target, _bytes(b"kept"), content_type=None, filename=None)
+    await services.files.upload_content(
+        "gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None
+    )
     kept_key = (await services.files.get_file("gc", None, "http://x/kept")).blobKey
     stale_upload = _start_multipart(seaweedfs, s3_prefix)
     await services.blobs.write("spaces/aaaa/orphan", _bytes(b"orphan"))
@@ -125,7 +129,7 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
         1,
         1,
     )
-    keys = {stat.key async for stat in services.blobs.list_keys("spaces/")}  # not the format marker
+    keys = {stat.key async for stat in services.blobs.list_keys(ALL_SPACES_PREFIX)}
     assert keys == {kept_key, young.key}
     assert _pending_uploads(seaweedfs, s3_prefix) == {fresh_upload}
     assert stale_upload not in _pending_uploads(seaweedfs, s3_prefix)
@@ -159,5 +163,6 @@ def test_gc_command_on_s3(tmp_path, seaweedfs, s3_prefix):
     assert result.returncode == 0, result.stderr
     assert "removed 1 unfinished uploads and 1 orphan blobs" in result.stdout
     assert _pending_uploads(seaweedfs, s3_prefix) == set()
-    listing = seaweedfs.boto_client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=f"{s3_prefix}/spaces/")
-    assert listing.get("KeyCount", 0) == 0  # (the store's format marker stays)
+    listing = seaweedfs.boto_client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=f"{s3_prefix}/")
+    left = [item["Key"] for item in listing.get("Contents", [])]
+    assert left == [f"{s3_prefix}/vitalgraph-store/format-{CURRENT_FORMAT}"]  # only the store's format

@@ -217,24 +217,57 @@ class GraphStore(ABC):
         limit: int,
         offset: int,
         search: str | None = None,
+        contains: Sequence[tuple[Sequence[str], str]] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        order_as_text: bool = False,
     ) -> tuple[list[GraphObject], int]:
-        """A page of objects of the given classes (by name), and the total that match."""
-        where = self._list_where(graph, class_uris, search)
+        """A page of objects of the given classes, and the total that match.
+
+        `search`: some literal of the object contains the text; `contains`: for each (properties, text),
+        one of those properties holds a literal containing the text (both case-insensitive).
+        `order_by`: a property IRI to sort by (its smallest value; objects without one come first),
+        then by URI; without it, by URI. `order_as_text` compares the values as lower-case text (names),
+        else as their type does (numbers as numbers). `descending` reverses the order.
+        """
+        where = self._list_where(graph, class_uris, search, contains)
         count_rows = await self.select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}")
         total = int(count_rows[0]["n"].value) if count_rows else 0
         if offset >= total:  # past the end: also keeps offsets no SPARQL engine can parse out of the query
             return [], total
-        rows = await self.select(
-            f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY ?s LIMIT {int(limit)} OFFSET {int(offset)}"
-        )
+        direction = "DESC" if descending else "ASC"
+        page = f"LIMIT {int(limit)} OFFSET {int(offset)}"
+        if order_by is None:
+            query = f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY {direction}(?s) {page}"
+        else:
+            key = f"OPTIONAL {{ GRAPH {iri(graph)} {{ ?s {iri(order_by)} ?sortValue }} }}"
+            value = "LCASE(STR(?sortValue))" if order_as_text else "?sortValue"
+            query = (
+                f"SELECT ?s (MIN({value}) AS ?key) WHERE {{ {where} {key} }} GROUP BY ?s "
+                f"ORDER BY {direction}(?key) {direction}(?s) {page}"
+            )
+        rows = await self.select(query)
         return await self.get_objects(graph, [row["s"].value for row in rows]), total
 
-    def _list_where(self, graph: str, class_uris: Sequence[str], search: str | None) -> str:
+    def _list_where(
+        self,
+        graph: str,
+        class_uris: Sequence[str],
+        search: str | None,
+        contains: Sequence[tuple[Sequence[str], str]] = (),
+    ) -> str:
         pattern = f"VALUES ?type {{ {_values(class_uris)} }} ?s <{RDF_TYPE}> ?type ."
         if search:
             pattern += (
                 f" ?s ?textProp ?text . FILTER(isLiteral(?text) && "
                 f"CONTAINS(LCASE(STR(?text)), LCASE({literal(search)})))"
+            )
+        for number, (properties, text) in enumerate(contains):
+            value = f"?contains{number}"
+            path = "|".join(iri(p) for p in properties)
+            pattern += (
+                f" FILTER EXISTS {{ ?s {path} {value} . FILTER(isLiteral({value}) && "
+                f"CONTAINS(LCASE(STR({value})), LCASE({literal(text)}))) }}"
             )
         return f"GRAPH {iri(graph)} {{ {pattern} }}"
 
@@ -278,13 +311,11 @@ class GraphStore(ABC):
     async def release(self, graph: str, key: str, owner: str) -> None:
         """Drop `owner`'s claim on `key` (nothing happens when it holds none)."""
         g, node = iri(graph), _claim_node(key)
-        rows = await self.select(
-            f"SELECT ?c WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }}", point_lookup=True
+        # a claim reads "<nonce> <expires> <owner>": what follows the second space is the owner, exactly
+        await self.update(
+            f"DELETE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }} WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c "
+            f'FILTER(STRAFTER(STRAFTER(STR(?c), " "), " ") = {literal(owner)}) }} }}'
         )
-        mine = [str(r["c"]) for r in rows if _parse_claim(r["c"].value).owner == owner]  # type: ignore[attr-defined]
-        if mine:
-            triples = " ".join(f"{node} <{CLAIM_HELD}> {c} ." for c in mine)
-            await self.update(f"DELETE DATA {{ GRAPH {g} {{ {triples} }} }}")
 
     async def claim_holder(self, graph: str, key: str) -> str | None:
         """The owner holding `key` now, if any (for tests and diagnostics; a claim can change at once)."""

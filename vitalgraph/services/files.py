@@ -6,6 +6,7 @@ so a client can never make a node claim bytes it does not have.
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 import time
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from vitalgraph import tracing
 from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
 from vitalgraph.errors import (
     ConflictError,
@@ -24,13 +26,15 @@ from vitalgraph.errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
     PreconditionFailedError,
+    QuotaExceededError,
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.blob_release import BlobReleaser
 from vitalgraph.services.disposition import content_disposition
-from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.quotas import Limit, QuotaService
+from vitalgraph.services.spaces import Space, SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
 DEFAULT_GRAPH_ID = "default"
@@ -39,28 +43,38 @@ _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1
 SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "nodeVersion")
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
+NAME_PROPERTIES = (FileNode.property_specs["name"].uri, FileNode.property_specs["fileName"].uri)
+# What a file list may be sorted by: the key a client sends -> the property (None: the node's URI).
+SORT_KEYS: dict[str, str | None] = {
+    "uri": None,
+    "name": FileNode.property_specs["name"].uri,
+    "filename": FileNode.property_specs["fileName"].uri,
+    "size": FileNode.property_specs["fileLength"].uri,
+    "type": FileNode.property_specs["fileType"].uri,
+    "modified": FileNode.property_specs["contentUpdateTime"].uri,
+}
+TEXT_SORT_KEYS = ("name", "filename", "type")  # compared as lower-case text: "alpha" before "Bravo"
+
+
+def parse_sort(value: str | None) -> tuple[str | None, bool]:
+    """`sort=KEY` or `sort=-KEY` (descending) -> (property IRI or None for the URI, descending)."""
+    if not value:
+        return None, False
+    descending = value.startswith("-")
+    key = value[1:] if descending else value
+    if key not in SORT_KEYS:
+        raise InvalidInputError(
+            f"query parameter 'sort' must be one of {', '.join(SORT_KEYS)} (with '-' first for descending), "
+            f"not {value[:40]!r}"
+        )
+    return SORT_KEYS[key], descending
 
 
 OPEN_ATTEMPTS = 5  # a download re-reads the node when its blob was replaced just before it opened
 CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
 # What refuses an upload at commit; its bytes are released at once.
-COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError)
+COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, QuotaExceededError)
 CommitCheck = Callable[[], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class FileTarget:
-    """The file node an upload fills: its space (and the space's identity when the upload began, None
-    for records written before spaces had one), graph and URI."""
-
-    space_id: str
-    graph_id: str
-    uri: str
-    space_uid: str | None
-
-    @property
-    def graph_iri(self) -> str:
-        return graph_uri(self.space_uid or self.space_id, self.graph_id)
 
 
 @dataclass(frozen=True)
@@ -195,16 +209,18 @@ def check_filename(value: str | None) -> str | None:
 class FileService:
     def __init__(
         self,
-        graph_store: GraphStore,
+        graph: GraphStore,
         blobs: BlobStore,
         spaces: SpaceService,
         *,
         max_upload_size: int | None,
         log_every_mib: int = 256,
+        quotas: QuotaService | None = None,
     ) -> None:
-        self.graph_store = graph_store
+        self.graph = graph
         self.blobs = blobs
         self.spaces = spaces
+        self.quotas = quotas or QuotaService(graph, spaces)
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
         self.releaser = BlobReleaser(blobs)
@@ -214,8 +230,7 @@ class FileService:
         # what else goes with a deleted node (its in-flight resumable uploads): set by the container
         self.on_node_deleted: list[Callable[[str, str, str], Awaitable[None]]] = []
 
-    async def _graph_iri(self, space_id: str, graph_id: str | None) -> str:
-        """The IRI of the space's named graph `graph_id`; NotFoundError when the space does not exist."""
+    async def _graph(self, space_id: str, graph_id: str | None) -> str:
         space = await self.spaces.require(space_id)
         return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
 
@@ -223,17 +238,21 @@ class FileService:
     async def create_files(
         self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
     ) -> list[str]:
-        graph_iri = await self._graph_iri(space_id, graph_id)
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
         nodes = _file_nodes(objects)
-        taken = await self.graph_store.existing(graph_iri, [n.URI for n in nodes])
+        taken = await self.graph.existing(graph, [n.URI for n in nodes])
         if taken:
             raise ConflictError(f"file node already exists: {sorted(taken)[0]}")
         for node in nodes:
             for name in SERVER_OWNED:
                 setattr(node, name, None)
-        for node in nodes:  # each node is created by a compare-and-set: two creators never merge
-            if not await self.graph_store.compare_and_set(graph_iri, node.URI, None, node):
-                raise ConflictError(f"file node already exists: {node.URI}")
+        async with self.quotas.commit_turn(space) as quota:
+            if quota is not None:
+                await quota.allow(0, len(nodes))
+            for node in nodes:  # each node is created by a compare-and-set: two creators never merge
+                if not await self.graph.compare_and_set(graph, node.URI, None, node):
+                    raise ConflictError(f"file node already exists: {node.URI}")
         return [n.URI for n in nodes]
 
     async def update_files(
@@ -248,11 +267,11 @@ class FileService:
 
         `if_match` (one node only) names the versions the client accepts: 412 when the node moved on.
         """
-        graph_iri = await self._graph_iri(space_id, graph_id)
+        graph = await self._graph(space_id, graph_id)
         nodes = _file_nodes(objects)
         if if_match is not None and len(nodes) != 1:
             raise InvalidInputError("If-Match applies to one file node; send one node per request")
-        existing = await self.graph_store.existing(graph_iri, [n.URI for n in nodes])
+        existing = await self.graph.existing(graph, [n.URI for n in nodes])
         missing = [n.URI for n in nodes if n.URI not in existing]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
@@ -264,25 +283,44 @@ class FileService:
                     setattr(new, name, getattr(current, name, None))
                 return new
 
-            change = await self._change_node(graph_iri, node.URI, keep_content, if_match=if_match)
+            change = await self._change_node(graph, node.URI, keep_content, if_match=if_match)
             updated.append(NodeVersion(node.URI, change.version))
         return updated
 
     async def get_file(self, space_id: str, graph_id: str | None, uri: str) -> FileNode:
-        graph_iri = await self._graph_iri(space_id, graph_id)
-        return await self._get_node(graph_iri, uri)
+        graph = await self._graph(space_id, graph_id)
+        return await self._get_node(graph, uri)
 
     async def get_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[FileNode]:
         check_uri_count(uris)
-        graph_iri = await self._graph_iri(space_id, graph_id)
-        return [o for o in await self.graph_store.get_objects(graph_iri, uris) if isinstance(o, FileNode)]
+        graph = await self._graph(space_id, graph_id)
+        return [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
 
     async def list_files(
-        self, space_id: str, graph_id: str | None, *, page_size: int, offset: int, file_filter: str | None
+        self,
+        space_id: str,
+        graph_id: str | None,
+        *,
+        page_size: int,
+        offset: int,
+        file_filter: str | None,
+        name: str | None = None,
+        sort: str | None = None,
     ) -> tuple[list[FileNode], int]:
-        graph_iri = await self._graph_iri(space_id, graph_id)
-        objects, total = await self.graph_store.list_objects(
-            graph_iri, [FileNode.class_uri], limit=page_size, offset=offset, search=file_filter
+        """A page of file nodes. `file_filter`: any text of the node contains it; `name`: its name or
+        file name contains it; `sort`: one of SORT_KEYS, `-` first for descending (default: by URI)."""
+        order_by, descending = parse_sort(sort)
+        graph = await self._graph(space_id, graph_id)
+        objects, total = await self.graph.list_objects(
+            graph,
+            [FileNode.class_uri],
+            limit=page_size,
+            offset=offset,
+            search=file_filter,
+            contains=[(NAME_PROPERTIES, name)] if name else (),
+            order_by=order_by,
+            descending=descending,
+            order_as_text=(sort or "").lstrip("-") in TEXT_SORT_KEYS,
         )
         return [o for o in objects if isinstance(o, FileNode)], total
 
@@ -293,18 +331,18 @@ class FileService:
         check_uri_count(uris)
         if if_match is not None and len(uris) != 1:
             raise InvalidInputError("If-Match applies to one file node; delete one node per request")
-        graph_iri = await self._graph_iri(space_id, graph_id)
-        nodes = [o for o in await self.graph_store.get_objects(graph_iri, uris) if isinstance(o, FileNode)]
+        graph = await self._graph(space_id, graph_id)
+        nodes = [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
         found = {n.URI for n in nodes}
         missing = [u for u in uris if u not in found]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
         for uri in found:
-            change = await self._change_node(graph_iri, uri, lambda _current: None, if_match=if_match)
+            change = await self._change_node(graph, uri, lambda _current: None, if_match=if_match)
             await self.releaser.release([change.before.blobKey], reason=f"file {uri} deleted")
-            self.cancel_uploads(lambda target, g=graph_iri, u=uri: target[1:] == (g, u))
+            self.cancel_uploads(lambda target, g=graph, u=uri: target[1:] == (g, u))
             for hook in self.on_node_deleted:
-                await hook(space_id, graph_iri, uri)
+                await hook(space_id, graph, uri)
         return list(found)
 
     def cancel_uploads(self, matches: Callable[[tuple[str, str, str]], bool]) -> int:
@@ -317,7 +355,7 @@ class FileService:
     # --- one writer per node ------------------------------------------------------------------
     async def _change_node(
         self,
-        graph_iri: str,
+        graph: str,
         uri: str,
         change: Callable[[FileNode], FileNode | None],
         *,
@@ -327,7 +365,7 @@ class FileService:
         on the version read; when another writer got in between, read again and apply again. With
         `if_match`, the version read must be one of those, and a writer in between is a 412."""
         for _ in range(CHANGE_ATTEMPTS):
-            current = await self._get_node(graph_iri, uri)
+            current = await self._get_node(graph, uri)
             version = current.nodeVersion or 0
             if if_match is not None and not if_match.matches(version):
                 raise PreconditionFailedError(
@@ -336,7 +374,7 @@ class FileService:
                 )
             before = copy.deepcopy(current)
             after = change(current)
-            if await self.graph_store.compare_and_set(graph_iri, uri, version, after):
+            if await self.graph.compare_and_set(graph, uri, version, after):
                 return NodeChange(before, after, version + 1 if after is not None else None)  # type: ignore[arg-type]
             if if_match is not None:
                 raise PreconditionFailedError(
@@ -349,78 +387,105 @@ class FileService:
     # --- content -------------------------------------------------------------------------
     def check_upload_size(self, size: int | None) -> None:
         """PayloadTooLargeError for a declared size over MAX_STREAMING_FILE_SIZE (bytes that arrive are
-        counted by the blob store against the same limit)."""
+        counted by the blob store against the same limit, or a smaller one a quota sets)."""
         check_file_size(size, self.max_upload_size)
-
-    async def upload_target(self, space_id: str, graph_id: str | None, uri: str) -> FileTarget:
-        """The file node an upload will fill, found once before any byte is read (NotFoundError if not);
-        the space's identity is pinned here and checked again at commit."""
-        space = await self.spaces.require(space_id)
-        target = FileTarget(space_id, graph_id or DEFAULT_GRAPH_ID, uri, space.uid)
-        await self._get_node(target.graph_iri, uri)
-        return target
 
     async def upload_content(
         self,
-        target: FileTarget,
+        space_id: str,
+        graph_id: str | None,
+        uri: str,
         chunks: AsyncIterator[bytes],
         *,
         content_type: str | None,
         filename: str | None,
         expected_size: int | None = None,
         authorize: CommitCheck | None = None,
+        expected_sha256: str | None = None,
     ) -> UploadResult:
         """Stream `chunks` into a new blob, then point the node at it; the old bytes go last.
 
-        If the space is deleted (or deleted and created anew) before the commit, or `authorize` (the
-        caller's write grant, checked again) fails then, the upload is refused and its bytes released
-        at once.
+        With `expected_sha256` (a digest the client sent), bytes that hash otherwise are refused
+        (InvalidInputError naming both digests) and released before the node changes.
+
+        The space is pinned when the upload starts: if it is deleted (or deleted and created anew)
+        before the commit, or `authorize` (the caller's write grant, checked again) fails then, the
+        upload is refused and its bytes released at once.
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
-        key = new_content_key(target.space_uid or target.space_id, target.graph_id, target.uri)
-        source = logged_transfer(chunks, label=f"upload {target.uri}", every_mib=self.log_every_mib)
-        in_flight = (target.space_uid or target.space_id, target.graph_iri, target.uri)
-        with anyio.CancelScope() as scope:
-            self._in_flight.setdefault(in_flight, set()).add(scope)
-            try:
-                written = await self.blobs.write(
-                    key, source, max_size=self.max_upload_size, expected_size=expected_size
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+        current = await self._get_node(graph, uri)
+        key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
+        max_size, quota_limit = await self._upload_allowance(space, current.fileLength or 0)
+        attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
+        target = (space.uid, graph, uri)
+        with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
+            source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
+            with anyio.CancelScope() as scope:
+                self._in_flight.setdefault(target, set()).add(scope)
+                try:
+                    written = await self.blobs.write(
+                        key, tracing.timed_receive(source), max_size=max_size, expected_size=expected_size
+                    )
+                except PayloadTooLargeError:
+                    if quota_limit is None:
+                        raise
+                    raise QuotaExceededError(
+                        f"quota of {quota_limit.scope} exceeded: {quota_limit.quota.max_bytes} bytes allowed, "
+                        f"{max_size} left for this file; the upload was stopped and nothing was kept"
+                    ) from None
+                finally:
+                    self._in_flight[target].discard(scope)
+                    if not self._in_flight[target]:
+                        del self._in_flight[target]
+            if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
+                raise NotFoundError(
+                    f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
                 )
-            finally:
-                self._in_flight[in_flight].discard(scope)
-                if not self._in_flight[in_flight]:
-                    del self._in_flight[in_flight]
-        if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
-            raise NotFoundError(
-                f"file node {target.uri} in space {target.space_id!r} was deleted during the upload; "
-                "the upload is refused"
-            )
-        return await self.attach_content(
-            target, written, content_type=content_type, filename=filename, authorize=authorize
-        )
+            span.set_attribute("vitalgraph.size", written.size)
+            if expected_sha256 is not None and written.sha256 != expected_sha256:
+                await self.releaser.release([written.key], reason=f"upload to {uri} failed its digest")
+                raise InvalidInputError(
+                    f"digest mismatch: the request says sha-256=:{_b64(expected_sha256)}: but the bytes "
+                    f"received have sha-256=:{_b64(written.sha256)}:; nothing was stored"
+                )
+            with stages.timed("commit"):
+                return await self.attach_content(
+                    space_id,
+                    graph_id,
+                    uri,
+                    written,
+                    content_type=content_type,
+                    filename=filename,
+                    space_uid=space.uid,
+                    authorize=authorize,
+                )
 
     async def attach_content(
         self,
-        target: FileTarget,
+        space_id: str,
+        graph_id: str | None,
+        uri: str,
         written: WrittenBlob,
         *,
         content_type: str | None,
         filename: str | None,
+        space_uid: str | None = None,
         authorize: CommitCheck | None = None,
     ) -> UploadResult:
         """Commit a blob just written (streamed, or a finished resumable upload): point the node at it
         by a compare-and-set; the old bytes go.
 
         Authorized again at commit: the space must still be the one the upload started in
-        (`target.space_uid`), `authorize` must pass, and the node must still exist. If not, the upload is
+        (`space_uid`), `authorize` must pass, and the node must still exist. If not, the upload is
         refused (NotFoundError, ConflictError, PermissionDeniedError naming why) and its blob is
         released at once. A store failure (StorageUnavailableError) keeps the blob, so a resumable
         upload can commit it on a later try.
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
-        uri = target.uri
 
         def point_at_blob(node: FileNode) -> FileNode:
             node.blobKey = written.key
@@ -436,8 +501,13 @@ class FileService:
         # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
             try:
-                graph_iri = await self._commit_target(target, authorize)
-                change = await self._change_node(graph_iri, uri, point_at_blob)
+                space = await self._commit_target(space_id, uri, space_uid, authorize)
+                graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+                async with self.quotas.commit_turn(space) as quota:
+                    if quota is not None:
+                        replaced = (await self._get_node(graph, uri)).fileLength or 0
+                        await quota.allow(written.size - replaced, 0)
+                    change = await self._change_node(graph, uri, point_at_blob)
             except COMMIT_REFUSALS:
                 await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
                 raise
@@ -449,31 +519,40 @@ class FileService:
             node.URI, written.size, written.sha256, content_type, node.fileName, change.version
         )
 
-    async def _commit_target(self, target: FileTarget, authorize: CommitCheck | None) -> str:
-        """The graph an upload commits into, after checking again that it may."""
-        space_id, uri = target.space_id, target.uri
+    async def _commit_target(
+        self, space_id: str, uri: str, space_uid: str | None, authorize: CommitCheck | None
+    ) -> Space:
+        """The space an upload commits into, after checking again that it may."""
         try:
             space = await self.spaces.require(space_id)
         except NotFoundError:
             raise NotFoundError(
                 f"space {space_id!r} was deleted during the upload to {uri}; the upload is refused"
             ) from None
-        if target.space_uid is not None and space.uid != target.space_uid:
+        if space_uid is not None and space.uid != space_uid:
             raise ConflictError(
                 f"space {space_id!r} was deleted and created anew during the upload to {uri}: it is "
                 "another space now, so the upload is refused"
             )
         if authorize is not None:
             await authorize()
-        return graph_uri(space.uid, target.graph_id)
+        return space
+
+    async def _upload_allowance(self, space: Space, replaced: int) -> tuple[int | None, Limit | None]:
+        """The size limit for one upload: MAX_STREAMING_FILE_SIZE, or what a quota leaves if that is less
+        (the bytes of the content it replaces count as free); and the quota that binds, if one does."""
+        allowed, limit = await self.quotas.bytes_allowed(space, freed=replaced)
+        if allowed is None or (self.max_upload_size is not None and self.max_upload_size <= allowed):
+            return self.max_upload_size, None
+        return allowed, limit
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
         """The node's content, pinned to the blob version the node points at now: every range of the
         download reads that version (call `close` when done). A replace meanwhile either leaves the
         download the old bytes (local store) or makes its later ranges fail (S3); never a mix."""
-        graph_iri = await self._graph_iri(space_id, graph_id)
+        graph = await self._graph(space_id, graph_id)
         for _ in range(OPEN_ATTEMPTS):
-            node = await self._get_node(graph_iri, uri)
+            node = await self._get_node(graph, uri)
             if not node.blobKey or node.sha256 is None:
                 raise NotFoundError(f"file node {uri} has no content yet: upload it first")
             try:
@@ -518,8 +597,8 @@ class FileService:
                 f"presign URLs (VITALGRAPH_BLOB_BACKEND=s3 can): "
                 "download through /api/files/stream/download instead"
             )
-        graph_iri = await self._graph_iri(space_id, graph_id)
-        node = await self._get_node(graph_iri, uri)
+        graph = await self._graph(space_id, graph_id)
+        node = await self._get_node(graph, uri)
         if not node.blobKey or node.sha256 is None:
             raise NotFoundError(f"file node {uri} has no content yet: upload it first")
         issued = datetime.now(UTC).replace(microsecond=0)
@@ -538,8 +617,8 @@ class FileService:
             sha256=node.sha256,
         )
 
-    async def _get_node(self, graph_iri: str, uri: str) -> FileNode:
-        found = await self.graph_store.get_objects(graph_iri, [uri])
+    async def _get_node(self, graph: str, uri: str) -> FileNode:
+        found = await self.graph.get_objects(graph, [uri])
         if not found or not isinstance(found[0], FileNode):
             raise NotFoundError(f"file node not found: {uri}")
         return found[0]
@@ -551,6 +630,7 @@ def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:
     check_uri_count([o.URI for o in objects])
     nodes = []
     for obj in objects:
+        obj.check_uri_lengths()
         if not isinstance(obj, FileNode):
             raise InvalidInputError(f"{obj.URI} is a {obj.class_uri}, not a FileNode")
         nodes.append(obj)
@@ -563,3 +643,7 @@ def check_uri_count(uris: Sequence[str]) -> None:
     """At most MAX_URIS_PER_REQUEST URIs per request (files, kgtypes, kgentities)."""
     if len(uris) > MAX_URIS_PER_REQUEST:
         raise InvalidInputError(f"too many URIs in one request ({len(uris)} > {MAX_URIS_PER_REQUEST})")
+
+
+def _b64(sha256_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()

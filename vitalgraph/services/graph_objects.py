@@ -126,6 +126,7 @@ class GraphObjectCollection:
             raise InvalidInputError("no graph objects in the request body")
         check_uri_count([o.URI for o in objects])
         for obj in objects:
+            obj.check_uri_lengths()
             if not isinstance(obj, (self.kind, *self.companions)):
                 raise InvalidInputError(f"{obj.URI} is a {obj.class_uri}, which is not {self._accepted()}")
         if not any(isinstance(o, self.kind) for o in objects):

@@ -109,6 +109,32 @@ CURRENT_FORMAT = MIGRATIONS[-1].to_version
 
 
 # --- running them ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UpgradePlan:
+    found: int  # the format the stores hold (1 when they record none: the first release recorded none)
+    steps: list[Migration]
+
+    @property
+    def too_new(self) -> bool:
+        return self.found > CURRENT_FORMAT
+
+    def describe(self) -> list[str]:
+        if self.too_new:
+            return [
+                f"the store has format {self.found}, written by a newer VitalGraph; this version knows "
+                f"formats up to {CURRENT_FORMAT}: upgrade the server"
+            ]
+        if not self.steps:
+            return [f"the store is at format {self.found}, this version's: nothing to do"]
+        return [f"format {step.to_version}: {step.description}" for step in self.steps]
+
+
+async def plan(graph: GraphStore, blobs: BlobStore) -> UpgradePlan:
+    """What `migrate` would do, without doing it."""
+    found = max(await graph_format(graph) or 1, await blob_format(blobs) or 1)
+    return UpgradePlan(found, [step for step in MIGRATIONS if step.to_version > found])
+
+
 async def migrate(graph: GraphStore, blobs: BlobStore, data_dir: Path) -> list[str]:
     """Bring the stores up to CURRENT_FORMAT; the steps applied (empty when there was nothing to do)."""
     owner = uuid.uuid4().hex

@@ -105,9 +105,9 @@ class SpaceService:
         )
         for hook in self.on_deleted:
             await hook(space)
-        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space.uid))
+        # graphs before bytes: should releasing fail, what is left is bytes no node points at (gc's)
+        await self.graph.drop_graphs(await self.graph.graphs_with_prefix(space_graph_prefix(space.uid)))
         await self.releaser.release_prefix(space_blob_prefix(space.uid), reason=f"space {space_id!r} deleted")
-        await self.graph.drop_graphs(graphs)
 
     async def _find(self, space_id: str) -> Space | None:
         if not SPACE_ID_PATTERN.fullmatch(space_id):

@@ -1,22 +1,25 @@
 """Resumable uploads (tus 1.0.0): upload records, offsets, completion into a FileNode, expiry.
 
 The bytes are staged by the blob store's ResumableUploads capability; this service keeps what the
-protocol needs besides (length, metadata, owner, expiry) as the upload's record, which the store keeps
-beside the staged bytes (the local store: DATA_DIR/tus/<id>.json; S3: in the bucket), so a new client
-process can resume from the upload URL, and a restarted server or any other replica knows every upload.
-The FileNode changes only when the last byte arrives: the store turns the staged bytes into a fresh
-blob, and FileService points the node at it exactly as a streamed upload does.
+protocol needs besides (length, metadata, owner, expiry) in one small JSON file per upload under
+DATA_DIR/tus/, so a new client process can resume from the upload URL and a restarted server still
+knows every upload. The FileNode changes only when the last byte arrives: the store turns the staged
+bytes into a fresh blob, and FileService points the node at it exactly as a streamed upload does.
 
-One request works on an upload at a time (`UploadLocks`): a PATCH takes the upload for its whole
-body, and a second PATCH arriving meanwhile gets 409 (ConflictError) rather than waiting.
+One request works on an upload at a time, across every server (`UploadLocks`): a PATCH takes the
+upload for its whole body, and a second PATCH arriving meanwhile gets 409 (ConflictError) rather
+than waiting. The upload's record is kept by the blob store beside the staged bytes (local store:
+DATA_DIR/tus/<id>.json; S3: in the bucket), so any replica continues any upload.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -29,24 +32,25 @@ from vitalgraph.errors import (
     GoneError,
     InvalidInputError,
     NotFoundError,
+    PayloadTooLargeError,
+    TooManyRequestsError,
 )
 from vitalgraph.graph.base import graph_uri
+from vitalgraph.model import check_uri_length
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
     COMMIT_REFUSALS,
     DEFAULT_GRAPH_ID,
     FileService,
-    FileTarget,
     UploadResult,
     check_content_type,
-    check_file_size,
     check_filename,
 )
 from vitalgraph.services.upload_locks import UploadLocks
 
 logger = logging.getLogger("vitalgraph.tus")
 
-MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_BYTES = 16 * 1024  # room for the longest file URI (MAX_URI_LENGTH bytes, base64: 5464)
 # Metadata keys: ours first, then the names Uppy and tus-js-client send by default.
 FILENAME_KEYS = ("filename", "name")
 FILETYPE_KEYS = ("filetype", "type")
@@ -112,15 +116,20 @@ class TusService:
         max_size: int | None,
         expiry_seconds: float,
         locks: UploadLocks,
+        max_uploads_per_user: int = 0,
+        max_bytes_per_user: int = 0,
     ) -> None:
         self.files = files
         self.blobs = blobs
         self.max_size = max_size
         self.expiry_seconds = expiry_seconds
-        self.locks = locks
+        self.max_uploads_per_user = max_uploads_per_user  # 0: no cap
+        self.max_bytes_per_user = max_bytes_per_user  # 0: no cap
         self.releaser = files.releaser
         # the owner's write grant on the space, checked again at commit (set by the container)
         self.authorize: Callable[[str, str], Awaitable[None]] | None = None
+        self.locks = locks
+        self._creating = asyncio.Lock()  # a user's check-then-create runs once at a time in this process
 
     @property
     def store(self) -> ResumableUploads:
@@ -130,7 +139,7 @@ class TusService:
             )
         return self.blobs
 
-    # --- records and locks -----------------------------------------------------------------------
+    # --- records ---------------------------------------------------------------------------------
     async def _save(self, upload: TusUpload) -> None:
         await self.store.save_record(upload.id, asdict(upload))
 
@@ -170,13 +179,15 @@ class TusService:
         space_id, file_uri = metadata.get("space_id"), metadata.get("file_uri")
         if not space_id or not file_uri:
             raise InvalidInputError("Upload-Metadata must name the target with 'space_id' and 'file_uri'")
+        check_uri_length(file_uri, "file_uri")
         graph_id = metadata.get("graph_id") or None
         filename = check_filename(next((metadata[k] for k in FILENAME_KEYS if metadata.get(k)), None))
         filetype = next((metadata[k] for k in FILETYPE_KEYS if metadata.get(k)), None)
         if filetype is not None:
             check_content_type(filetype)
-        check_file_size(length, self.max_size)
-        target = await self.files.upload_target(space_id, graph_id, file_uri)  # 404: no such space or node
+        self._check_length(length)
+        space = await self.files.spaces.require(space_id)  # 404 for a missing space
+        await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing node
         upload = TusUpload(
             id=uuid.uuid4().hex,
             owner=owner,
@@ -188,12 +199,86 @@ class TusService:
             length=length,
             expires=time.time() + self.expiry_seconds,
             metadata=metadata,
-            space_uid=target.space_uid,
+            space_uid=space.uid,
         )
-        await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
-        key = new_content_key(target.space_uid or space_id, target.graph_id, file_uri)
-        await store.begin_upload(upload.id, key)
+        async with self._creating:  # counted and recorded together, so two creates cannot both fit
+            await self._check_caps(owner, length or 0, new_upload=True)
+            await self._stage(store, upload)
         return upload
+
+    async def _stage(self, store: ResumableUploads, upload: TusUpload) -> None:
+        await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
+        key = new_content_key(
+            upload.space_uid or upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri
+        )
+        await store.begin_upload(upload.id, key)
+
+    # --- per-user caps ----------------------------------------------------------------------------
+    async def _check_caps(
+        self, owner: str, more_bytes: int, *, new_upload: bool = False, excluding: str | None = None
+    ) -> None:
+        """TooManyRequestsError (429) naming the cap if `owner` may not open another upload or reserve
+        `more_bytes` more. Counted from the upload records, which every server sharing the store sees."""
+        if not (self.max_uploads_per_user or self.max_bytes_per_user):
+            return
+        open_uploads = [u for u in await self._open_uploads(owner) if u.id != excluding]
+        wait = _seconds_until_first_expiry(open_uploads)
+        if new_upload and self.max_uploads_per_user and len(open_uploads) >= self.max_uploads_per_user:
+            raise TooManyRequestsError(
+                f"user {owner!r} has {len(open_uploads)} unfinished resumable uploads, the limit "
+                f"(TUS_MAX_UPLOADS_PER_USER={self.max_uploads_per_user}): finish or terminate one first",
+                retry_after=wait,
+            )
+        if self.max_bytes_per_user:
+            reserved = sum([await self._reserved(u) for u in open_uploads])
+            if reserved + more_bytes > self.max_bytes_per_user:
+                raise TooManyRequestsError(
+                    f"user {owner!r} has {reserved} bytes reserved by unfinished resumable uploads; "
+                    f"{more_bytes} more would pass the limit (TUS_MAX_BYTES_PER_USER={self.max_bytes_per_user})",
+                    retry_after=wait,
+                )
+
+    async def _open_uploads(self, owner: str) -> list[TusUpload]:
+        now = time.time()
+        return [u for u in await self._all_uploads() if u.owner == owner and u.expires > now]
+
+    async def _all_uploads(self) -> list[TusUpload]:
+        """Every readable upload record (the store's: shared by every server using it)."""
+        found = []
+        for upload_id in await self.store.record_ids():
+            try:
+                document = await self.store.load_record(upload_id)
+                if document is not None:  # else finished or terminated meanwhile
+                    found.append(TusUpload(**document))
+            except (ValueError, TypeError):
+                logger.warning("unreadable record of resumable upload %s", upload_id)
+        return found
+
+    async def _reserved(self, upload: TusUpload) -> int:
+        """An upload's share of its owner's bytes: its length, or with the length deferred, what is staged."""
+        if upload.length is not None:
+            return upload.length
+        if upload.finished is not None:
+            return int(upload.finished["size"])
+        try:
+            return await self.store.upload_offset(upload.id)
+        except NotFoundError:
+            return 0
+
+    async def _bytes_left(self, upload: TusUpload, offset: int) -> int | None:
+        """How much a deferred-length upload may still stage under its owner's byte cap (None: no cap)."""
+        if not self.max_bytes_per_user:
+            return None
+        others = [u for u in await self._open_uploads(upload.owner) if u.id != upload.id]
+        reserved = sum([await self._reserved(u) for u in others])
+        return max(0, self.max_bytes_per_user - reserved - offset)
+
+    def _check_length(self, length: int | None) -> None:
+        if length is not None and self.max_size is not None and length > self.max_size:
+            raise PayloadTooLargeError(
+                f"upload of {length} bytes exceeds the maximum file size of {self.max_size} bytes "
+                "(MAX_STREAMING_FILE_SIZE)"
+            )
 
     async def status(self, upload_id: str, owner: str) -> TusProgress:
         upload = await self._load(upload_id, owner)
@@ -231,9 +316,24 @@ class TusService:
             upload.expires = time.time() + self.expiry_seconds
             await self._save(upload)
             limit = upload.length if upload.length is not None else self.max_size
-            new_offset = await self.store.append_upload(
-                upload_id, offset, chunks, limit=None if limit is None else limit - offset, check=check
-            )
+            room = None if limit is None else limit - offset
+            capped = await self._bytes_left(upload, offset) if upload.length is None else None
+            if capped is not None and (room is None or capped < room):
+                room = capped
+            else:
+                capped = None
+            try:
+                new_offset = await self.store.append_upload(
+                    upload_id, offset, chunks, limit=room, check=check
+                )
+            except PayloadTooLargeError:
+                if capped is None:
+                    raise
+                raise TooManyRequestsError(
+                    f"user {owner!r} may stage {capped} more bytes for this upload: its unfinished resumable "
+                    f"uploads would pass the limit (TUS_MAX_BYTES_PER_USER={self.max_bytes_per_user})",
+                    retry_after=_seconds_until_first_expiry([upload]),
+                ) from None
             if upload.length is not None and new_offset == upload.length:
                 return TusProgress(upload, new_offset, await self._complete(upload))
             return TusProgress(upload, new_offset)
@@ -246,9 +346,10 @@ class TusService:
                     f"Upload-Length {length} differs from the upload's length {upload.length}"
                 )
             return
-        check_file_size(length, self.max_size)
+        self._check_length(length)
         if length < offset:
             raise InvalidInputError(f"Upload-Length {length} is less than the offset {offset}")
+        await self._check_caps(upload.owner, length, excluding=upload.id)
         upload.length = length
 
     async def complete_if_empty(self, upload: TusUpload) -> UploadResult | None:
@@ -269,15 +370,15 @@ class TusService:
             if authorize is not None:
                 await authorize(upload.owner, upload.space_id)
 
-        target = FileTarget(
-            upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri, upload.space_uid
-        )
         try:
             result = await self.files.attach_content(
-                target,
+                upload.space_id,
+                upload.graph_id,
+                upload.file_uri,
                 written,
                 content_type=upload.filetype,
                 filename=upload.filename,
+                space_uid=upload.space_uid,
                 authorize=owner_may_still_write,
             )
         except COMMIT_REFUSALS:  # refused at commit: attach_content released the blob
@@ -363,3 +464,10 @@ class TusService:
         except ValueError:  # unreadable: kept for a person to look at
             logger.warning("unreadable record of resumable upload %s", upload_id)
             return False
+
+
+def _seconds_until_first_expiry(uploads: list[TusUpload]) -> int:
+    """Retry-After for a cap: when the first of these uploads expires at the latest (1 s at least)."""
+    if not uploads:
+        return 1
+    return max(1, math.ceil(min(u.expires for u in uploads) - time.time()))

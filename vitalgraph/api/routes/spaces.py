@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import AdminDep, ManageableSpaceInPath, ReadableSpaceInPath
 from vitalgraph.api.deps import PrincipalDep, ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.services.access import Permission
 from vitalgraph.services.spaces import Space
 
-router = APIRouter(prefix="/api/spaces", tags=["spaces"])
+router = APIRouter(prefix="/api/spaces", tags=["spaces"], route_class=BoundedBodyRoute)
 
 
 class SpaceCreate(BaseModel):
@@ -27,10 +28,11 @@ class SpaceOut(BaseModel):
     space_name: str
     space_description: str
     created: datetime
+    space_uid: str  # the space's identity, fixed at creation: its graphs are named by it (docs/sparql.md)
 
     @classmethod
     def of(cls, space: Space) -> SpaceOut:
-        return cls(**space.__dict__)
+        return cls(**{**space.__dict__, "space_uid": space.uid})
 
 
 class SpaceList(BaseModel):
