@@ -81,7 +81,7 @@ async def left_behind(services: Services) -> tuple[list[str], list[str], list[st
     store = services.blobs
     uploads = await store.client.list_multipart_uploads(  # type: ignore[attr-defined]
         Bucket=store.bucket,  # type: ignore[attr-defined]
-        Prefix=store._object_prefix(""),  # type: ignore[attr-defined]
+        Prefix=store.session.object_prefix(""),  # type: ignore[attr-defined]
     )
     states = [upload_id async for upload_id in services.direct._s3.upload_ids()]  # type: ignore[union-attr]
     return blobs, [u["Key"] for u in uploads.get("Uploads", [])], states
@@ -152,7 +152,7 @@ async def upload_part_behind_the_servers_back(
     store = services.blobs
     await store.client.upload_part(  # type: ignore[attr-defined]
         Bucket=store.bucket,  # type: ignore[attr-defined]
-        Key=store._object_key(begun.upload.key),  # type: ignore[attr-defined]
+        Key=store.session.object_key(begun.upload.key),  # type: ignore[attr-defined]
         UploadId=begun.upload.s3_upload_id,
         PartNumber=number,
         Body=body,

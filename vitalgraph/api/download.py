@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -28,14 +28,15 @@ from vitalgraph.api.digests import digest_field, wants_sha256
 from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.api.ranges import (
     ByteRange,
-    content_disposition,
     content_range,
     if_none_match_hits,
     if_range_allows_partial,
     parse_range_header,
     unsatisfied_content_range,
 )
-from vitalgraph.errors import RangeNotSatisfiableError
+from vitalgraph.blobs.chunking import close_stream
+from vitalgraph.errors import NotFoundError, RangeNotSatisfiableError
+from vitalgraph.services.disposition import content_disposition
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ class RangeStreamResponse(Response):
         self._chunk_size = chunk_size
         self._stall_timeout = stall_timeout
         self._content_length = body_length(self._body_parts)
+        self.on_close: Callable[[], Awaitable[None]] | None = None  # run once the body is sent or given up
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         send = _raise_client_disconnect_on_os_error(send)
@@ -199,9 +201,17 @@ class RangeStreamResponse(Response):
             # Returning with the response unfinished makes the server close the connection; the
             # store's stream is already closed. The client may resume with a Range request.
             logger.warning("download of %s cut off: %s", scope.get("path"), exc)
+        except NotFoundError as exc:
+            # The blob version this download is pinned to went away mid-body (a store that cannot hold
+            # it open, S3): end the connection short of Content-Length, so no client takes the bytes
+            # sent so far for the whole answer, and none are spliced from another version.
+            logger.warning("download of %s cut off: %s", scope.get("path"), exc)
         finally:
             if watchdog is not None:
                 watchdog.close()
+            if self.on_close is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.on_close()
 
     async def _send_response_until_disconnect(self, receive: Receive, send: Send) -> None:
         # Older servers silently drop send() after a disconnect: watch receive() instead, or the
@@ -280,12 +290,9 @@ def _split(chunk: bytes, chunk_size: int) -> list[bytes]:
 
 async def _close_quietly(chunks: AsyncIterator[bytes]) -> None:
     """Close the store iterator even when cancelled, so it releases its file or S3 stream now."""
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is None:
-        return
     with anyio.move_on_after(_CLOSE_TIMEOUT_SECONDS, shield=True):
         try:
-            await aclose()
+            await close_stream(chunks)
         except Exception:
             logger.warning("closing a blob read stream failed", exc_info=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 import anyio
 
 from vitalgraph import tracing
-from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
+from vitalgraph.blobs.base import BlobStat, BlobStore, PinnedBlob, WrittenBlob, check_key, check_prefix
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
 from vitalgraph.blobs.resumable import (
     AppendCounter,
@@ -48,9 +49,17 @@ CROWDED_BLOCK = 128 * 1024
 
 
 class LocalBlobStore(BlobStore):
-    def __init__(self, root: Path, *, chunk_size: int = 1024 * 1024, io_threads: int = 16) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        chunk_size: int = 1024 * 1024,
+        io_threads: int = 16,
+        records_dir: Path | None = None,
+    ) -> None:
         self.root = Path(root).resolve()
         self.staging = self.root / STAGING_DIR
+        self.records_dir = records_dir or self.staging  # resumable uploads' records, `<id>.json`
         self.chunk_size = chunk_size
         self._executor = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="blob-io")
         self._digests = RunningDigests()
@@ -158,6 +167,15 @@ class LocalBlobStore(BlobStore):
             else:
                 handle.close()
 
+    async def open_pinned(self, key: str) -> PinnedBlob:
+        """An open file descriptor: a release (unlink) meanwhile does not touch the bytes it reads."""
+        try:
+            fd = await self._run(os.open, self._path(key), os.O_RDONLY)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {key} not found") from None
+        info = os.fstat(fd)
+        return _LocalPinned(BlobStat(key, info.st_size, _utc(info.st_mtime)), fd, self)
+
     async def stat(self, key: str) -> BlobStat:
         try:
             info = await self._run(os.stat, self._path(key))
@@ -254,6 +272,67 @@ class LocalBlobStore(BlobStore):
         names = await self._run(lambda: [p.name for p in self.staging.glob(f"{RESUMABLE_PREFIX}*.key")])
         return [name[len(RESUMABLE_PREFIX) : -len(".key")] for name in names]
 
+    def _record_path(self, upload_id: str) -> Path:
+        return self.records_dir / f"{check_upload_id(upload_id)}.json"
+
+    async def save_record(self, upload_id: str, record: dict[str, Any]) -> None:
+        await self._run(_write_json_atomically, self._record_path(upload_id), record)
+
+    async def load_record(self, upload_id: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(await self._run(self._record_path(upload_id).read_text))
+        except FileNotFoundError:
+            return None
+
+    async def remove_record(self, upload_id: str) -> None:
+        await self._run(self._record_path(upload_id).unlink, missing_ok=True)
+
+    async def record_ids(self) -> list[str]:
+        directory = self.records_dir
+        return await self._run(
+            lambda: [p.stem for p in directory.glob("*.json")] if directory.exists() else []
+        )
+
+
+class _LocalPinned(PinnedBlob):
+    def __init__(self, stat: BlobStat, fd: int, store: LocalBlobStore) -> None:
+        super().__init__(stat)
+        self._fd: int | None = fd
+        self._store = store
+
+    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        fd = self._fd
+        if fd is None:
+            raise RuntimeError(f"pinned blob {self.stat.key} is closed")
+        last = min(end, self.stat.size - 1)
+        position, chunk_size = start, self._store.chunk_size
+        next_read: asyncio.Future[bytes] | None = None
+        if position <= last:
+            next_read = self._store._run(os.pread, fd, min(chunk_size, last - position + 1), position)
+        try:
+            while next_read is not None:
+                data = await next_read
+                next_read = None
+                if not data:
+                    raise StorageUnavailableError(f"blob {self.stat.key} is shorter than expected")
+                position += len(data)
+                if position <= last:  # read ahead while the caller sends this block
+                    next_read = self._store._run(os.pread, fd, min(chunk_size, last - position + 1), position)
+                yield data
+        finally:
+            if next_read is not None:
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait([next_read])  # the descriptor must outlive its last read
+
+    async def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:  # a response that was never sent still lets its descriptor go
+        if self._fd is not None:
+            os.close(self._fd)
+
 
 async def _admitted(blocks: AsyncIterator[bytes], counter: AppendCounter) -> AsyncIterator[bytes]:
     """The blocks, each refused (PayloadTooLargeError) before it is written if it goes past the limit."""
@@ -285,6 +364,16 @@ class _Appender:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
+
+
+def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    with open(temp, "w") as handle:
+        json.dump(document, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
 
 
 def _create_staged_upload(staged: Path, key_file: Path, key: str) -> None:

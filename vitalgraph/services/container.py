@@ -25,6 +25,7 @@ from vitalgraph.services.quotas import QuotaService
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import QueryLimits, SparqlService
 from vitalgraph.services.tus import TusService
+from vitalgraph.services.upload_locks import GraphUploadLocks
 
 logger = logging.getLogger("vitalgraph")
 # The stores' primitives: every other store method goes through these, so each call gets one span.
@@ -41,6 +42,10 @@ BLOB_CALLS = (
     "finish_upload",
     "terminate_upload",
 )
+
+
+async def _cancel_space_uploads(files: FileService, space_uid: str) -> None:
+    files.cancel_uploads(lambda target: target[0] == space_uid)
 
 
 @dataclass
@@ -104,14 +109,16 @@ class Services:
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
             accounts=AccountStore(graph),
-            login_throttle=LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS),
+            login_throttle=LoginThrottle(
+                graph, settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS
+            ),
         )
         tus = TusService(
             files,
             blobs,
-            settings.DATA_DIR / "tus",
             max_size=settings.max_upload_size,
             expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+            locks=GraphUploadLocks(graph),
             max_uploads_per_user=settings.TUS_MAX_UPLOADS_PER_USER,
             max_bytes_per_user=settings.TUS_MAX_BYTES_PER_USER,
         )
@@ -131,6 +138,7 @@ class Services:
         tus.authorize = access.check_user_may_write
         direct.authorize = access.check_user_may_write
         spaces.on_deleted.append(lambda space: tus.drop_uploads_into(space.space_id))
+        spaces.on_deleted.append(lambda space: _cancel_space_uploads(files, space.uid))
         files.on_node_deleted.append(tus.drop_uploads_into)
         services = cls(
             settings,

@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
-from vitalgraph.blobs.s3 import S3BlobStore
-from vitalgraph.blobs.s3_direct import CHECKSUM_HEADER, S3DirectUploads
+from vitalgraph.blobs.s3.direct import CHECKSUM_HEADER, S3DirectUploads
+from vitalgraph.blobs.s3.store import S3BlobStore
 from vitalgraph.errors import (
     FeatureDisabledError,
     GoneError,
@@ -210,7 +210,7 @@ class DirectUploadService:
             graph_id=graph_id,
             file_uri=file_uri,
             key=key,
-            s3_upload_id=await direct.begin(key),
+            s3_upload_id=await direct.begin(key, part_size),
             size=size,
             part_size=part_size,
             part_sha256s=checksums,

@@ -22,7 +22,9 @@ from typing import Any
 import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vitalgraph.blobs.s3 import MISSING_KEY_ERRORS, MISSING_UPLOAD_ERRORS, S3BlobStore
+from vitalgraph.blobs.s3.multipart import MultipartWriter
+from vitalgraph.blobs.s3.session import MISSING_KEY_ERRORS, MISSING_UPLOAD_ERRORS, S3Session
+from vitalgraph.blobs.s3.store import S3BlobStore
 from vitalgraph.errors import InvalidInputError
 
 log = logging.getLogger("vitalgraph.blobs.s3")
@@ -46,10 +48,11 @@ class S3DirectUploads:
 
     def __init__(self, store: S3BlobStore) -> None:
         self.store = store
+        self.session: S3Session = store.session
         self._support: str | None | bool = False  # False: not measured yet; None: verified; str: why not
 
     def _state_key(self, upload_id: str) -> str:
-        return self.store._object_prefix("") + STATE_PREFIX + f"{upload_id}.json"
+        return self.session.in_prefix(f"{STATE_PREFIX}{upload_id}.json")
 
     # ------------------------------------------------------------ capability
 
@@ -63,17 +66,16 @@ class S3DirectUploads:
         return self._support  # type: ignore[return-value]
 
     async def _probe(self) -> str | None:
-        store = self.store
-        key = store._object_prefix("") + PROBE_PREFIX + uuid.uuid4().hex
+        key = self.session.in_prefix(PROBE_PREFIX + uuid.uuid4().hex)
         good = b"vitalgraph direct upload probe"
         try:
             upload_id = (
-                await store.client.create_multipart_upload(
-                    Bucket=store.bucket, Key=key, ChecksumAlgorithm="SHA256"
+                await self.session.client.create_multipart_upload(
+                    Bucket=self.session.bucket, Key=key, ChecksumAlgorithm="SHA256"
                 )
             )["UploadId"]
         except (ClientError, BotoCoreError, aiohttp.ClientError, OSError) as exc:
-            return f"the S3 store at {store.where} refused a multipart upload with SHA-256 checksums ({exc})"
+            return f"the S3 store at {self.session.where} refused a multipart upload with SHA-256 checksums ({exc})"
         try:
             checksum = sha256_b64(good)
             url = await self._part_url(key, upload_id, 1, checksum, 300)
@@ -87,29 +89,38 @@ class S3DirectUploads:
         except (aiohttp.ClientError, OSError) as exc:
             return f"the server could not reach its own S3 store's presigned URLs ({exc})"
         finally:
-            await store._abort_upload(key, upload_id)
+            await self.session.abort_upload(key, upload_id)
         if altered_status < 300:
             return (
-                f"the S3 store at {store.where} accepted a part whose bytes differ from the SHA-256 "
+                f"the S3 store at {self.session.where} accepted a part whose bytes differ from the SHA-256 "
                 "signed into its URL, so it cannot verify directly uploaded parts"
             )
         if matching_status >= 300:
-            return f"the S3 store at {store.where} refused a presigned part with a correct SHA-256 ({matching_status})"
+            return (
+                f"the S3 store at {self.session.where} refused a presigned part with a correct SHA-256 "
+                f"({matching_status})"
+            )
         return None
 
     # ------------------------------------------------------------ multipart upload
 
-    async def begin(self, key: str) -> str:
-        with self.store._s3_errors(f"starting the direct upload of {key}"):
-            response = await self.store.client.create_multipart_upload(
-                Bucket=self.store.bucket, Key=self.store._object_key(key), ChecksumAlgorithm="SHA256"
-            )
-        return str(response["UploadId"])
+    async def begin(self, key: str, part_size: int) -> str:
+        """A multipart upload whose parts carry SHA-256 checksums, begun by the store's one writer; not
+        aborted when this process stops (it outlives the request: expiry and gc end it)."""
+        writer = MultipartWriter(
+            self.session,
+            self.session.object_key(key),
+            part_size,
+            concurrency=1,
+            aborted_on_close=False,
+            checksum_algorithm="SHA256",
+        )
+        return await writer.start()
 
     async def part_urls(
         self, key: str, upload_id: str, part_sha256s: list[str], expires_seconds: int
     ) -> list[str]:
-        object_key = self.store._object_key(key)
+        object_key = self.session.object_key(key)
         return [
             await self._part_url(object_key, upload_id, number, checksum, expires_seconds)
             for number, checksum in enumerate(part_sha256s, start=1)
@@ -119,13 +130,13 @@ class S3DirectUploads:
         self, object_key: str, upload_id: str, number: int, checksum: str, expires_seconds: int
     ) -> str:
         params = {
-            "Bucket": self.store.bucket,
+            "Bucket": self.session.bucket,
             "Key": object_key,
             "UploadId": upload_id,
             "PartNumber": number,
             "ChecksumSHA256": checksum,
         }
-        url: str = await self.store.client.generate_presigned_url(
+        url: str = await self.session.client.generate_presigned_url(
             "upload_part", Params=params, ExpiresIn=expires_seconds
         )
         return url
@@ -133,9 +144,9 @@ class S3DirectUploads:
     async def parts(self, key: str, upload_id: str) -> list[dict[str, Any]] | None:
         """The parts S3 holds ({PartNumber, Size, ETag, ChecksumSHA256?}), or None if the upload is gone."""
         found: list[dict[str, Any]] = []
-        params = {"Key": self.store._object_key(key), "UploadId": upload_id}
+        params = {"Key": self.session.object_key(key), "UploadId": upload_id}
         try:
-            async for page in self.store._pages("list_parts", f"listing the parts of {key}", **params):
+            async for page in self.session.pages("list_parts", f"listing the parts of {key}", **params):
                 found.extend(page.get("Parts", []))
         except Exception as exc:  # _pages wraps NoSuchUpload into StorageUnavailableError
             cause = exc.__cause__
@@ -158,11 +169,11 @@ class S3DirectUploads:
             }
             for part in sorted(parts, key=lambda part: part["PartNumber"])
         ]
-        with self.store._s3_errors(f"completing the direct upload of {key}"):
+        with self.session.failures(f"completing the direct upload of {key}"):
             try:
-                await self.store.client.complete_multipart_upload(
-                    Bucket=self.store.bucket,
-                    Key=self.store._object_key(key),
+                await self.session.client.complete_multipart_upload(
+                    Bucket=self.session.bucket,
+                    Key=self.session.object_key(key),
                     UploadId=upload_id,
                     MultipartUpload={"Parts": listed},
                 )
@@ -174,14 +185,14 @@ class S3DirectUploads:
                 raise
 
     async def abort(self, key: str, upload_id: str) -> bool:
-        return await self.store._abort_upload(self.store._object_key(key), upload_id)
+        return await self.session.abort_upload(self.session.object_key(key), upload_id)
 
     # ------------------------------------------------------------ state
 
     async def save_state(self, upload_id: str, state: dict[str, Any]) -> None:
-        with self.store._s3_errors(f"saving the state of direct upload {upload_id}"):
-            await self.store.client.put_object(
-                Bucket=self.store.bucket,
+        with self.session.failures(f"saving the state of direct upload {upload_id}"):
+            await self.session.client.put_object(
+                Bucket=self.session.bucket,
                 Key=self._state_key(upload_id),
                 Body=json.dumps(state).encode("utf-8"),
                 ContentType="application/json",
@@ -189,8 +200,8 @@ class S3DirectUploads:
 
     async def load_state(self, upload_id: str) -> dict[str, Any] | None:
         try:
-            response = await self.store.client.get_object(
-                Bucket=self.store.bucket, Key=self._state_key(upload_id)
+            response = await self.session.client.get_object(
+                Bucket=self.session.bucket, Key=self._state_key(upload_id)
             )
             async with response["Body"] as body:
                 document = await body.read()
@@ -202,12 +213,14 @@ class S3DirectUploads:
         return state
 
     async def delete_state(self, upload_id: str) -> None:
-        with self.store._s3_errors(f"removing the state of direct upload {upload_id}"):
-            await self.store.client.delete_object(Bucket=self.store.bucket, Key=self._state_key(upload_id))
+        with self.session.failures(f"removing the state of direct upload {upload_id}"):
+            await self.session.client.delete_object(
+                Bucket=self.session.bucket, Key=self._state_key(upload_id)
+            )
 
     async def upload_ids(self) -> AsyncIterator[str]:
-        prefix = self.store._object_prefix("") + STATE_PREFIX
-        async for page in self.store._pages("list_objects_v2", "listing direct uploads", Prefix=prefix):
+        prefix = self.session.in_prefix(STATE_PREFIX)
+        async for page in self.session.pages("list_objects_v2", "listing direct uploads", Prefix=prefix):
             for item in page.get("Contents", []):
                 name = item["Key"][len(prefix) :]
                 if name.endswith(".json"):
