@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`"
     )
 
+    # Direct-to-S3 uploads (POST /api/files/direct): offered on the S3 store when it verifies the SHA-256
+    # signed into each presigned part URL (measured once per process). An upload not completed within
+    # DIRECT_UPLOAD_EXPIRY_SECONDS expires (its part URLs with it); gc aborts it.
+    DIRECT_UPLOADS_ENABLED: bool = True
+    DIRECT_UPLOAD_EXPIRY_SECONDS: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+
     # Resumable uploads (tus): an upload that no PATCH has touched for this long expires (gc removes it).
     TUS_UPLOAD_EXPIRY_SECONDS: int = Field(default=24 * 3600, ge=1)
     # Per user, over every replica sharing DATA_DIR/tus: unfinished uploads open at once, and the bytes

@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from tests.api.conftest import FileSlot, blob_probe, wait_until
+from tests.fixtures.seaweedfs import resumable_objects
 from tests.fixtures.servers import RunningServer
 
 
@@ -23,12 +24,11 @@ def assert_error(response: httpx.Response, status: int, *fragments: str) -> None
 
 
 def staged_paths(server: RunningServer) -> list[str]:
-    """Resumable-upload records and staging on the server's disk (the blob store's own staging is
-    in BlobProbe.unfinished())."""
-    roots = [server.data_dir / "tus", server.data_dir / "s3-staging"]
-    return sorted(
-        str(p.relative_to(server.data_dir)) for root in roots if root.exists() for p in root.rglob("*")
-    )
+    """Resumable-upload records and staging on the server's disk or, on S3, in the bucket (the blob
+    store's own staging is in BlobProbe.unfinished())."""
+    root = server.data_dir / "tus"
+    on_disk = [str(p.relative_to(server.data_dir)) for p in root.rglob("*")] if root.exists() else []
+    return sorted(on_disk + resumable_objects(server))
 
 
 @dataclass

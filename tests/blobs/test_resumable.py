@@ -170,25 +170,68 @@ async def test_stale_staging_cleanup_leaves_resumable_uploads_alone(store):
     assert (await store.finish_upload(upload_id)).sha256 == SHA256
 
 
+def resumable_objects(store: S3BlobStore, request: pytest.FixtureRequest, upload_id: str) -> dict[str, int]:
+    """The objects under `.resumable/` in the bucket that belong to one upload: name suffix -> size."""
+    client = request.getfixturevalue("seaweedfs").boto_client()
+    folder = f"{store.prefix}/.resumable/{upload_id}."
+    listed = client.list_objects_v2(Bucket=store.bucket, Prefix=folder).get("Contents", [])
+    return {item["Key"][len(folder) :]: item["Size"] for item in listed}
+
+
 @pytest.mark.s3
-async def test_s3_buffers_a_partial_part_on_disk_not_in_s3(request, tmp_path):
+async def test_s3_keeps_the_state_and_a_partial_part_in_the_bucket(request, tmp_path):
     store = new_store("s3", tmp_path, request)
     await store.open()
     try:
         upload_id = uuid.uuid4().hex
         await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
         await store.append_upload(upload_id, 0, stream(DATA[:MiB]))
-        assert unfinished_multipart(store, request) == []  # less than a part: no S3 request at all
-        tails = list((tmp_path / "s3-staging").glob(f"{upload_id}.*.tail"))
-        assert [tail.stat().st_size for tail in tails] == [MiB]
+        assert unfinished_multipart(store, request) == []  # less than a part: no multipart upload yet
+        assert resumable_objects(store, request, upload_id) == {"state": ANY_SIZE, "tail-1": MiB}
         await store.append_upload(upload_id, MiB, stream(DATA[MiB : S3_TEST_PART_SIZE + 7]))
         assert len(unfinished_multipart(store, request)) == 1  # one whole part went out
-        tails = list((tmp_path / "s3-staging").glob(f"{upload_id}.*.tail"))
-        assert [tail.name.split(".")[1] for tail in tails] == ["2"]  # the tail of part 2: 7 bytes
-        assert tails[0].stat().st_size == 7
+        assert resumable_objects(store, request, upload_id) == {"state": ANY_SIZE, "tail-2": 7}
+        assert not list(tmp_path.rglob("*"))  # nothing on the server's own disk
         await store.terminate_upload(upload_id)
+        assert resumable_objects(store, request, upload_id) == {}
+        assert unfinished_multipart(store, request) == []
     finally:
         await store.close()
+
+
+@pytest.mark.s3
+async def test_s3_an_upload_goes_on_through_another_store_on_the_same_bucket(request, tmp_path):
+    """Two servers on one bucket: every append alternates between them, and either finishes it."""
+    first, second = new_store("s3", tmp_path, request), new_store("s3", tmp_path, request)
+    await first.open()
+    await second.open()
+    try:
+        upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+        await first.begin_upload(upload_id, key)
+        await first.save_record(upload_id, {"owner": "ann"})
+        offset, stores = 0, [first, second]
+        for turn, end in enumerate((1000, 3 * MiB, S3_TEST_PART_SIZE + 5, 2 * S3_TEST_PART_SIZE, len(DATA))):
+            here = stores[turn % 2]
+            assert await here.upload_offset(upload_id) == offset
+            offset = await here.append_upload(upload_id, offset, stream(DATA[offset:end]))
+        assert await second.load_record(upload_id) == {"owner": "ann"}
+        written = await second.finish_upload(upload_id)  # the running hash is on neither: read back
+        assert (written.size, written.sha256) == (len(DATA), SHA256)
+        assert await read_all(first, key) == DATA
+        await first.remove_record(upload_id)
+        assert resumable_objects(first, request, upload_id) == {}
+        assert unfinished_multipart(first, request) == []
+    finally:
+        await first.close()
+        await second.close()
+
+
+class _AnySize:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, int) and other > 0
+
+
+ANY_SIZE = _AnySize()
 
 
 async def test_small_upload_is_a_single_object(store):
@@ -214,3 +257,95 @@ def test_checksum_header_parsing():
     for header in ["sha1", "sha1 ", f"sha256 {base64.b64encode(digest).decode()}"]:  # refused before any byte
         with pytest.raises(InvalidInputError, match="digest must be"):
             ChunkCheck.parse(header)
+
+
+@pytest.mark.s3
+async def test_s3_uploads_staged_on_disk_by_the_previous_version_move_into_the_bucket(request, tmp_path):
+    """Before the state moved into the bucket, a server kept it in DATA_DIR/s3-staging and DATA_DIR/tus:
+    opening the store moves such an upload into the bucket, and it goes on from where it was."""
+    import json
+    import zlib
+
+    settings = request.getfixturevalue("s3_settings")
+    seaweed = request.getfixturevalue("seaweedfs")
+    client = seaweed.boto_client()
+    upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+    object_key = f"{settings['S3_PREFIX']}/{key}"
+    first_part = DATA[:S3_TEST_PART_SIZE]
+    crc = base64.b64encode(zlib.crc32(first_part).to_bytes(4, "big")).decode()
+    multipart = client.create_multipart_upload(
+        Bucket=seaweed.bucket, Key=object_key, ChecksumAlgorithm="CRC32"
+    )
+    etag = client.upload_part(
+        Bucket=seaweed.bucket,
+        Key=object_key,
+        UploadId=multipart["UploadId"],
+        PartNumber=1,
+        Body=first_part,
+        ChecksumCRC32=crc,
+    )["ETag"]
+    staging, records = tmp_path / "s3-staging", tmp_path / "tus"  # as the previous version wrote them
+    staging.mkdir()
+    records.mkdir()
+    part = {"PartNumber": 1, "ETag": etag, "ChecksumCRC32": crc, "Size": S3_TEST_PART_SIZE}
+    (staging / f"{upload_id}.json").write_text(
+        json.dumps({"object_key": object_key, "multipart_id": multipart["UploadId"], "parts": [part]})
+    )
+    (staging / f"{upload_id}.2.tail").write_bytes(DATA[S3_TEST_PART_SIZE : S3_TEST_PART_SIZE + 1000])
+    (staging / f"{upload_id}.1.tail").write_bytes(b"stale: its bytes went out as part 1")
+    (records / f"{upload_id}.json").write_text(json.dumps({"id": upload_id, "owner": "ann"}))
+    finished_id = uuid.uuid4().hex  # its bytes became a blob, not yet attached: a record and no state
+    (records / f"{finished_id}.json").write_text(json.dumps({"id": finished_id, "finished": {"key": key}}))
+
+    store = make_s3_store(settings, S3_PART_SIZE=S3_TEST_PART_SIZE, DATA_DIR=tmp_path)
+    await store.open()
+    try:
+        assert not staging.exists() and not records.exists()  # moved, and the emptied folders gone
+        assert await store.staged_upload_ids() == [upload_id]
+        assert await store.load_record(upload_id) == {"id": upload_id, "owner": "ann"}
+        assert await store.load_record(finished_id) == {"id": finished_id, "finished": {"key": key}}
+        await store.remove_record(finished_id)
+        offset = await store.upload_offset(upload_id)
+        assert offset == S3_TEST_PART_SIZE + 1000
+        assert await store.append_upload(upload_id, offset, stream(DATA[offset:])) == len(DATA)
+        written = await store.finish_upload(upload_id)
+        assert (written.size, written.sha256) == (len(DATA), SHA256)
+        assert await read_all(store, key) == DATA
+    finally:
+        await store.close()
+
+
+@pytest.mark.s3
+async def test_s3_a_crash_between_a_part_and_its_tail_reports_the_smaller_offset(
+    request, tmp_path, monkeypatch
+):
+    """The new tail cannot be written after a part went out (S3 failing, or the server dying there): the
+    old tail is stale, the offset is what the parts hold, and the client's resend completes the upload."""
+    from vitalgraph.errors import StorageUnavailableError
+
+    store = new_store("s3", tmp_path, request)
+    await store.open()
+    try:
+        upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
+        await store.begin_upload(upload_id, key)
+        await store.append_upload(upload_id, 0, stream(DATA[:MiB]))
+        real_put = store._put
+
+        async def tail_lost(name: str, data: bytes) -> None:
+            if name.endswith(".tail-2"):
+                raise StorageUnavailableError("S3 went away")
+            await real_put(name, data)
+
+        monkeypatch.setattr(store, "_put", tail_lost)
+        with pytest.raises(StorageUnavailableError):
+            await store.append_upload(upload_id, MiB, stream(DATA[MiB : S3_TEST_PART_SIZE + 7]))
+        monkeypatch.setattr(store, "_put", real_put)
+        assert await store.upload_offset(upload_id) == S3_TEST_PART_SIZE  # the part, not the stale tail-1
+        assert "tail-1" in resumable_objects(store, request, upload_id)
+        offset = await store.append_upload(upload_id, S3_TEST_PART_SIZE, stream(DATA[S3_TEST_PART_SIZE:]))
+        assert offset == len(DATA)
+        assert (await store.finish_upload(upload_id)).sha256 == SHA256
+        assert await read_all(store, key) == DATA
+        assert resumable_objects(store, request, upload_id) == {}
+    finally:
+        await store.close()

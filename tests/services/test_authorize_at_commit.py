@@ -65,10 +65,9 @@ async def upload_with(services: Services, body: PausedBody, meanwhile, user: Pri
 
     async def upload() -> None:
         try:
+            target = await services.files.upload_target("shared", None, URI)
             outcome["result"] = await services.files.upload_content(
-                "shared",
-                None,
-                URI,
+                target,
                 body(),
                 content_type=None,
                 filename=None,

@@ -87,9 +87,8 @@ async def play_round(services: Services, n: int, rng: random.Random, *, mixed: b
     uri = f"http://example.org/race/{n}"
     initial = os.urandom(rng.randint(1, 3000))
     await services.files.create_files(SPACE, None, [FileNode(URI=uri, name="initial")])
-    await services.files.upload_content(
-        SPACE, None, uri, jittered(initial, rng), content_type=None, filename=None
-    )
+    target = await services.files.upload_target(SPACE, None, uri)
+    await services.files.upload_content(target, jittered(initial, rng), content_type=None, filename=None)
     state = Round(uri, initial)
 
     async def put_metadata(tag: int) -> None:
@@ -106,9 +105,8 @@ async def play_round(services: Services, n: int, rng: random.Random, *, mixed: b
         await anyio.sleep(rng.uniform(0, 0.006))
         data = os.urandom(rng.randint(1, 3000)) + bytes([tag])
         try:
-            await services.files.upload_content(
-                SPACE, None, uri, jittered(data, rng), content_type=None, filename=None
-            )
+            target = await services.files.upload_target(SPACE, None, uri)
+            await services.files.upload_content(target, jittered(data, rng), content_type=None, filename=None)
         except (NotFoundError, ConflictError) as exc:
             state.refused.append(f"upload: {exc}")
             return
@@ -136,7 +134,7 @@ async def play_round(services: Services, n: int, rng: random.Random, *, mixed: b
 
 
 async def check_round(services: Services, state: Round) -> None:
-    graph = graph_uri((await services.spaces.get(SPACE)).uid, "default")
+    graph = graph_uri((await services.spaces.require(SPACE)).uid, "default")
     keys_rows = await services.graph.select(
         f"SELECT ?k WHERE {{ GRAPH <{graph}> {{ <{state.uri}> <{VG_BLOB_KEY}> ?k }} }}"
     )
@@ -173,7 +171,7 @@ async def test_racing_writers_on_one_node_lose_nothing_and_orphan_nothing(servic
         except NotFoundError as exc:  # the node points at bytes that are gone
             raise AssertionError(f"round {n} (seed {seed}): {state.uri} is unreadable: {exc}") from None
     # every blob left is the content of a live node: none orphaned, none released twice
-    graph = graph_uri((await services.spaces.get(SPACE)).uid, "default")
+    graph = graph_uri((await services.spaces.require(SPACE)).uid, "default")
     rows = await services.graph.select(f"SELECT ?k WHERE {{ GRAPH <{graph}> {{ ?s <{VG_BLOB_KEY}> ?k }} }}")
     assert await blob_keys_in_space(services) == {r["k"].value for r in rows}
 

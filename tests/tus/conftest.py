@@ -6,13 +6,12 @@ import base64
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.api.conftest import file_node_jsonld, make_space
-from tests.fixtures.seaweedfs import seaweedfs  # noqa: F401
+from tests.fixtures.seaweedfs import resumable_objects, seaweedfs  # noqa: F401
 from tests.fixtures.servers import RunningServer
 
 MiB = 1024 * 1024
@@ -48,13 +47,15 @@ def multipart_uploads(server: RunningServer, request: pytest.FixtureRequest) -> 
     return [upload["UploadId"] for upload in response.get("Uploads", [])]
 
 
-def staged_files(server: RunningServer, url: str = "") -> list[Path]:
-    """What the server stages on local disk for resumable uploads (bytes, S3 tails and state), of one
-    upload (by its URL) or of all."""
+def staged_files(server: RunningServer, url: str = "") -> list[str]:
+    """What the server keeps for resumable uploads (records, bytes, S3 state and tails), of one upload
+    (by its URL) or of all: files on its disk, and on S3 the objects under `<prefix>/.resumable/`."""
     upload_id = url.rsplit("/", 1)[-1]
     local = server.data_dir / "blobs" / ".staging"
-    s3 = server.data_dir / "s3-staging"
-    return sorted(p for p in [*local.glob("tus-*"), *s3.glob("*")] if upload_id in p.name)
+    on_disk = [
+        str(p) for p in [*local.glob("tus-*"), *(server.data_dir / "tus").glob("*")] if upload_id in p.name
+    ]
+    return sorted(on_disk + [name for name in resumable_objects(server) if upload_id in name])
 
 
 def metadata_header(**values: str) -> str:

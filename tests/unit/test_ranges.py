@@ -10,19 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vitalgraph.api.ranges import (
-    MAX_FILENAME_BYTES,
     MAX_RANGE_HEADER_LENGTH,
     ByteRange,
-    content_disposition,
     content_range,
     if_none_match_hits,
     if_range_allows_partial,
     make_etag,
     parse_range_header,
-    sanitize_filename,
     unsatisfied_content_range,
 )
 from vitalgraph.errors import RangeNotSatisfiableError
+from vitalgraph.services.disposition import MAX_FILENAME_BYTES, content_disposition, sanitize_filename
 
 SHA = "ab" * 32
 ETAG = f'"{SHA}"'

@@ -19,6 +19,7 @@ from vitalgraph.api.routes import (
     admin,
     audit,
     auth,
+    direct,
     files,
     graphs,
     kgentities,
@@ -84,6 +85,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(spaces.router)
     app.include_router(tus.router)  # before files: its paths sit under /api/files
+    app.include_router(direct.router)  # likewise
     app.include_router(files.router)
     app.include_router(kgtypes.router)
     app.include_router(kgentities.router)

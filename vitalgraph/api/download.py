@@ -28,14 +28,15 @@ from vitalgraph.api.digests import digest_field, wants_sha256
 from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.api.ranges import (
     ByteRange,
-    content_disposition,
     content_range,
     if_none_match_hits,
     if_range_allows_partial,
     parse_range_header,
     unsatisfied_content_range,
 )
+from vitalgraph.blobs.chunking import close_stream
 from vitalgraph.errors import NotFoundError, RangeNotSatisfiableError
+from vitalgraph.services.disposition import content_disposition
 
 logger = logging.getLogger(__name__)
 
@@ -289,12 +290,9 @@ def _split(chunk: bytes, chunk_size: int) -> list[bytes]:
 
 async def _close_quietly(chunks: AsyncIterator[bytes]) -> None:
     """Close the store iterator even when cancelled, so it releases its file or S3 stream now."""
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is None:
-        return
     with anyio.move_on_after(_CLOSE_TIMEOUT_SECONDS, shield=True):
         try:
-            await aclose()
+            await close_stream(chunks)
         except Exception:
             logger.warning("closing a blob read stream failed", exc_info=True)
 

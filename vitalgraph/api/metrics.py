@@ -21,6 +21,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from vitalgraph.blobs.chunking import close_stream
+
 logger = logging.getLogger("vitalgraph.metrics")
 FLUSH_EVERY_BYTES = 1024 * 1024
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
@@ -111,9 +113,7 @@ class Metrics:
         finally:
             counter.inc(pending)
             in_flight.dec()
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(chunks)
 
     async def watch_loop_lag(self, interval: float, warn_after: float) -> None:
         """Sleep `interval` again and again; any extra delay is time the loop spent blocked or saturated."""

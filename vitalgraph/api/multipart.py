@@ -16,6 +16,7 @@ from email.utils import collapse_rfc2231_value
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from vitalgraph.blobs.chunking import close_stream
 from vitalgraph.errors import InvalidInputError
 
 MAX_OTHER_PARTS_BYTES = 64 * 1024
@@ -37,9 +38,7 @@ class MultipartFile:
 
     async def aclose(self) -> None:
         """Release the request body when the caller will not read `chunks` to the end."""
-        aclose = getattr(self.chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_stream(self.chunks)
 
 
 async def open_multipart_file(
@@ -146,9 +145,7 @@ class _MultipartReader:
             return
         self._closed = True
         self.file_slices.clear()
-        aclose = getattr(self._body, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_stream(self._body)
 
     async def _drain_after_file(self) -> None:
         # Parsing the rest is what tells a complete body from one cut off right after the file's data.

@@ -164,7 +164,12 @@ class PresigningBlobStore(Protocol):
     """A store whose objects a client can fetch directly, with a time-limited signed URL (S3)."""
 
     async def presign_download(
-        self, key: str, expires_seconds: int, filename: str | None = None, content_type: str | None = None
+        self,
+        key: str,
+        expires_seconds: int,
+        content_disposition: str | None = None,
+        content_type: str | None = None,
     ) -> str:
-        """A GET URL valid for `expires_seconds` (1 to PRESIGN_MAX_SECONDS) that serves the key's bytes."""
+        """A GET URL valid for `expires_seconds` (1 to PRESIGN_MAX_SECONDS) that serves the key's bytes
+        with these Content-Disposition and Content-Type headers."""
         ...

@@ -1,10 +1,20 @@
-"""Helpers shared by blob stores: re-chunking a byte stream and counting it against limits."""
+"""Byte-stream helpers shared by the blob stores, the services and the API: re-chunking a stream,
+counting it against limits, closing it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from vitalgraph.errors import PayloadTooLargeError, UploadIncompleteError
+
+
+async def close_stream(chunks: Any) -> None:
+    """Close an async iterator of chunks early (its file, connection or request body goes now); an
+    iterator without `aclose` has nothing to release."""
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 async def rechunk(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -48,9 +49,17 @@ CROWDED_BLOCK = 128 * 1024
 
 
 class LocalBlobStore(BlobStore):
-    def __init__(self, root: Path, *, chunk_size: int = 1024 * 1024, io_threads: int = 16) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        chunk_size: int = 1024 * 1024,
+        io_threads: int = 16,
+        records_dir: Path | None = None,
+    ) -> None:
         self.root = Path(root).resolve()
         self.staging = self.root / STAGING_DIR
+        self.records_dir = records_dir or self.staging  # resumable uploads' records, `<id>.json`
         self.chunk_size = chunk_size
         self._executor = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="blob-io")
         self._digests = RunningDigests()
@@ -282,6 +291,27 @@ class LocalBlobStore(BlobStore):
         names = await self._run(lambda: [p.name for p in self.staging.glob(f"{RESUMABLE_PREFIX}*.key")])
         return [name[len(RESUMABLE_PREFIX) : -len(".key")] for name in names]
 
+    def _record_path(self, upload_id: str) -> Path:
+        return self.records_dir / f"{check_upload_id(upload_id)}.json"
+
+    async def save_record(self, upload_id: str, record: dict[str, Any]) -> None:
+        await self._run(_write_json_atomically, self._record_path(upload_id), record)
+
+    async def load_record(self, upload_id: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(await self._run(self._record_path(upload_id).read_text))
+        except FileNotFoundError:
+            return None
+
+    async def remove_record(self, upload_id: str) -> None:
+        await self._run(self._record_path(upload_id).unlink, missing_ok=True)
+
+    async def record_ids(self) -> list[str]:
+        directory = self.records_dir
+        return await self._run(
+            lambda: [p.stem for p in directory.glob("*.json")] if directory.exists() else []
+        )
+
 
 class _LocalPinned(PinnedBlob):
     def __init__(self, stat: BlobStat, fd: int, store: LocalBlobStore) -> None:
@@ -353,6 +383,16 @@ class _Appender:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
+
+
+def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    with open(temp, "w") as handle:
+        json.dump(document, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
 
 
 def _create_staged_upload(staged: Path, key_file: Path, key: str) -> None:

@@ -177,3 +177,17 @@ class ResumableUploads(Protocol):
 
     async def staged_upload_ids(self) -> list[str]:
         """Every staged upload, for garbage collection of ones whose record is gone."""
+
+    # The caller's record of each upload (tus: length, owner, metadata, expiry), kept beside the staged
+    # bytes like tusd's `.info`, so whoever can reach the bytes (every server sharing a bucket) has it too.
+    async def save_record(self, upload_id: str, record: dict[str, Any]) -> None:
+        """Store (replace) the record, durably."""
+
+    async def load_record(self, upload_id: str) -> dict[str, Any] | None:
+        """The record, or None when there is none."""
+
+    async def remove_record(self, upload_id: str) -> None:
+        """Drop the record; nothing happens when there is none."""
+
+    async def record_ids(self) -> list[str]:
+        """The id of every record, for expiry."""

@@ -51,8 +51,9 @@ def http_options(config: ClientConfig) -> dict[str, Any]:
     }
 
 
-class ClientSetup:
-    """The constructor both clients share. Each client names its httpx client class, default transport
+class ClientBase:
+    """The base class of both clients (VitalGraphClient, AsyncVitalGraphClient): their one constructor.
+    Each client names its httpx client class, default transport
     and endpoint groups; the rest (settings, auth, endpoint wiring) is the same."""
 
     _http_class: ClassVar[type]

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import httpx
 
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
-from vitalgraph.client._setup import ClientSetup
+from vitalgraph.client._setup import ClientBase
 from vitalgraph.client._transports import default_async_transport
 from vitalgraph.client.endpoints.accounts import AsyncApiTokensEndpoint, AsyncUsersEndpoint
 from vitalgraph.client.endpoints.admin import AsyncAdminEndpoint
@@ -29,7 +29,7 @@ T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
 
 
-class AsyncVitalGraphClient(ClientSetup):
+class AsyncVitalGraphClient(ClientBase):
     """`AsyncVitalGraphClient(server_url, username=..., password=...)` or `(server_url, api_key=...)`.
 
     Unset arguments come from VITALGRAPH_CLIENT_* variables or `config_file`; `settings` are any other

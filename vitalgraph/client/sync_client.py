@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
-from vitalgraph.client._setup import ClientSetup
+from vitalgraph.client._setup import ClientBase
 from vitalgraph.client._transports import default_sync_transport
 from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoint
 from vitalgraph.client.endpoints.admin import AdminEndpoint
@@ -30,7 +30,7 @@ T = TypeVar("T")
 _HEALTH = Call("GET", "/health", lambda _: None)
 
 
-class VitalGraphClient(ClientSetup):
+class VitalGraphClient(ClientBase):
     """`VitalGraphClient(server_url, username=..., password=...)` or `(server_url, api_key=...)`.
 
     The same arguments as AsyncVitalGraphClient; use `with`, or `open()` / `close()`.

@@ -131,7 +131,9 @@ class AuthService:
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self.accounts = accounts
-        self.login_throttle = login_throttle or LoginThrottle(max_failures=0, window_seconds=1)
+        self.login_throttle = login_throttle or LoginThrottle(
+            accounts.graph, max_failures=0, window_seconds=1
+        )
         self._hasher = PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))  # equal work for unknown usernames
         self._users_lock = asyncio.Lock()
@@ -139,13 +141,13 @@ class AuthService:
     # --- login, refresh, logout ---------------------------------------------------------------------
     async def login(self, username: str, password: str, client: str = "unknown") -> TokenPair:
         """`client` (the caller's address) is what repeated failures are throttled by (429)."""
-        self.login_throttle.check(username, client)
+        await self.login_throttle.check(username, client)
         known = await self._password_hash_of(username)
         verified = await asyncio.to_thread(_verify, self._hasher, known or self._dummy_hash, password)
         if known is None or not verified:
-            self.login_throttle.failed(username, client)
+            await self.login_throttle.failed(username, client)
             raise AuthenticationError("wrong username or password")
-        self.login_throttle.succeeded(username, client)
+        await self.login_throttle.succeeded(username, client)
         await self.accounts.delete_expired_sessions()
         session_id, refresh_id = uuid.uuid4().hex, uuid.uuid4().hex
         now = int(time.time())

@@ -13,6 +13,7 @@ from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.audit import AuditLog
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
+from vitalgraph.services.direct_uploads import DirectUploadService
 from vitalgraph.services.download_links import DownloadLinkService
 from vitalgraph.services.files import FileService
 from vitalgraph.services.graphs import GraphService, ObjectService, TripleService
@@ -25,6 +26,7 @@ from vitalgraph.services.quotas import QuotaService
 from vitalgraph.services.spaces import SpaceService
 from vitalgraph.services.sparql import QueryLimits, SparqlService
 from vitalgraph.services.tus import TusService
+from vitalgraph.services.upload_locks import GraphUploadLocks
 
 logger = logging.getLogger("vitalgraph")
 # The stores' primitives: every other store method goes through these, so each call gets one span.
@@ -67,6 +69,7 @@ class Services:
     links: DownloadLinkService
     audit: AuditLog
     quotas: QuotaService
+    direct: DirectUploadService
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -111,20 +114,34 @@ class Services:
             access_ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
             refresh_ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
             accounts=AccountStore(graph),
-            login_throttle=LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS),
+            login_throttle=LoginThrottle(
+                graph, settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS
+            ),
         )
         tus = TusService(
             files,
             blobs,
-            settings.DATA_DIR / "tus",
             max_size=settings.max_upload_size,
             expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+            locks=GraphUploadLocks(graph),
             max_uploads_per_user=settings.TUS_MAX_UPLOADS_PER_USER,
             max_bytes_per_user=settings.TUS_MAX_BYTES_PER_USER,
         )
-        maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
+        stale = settings.STALE_UPLOAD_SECONDS  # gc aborts any multipart upload older than this
+        direct = DirectUploadService(
+            files,
+            blobs,
+            enabled=settings.DIRECT_UPLOADS_ENABLED,
+            expiry_seconds=min(settings.DIRECT_UPLOAD_EXPIRY_SECONDS, stale)
+            if stale
+            else settings.DIRECT_UPLOAD_EXPIRY_SECONDS,
+        )
+        maintenance = Maintenance(
+            graph, blobs, expire_resumable=tus.remove_expired, expire_direct=direct.remove_expired
+        )
         access = AccessService(auth.accounts, auth, spaces)
         tus.authorize = access.check_user_may_write
+        direct.authorize = access.check_user_may_write
         spaces.on_deleted.append(lambda space: tus.drop_uploads_into(space.space_id))
         spaces.on_deleted.append(lambda space: _cancel_space_uploads(files, space.uid))
         files.on_node_deleted.append(tus.drop_uploads_into)
@@ -151,6 +168,7 @@ class Services:
             links=DownloadLinkService(files, access, secrets.jwt_secret),
             audit=AuditLog(graph, settings.AUDIT_FLUSH_SECONDS),
             quotas=quotas,
+            direct=direct,
             generated_admin_password=secrets.admin_password,
         )
         await services.audit.start()

@@ -34,6 +34,7 @@ from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.blob_release import BlobReleaser
+from vitalgraph.services.disposition import content_disposition
 from vitalgraph.services.quotas import Limit, QuotaService
 from vitalgraph.services.spaces import Space, SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
@@ -190,6 +191,14 @@ def check_content_type(value: str | None) -> str:
     if not _CONTENT_TYPE.match(value) or any(c in value for c in "\r\n\x00"):
         raise InvalidInputError(f"invalid content type {value[:100]!r}")
     return value
+
+
+def check_file_size(size: int | None, max_size: int | None) -> None:
+    """The one rule for a size announced before the bytes (Content-Length, tus Upload-Length)."""
+    if size is not None and max_size is not None and size > max_size:
+        raise PayloadTooLargeError(
+            f"upload of {size} bytes exceeds the maximum file size of {max_size} bytes (MAX_STREAMING_FILE_SIZE)"
+        )
 
 
 def check_filename(value: str | None) -> str | None:
@@ -381,6 +390,11 @@ class FileService:
         )
 
     # --- content -------------------------------------------------------------------------
+    def check_upload_size(self, size: int | None) -> None:
+        """PayloadTooLargeError for a declared size over MAX_STREAMING_FILE_SIZE (bytes that arrive are
+        counted by the blob store against the same limit, or a smaller one a quota sets)."""
+        check_file_size(size, self.max_upload_size)
+
     async def upload_content(
         self,
         space_id: str,
@@ -637,7 +651,7 @@ class FileService:
         url = await self.blobs.presign_download(
             node.blobKey,
             expires_seconds,
-            filename=node.fileName or node.name,
+            content_disposition=content_disposition(node.fileName or node.name),
             content_type=node.fileType or DEFAULT_CONTENT_TYPE,
         )
         return PresignedDownload(

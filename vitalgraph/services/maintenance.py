@@ -23,6 +23,7 @@ class GcReport:
     orphan_blobs_removed: int
     young_orphans_kept: int
     expired_resumable_uploads_removed: int = 0
+    expired_direct_uploads_removed: int = 0
 
 
 class Maintenance:
@@ -32,11 +33,13 @@ class Maintenance:
         blobs: BlobStore,
         *,
         expire_resumable: Callable[[], Awaitable[int]] | None = None,
+        expire_direct: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.graph = graph
         self.blobs = blobs
         self.releaser = BlobReleaser(blobs)
         self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
+        self.expire_direct = expire_direct  # aborts expired direct-to-S3 uploads; returns how many
 
     async def collect_garbage(
         self, *, stale_upload_seconds: float, orphan_min_age_seconds: float
@@ -48,6 +51,7 @@ class Maintenance:
         """
         unfinished = await self.blobs.clean_staging(stale_upload_seconds)
         expired = await self.expire_resumable() if self.expire_resumable is not None else 0
+        expired_direct = await self.expire_direct() if self.expire_direct is not None else 0
         referenced = await self._referenced_keys()
         cutoff = datetime.now(UTC) - timedelta(seconds=orphan_min_age_seconds)
         removed = kept = 0
@@ -58,8 +62,8 @@ class Maintenance:
                 kept += 1
             else:
                 removed += await self.releaser.release([stat.key], reason="orphan: no file node points at it")
-        report = GcReport(unfinished, removed, kept, expired)
-        if unfinished or removed or expired:
+        report = GcReport(unfinished, removed, kept, expired, expired_direct)
+        if unfinished or removed or expired or expired_direct:
             logger.info("garbage collection: %s", report)
         return report
 

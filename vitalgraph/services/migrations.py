@@ -89,8 +89,21 @@ def _pin_upload_records(directory: Path, uids: dict[str, str]) -> None:
             temp.replace(path)
 
 
+async def _resumable_state_into_the_bucket(context: MigrationContext) -> None:
+    """Format 3: on S3, a resumable upload's state (record, multipart upload id and parts, the tail
+    smaller than a part) lives in the bucket, so any replica continues any upload; format 2 kept it on
+    the disk of the server that began it (DATA_DIR/s3-staging, DATA_DIR/tus). The S3 store moves what
+    its server still holds on disk whenever it opens (every replica has a disk of its own); this step
+    does the same for the migrating server, idempotently. The local store's layout is unchanged."""
+    from vitalgraph.blobs.s3 import S3BlobStore  # not at the top: the local store's servers never load boto
+
+    if isinstance(context.blobs, S3BlobStore):
+        await context.blobs.adopt_local_state(context.data_dir / "s3-staging", context.data_dir / "tus")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "spaces get an immutable identity (graphs and blobs named by it)", _spaces_get_an_identity),
+    Migration(3, "S3 resumable-upload state lives in the bucket", _resumable_state_into_the_bucket),
 ]
 CURRENT_FORMAT = MIGRATIONS[-1].to_version
 

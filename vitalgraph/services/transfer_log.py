@@ -6,6 +6,8 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from vitalgraph.blobs.chunking import close_stream
+
 logger = logging.getLogger("vitalgraph.transfer")
 MiB = 1024 * 1024
 
@@ -25,9 +27,7 @@ async def logged_transfer(
                 next_mark += every_mib * MiB
             yield chunk
     finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_stream(chunks)
     if done >= every_mib * MiB:
         elapsed = max(time.monotonic() - started, 1e-6)
         logger.info(

@@ -6,8 +6,10 @@ DATA_DIR/tus/, so a new client process can resume from the upload URL and a rest
 knows every upload. The FileNode changes only when the last byte arrives: the store turns the staged
 bytes into a fresh blob, and FileService points the node at it exactly as a streamed upload does.
 
-One server process owns an upload at a time: a PATCH takes the upload for its whole body, and a
-second PATCH arriving meanwhile gets 409 (ConflictError) rather than waiting.
+One request works on an upload at a time, across every server (`UploadLocks`): a PATCH takes the
+upload for its whole body, and a second PATCH arriving meanwhile gets 409 (ConflictError) rather
+than waiting. The upload's record is kept by the blob store beside the staged bytes (local store:
+DATA_DIR/tus/<id>.json; S3: in the bucket), so any replica continues any upload.
 """
 
 from __future__ import annotations
@@ -15,17 +17,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
+import contextlib
 import logging
 import math
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-
-import anyio
 
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
 from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads, check_upload_id
@@ -48,6 +46,7 @@ from vitalgraph.services.files import (
     check_content_type,
     check_filename,
 )
+from vitalgraph.services.upload_locks import UploadLocks
 
 logger = logging.getLogger("vitalgraph.tus")
 
@@ -113,16 +112,15 @@ class TusService:
         self,
         files: FileService,
         blobs: BlobStore,
-        directory: Path,
         *,
         max_size: int | None,
         expiry_seconds: float,
+        locks: UploadLocks,
         max_uploads_per_user: int = 0,
         max_bytes_per_user: int = 0,
     ) -> None:
         self.files = files
         self.blobs = blobs
-        self.directory = directory
         self.max_size = max_size
         self.expiry_seconds = expiry_seconds
         self.max_uploads_per_user = max_uploads_per_user  # 0: no cap
@@ -130,7 +128,7 @@ class TusService:
         self.releaser = files.releaser
         # the owner's write grant on the space, checked again at commit (set by the container)
         self.authorize: Callable[[str, str], Awaitable[None]] | None = None
-        self._busy: set[str] = set()
+        self.locks = locks
         self._creating = asyncio.Lock()  # a user's check-then-create runs once at a time in this process
 
     @property
@@ -142,27 +140,30 @@ class TusService:
         return self.blobs
 
     # --- records ---------------------------------------------------------------------------------
-    def _record_path(self, upload_id: str) -> Path:
-        return self.directory / f"{check_upload_id(upload_id)}.json"
-
     async def _save(self, upload: TusUpload) -> None:
-        await anyio.to_thread.run_sync(_write_json_atomically, self._record_path(upload.id), asdict(upload))
+        await self.store.save_record(upload.id, asdict(upload))
 
     async def _load(self, upload_id: str, owner: str) -> TusUpload:
-        path = self._record_path(upload_id)
-        try:
-            document = await anyio.to_thread.run_sync(path.read_text)
-        except FileNotFoundError:
-            raise NotFoundError(
-                f"no upload {upload_id}: it finished, was terminated, or never existed"
-            ) from None
-        upload = TusUpload(**json.loads(document))
+        document = await self.store.load_record(check_upload_id(upload_id))
+        if document is None:
+            raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
+        upload = TusUpload(**document)
         if upload.owner != owner:  # someone else's upload is, for this caller, not there
             raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
         if upload.expires <= time.time():
             await self._remove(upload.id, upload.finished, "expired")
             raise GoneError(f"upload {upload_id} expired; start a new upload")
         return upload
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, upload_id: str, taken: str) -> AsyncIterator[None]:
+        """Hold the upload for the block; ConflictError(`taken`) when another request holds it."""
+        if not await self.locks.try_acquire(check_upload_id(upload_id)):
+            raise ConflictError(taken)
+        try:
+            yield
+        finally:
+            await self.locks.release(upload_id)
 
     async def _remove(self, upload_id: str, finished: dict | None = None, reason: str = "ended") -> None:
         """Release the staged bytes (or the finished but not yet attached blob), then the record."""
@@ -206,7 +207,6 @@ class TusService:
         return upload
 
     async def _stage(self, store: ResumableUploads, upload: TusUpload) -> None:
-        await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
         key = new_content_key(
             upload.space_uid or upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri
@@ -218,7 +218,7 @@ class TusService:
         self, owner: str, more_bytes: int, *, new_upload: bool = False, excluding: str | None = None
     ) -> None:
         """TooManyRequestsError (429) naming the cap if `owner` may not open another upload or reserve
-        `more_bytes` more. Counted from the upload records, which every process using DATA_DIR/tus sees."""
+        `more_bytes` more. Counted from the upload records, which every server sharing the store sees."""
         if not (self.max_uploads_per_user or self.max_bytes_per_user):
             return
         open_uploads = [u for u in await self._open_uploads(owner) if u.id != excluding]
@@ -240,8 +240,19 @@ class TusService:
 
     async def _open_uploads(self, owner: str) -> list[TusUpload]:
         now = time.time()
-        records = await anyio.to_thread.run_sync(_read_uploads, self.directory)
-        return [u for u in records if u.owner == owner and u.expires > now]
+        return [u for u in await self._all_uploads() if u.owner == owner and u.expires > now]
+
+    async def _all_uploads(self) -> list[TusUpload]:
+        """Every readable upload record (the store's: shared by every server using it)."""
+        found = []
+        for upload_id in await self.store.record_ids():
+            try:
+                document = await self.store.load_record(upload_id)
+                if document is not None:  # else finished or terminated meanwhile
+                    found.append(TusUpload(**document))
+            except (ValueError, TypeError):
+                logger.warning("unreadable record of resumable upload %s", upload_id)
+        return found
 
     async def _reserved(self, upload: TusUpload) -> int:
         """An upload's share of its owner's bytes: its length, or with the length deferred, what is staged."""
@@ -276,14 +287,13 @@ class TusService:
         except NotFoundError:  # the record outlived its staged bytes (a crash mid-cleanup)
             await self._remove(upload_id, reason="staged bytes missing")
             raise
-        if offset == upload.length and upload_id not in self._busy:
+        if offset == upload.length and await self.locks.try_acquire(upload_id):
             # every byte is here but completing failed (e.g. storage was down): try again now,
             # since a client that sees the whole offset sends nothing more
-            self._busy.add(upload_id)
             try:
                 return TusProgress(upload, offset, await self._complete(upload))
             finally:
-                self._busy.discard(upload_id)
+                await self.locks.release(upload_id)
         return TusProgress(upload, offset)
 
     async def append(
@@ -297,10 +307,7 @@ class TusService:
         check: ChunkCheck | None = None,
     ) -> TusProgress:
         """One PATCH: `chunks` at `offset`; on the last byte the file node gets the content."""
-        if upload_id in self._busy:
-            raise ConflictError(f"another PATCH to upload {upload_id} is in progress")
-        self._busy.add(upload_id)
-        try:
+        async with self._holding(upload_id, f"another PATCH to upload {upload_id} is in progress"):
             upload = await self._load(upload_id, owner)
             if upload.finished is not None:  # every byte arrived before; only attaching is left
                 return TusProgress(upload, upload.finished["size"], await self._complete(upload))
@@ -330,8 +337,6 @@ class TusService:
             if upload.length is not None and new_offset == upload.length:
                 return TusProgress(upload, new_offset, await self._complete(upload))
             return TusProgress(upload, new_offset)
-        finally:
-            self._busy.discard(upload_id)
 
     async def _settle_length(self, upload: TusUpload, length: int, offset: int) -> None:
         """creation-defer-length: the first PATCH that knows the length says so, once."""
@@ -383,13 +388,14 @@ class TusService:
         return result
 
     async def _forget(self, upload_id: str) -> None:
-        await anyio.to_thread.run_sync(lambda: self._record_path(upload_id).unlink(missing_ok=True))
+        await self.store.remove_record(upload_id)
 
     async def terminate(self, upload_id: str, owner: str) -> None:
-        if upload_id in self._busy:
-            raise ConflictError(f"a PATCH to upload {upload_id} is in progress; terminate it after")
-        upload = await self._load(upload_id, owner)
-        await self._remove(upload_id, upload.finished, "terminated")
+        async with self._holding(
+            upload_id, f"a PATCH to upload {upload_id} is in progress; terminate it after"
+        ):
+            upload = await self._load(upload_id, owner)
+            await self._remove(upload_id, upload.finished, "terminated")
 
     # --- expiry ----------------------------------------------------------------------------------
     async def remove_expired(self, now: float | None = None) -> int:
@@ -397,29 +403,18 @@ class TusService:
         if not isinstance(self.blobs, ResumableUploads):
             return 0
         now = time.time() if now is None else now
-        staged = (
-            await self.blobs.staged_upload_ids()
-        )  # before the records: a record is written before its staging
-        records = await anyio.to_thread.run_sync(_read_records, self.directory)
+        staged = await self.blobs.staged_upload_ids()  # before the records: a record is written first
+        records = set(await self.blobs.record_ids())
         removed = 0
-        for upload_id, expires in records.items():
-            if expires <= now and upload_id not in self._busy:
-                await self._remove(upload_id, await self._finished_of(upload_id), "expired")
-                removed += 1
-        for upload_id in staged:
-            if upload_id not in records and upload_id not in self._busy:
-                await self.releaser.release_staged(upload_id, reason="no upload record")
-                removed += 1
+        for upload_id in records:
+            removed += await self._remove_if(
+                upload_id, lambda record: record is not None and record["expires"] <= now, "expired"
+            )
+        for upload_id in set(staged) - records:
+            removed += await self._remove_if(upload_id, lambda record: record is None, "no upload record")
         if removed:
             logger.info("removed %d expired or abandoned resumable uploads", removed)
         return removed
-
-    async def _finished_of(self, upload_id: str) -> dict | None:
-        try:
-            text = await anyio.to_thread.run_sync(self._record_path(upload_id).read_text)
-            return json.loads(text).get("finished")
-        except (OSError, ValueError):
-            return None
 
     # --- uploads whose target went away ------------------------------------------------------------
     async def drop_uploads_into(
@@ -428,53 +423,47 @@ class TusService:
         """Remove at once the in-flight uploads into a deleted space (or a deleted node: `graph` is
         its graph IRI, `file_uri` its URI), releasing their staged bytes; how many. An upload whose
         PATCH is running right now is left to that PATCH: its commit is refused and releases it."""
+
+        def into_target(record: dict | None) -> bool:
+            if record is None or record["space_id"] != space_id:
+                return False
+            if file_uri is None:
+                return True
+            target_graph = graph_uri(
+                record.get("space_uid") or space_id, record["graph_id"] or DEFAULT_GRAPH_ID
+            )
+            return record["file_uri"] == file_uri and target_graph == graph
+
         dropped = 0
-        for upload in await anyio.to_thread.run_sync(_read_uploads, self.directory):
-            if upload.space_id != space_id or upload.id in self._busy:
-                continue
-            if file_uri is not None and (
-                upload.file_uri != file_uri
-                or graph_uri(upload.space_uid or space_id, upload.graph_id or DEFAULT_GRAPH_ID) != graph
-            ):
-                continue
-            await self._remove(upload.id, upload.finished, f"target of upload deleted ({space_id})")
-            dropped += 1
+        for upload_id in await self.store.record_ids():
+            dropped += await self._remove_if(upload_id, into_target, f"target of upload deleted ({space_id})")
         return dropped
 
-
-def _read_uploads(directory: Path) -> list[TusUpload]:
-    uploads = []
-    if directory.exists():
-        for path in directory.glob("*.json"):
-            try:
-                uploads.append(TusUpload(**json.loads(path.read_text())))
-            except (OSError, ValueError, TypeError):
-                logger.warning("unreadable upload record %s", path)
-    return uploads
-
-
-def _write_json_atomically(path: Path, document: dict) -> None:
-    temp = path.with_suffix(".tmp")
-    with open(temp, "w") as handle:
-        json.dump(document, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-
-
-def _read_uploads(directory: Path) -> list[TusUpload]:
-    """Every readable upload record."""
-    found = []
-    if not directory.exists():
-        return found
-    for path in directory.glob("*.json"):
+    async def _remove_if(self, upload_id: str, condition: Callable[[dict | None], bool], reason: str) -> bool:
+        """Remove the upload when `condition(its record)` holds, unless a request holds it right now
+        (checked once cheaply, then again under the upload's lock)."""
+        if not await self._record_meets(upload_id, condition) or not await self.locks.try_acquire(upload_id):
+            return False
         try:
-            found.append(TusUpload(**json.loads(path.read_text())))
-        except FileNotFoundError:
-            continue  # finished or terminated meanwhile
-        except (OSError, ValueError, TypeError):
-            logger.warning("unreadable upload record %s", path)
-    return found
+            record = await self.store.load_record(upload_id)
+            if not condition(record):
+                return False
+            if record is None:
+                await self.releaser.release_staged(upload_id, reason=reason)
+            else:
+                await self._remove(upload_id, record.get("finished"), reason)
+            return True
+        except ValueError:
+            return False
+        finally:
+            await self.locks.release(upload_id)
+
+    async def _record_meets(self, upload_id: str, condition: Callable[[dict | None], bool]) -> bool:
+        try:
+            return condition(await self.store.load_record(upload_id))
+        except ValueError:  # unreadable: kept for a person to look at
+            logger.warning("unreadable record of resumable upload %s", upload_id)
+            return False
 
 
 def _seconds_until_first_expiry(uploads: list[TusUpload]) -> int:
@@ -482,16 +471,3 @@ def _seconds_until_first_expiry(uploads: list[TusUpload]) -> int:
     if not uploads:
         return 1
     return max(1, math.ceil(min(u.expires for u in uploads) - time.time()))
-
-
-def _read_records(directory: Path) -> dict[str, float]:
-    """Upload id -> expiry, of every readable record."""
-    found: dict[str, float] = {}
-    if not directory.exists():
-        return found
-    for path in directory.glob("*.json"):
-        try:
-            found[path.stem] = float(json.loads(path.read_text())["expires"])
-        except (OSError, ValueError, KeyError):
-            logger.warning("unreadable upload record %s", path)
-    return found

@@ -37,7 +37,7 @@ from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.api.wire import objects_reply
-from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
+from vitalgraph.errors import InvalidInputError
 from vitalgraph.services.access import Permission
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.download_links import SignedLink
@@ -177,11 +177,7 @@ async def _upload(
     multipart_only: bool,
 ) -> UploadResponse:
     length = declared_length(request)
-    limit = services.settings.max_upload_size
-    if limit is not None and length is not None and length > limit:
-        raise PayloadTooLargeError(
-            f"upload of {length} bytes exceeds the maximum file size of {limit} bytes (MAX_STREAMING_FILE_SIZE)"
-        )
+    services.files.check_upload_size(length)
     content_type = request.headers.get("content-type", "")
     multipart = multipart_only or content_type.lower().startswith("multipart/form-data")
     claimed_sha256 = _claimed_digest(request, multipart)

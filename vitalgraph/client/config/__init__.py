@@ -37,6 +37,10 @@ class ClientConfig(BaseSettings):
     max_retries: int = Field(default=3, ge=0, le=100, description="download resumes / safe upload retries")
     retry_backoff: float = Field(default=0.5, ge=0, description="seconds before the first retry, doubling")
     verify_checksum: bool = True
+    # upload_file_stream sends a path or bytes straight to S3 (upload_file_direct) when the server offers
+    # it. Off by default: the client must be able to reach the bucket, and the file is read twice (once
+    # to hash the parts before the first byte goes out).
+    direct_upload: bool = False
     # "aiohttp" (the default): the fast transports under the httpx API, aiohttp for the async client and
     # urllib3 for the sync one; "httpx": httpx's own transports, 2-3x slower here (docs/performance.md).
     http_backend: Literal["aiohttp", "httpx"] = "aiohttp"

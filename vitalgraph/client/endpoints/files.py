@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from typing import Any
 
 import anyio
 import httpx
 
+from vitalgraph.client._direct import (
+    DEFAULT_PART_SIZE,
+    DIRECT_PARTS_IN_FLIGHT,
+    DirectPlan,
+    DirectSource,
+    part_error,
+)
 from vitalgraph.client._requests import Call, model_reply, query
 from vitalgraph.client._transfer import (
     AsyncUploadBody,
@@ -281,7 +289,47 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         """Stream `source` (path, bytes, file object, sync/async iterable, generator, (Async)BinaryGenerator)
         into the file node's content. `sha256` (hex), when known, is sent as `Repr-Digest`: the server
         refuses bytes that hash otherwise and keeps the previous content. Retried after a connection
-        error only if the source can be re-read."""
+        error only if the source can be re-read. With `direct_upload` on in the client config, a path or
+        bytes goes straight to S3 when the server offers it (see upload_file_direct)."""
+        if (
+            self._client.config.direct_upload
+            and isinstance(source, (str, PathLike, bytes))
+            and sha256 is None
+        ):
+            return await self.upload_file_direct(
+                space_id,
+                graph_id,
+                file_uri,
+                source,
+                filename=filename,
+                content_type=content_type,
+                progress=progress,
+            )
+        return await self._upload_streamed(
+            space_id,
+            graph_id,
+            file_uri,
+            source,
+            filename=filename,
+            content_type=content_type,
+            progress=progress,
+            chunk_size=chunk_size,
+            sha256=sha256,
+        )
+
+    async def _upload_streamed(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: UploadSource,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
+        sha256: str | None = None,
+    ) -> UploadResult:
         generator = as_async_binary_generator(source, chunk_size or self._client.config.chunk_size)
         plan = UploadPlan(
             generator,
@@ -299,6 +347,74 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
                 await anyio.sleep(plan.retry_delay(error))
 
     upload_file_content = upload_file_stream
+
+    async def upload_file_direct(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: DirectSource,
+        *,
+        part_size: int = DEFAULT_PART_SIZE,
+        progress: Progress | None = None,
+        upload_id: str | None = None,
+        on_upload_id: Callable[[str], Any] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        fallback: bool = True,
+    ) -> UploadResult:
+        """Send `source` (a path, bytes or seekable binary file) in parts of `part_size` straight to the
+        S3 bucket through presigned URLs, each part's SHA-256 signed into its URL; the server checks the
+        parts, reads the object back for its SHA-256 and only then changes the node. Where the server
+        does not offer it (local store, a store that cannot verify checksums, switched off) the bytes
+        are streamed through the server instead (`fallback=False`: NotFoundError naming why). A part
+        PUT that fails is retried; to resume after a restart pass the `upload_id` that `on_upload_id`
+        received: the parts S3 already holds are skipped. See docs/client.md."""
+        plan = DirectPlan(source, part_size=part_size, progress=progress, upload_id=upload_id)
+        try:
+            await anyio.to_thread.run_sync(plan.hash_source)
+            try:
+                if upload_id is not None:
+                    reply = await self._client._execute(plan.status_call(upload_id))
+                else:
+                    call = plan.start_call(
+                        space_id, graph_id, file_uri, filename=filename, content_type=content_type
+                    )
+                    reply = await self._client._execute(call)
+            except NotFoundError as error:
+                if not (fallback and _direct_not_offered(error)):
+                    raise
+                plan.file.seek(plan.start_offset)
+                return await self._upload_streamed(
+                    space_id,
+                    graph_id,
+                    file_uri,
+                    plan.file,
+                    filename=filename,
+                    content_type=content_type,
+                    progress=progress,
+                )
+            if on_upload_id is not None and upload_id is None:
+                on_upload_id(reply["upload_id"])
+            config = self._client.config
+            async with httpx.AsyncClient(
+                timeout=_s3_timeout(config), verify=config.ca_bundle or config.verify_tls
+            ) as s3:
+                slots = anyio.Semaphore(DIRECT_PARTS_IN_FLIGHT)
+
+                async def send(part: dict[str, Any]) -> None:
+                    async with slots:
+                        await _put_part_async(s3, plan, part, config)
+
+                try:
+                    async with anyio.create_task_group() as parts:
+                        for part in plan.parts_to_send(reply):
+                            parts.start_soon(send, part)  # each reads its part once it holds a slot
+                except BaseExceptionGroup as failed:  # the first part's failure, as the sync client raises it
+                    raise failed.exceptions[0] from None
+            return plan.check(await self._client._execute(plan.complete_call(reply["upload_id"])))
+        finally:
+            plan.close()
 
     async def upload_file_resumable(
         self,
@@ -468,7 +584,48 @@ class FilesEndpoint(SyncEndpointGroup):
     ) -> UploadResult:
         """Stream `source` (path, bytes, file object, iterable, generator, BinaryGenerator) into the file
         node's content. Retried after a connection error only if the source can be re-read. `sha256`
-        (hex), when known, is sent as `Repr-Digest`: the server refuses bytes that hash otherwise."""
+        (hex), when known, is sent as `Repr-Digest`: the server refuses bytes that hash otherwise. With
+        `direct_upload` on in the client config, a path or bytes goes straight to S3 when the server
+        offers it (see upload_file_direct)."""
+        if (
+            self._client.config.direct_upload
+            and isinstance(source, (str, PathLike, bytes))
+            and sha256 is None
+        ):
+            return self.upload_file_direct(
+                space_id,
+                graph_id,
+                file_uri,
+                source,
+                filename=filename,
+                content_type=content_type,
+                progress=progress,
+            )
+        return self._upload_streamed(
+            space_id,
+            graph_id,
+            file_uri,
+            source,
+            filename=filename,
+            content_type=content_type,
+            progress=progress,
+            chunk_size=chunk_size,
+            sha256=sha256,
+        )
+
+    def _upload_streamed(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: UploadSource,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+        chunk_size: int | None = None,
+        sha256: str | None = None,
+    ) -> UploadResult:
         generator = as_binary_generator(source, chunk_size or self._client.config.chunk_size)
         plan = UploadPlan(
             generator,
@@ -486,6 +643,73 @@ class FilesEndpoint(SyncEndpointGroup):
                 time.sleep(plan.retry_delay(error))
 
     upload_file_content = upload_file_stream
+
+    def upload_file_direct(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        source: DirectSource,
+        *,
+        part_size: int = DEFAULT_PART_SIZE,
+        progress: Progress | None = None,
+        upload_id: str | None = None,
+        on_upload_id: Callable[[str], Any] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        fallback: bool = True,
+    ) -> UploadResult:
+        """Send `source` (a path, bytes or seekable binary file) in parts of `part_size` straight to the
+        S3 bucket through presigned URLs, each part's SHA-256 signed into its URL; the server checks the
+        parts, reads the object back for its SHA-256 and only then changes the node. Where the server
+        does not offer it (local store, a store that cannot verify checksums, switched off) the bytes
+        are streamed through the server instead (`fallback=False`: NotFoundError naming why). A part
+        PUT that fails is retried; to resume after a restart pass the `upload_id` that `on_upload_id`
+        received: the parts S3 already holds are skipped. See docs/client.md."""
+        plan = DirectPlan(source, part_size=part_size, progress=progress, upload_id=upload_id)
+        try:
+            plan.hash_source()
+            try:
+                if upload_id is not None:
+                    reply = self._client._execute(plan.status_call(upload_id))
+                else:
+                    call = plan.start_call(
+                        space_id, graph_id, file_uri, filename=filename, content_type=content_type
+                    )
+                    reply = self._client._execute(call)
+            except NotFoundError as error:
+                if not (fallback and _direct_not_offered(error)):
+                    raise
+                plan.file.seek(plan.start_offset)
+                return self._upload_streamed(
+                    space_id,
+                    graph_id,
+                    file_uri,
+                    plan.file,
+                    filename=filename,
+                    content_type=content_type,
+                    progress=progress,
+                )
+            if on_upload_id is not None and upload_id is None:
+                on_upload_id(reply["upload_id"])
+            config = self._client.config
+            with httpx.Client(
+                timeout=_s3_timeout(config), verify=config.ca_bundle or config.verify_tls
+            ) as s3:
+                with ThreadPoolExecutor(DIRECT_PARTS_IN_FLIGHT) as pool:
+                    sending = [
+                        pool.submit(_put_part_sync, s3, plan, part, config)
+                        for part in plan.parts_to_send(reply)
+                    ]
+                    try:
+                        for future in sending:
+                            future.result()
+                    finally:
+                        for future in sending:
+                            future.cancel()
+            return plan.check(self._client._execute(plan.complete_call(reply["upload_id"])))
+        finally:
+            plan.close()
 
     def upload_file_resumable(
         self,
@@ -625,3 +849,56 @@ class FilesEndpoint(SyncEndpointGroup):
                 time.sleep(plan.retry_delay(error))
         for piece in plan.finish():
             yield piece
+
+
+def _direct_not_offered(error: NotFoundError) -> bool:
+    """The server's 404 for direct uploads it does not offer names the feature (not a missing node)."""
+    return "direct-to-S3 uploads" in str(error)
+
+
+def _s3_timeout(config: ClientConfig) -> httpx.Timeout:
+    return httpx.Timeout(config.timeout, connect=config.connect_timeout)
+
+
+def _put_part_sync(s3: httpx.Client, plan: DirectPlan, part: dict[str, Any], config: ClientConfig) -> None:
+    """PUT one part to its presigned URL with its signed headers; retried after a connection error or 5xx."""
+    body = plan.read_part(part["number"])
+    for attempt in range(config.max_retries + 1):
+        try:
+            response = s3.put(part["url"], content=body, headers=part["headers"])
+        except httpx.TransportError:
+            if attempt == config.max_retries:
+                raise
+            time.sleep(config.retry_backoff * 2**attempt)
+            continue
+        if response.status_code >= 500 and attempt < config.max_retries:
+            time.sleep(config.retry_backoff * 2**attempt)
+            continue
+        error = part_error(part, response)
+        if error is not None:
+            raise error
+        plan.sent_part(part["number"])
+        return
+
+
+async def _put_part_async(
+    s3: httpx.AsyncClient, plan: DirectPlan, part: dict[str, Any], config: ClientConfig
+) -> None:
+    """The async twin of _put_part_sync."""
+    body = await anyio.to_thread.run_sync(plan.read_part, part["number"])
+    for attempt in range(config.max_retries + 1):
+        try:
+            response = await s3.put(part["url"], content=body, headers=part["headers"])
+        except httpx.TransportError:
+            if attempt == config.max_retries:
+                raise
+            await anyio.sleep(config.retry_backoff * 2**attempt)
+            continue
+        if response.status_code >= 500 and attempt < config.max_retries:
+            await anyio.sleep(config.retry_backoff * 2**attempt)
+            continue
+        error = part_error(part, response)
+        if error is not None:
+            raise error
+        plan.sent_part(part["number"])
+        return
