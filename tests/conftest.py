@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.oxigraph",
     "tests.fixtures.seaweedfs",
+    "tests.fixtures.virtuoso",
 ]
 
 

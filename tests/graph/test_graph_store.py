@@ -1,16 +1,20 @@
-"""The graph store contract, run on both backends: embedded pyoxigraph and a real SPARQL server (oxigraph)."""
+"""The graph store contract, run on every backend: embedded pyoxigraph and two real SPARQL servers
+(the oxigraph server, and OpenLink Virtuoso 7 when Debian's virtuoso-opensource is installed)."""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
 
 import httpx
 import pyoxigraph as ox
 import pytest
 
 from tests.fixtures.oxigraph import OxigraphServer
+from tests.fixtures.virtuoso import VirtuosoServer
 from vitalgraph.errors import InvalidInputError, StorageUnavailableError
 from vitalgraph.graph.base import GRAPH_PREFIX, GraphStore
 from vitalgraph.graph.oxigraph_store import OxigraphGraphStore
@@ -23,12 +27,19 @@ RDF_TYPE_URI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 UNKNOWN_PROPERTY = "http://example.org/ontology#favouriteColour"
 
 
-@pytest.fixture(params=["embedded", pytest.param("sparql", marks=pytest.mark.sparql)])
+@pytest.fixture(
+    params=[
+        "embedded",
+        pytest.param("sparql", marks=pytest.mark.sparql),
+        pytest.param("virtuoso", marks=pytest.mark.virtuoso),
+    ]
+)
 async def store(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[GraphStore]:
     if request.param == "embedded":
         graph_store: GraphStore = OxigraphGraphStore(tmp_path / "graph")
     else:
-        server: OxigraphServer = request.getfixturevalue("oxigraph_server")
+        fixture = "oxigraph_server" if request.param == "sparql" else "virtuoso_server"
+        server: OxigraphServer | VirtuosoServer = request.getfixturevalue(fixture)
         graph_store = SparqlGraphStore(server.query_url, server.update_url)
     await graph_store.open()
     yield graph_store
@@ -185,15 +196,63 @@ async def test_query_json_sees_only_its_dataset(store, two_graphs):
     ]
     seen = [_names(await store.query_json(q, [inside])) for q in queries]
     assert seen == [["inside"], ["inside"], [], ["inside"], ["inside"], []]
-    assert json.loads(await store.query_json(f"ASK {{ GRAPH <{outside}> {{ ?s ?p ?o }} }}", [inside])) == {
-        "head": {},
-        "boolean": False,
-    }
+    asks = [
+        f"ASK {{ GRAPH <{outside}> {{ ?s ?p ?o }} }}",
+        f"ASK {{ GRAPH <{outside}> {{ ?s {NAME} 'no such name' }} }}",
+        f"ASK {{ ?s {NAME} 'outside' }}",
+    ]
+    answers = [json.loads(await store.query_json(q, [inside])) for q in asks]
+    assert all(answer["head"] == {} for answer in answers)  # Virtuoso's head.link is gone
+    if isinstance(store, SparqlGraphStore) and "/sparql" in store.query_url:
+        # Virtuoso's known bug (docs/deployment.md): a GRAPH <iri> outside the dataset matches once
+        # with nothing bound. Nothing of the outside graph is read: the answer is the same for both.
+        assert [a["boolean"] for a in answers] == [True, True, False]
+    else:
+        assert [a["boolean"] for a in answers] == [False, False, False]
+
+
+async def test_query_cannot_leave_its_dataset_through_server_extensions(store, two_graphs):
+    """FROM is overridden (Virtuoso would add it to the dataset); Virtuoso's DEFINE pragmas and its
+    bif:/sql: functions, which reach past the dataset or into SQL, are refused on every server."""
+    inside, outside = two_graphs
+    from_clauses = f"SELECT ?name FROM <{outside}> FROM NAMED <{outside}> WHERE {{ ?s {NAME} ?name }}"
+    assert _names(await store.query_json(from_clauses, [inside])) == ["inside"]
+    prefixed = (
+        f"PREFIX o: <{outside.rsplit('/', 1)[0]}/> SELECT ?name FROM o:outside WHERE {{ ?s {NAME} ?name }}"
+    )
+    assert _names(await store.query_json(prefixed, [inside])) == ["inside"]
+    for escape in [
+        f"DEFINE input:default-graph-uri <{outside}> SELECT ?name WHERE {{ ?s {NAME} ?name }}",
+        'SELECT (bif:sprintf("%d", 1) AS ?x) WHERE { }',
+        'SELECT (<BIF:sprintf>("%d", 1) AS ?x) WHERE { }',
+        "PREFIX s: <\\u0073ql:> SELECT (s:x() AS ?x) WHERE { }",
+    ]:
+        with pytest.raises(InvalidInputError) as refused:  # the embedded store: a syntax error
+            await store.query_json(escape, [inside])
+        if isinstance(store, SparqlGraphStore):  # refused before it reaches the server
+            assert re.search("DEFINE|bif: and sql:", str(refused.value))
+
+
+async def test_an_unknown_function_is_the_querys_fault_on_the_embedded_store(tmp_path):
+    """pyoxigraph raised a RuntimeError (a 500). (The SPARQL servers answer it with HTTP 500 too,
+    which the SPARQL store cannot tell from a broken server.)"""
+    store = OxigraphGraphStore(tmp_path / "graph")
+    await store.open()
+    try:
+        with pytest.raises(InvalidInputError, match="no-such-function"):
+            await store.query_json("SELECT (<http://example.org/no-such-function>(1) AS ?x) WHERE { }", [])
+    finally:
+        await store.close()
 
 
 async def test_empty_dataset_sees_nothing_not_the_default_graph(store, two_graphs):
+    """Neither the server's own default graph nor any named graph (Virtuoso's default graph, when a
+    request names none, is the union of all graphs; it has no default graph of its own to write to)."""
     marker = f"urn:test:default-graph-{uuid.uuid4().hex}"
-    await store.update(f"INSERT DATA {{ <{marker}> {NAME} 'in the default graph' }}")
+    try:
+        await store.update(f"INSERT DATA {{ <{marker}> {NAME} 'in the default graph' }}")
+    except InvalidInputError as refused:
+        assert isinstance(store, SparqlGraphStore) and "default graph" in str(refused)  # Virtuoso
     try:
         for query in [
             f"SELECT ?name WHERE {{ ?s {NAME} ?name }}",
@@ -201,7 +260,7 @@ async def test_empty_dataset_sees_nothing_not_the_default_graph(store, two_graph
         ]:
             assert _names(await store.query_json(query, [])) == []
     finally:
-        await store.update(f"DELETE WHERE {{ <{marker}> ?p ?o }}")
+        await store.update(f"DELETE WHERE {{ GRAPH ?g {{ <{marker}> ?p ?o }} }}")
 
 
 async def test_query_triples_sees_only_its_dataset(store, two_graphs):
@@ -243,7 +302,8 @@ async def test_sparql_protocol_requests_and_server_errors():
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = request.content.decode()
+        form = parse_qs(request.content.decode())
+        body = form["query"][0] if "query" in form else request.content.decode()
         if body.startswith("ASK"):
             return httpx.Response(200, json={"head": {}, "boolean": True})
         if body.startswith("SELECT"):
@@ -284,10 +344,12 @@ async def test_sparql_protocol_requests_and_server_errors():
 
     ask, select, _construct, dataset_query, _broken, update = seen
     assert ask.headers["Authorization"] == httpx.BasicAuth("u", "p")._auth_header
-    assert select.headers["Content-Type"].startswith("application/sparql-query")
+    # queries go as a form (Virtuoso never answers a POST of application/sparql-query), with their dataset
+    assert select.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert parse_qs(select.content.decode()) == {"query": ["SELECT ?s WHERE { ?s ?p ?o }"]}
     assert select.headers["Accept"] == "application/sparql-results+json"
-    assert dataset_query.url.params.get_list("default-graph-uri") == ["urn:g:1", "urn:g:2"]
-    assert dataset_query.url.params.get_list("named-graph-uri") == ["urn:g:1", "urn:g:2"]
+    dataset = parse_qs(dataset_query.content.decode())
+    assert dataset["default-graph-uri"] == dataset["named-graph-uri"] == ["urn:g:1", "urn:g:2"]
     assert str(update.url) == "http://sparql.test/update"
     assert update.headers["Content-Type"].startswith("application/sparql-update")
 

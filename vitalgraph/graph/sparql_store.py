@@ -1,23 +1,30 @@
 """A graph store on any SPARQL 1.1 server, spoken to over the SPARQL 1.1 Protocol.
 
-Queries are POSTed as `application/sparql-query`, updates as `application/sparql-update`.
-Answers are parsed with pyoxigraph, so rows and triples carry the same terms as the
-embedded store's. User queries get their dataset through the protocol's `default-graph-uri`
-and `named-graph-uri` parameters, which override any FROM / FROM NAMED in the query text.
+Tried with the oxigraph server and OpenLink Virtuoso 7 (docs/deployment.md says where they differ).
+Queries are POSTed as an HTML form (`query=...`), the one way every server answers: Virtuoso never
+answers a POST of `application/sparql-query`. Updates are POSTed as `application/sparql-update`.
+Answers are parsed with pyoxigraph, so rows and triples carry the same terms as the embedded
+store's, and user queries' JSON results are re-serialized by it, so clients see the same SPARQL
+JSON whatever the server (Virtuoso writes `typed-literal` and an empty `link` list). User queries
+get their dataset through the protocol's `default-graph-uri` and `named-graph-uri` parameters,
+which override any FROM / FROM NAMED in the query text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
 
 from vitalgraph.config import Settings
 from vitalgraph.errors import InvalidInputError, StorageUnavailableError
-from vitalgraph.graph.base import GraphStore, Row
+from vitalgraph.graph.base import GraphStore, Row, literal
+from vitalgraph.graph.query_form import QueryForm, classify_query, confined_to_dataset
 
 RESULTS_JSON = "application/sparql-results+json"
+FORM = "application/x-www-form-urlencoded"
 N_TRIPLES = "application/n-triples"
 # Stands in for "no graphs": without any default-graph-uri a server would use its whole default dataset.
 EMPTY_DATASET_GRAPH = "urn:vitalgraph:empty-dataset"
@@ -43,6 +50,9 @@ class SparqlGraphStore(GraphStore):
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
         self._transport = transport  # tests substitute one; normally httpx's own
         self._client: httpx.AsyncClient | None = None
+        # Whether `GRAPH ?g { }` lists the named graphs, as SPARQL 1.1 says; Virtuoso's binds no ?g.
+        # None until a server holding a named graph has shown which (see _lists_graphs_by_empty_pattern).
+        self._empty_graph_pattern_lists_graphs: bool | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SparqlGraphStore:
@@ -87,37 +97,57 @@ class SparqlGraphStore(GraphStore):
         await self._post(self.update_url, update, "application/sparql-update", accept="*/*")
 
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
+        _require_form(query, QueryForm.SELECT, QueryForm.ASK)
+        query = confined_to_dataset(query)
         response = await self._query(query, RESULTS_JSON, _dataset_params(default_graphs))
-        _parse_results(response)  # only well-formed SPARQL JSON leaves this store
-        return response.content
+        # Only well-formed, standard SPARQL JSON leaves this store, the same whichever server wrote it.
+        results = _parse_results(response)
+        return results.serialize(format=ox.QueryResultsFormat.JSON)  # type: ignore[return-value]
 
     async def query_triples(self, query: str, default_graphs: Sequence[str]) -> list[ox.Triple]:
+        _require_form(query, QueryForm.CONSTRUCT, QueryForm.DESCRIBE)
+        query = confined_to_dataset(query)
         return _triples(await self._query(query, N_TRIPLES, _dataset_params(default_graphs)))
+
+    async def graphs_with_prefix(self, prefix: str) -> list[str]:
+        if await self._lists_graphs_by_empty_pattern():
+            return await super().graphs_with_prefix(prefix)
+        # Every server answers this one; it reads the graphs' triples, not only their names.
+        rows = await self.select(
+            "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+            f"FILTER(STRSTARTS(STR(?g), {literal(prefix)})) }}"
+        )
+        return sorted({row["g"].value for row in rows})
+
+    async def _lists_graphs_by_empty_pattern(self) -> bool:
+        """Ask the server once it holds a named graph: does `GRAPH ?g { }` find one too?
+
+        Until then (a store with no named graph) the answer is unknown, and both queries agree.
+        """
+        if self._empty_graph_pattern_lists_graphs is None:
+            some_graph = await self.select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1")
+            if some_graph:
+                listed = await self.select("SELECT ?g WHERE { GRAPH ?g { } } LIMIT 1")
+                # Virtuoso answers one row with ?g unbound
+                self._empty_graph_pattern_lists_graphs = any("g" in row for row in listed)
+            else:
+                return True
+        return self._empty_graph_pattern_lists_graphs
 
     # --- HTTP -------------------------------------------------------------------------------
     async def _query(
-        self, query: str, accept: str, params: list[tuple[str, str]] | None = None
+        self, query: str, accept: str, dataset: list[tuple[str, str]] | None = None
     ) -> httpx.Response:
-        return await self._post(
-            self.query_url, query, "application/sparql-query", accept=accept, params=params
-        )
+        form = urlencode([("query", query), *(dataset or [])])
+        return await self._post(self.query_url, form, FORM, accept=accept)
 
-    async def _post(
-        self,
-        url: str,
-        body: str,
-        content_type: str,
-        *,
-        accept: str,
-        params: list[tuple[str, str]] | None = None,
-    ) -> httpx.Response:
+    async def _post(self, url: str, body: str, content_type: str, *, accept: str) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("graph store is not open")
         try:
             response = await self._client.post(
                 url,
                 content=body.encode(),
-                params=params,
                 headers={"Content-Type": f"{content_type}; charset=utf-8", "Accept": accept},
             )
         except httpx.TransportError as exc:
@@ -132,6 +162,16 @@ class SparqlGraphStore(GraphStore):
                 f"SPARQL server {url} answered HTTP {status}{hint}: {_one_line(response.text)}"
             )
         return response
+
+
+def _require_form(query: str, *forms: QueryForm) -> QueryForm:
+    """Refuse a query of another form before sending it: a server may answer it anyway (Virtuoso
+    sends a CONSTRUCT asked for JSON results as a table, and a SELECT asked for N-Triples as RDF)."""
+    form = classify_query(query)
+    if form not in forms:
+        wanted = " or ".join(f.value for f in forms)
+        raise InvalidInputError(f"expected a {wanted} query, got a {form.value}")
+    return form
 
 
 def _dataset_params(graphs: Sequence[str]) -> list[tuple[str, str]]:

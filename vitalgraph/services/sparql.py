@@ -8,14 +8,13 @@ call back to the SPARQL server, or to anywhere else), so queries using it are re
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from enum import Enum
 
 import pyoxigraph as ox
 
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph.base import GraphStore, space_graph_prefix
+from vitalgraph.graph.query_form import QueryForm, classify_query
 from vitalgraph.services.spaces import SpaceService
 
 RESULTS_JSON = "application/sparql-results+json"
@@ -24,63 +23,10 @@ JSON_LD = "application/ld+json"
 MAX_QUERY_LENGTH = 1024 * 1024
 
 
-class QueryForm(str, Enum):
-    SELECT = "SELECT"
-    ASK = "ASK"
-    CONSTRUCT = "CONSTRUCT"
-    DESCRIBE = "DESCRIBE"
-
-
-UPDATE_KEYWORDS = frozenset(
-    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
-)
-
-# Text that holds no keywords, in SPARQL's own tokenisation: escapes outside strings (`ex:a\#`),
-# IRIs (which may contain \u escapes), long and short strings, and comments. One left-to-right
-# pass, so a '#' or quote inside an IRI or string is never mistaken for a comment or string start.
-_NON_KEYWORD_TEXT = re.compile(
-    r"""
-      <(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>
-    | \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-    | '''(?:[^'\\]|\\.|'(?!''))*'''
-    | "(?:[^"\\\n\r]|\\.)*"
-    | '(?:[^'\\\n\r]|\\.)*'
-    | \\.
-    | \#[^\n\r]*
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-# A bare word: not part of a variable, prefixed name, language tag or blank node label.
-_BARE_WORD = re.compile(r"(?<![\w?$:@])[A-Za-z]+(?![\w:])")
-
-
 @dataclass(frozen=True)
 class QueryAnswer:
     media_type: str
     body: bytes
-
-
-def query_keywords(query: str) -> list[str]:
-    """The bare words of a query outside IRIs, strings and comments, upper-cased, in order."""
-    return [w.upper() for w in _BARE_WORD.findall(_NON_KEYWORD_TEXT.sub(" ", query))]
-
-
-def classify_query(query: str) -> QueryForm:
-    """The query's form; InvalidInputError for updates, SERVICE, or text that is no query at all."""
-    words = query_keywords(query)
-    if "SERVICE" in words:
-        raise InvalidInputError(
-            "SERVICE (federated query) is not allowed: a query sees only the graphs of its space"
-        )
-    for word in words:
-        if word in QueryForm.__members__:
-            return QueryForm(word)
-        if word in UPDATE_KEYWORDS:
-            raise InvalidInputError(
-                f"SPARQL updates ({word}) are not accepted: this endpoint only runs queries "
-                "(SELECT, ASK, CONSTRUCT, DESCRIBE); change data through the graph object routes"
-            )
-    raise InvalidInputError("SPARQL syntax error: expected a SELECT, ASK, CONSTRUCT or DESCRIBE query")
 
 
 def wants_json_ld(accept: str | None) -> bool:
