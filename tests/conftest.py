@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.oxigraph",
     "tests.fixtures.seaweedfs",
     "tests.fixtures.virtuoso",
+    "tests.fixtures.ceph",
 ]
 
 
