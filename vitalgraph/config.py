@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     SPARQL_UPDATE_URL: str | None = None
     SPARQL_USERNAME: str | None = None
     SPARQL_PASSWORD: str | None = None
+    # How the username and password are sent: Virtuoso's /sparql-auth takes only HTTP Digest.
+    SPARQL_AUTH: Literal["basic", "digest"] = "basic"
 
     # Maintenance: unfinished uploads older than STALE_UPLOAD_SECONDS and blobs no file node
     # references that are older than ORPHAN_MIN_AGE_SECONDS are removed every GC_INTERVAL_SECONDS.

@@ -13,6 +13,7 @@ which override any FROM / FROM NAMED in the query text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 from urllib.parse import urlencode
 
 import httpx
@@ -41,12 +42,14 @@ class SparqlGraphStore(GraphStore):
         *,
         username: str | None = None,
         password: str | None = None,
+        auth: Literal["basic", "digest"] = "basic",
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.query_url = query_url
         self.update_url = update_url or query_url  # many servers take both on one endpoint
-        self._auth = httpx.BasicAuth(username, password or "") if username else None
+        scheme = httpx.DigestAuth if auth == "digest" else httpx.BasicAuth
+        self._auth = scheme(username, password or "") if username else None
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
         self._transport = transport  # tests substitute one; normally httpx's own
         self._client: httpx.AsyncClient | None = None
@@ -63,6 +66,7 @@ class SparqlGraphStore(GraphStore):
             settings.SPARQL_UPDATE_URL,
             username=settings.SPARQL_USERNAME,
             password=settings.SPARQL_PASSWORD,
+            auth=settings.SPARQL_AUTH,
         )
 
     async def open(self) -> None:
@@ -157,11 +161,19 @@ class SparqlGraphStore(GraphStore):
         if status in CLIENT_ERROR_STATUSES:
             raise InvalidInputError(f"SPARQL error: {_one_line(response.text)}")
         if status >= 300:
-            hint = " (check SPARQL_USERNAME / SPARQL_PASSWORD)" if status in (401, 403) else ""
+            hint = _hint(status, response.text)
             raise StorageUnavailableError(
                 f"SPARQL server {url} answered HTTP {status}{hint}: {_one_line(response.text)}"
             )
         return response
+
+
+def _hint(status: int, body: str) -> str:
+    if status in (401, 403):
+        return " (check SPARQL_USERNAME / SPARQL_PASSWORD / SPARQL_AUTH)"
+    if "SECURITY" in body or "permission" in body.lower():  # Virtuoso: a 500 naming the procedure
+        return " (the SPARQL account may not update: see docs/deployment.md on Virtuoso's grants)"
+    return ""
 
 
 def _require_form(query: str, *forms: QueryForm) -> QueryForm:
