@@ -354,6 +354,25 @@ async def test_sparql_protocol_requests_and_server_errors():
     assert update.headers["Content-Type"].startswith("application/sparql-update")
 
 
+async def test_incomplete_results_are_an_error_not_an_answer():
+    """Virtuoso answers a query cut short by its time limit with 200, the rows found so far, and an
+    X-SQL-State header (as seen from Virtuoso 7.2 with MaxQueryExecutionTime reached)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={"head": {"vars": ["n"]}, "results": {"bindings": []}},
+            headers={
+                "X-SQL-State": "S1TAT",
+                "X-SQL-Message": "RC...: Returning incomplete results, query interrupted by result timeout.",
+            },
+        )
+
+    store = SparqlGraphStore("http://sparql.test/sparql", transport=httpx.MockTransport(answer))
+    with pytest.raises(StorageUnavailableError, match="incomplete results.*MaxQueryExecutionTime"):
+        await store.open()
+
+
 async def test_point_lookups_do_not_wait_for_busy_graph_threads(tmp_path):
     """The reads every request makes (session, user, space, one node) must not queue behind long
     queries or commits on the embedded store's worker threads: under load each hop there costs a

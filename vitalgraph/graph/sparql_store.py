@@ -32,6 +32,8 @@ EMPTY_DATASET_GRAPH = "urn:vitalgraph:empty-dataset"
 # Statuses that mean "this request is wrong"; anything else is the server's or our setup's problem.
 CLIENT_ERROR_STATUSES = frozenset({400, 406, 413, 414, 415, 422})
 DEFAULT_TIMEOUT_SECONDS = 60.0
+# Virtuoso sets it (with X-SQL-Message) when it cut a query short and answered what it had.
+INCOMPLETE_RESULTS_HEADER = "X-SQL-State"
 
 
 class SparqlGraphStore(GraphStore):
@@ -164,6 +166,13 @@ class SparqlGraphStore(GraphStore):
             hint = _hint(status, response.text)
             raise StorageUnavailableError(
                 f"SPARQL server {url} answered HTTP {status}{hint}: {_one_line(response.text)}"
+            )
+        if INCOMPLETE_RESULTS_HEADER in response.headers:
+            # Virtuoso's "anytime" answer: what it found before a time limit, with a 200
+            raise StorageUnavailableError(
+                f"SPARQL server {url} answered with incomplete results "
+                f"({_one_line(response.headers.get('X-SQL-Message', ''), 120)}): "
+                "raise its [SPARQL] MaxQueryExecutionTime (see docs/deployment.md)"
             )
         return response
 
