@@ -373,6 +373,36 @@ async def test_incomplete_results_are_an_error_not_an_answer():
         await store.open()
 
 
+async def test_a_deadlocked_request_is_sent_again_and_a_lasting_one_is_an_error():
+    """Virtuoso rolls back the loser of two conflicting transactions: a query then answers 200 with part
+    of its rows and X-SQL-State 40001 (SR172), an update answers 500 naming SR172. Both are retried."""
+    answers = {"queries": 0, "updates": 0}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["Content-Type"].startswith("application/sparql-update"):
+            answers["updates"] += 1
+            if answers["updates"] == 1:
+                return httpx.Response(500, text="Virtuoso 40001 Error SR172: Transaction deadlocked")
+            return httpx.Response(200, text="<sparql/>")
+        answers["queries"] += 1
+        if answers["queries"] <= 2 or "LIMIT 7" in parse_qs(request.content.decode())["query"][0]:
+            return httpx.Response(
+                200,
+                json={"head": {"vars": ["s"]}, "results": {"bindings": [{}]}},
+                headers={"X-SQL-State": "40001", "X-SQL-Message": "SR172: Transaction deadlocked"},
+            )
+        return httpx.Response(200, json={"head": {"vars": ["s"]}, "results": {"bindings": []}})
+
+    store = SparqlGraphStore("http://sparql.test/sparql", transport=httpx.MockTransport(answer))
+    await store.open()  # its ASK deadlocked twice
+    assert answers["queries"] == 3
+    await store.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> <urn:c> } }")
+    assert answers["updates"] == 2
+    with pytest.raises(StorageUnavailableError, match="incomplete results.*40001"):
+        await store.select("SELECT ?s WHERE { ?s ?p ?o } LIMIT 7")
+    await store.close()
+
+
 async def test_point_lookups_do_not_wait_for_busy_graph_threads(tmp_path):
     """The reads every request makes (session, user, space, one node) must not queue behind long
     queries or commits on the embedded store's worker threads: under load each hop there costs a

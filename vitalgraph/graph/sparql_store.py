@@ -12,6 +12,9 @@ which override any FROM / FROM NAMED in the query text.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import random
 from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import urlencode
@@ -34,6 +37,8 @@ CLIENT_ERROR_STATUSES = frozenset({400, 406, 413, 414, 415, 422})
 DEFAULT_TIMEOUT_SECONDS = 60.0
 # Virtuoso sets it (with X-SQL-Message) when it cut a query short and answered what it had.
 INCOMPLETE_RESULTS_HEADER = "X-SQL-State"
+DEADLOCK_STATE = "40001"  # Virtuoso's SR172, "Transaction deadlocked"
+DEADLOCK_ATTEMPTS = 8
 
 
 class SparqlGraphStore(GraphStore):
@@ -148,10 +153,20 @@ class SparqlGraphStore(GraphStore):
         return await self._post(self.query_url, form, FORM, accept=accept)
 
     async def _post(self, url: str, body: str, content_type: str, *, accept: str) -> httpx.Response:
+        """POST once; again, after a short random pause, when the server reports a deadlock (Virtuoso
+        rolls the loser of two conflicting transactions back, so running it again is safe)."""
+        for attempt in itertools.count(1):
+            response = await self._post_once(url, body, content_type, accept=accept)
+            if not _deadlocked(response) or attempt >= DEADLOCK_ATTEMPTS:
+                return _checked(url, response)
+            await asyncio.sleep(random.uniform(0.005, 0.03) * 2 ** min(attempt, 5))
+        raise AssertionError("unreachable")
+
+    async def _post_once(self, url: str, body: str, content_type: str, *, accept: str) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("graph store is not open")
         try:
-            response = await self._client.post(
+            return await self._client.post(
                 url,
                 content=body.encode(),
                 headers={"Content-Type": f"{content_type}; charset=utf-8", "Accept": accept},
@@ -159,22 +174,36 @@ class SparqlGraphStore(GraphStore):
         except httpx.TransportError as exc:
             reason = _one_line(f"{type(exc).__name__}: {exc}")
             raise StorageUnavailableError(f"SPARQL server {url} is unreachable: {reason}") from None
-        status = response.status_code
-        if status in CLIENT_ERROR_STATUSES:
-            raise InvalidInputError(f"SPARQL error: {_one_line(response.text)}")
-        if status >= 300:
-            hint = _hint(status, response.text)
-            raise StorageUnavailableError(
-                f"SPARQL server {url} answered HTTP {status}{hint}: {_one_line(response.text)}"
-            )
-        if INCOMPLETE_RESULTS_HEADER in response.headers:
-            # Virtuoso's "anytime" answer: what it found before a time limit, with a 200
-            raise StorageUnavailableError(
-                f"SPARQL server {url} answered with incomplete results "
-                f"({_one_line(response.headers.get('X-SQL-Message', ''), 120)}): "
-                "raise its [SPARQL] MaxQueryExecutionTime (see docs/deployment.md)"
-            )
-        return response
+
+
+def _deadlocked(response: httpx.Response) -> bool:
+    """Virtuoso: a query answers 200 with X-SQL-State 40001 (SR172); an update answers 500 naming it."""
+    if INCOMPLETE_RESULTS_HEADER in response.headers:
+        state = response.headers[INCOMPLETE_RESULTS_HEADER]
+        return state == DEADLOCK_STATE or "SR172" in response.headers.get("X-SQL-Message", "")
+    return response.status_code == 500 and "SR172" in response.text[:500]
+
+
+def _checked(url: str, response: httpx.Response) -> httpx.Response:
+    status = response.status_code
+    if status in CLIENT_ERROR_STATUSES:
+        raise InvalidInputError(f"SPARQL error: {_one_line(response.text)}")
+    if status >= 300:
+        hint = _hint(status, response.text)
+        raise StorageUnavailableError(
+            f"SPARQL server {url} answered HTTP {status}{hint}: {_one_line(response.text)}"
+        )
+    state = response.headers.get(INCOMPLETE_RESULTS_HEADER)
+    if state is not None:
+        # Virtuoso's answer when it cut a query short (a time limit, a deadlock): part of the rows, with a 200
+        message = _one_line(response.headers.get("X-SQL-Message", ""), 120)
+        hint = (
+            ": raise its [SPARQL] MaxQueryExecutionTime (see docs/deployment.md)" if state == "S1TAT" else ""
+        )
+        raise StorageUnavailableError(
+            f"SPARQL server {url} answered with incomplete results ({state} {message}){hint}"
+        )
+    return response
 
 
 def _hint(status: int, body: str) -> str:
