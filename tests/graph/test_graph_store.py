@@ -79,6 +79,18 @@ async def test_insert_get_replace_delete(store, graph):
     assert await store.get_objects(graph, [acme.URI, beta.URI]) == [beta]
 
 
+async def test_inserting_many_objects_at_once(store, graph):
+    """One insert of ~7000 triples, atomic: Virtuoso's parser ran out of memory on one block of about
+    5000 triples (a 400, "memory exhausted"), so the store sends them in GRAPH blocks of 1000."""
+    many = [entity(f"http://example.org/many/{i}", f"Entity {i}") for i in range(1400)]
+    assert sum(len(o.to_triples()) for o in many) > 6000
+    await store.insert_objects(graph, many)
+    page, total = await store.list_objects(graph, [KGEntity.class_uri], limit=5, offset=0)
+    assert total == 1400
+    await store.replace_objects(graph, many)
+    assert len(await store.get_objects(graph, [o.URI for o in many[:300]])) == 300
+
+
 async def test_existing(store, graph):
     await store.insert_objects(graph, [entity("http://example.org/a", "A")])
     assert await store.existing(graph, ["http://example.org/a", "http://example.org/b"]) == {
