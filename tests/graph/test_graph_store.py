@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.anyio
 
 RDF_TYPE_URI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 UNKNOWN_PROPERTY = "http://example.org/ontology#favouriteColour"
+
+RESULTS = "application/sparql-results+json"
 
 
 @pytest.fixture(
@@ -486,6 +489,85 @@ async def test_a_stale_claim_from_a_crashed_creator_does_not_block_creation(stor
     assert await store.create_once(graph, subject, f"<{subject}> a <http://example.org/User> .")
     rows = await store.select(f"SELECT ?p WHERE {{ GRAPH <{graph}> {{ <{subject}> ?p ?o }} }}")
     assert [str(r["p"]) for r in rows] == [f"<{RDF_TYPE_URI}>"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "body, media_type, error",
+    [
+        # What `oxigraph serve --timeout-s` sends when its limit fires: a 200, cut, with a line of text.
+        (
+            b'{"head":{"vars":["n"]},"results":{"bindings":[The SPARQL operation has been cancelled',
+            RESULTS,
+            504,
+        ),
+        (b"<urn:a> <urn:b> <urn:c> .\nThe SPARQL operation has been cancelled", "application/n-triples", 504),
+        (
+            b'{"head":{"vars":["s"]},"results":{"bindings":[{"s":{"type":"uri","value":"urn:a"}},',
+            RESULTS,
+            503,
+        ),
+    ],
+)
+async def test_a_cut_answer_from_a_sparql_server_never_passes_as_rows(body, media_type, error):
+    from vitalgraph.api.errors import status_for
+    from vitalgraph.errors import VitalGraphError
+    from vitalgraph.graph.sparql_store import SparqlGraphStore
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.content == b"ASK {}":
+            return httpx.Response(
+                200, content=b'{"head":{},"boolean":true}', headers={"content-type": RESULTS}
+            )
+        return httpx.Response(200, content=body, headers={"content-type": media_type})
+
+    store = SparqlGraphStore("http://sparql.test/query", transport=httpx.MockTransport(answer))
+    await store.open()
+    try:
+        run = store.query_json if media_type == RESULTS else store.query_triples
+        with pytest.raises(VitalGraphError) as raised:
+            await run("SELECT * WHERE { ?s ?p ?o }", ["urn:g"])
+        assert status_for(raised.value) == error, raised.value
+    finally:
+        await store.close()
+
+
+@pytest.mark.anyio
+async def test_a_user_query_may_run_up_to_its_own_limit_not_the_stores_read_timeout():
+    """The store's read timeout (for its own small queries) is shorter than a user query's limit: a
+    server computing quietly for longer than the first, within the second, must not answer 503."""
+    import http.server
+    import threading
+
+    from vitalgraph.graph.sparql_store import SparqlGraphStore
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            if self.path.startswith("/query?"):
+                time.sleep(1.5)
+            body = b'{"head":{},"boolean":true}'
+            self.send_response(200)
+            self.send_header("Content-Type", RESULTS)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = SparqlGraphStore(
+        f"http://127.0.0.1:{server.server_address[1]}/query", timeout_seconds=0.5, query_timeout_seconds=5
+    )
+    try:
+        await store.open()
+        assert await store.query_json("ASK { ?s ?p ?o }", ["urn:g"]) == b'{"head":{},"boolean":true}'
+    finally:
+        await store.close()
+        server.shutdown()
+        server.server_close()
 
 
 # --- claims and the per-node version compare-and-set (the one cross-replica mechanism) --------------

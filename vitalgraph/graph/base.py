@@ -41,13 +41,14 @@ POINT_LOOKUP_MAX_SUBJECTS = 16  # objects fetched by URI up to this many count a
 QUAD_BLOCK_TRIPLES = 1000  # triples per GRAPH block of an INSERT DATA (see _quad_data)
 
 
-def graph_uri(space_id: str, graph_id: str) -> str:
-    """One named graph per (space, graph): percent-encoding keeps distinct pairs distinct."""
-    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/{quote(graph_id, safe='')}"
+def graph_uri(space_uid: str, graph_id: str) -> str:
+    """One named graph per (space, graph), named by the space's identity (`Space.uid`, not its
+    reusable space_id): percent-encoding keeps distinct pairs distinct."""
+    return f"{GRAPH_PREFIX}{quote(space_uid, safe='')}/{quote(graph_id, safe='')}"
 
 
-def space_graph_prefix(space_id: str) -> str:
-    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/"
+def space_graph_prefix(space_uid: str) -> str:
+    return f"{GRAPH_PREFIX}{quote(space_uid, safe='')}/"
 
 
 def iri(value: str) -> str:
@@ -223,24 +224,57 @@ class GraphStore(ABC):
         limit: int,
         offset: int,
         search: str | None = None,
+        contains: Sequence[tuple[Sequence[str], str]] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        order_as_text: bool = False,
     ) -> tuple[list[GraphObject], int]:
-        """A page of objects of the given classes (by name), and the total that match."""
-        where = self._list_where(graph, class_uris, search)
+        """A page of objects of the given classes, and the total that match.
+
+        `search`: some literal of the object contains the text; `contains`: for each (properties, text),
+        one of those properties holds a literal containing the text (both case-insensitive).
+        `order_by`: a property IRI to sort by (its smallest value; objects without one come first),
+        then by URI; without it, by URI. `order_as_text` compares the values as lower-case text (names),
+        else as their type does (numbers as numbers). `descending` reverses the order.
+        """
+        where = self._list_where(graph, class_uris, search, contains)
         count_rows = await self.select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}")
         total = int(count_rows[0]["n"].value) if count_rows else 0
         if offset >= total:  # past the end: also keeps offsets no SPARQL engine can parse out of the query
             return [], total
-        rows = await self.select(
-            f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY ?s LIMIT {int(limit)} OFFSET {int(offset)}"
-        )
+        direction = "DESC" if descending else "ASC"
+        page = f"LIMIT {int(limit)} OFFSET {int(offset)}"
+        if order_by is None:
+            query = f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY {direction}(?s) {page}"
+        else:
+            key = f"OPTIONAL {{ GRAPH {iri(graph)} {{ ?s {iri(order_by)} ?sortValue }} }}"
+            value = "LCASE(STR(?sortValue))" if order_as_text else "?sortValue"
+            query = (
+                f"SELECT ?s (MIN({value}) AS ?key) WHERE {{ {where} {key} }} GROUP BY ?s "
+                f"ORDER BY {direction}(?key) {direction}(?s) {page}"
+            )
+        rows = await self.select(query)
         return await self.get_objects(graph, [row["s"].value for row in rows]), total
 
-    def _list_where(self, graph: str, class_uris: Sequence[str], search: str | None) -> str:
+    def _list_where(
+        self,
+        graph: str,
+        class_uris: Sequence[str],
+        search: str | None,
+        contains: Sequence[tuple[Sequence[str], str]] = (),
+    ) -> str:
         pattern = f"VALUES ?type {{ {_values(class_uris)} }} ?s <{RDF_TYPE}> ?type ."
         if search:
             pattern += (
                 f" ?s ?textProp ?text . FILTER(isLiteral(?text) && "
                 f"CONTAINS(LCASE(STR(?text)), LCASE({literal(search)})))"
+            )
+        for number, (properties, text) in enumerate(contains):
+            value = f"?contains{number}"
+            path = "|".join(iri(p) for p in properties)
+            pattern += (
+                f" FILTER EXISTS {{ ?s {path} {value} . FILTER(isLiteral({value}) && "
+                f"CONTAINS(LCASE(STR({value})), LCASE({literal(text)}))) }}"
             )
         return f"GRAPH {iri(graph)} {{ {pattern} }}"
 

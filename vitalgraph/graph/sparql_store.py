@@ -8,6 +8,11 @@ store's, and user queries' JSON results are re-serialized by it, so clients see 
 JSON whatever the server (Virtuoso writes `typed-literal` and an empty `link` list). User queries
 get their dataset through the protocol's `default-graph-uri` and `named-graph-uri` parameters,
 which override any FROM / FROM NAMED in the query text.
+
+User queries stop after `query_timeout_seconds` (QueryTimeoutError); the server should have a time
+limit of its own no longer than that (`oxigraph serve --timeout-s`, Virtuoso's MaxQueryExecutionTime),
+so it stops working too. Their answers pass only when read whole: oxigraph's server, at its time
+limit, ends a 200 answer early with a line of text, which must never reach a user as fewer rows.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import httpx
 import pyoxigraph as ox
 
 from vitalgraph.config import Settings
-from vitalgraph.errors import InvalidInputError, StorageUnavailableError
+from vitalgraph.errors import InvalidInputError, QueryTimeoutError, StorageUnavailableError
 from vitalgraph.graph.base import GraphStore, Row, literal
 from vitalgraph.graph.query_form import QueryForm, classify_query, confined_to_dataset
 
@@ -39,6 +44,9 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 INCOMPLETE_RESULTS_HEADER = "X-SQL-State"
 DEADLOCK_STATE = "40001"  # Virtuoso's SR172, "Transaction deadlocked"
 DEADLOCK_ATTEMPTS = 8
+DEFAULT_QUERY_TIMEOUT_SECONDS = 30.0
+# What `oxigraph serve --timeout-s` appends to a 200 answer when it stops a query half way.
+SERVER_CANCELLED_MARK = b"The SPARQL operation has been cancelled"
 
 
 class SparqlGraphStore(GraphStore):
@@ -51,6 +59,7 @@ class SparqlGraphStore(GraphStore):
         password: str | None = None,
         auth: Literal["basic", "digest"] = "basic",
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        query_timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.query_url = query_url
@@ -58,6 +67,8 @@ class SparqlGraphStore(GraphStore):
         scheme = httpx.DigestAuth if auth == "digest" else httpx.BasicAuth
         self._auth = scheme(username, password or "") if username else None
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
+        self.query_timeout_seconds = query_timeout_seconds
+        self._user_timeout = httpx.Timeout(query_timeout_seconds + 5, connect=min(timeout_seconds, 10.0))
         self._transport = transport  # tests substitute one; normally httpx's own
         self._client: httpx.AsyncClient | None = None
         # Whether `GRAPH ?g { }` lists the named graphs, as SPARQL 1.1 says; Virtuoso's binds no ?g.
@@ -74,6 +85,7 @@ class SparqlGraphStore(GraphStore):
             username=settings.SPARQL_USERNAME,
             password=settings.SPARQL_PASSWORD,
             auth=settings.SPARQL_AUTH,
+            query_timeout_seconds=settings.SPARQL_QUERY_TIMEOUT,
         )
 
     async def open(self) -> None:
@@ -110,15 +122,44 @@ class SparqlGraphStore(GraphStore):
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
         _require_form(query, QueryForm.SELECT, QueryForm.ASK)
         query = confined_to_dataset(query)
-        response = await self._query(query, RESULTS_JSON, _dataset_params(default_graphs))
-        # Only well-formed, standard SPARQL JSON leaves this store, the same whichever server wrote it.
+        response = await self._user_query(query, RESULTS_JSON, default_graphs)
+        # Only well-formed, standard SPARQL JSON leaves this store, the same whichever server wrote it;
+        # serializing reads the (lazily parsed) answer whole, so a cut answer fails here.
         results = _parse_results(response)
-        return results.serialize(format=ox.QueryResultsFormat.JSON)  # type: ignore[return-value]
+        try:
+            return results.serialize(format=ox.QueryResultsFormat.JSON)  # type: ignore[return-value]
+        except (SyntaxError, ValueError) as exc:
+            raise StorageUnavailableError(
+                f"SPARQL server sent unreadable results: {_one_line(exc)}"
+            ) from None
 
     async def query_triples(self, query: str, default_graphs: Sequence[str]) -> list[ox.Triple]:
         _require_form(query, QueryForm.CONSTRUCT, QueryForm.DESCRIBE)
         query = confined_to_dataset(query)
-        return _triples(await self._query(query, N_TRIPLES, _dataset_params(default_graphs)))
+        return _triples(await self._user_query(query, N_TRIPLES, default_graphs))
+
+    async def _user_query(self, query: str, accept: str, graphs: Sequence[str]) -> httpx.Response:
+        try:
+            async with asyncio.timeout(self.query_timeout_seconds):
+                # A quiet connection while the server computes is no reason to give up before the limit.
+                response = await self._query(query, accept, _dataset_params(graphs), self._user_timeout)
+        except TimeoutError:
+            raise QueryTimeoutError(
+                f"the query ran longer than SPARQL_QUERY_TIMEOUT ({self.query_timeout_seconds:g} s) and was stopped"
+            ) from None
+        except StorageUnavailableError as exc:  # an error status whose text says the server stopped it
+            if SERVER_CANCELLED_MARK.decode() in str(exc):
+                raise self._stopped_by_server() from None
+            raise
+        if response.content.rstrip().endswith(SERVER_CANCELLED_MARK):
+            raise self._stopped_by_server()
+        return response
+
+    def _stopped_by_server(self) -> QueryTimeoutError:
+        return QueryTimeoutError(
+            f"the SPARQL server {self.query_url} stopped the query at its own time limit "
+            f"(SPARQL_QUERY_TIMEOUT is {self.query_timeout_seconds:g} s); no partial answer is sent"
+        )
 
     async def graphs_with_prefix(self, prefix: str) -> list[str]:
         if await self._lists_graphs_by_empty_pattern():
@@ -147,22 +188,30 @@ class SparqlGraphStore(GraphStore):
 
     # --- HTTP -------------------------------------------------------------------------------
     async def _query(
-        self, query: str, accept: str, dataset: list[tuple[str, str]] | None = None
+        self,
+        query: str,
+        accept: str,
+        dataset: list[tuple[str, str]] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         form = urlencode([("query", query), *(dataset or [])])
-        return await self._post(self.query_url, form, FORM, accept=accept)
+        return await self._post(self.query_url, form, FORM, accept=accept, timeout=timeout)
 
-    async def _post(self, url: str, body: str, content_type: str, *, accept: str) -> httpx.Response:
+    async def _post(
+        self, url: str, body: str, content_type: str, *, accept: str, timeout: httpx.Timeout | None = None
+    ) -> httpx.Response:
         """POST once; again, after a short random pause, when the server reports a deadlock (Virtuoso
         rolls the loser of two conflicting transactions back, so running it again is safe)."""
         for attempt in itertools.count(1):
-            response = await self._post_once(url, body, content_type, accept=accept)
+            response = await self._post_once(url, body, content_type, accept=accept, timeout=timeout)
             if not _deadlocked(response) or attempt >= DEADLOCK_ATTEMPTS:
                 return _checked(url, response)
             await asyncio.sleep(random.uniform(0.005, 0.03) * 2 ** min(attempt, 5))
         raise AssertionError("unreachable")
 
-    async def _post_once(self, url: str, body: str, content_type: str, *, accept: str) -> httpx.Response:
+    async def _post_once(
+        self, url: str, body: str, content_type: str, *, accept: str, timeout: httpx.Timeout | None
+    ) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("graph store is not open")
         try:
@@ -170,6 +219,7 @@ class SparqlGraphStore(GraphStore):
                 url,
                 content=body.encode(),
                 headers={"Content-Type": f"{content_type}; charset=utf-8", "Accept": accept},
+                timeout=timeout or self._timeout,
             )
         except httpx.TransportError as exc:
             reason = _one_line(f"{type(exc).__name__}: {exc}")
