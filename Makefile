@@ -2,6 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# Extra pytest arguments, e.g. make test PYTEST_ARGS='-m "not ceph"'
+PYTEST_ARGS ?=
 
 .PHONY: serve test bench clean vitalsigns ui-vendor ui-screenshots
 
@@ -23,7 +25,7 @@ serve: $(VENV)/.serve-installed
 	$(BIN)/vitalgraph serve --host 127.0.0.1 --port 8001 --data-dir ./data
 
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
 	$(BIN)/pip install -q -e '.[bench]'

@@ -1,8 +1,10 @@
 """Upload and download one large object through S3BlobStore, aiobotocore directly, and obstore directly.
 
-Starts its own SeaweedFS (`weed mini`) and reports, per client and direction: MB/s, this process's
-CPU seconds, its peak RSS growth, the event-loop lag seen by a 10 ms ticker (p99 and worst), and SeaweedFS's
-CPU seconds. Run: .venv/bin/python -m benchmarks.s3_store [--mib 1024] [--rounds 2]
+Starts its own S3 server (SeaweedFS's `weed mini`, or with `--server ceph` a one-node Ceph cluster with
+radosgw, from Debian's packages) and reports, per client and direction: MB/s, this process's CPU
+seconds, its peak RSS growth, the event-loop lag seen by a 10 ms ticker (p99 and worst), and the
+server's CPU seconds and peak RSS (all its processes).
+Run: .venv/bin/python -m benchmarks.s3_store [--mib 1024] [--rounds 2] [--server ceph]
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 
 import psutil
 
-from tests.fixtures.seaweedfs import SeaweedFS, start_seaweedfs
+from tests.fixtures.ceph import CephRadosgw, start_ceph
+from tests.fixtures.seaweedfs import S3Server, SeaweedFS, start_seaweedfs
 from vitalgraph.blobs.chunking import rechunk
 from vitalgraph.blobs.s3 import S3BlobStore
 
@@ -39,17 +42,30 @@ class Measure:
     rss_growth: int = 0
     lag_p99: float = 0.0
     lag_max: float = 0.0
+    server_rss: int = 0
 
 
-async def measured(action: Callable[[], Awaitable[None]], server_pid: int) -> Measure:
-    me, server = psutil.Process(), psutil.Process(server_pid)
-    baseline_rss, peak = me.memory_info().rss, me.memory_info().rss
+def server_processes(server: S3Server) -> list[psutil.Process]:
+    if isinstance(server, CephRadosgw):
+        return [psutil.Process(p.pid) for p in server.processes]  # mon, OSD (holds the data), radosgw
+    assert isinstance(server, SeaweedFS)
+    return [psutil.Process(server.process.pid)]
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
+async def measured(action: Callable[[], Awaitable[None]], servers: list[psutil.Process]) -> Measure:
+    me = psutil.Process()
+    baseline_rss, peak, server_peak = me.memory_info().rss, me.memory_info().rss, 0
     stop = threading.Event()
 
     def sample_rss() -> None:
-        nonlocal peak
+        nonlocal peak, server_peak
         while not stop.wait(0.01):
             peak = max(peak, me.memory_info().rss)
+            server_peak = max(server_peak, sum(p.memory_info().rss for p in servers))
 
     lags: list[float] = [0.0]
 
@@ -62,15 +78,16 @@ async def measured(action: Callable[[], Awaitable[None]], server_pid: int) -> Me
     sampler = threading.Thread(target=sample_rss, daemon=True)
     sampler.start()
     ticker = asyncio.create_task(tick())
-    cpu0, server_cpu0, t0 = sum(me.cpu_times()[:2]), sum(server.cpu_times()[:2]), time.perf_counter()
+    cpu0, server_cpu0, t0 = sum(me.cpu_times()[:2]), cpu_seconds(servers), time.perf_counter()
     await action()
     seconds = time.perf_counter() - t0
-    cpu, server_cpu = sum(me.cpu_times()[:2]) - cpu0, sum(server.cpu_times()[:2]) - server_cpu0
+    cpu, server_cpu = sum(me.cpu_times()[:2]) - cpu0, cpu_seconds(servers) - server_cpu0
     ticker.cancel()
     stop.set()
     sampler.join()
     lags.sort()
-    return Measure(seconds, cpu, server_cpu, peak - baseline_rss, lags[int(len(lags) * 0.99)], lags[-1])
+    p99 = lags[int(len(lags) * 0.99)]
+    return Measure(seconds, cpu, server_cpu, peak - baseline_rss, p99, lags[-1], server_peak)
 
 
 def source(total: int) -> Callable[[], AsyncIterator[bytes]]:
@@ -90,7 +107,7 @@ def source(total: int) -> Callable[[], AsyncIterator[bytes]]:
 class Client:
     name = ""
 
-    async def setup(self, server: SeaweedFS) -> None: ...
+    async def setup(self, server: S3Server) -> None: ...
     async def upload(self, key: str, pieces: AsyncIterator[bytes]) -> None: ...
     async def download(self, key: str) -> int: ...
     async def teardown(self) -> None: ...
@@ -99,7 +116,7 @@ class Client:
 class StoreClient(Client):
     name = "S3BlobStore"
 
-    def make_store(self, server: SeaweedFS) -> S3BlobStore:
+    def make_store(self, server: S3Server) -> S3BlobStore:
         return S3BlobStore(
             bucket=server.bucket,
             endpoint_url=server.endpoint_url,
@@ -112,7 +129,7 @@ class StoreClient(Client):
             chunk_size=READ_CHUNK,
         )
 
-    async def setup(self, server: SeaweedFS) -> None:
+    async def setup(self, server: S3Server) -> None:
         self.store = self.make_store(server)
         await self.store.open()
 
@@ -132,7 +149,7 @@ class AiobotocoreClient(Client):
 
     name = "aiobotocore direct"
 
-    async def setup(self, server: SeaweedFS) -> None:
+    async def setup(self, server: S3Server) -> None:
         from aiobotocore.config import AioConfig
         from aiobotocore.session import get_session
 
@@ -185,7 +202,7 @@ class AiobotocoreClient(Client):
 class ObstoreClient(Client):
     name = "obstore direct"
 
-    async def setup(self, server: SeaweedFS) -> None:
+    async def setup(self, server: S3Server) -> None:
         from obstore.store import S3Store
 
         self.store = S3Store(
@@ -213,11 +230,17 @@ class ObstoreClient(Client):
 def row(client: str, direction: str, size: int, m: Measure) -> str:
     return (
         f"| {client} | {direction} | {size / m.seconds / 1e6:.0f} | {m.cpu:.2f} | {m.rss_growth / MiB:.0f} "
-        f"| {m.lag_p99 * 1000:.0f} / {m.lag_max * 1000:.0f} | {m.server_cpu:.1f} |"
+        f"| {m.lag_p99 * 1000:.0f} / {m.lag_max * 1000:.0f} | {m.server_cpu:.1f} | {m.server_rss / MiB:.0f} |"
     )
 
 
-async def run(mib: int, rounds: int, names: list[str]) -> None:
+def start_server(kind: str, directory: Path, mib: int) -> S3Server:
+    if kind == "ceph":  # memstore keeps every object in memory: room for one object and some slack
+        return start_ceph(directory, memstore_bytes=(2 * mib + 512) * MiB)
+    return start_seaweedfs(directory)
+
+
+async def run(mib: int, rounds: int, names: list[str], kind: str) -> None:
     total = mib * MiB
     clients = [
         c
@@ -225,28 +248,29 @@ async def run(mib: int, rounds: int, names: list[str]) -> None:
         if not names or any(n in c.name.lower() for n in names)
     ]
     with tempfile.TemporaryDirectory(prefix="s3bench-") as directory:
-        server = start_seaweedfs(Path(directory))
+        server = start_server(kind, Path(directory), mib)
+        processes = server_processes(server)
         try:
             print(
                 f"{mib} MiB object, parts {PART_SIZE // MiB} MiB x {CONCURRENCY} in flight, {os.cpu_count()} cores"
             )
             print(
                 "| client | direction | MB/s | client CPU-s | client RSS growth MiB | loop lag p99 / "
-                "max ms | SeaweedFS CPU-s |"
+                f"max ms | {kind} CPU-s | {kind} peak RSS MiB |"
             )
-            print("|---|---|---|---|---|---|---|")
+            print("|---|---|---|---|---|---|---|---|")
             for round_number in range(rounds):
                 for client in clients:
                     await client.setup(server)
                     key = f"bench/{round_number}-{clients.index(client)}"
-                    up = await measured(lambda: client.upload(key, source(total)()), server.process.pid)  # noqa: B023 (awaited in the loop)
+                    up = await measured(lambda: client.upload(key, source(total)()), processes)  # noqa: B023 (awaited in the loop)
                     received = 0
 
                     async def download() -> None:
                         nonlocal received
                         received = await client.download(key)  # noqa: B023
 
-                    down = await measured(download, server.process.pid)
+                    down = await measured(download, processes)
                     assert received == total, f"{client.name} read {received} of {total} bytes"
                     print(row(client.name, "upload", total, up))
                     print(row(client.name, "download", total, down), flush=True)
@@ -261,8 +285,9 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=[], help="client names containing these words")
+    parser.add_argument("--server", choices=["seaweedfs", "ceph"], default="seaweedfs")
     args = parser.parse_args()
-    asyncio.run(run(args.mib, args.rounds, args.only))
+    asyncio.run(run(args.mib, args.rounds, args.only, args.server))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.oxigraph",
     "tests.fixtures.seaweedfs",
+    "tests.fixtures.virtuoso",
+    "tests.fixtures.ceph",
 ]
 
 

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     SPARQL_UPDATE_URL: str | None = None
     SPARQL_USERNAME: str | None = None
     SPARQL_PASSWORD: str | None = None
+    # How the username and password are sent: Virtuoso's /sparql-auth takes only HTTP Digest.
+    SPARQL_AUTH: Literal["basic", "digest"] = "basic"
 
     # User SPARQL queries (POST /api/graphs/sparql/...): each stops after SPARQL_QUERY_TIMEOUT seconds
     # (504); a user may run SPARQL_MAX_QUERIES_PER_USER at once and the server SPARQL_MAX_QUERIES in all

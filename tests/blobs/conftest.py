@@ -1,4 +1,5 @@
-"""Blob store fixtures: every contract test runs against the local store and against S3 (SeaweedFS)."""
+"""Blob store fixtures: every contract test runs against the local store and against two S3 servers
+(SeaweedFS, and Ceph radosgw when Debian's radosgw, ceph-mon and ceph-osd are installed)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.seaweedfs import SeaweedFS
+from tests.fixtures.seaweedfs import S3Server
 from vitalgraph.blobs.base import BlobStore
 from vitalgraph.blobs.local import LocalBlobStore
 from vitalgraph.blobs.s3 import S3BlobStore
@@ -27,14 +28,30 @@ def make_s3_store(values: dict[str, Any], **overrides: Any) -> S3BlobStore:
     return S3BlobStore.from_settings(Settings(**{**values, **overrides}))
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-async def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
-    """An opened store of each kind: local in tmp_path/blobs, S3 on SeaweedFS under a fresh prefix."""
+# The S3 server behind each S3 kind of store, by fixture name.
+S3_SERVERS = {"s3": "seaweedfs", "ceph": "ceph_radosgw"}
+
+
+@pytest.fixture(
+    params=["local", pytest.param("s3", marks=pytest.mark.s3), pytest.param("ceph", marks=pytest.mark.ceph)]
+)
+def blob_backend(request: pytest.FixtureRequest) -> tuple[str, S3Server | None]:
+    """The kind of store, and its S3 server (None for the local store)."""
     if request.param == "local":
+        return "local", None
+    return request.param, request.getfixturevalue(S3_SERVERS[request.param])
+
+
+@pytest.fixture
+async def blob_store(
+    blob_backend: tuple[str, S3Server | None], s3_prefix: str, tmp_path: Path
+) -> AsyncIterator[BlobStore]:
+    """An opened store of each kind: local in tmp_path/blobs, S3 under a fresh prefix of the shared bucket."""
+    _, server = blob_backend
+    if server is None:
         store: BlobStore = LocalBlobStore(tmp_path / "blobs", chunk_size=LOCAL_TEST_CHUNK_SIZE)
     else:
-        settings = request.getfixturevalue("s3_settings")
-        store = make_s3_store(settings, S3_PART_SIZE=S3_TEST_PART_SIZE)
+        store = make_s3_store(server.settings(prefix=s3_prefix), S3_PART_SIZE=S3_TEST_PART_SIZE)
     await store.open()
     try:
         yield store
@@ -50,14 +67,14 @@ def part_size(store: BlobStore) -> int:
 class StagingProbe:
     """Looks into a store's staging area: local .part files, or S3 unfinished multipart uploads."""
 
-    def __init__(self, store: BlobStore, seaweed: SeaweedFS | None) -> None:
+    def __init__(self, store: BlobStore, server: S3Server | None) -> None:
         self.store = store
-        self.seaweed = seaweed
+        self.server = server
 
     def unfinished(self) -> list[str]:
         if isinstance(self.store, LocalBlobStore):
             return sorted(p.name for p in self.store.staging.iterdir())
-        client = self.seaweed.boto_client()  # type: ignore[union-attr]
+        client = self.server.boto_client()  # type: ignore[union-attr]
         response = client.list_multipart_uploads(Bucket=self.store.bucket, Prefix=f"{self.store.prefix}/")
         return sorted(upload["UploadId"] for upload in response.get("Uploads", []))
 
@@ -72,7 +89,7 @@ class StagingProbe:
             then = time.time() - age_seconds
             os.utime(path, (then, then))
             return
-        client = self.seaweed.boto_client()  # type: ignore[union-attr]
+        client = self.server.boto_client()  # type: ignore[union-attr]
         key = f"{self.store.prefix}/abandoned/{uuid.uuid4().hex}"
         upload = client.create_multipart_upload(Bucket=self.store.bucket, Key=key)
         client.upload_part(
@@ -85,12 +102,11 @@ class StagingProbe:
         if isinstance(self.store, LocalBlobStore):
             parent = self.store.root.parent
             return sorted(str(p.relative_to(parent)) for p in parent.rglob("*") if p.is_file())
-        client = self.seaweed.boto_client()  # type: ignore[union-attr]
+        client = self.server.boto_client()  # type: ignore[union-attr]
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.store.bucket)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
 @pytest.fixture
-def staging(blob_store: BlobStore, request: pytest.FixtureRequest) -> StagingProbe:
-    seaweed = request.getfixturevalue("seaweedfs") if isinstance(blob_store, S3BlobStore) else None
-    return StagingProbe(blob_store, seaweed)
+def staging(blob_store: BlobStore, blob_backend: tuple[str, S3Server | None]) -> StagingProbe:
+    return StagingProbe(blob_store, blob_backend[1])

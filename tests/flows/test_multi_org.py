@@ -1,5 +1,6 @@
 """The multi-organization flow of examples/multi_org_crud.py, run as written through the async client
-against a real server subprocess and through the in-process async mock.
+against a real server subprocess (on the embedded graph store, on the oxigraph server, and on
+Virtuoso) and through the in-process async mock.
 
 The example itself checks every step (it raises FlowError); this test adds what only a test can see:
 the whole blob store is empty at the end, and memory stays far below the ~0.5 GiB that was streamed
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -40,17 +41,44 @@ def load_example() -> ModuleType:
 flow = load_example()
 
 
+# The graph backend of each HTTP variant: the embedded store, or a SPARQL server (fixture name).
+SPARQL_SERVERS = {"http-oxigraph-server": "oxigraph_server", "http-virtuoso": "virtuoso_server"}
+
+
 @pytest.fixture(scope="module")
-def flow_server(server_factory) -> RunningServer:
-    """A server of its own, so "the blob store is empty" at the end means the whole store."""
-    return server_factory({}, name="multi-org")
+def flow_servers(server_factory, request: pytest.FixtureRequest) -> Callable[[str], RunningServer]:
+    """A VitalGraph server per graph backend, each of its own, so "the blob store is empty" at the
+    end means the whole store; started on first use."""
+    started: dict[str, RunningServer] = {}
+
+    def server_for(variant: str) -> RunningServer:
+        if variant not in started:
+            env: dict[str, str] = {}
+            if variant in SPARQL_SERVERS:
+                sparql = request.getfixturevalue(SPARQL_SERVERS[variant])
+                env = {
+                    "VITALGRAPH_GRAPH_BACKEND": "sparql",
+                    "VITALGRAPH_SPARQL_QUERY_URL": sparql.query_url,
+                    "VITALGRAPH_SPARQL_UPDATE_URL": sparql.update_url,
+                }
+            started[variant] = server_factory(env, name=f"multi-org-{variant}")
+        return started[variant]
+
+    return server_for
 
 
-@pytest.fixture(params=["http", "mock"])
+@pytest.fixture(
+    params=[
+        "http",
+        "mock",
+        pytest.param("http-oxigraph-server", marks=pytest.mark.sparql),
+        pytest.param("http-virtuoso", marks=pytest.mark.virtuoso),
+    ]
+)
 async def setup(request: pytest.FixtureRequest) -> AsyncIterator[tuple]:
     """(client, blob probe, process whose memory to watch) for each way of reaching VitalGraph."""
-    if request.param == "http":
-        server: RunningServer = request.getfixturevalue("flow_server")
+    if request.param != "mock":
+        server: RunningServer = request.getfixturevalue("flow_servers")(request.param)
         client = AsyncVitalGraphClient(server.url, username="admin", password=ADMIN_PASSWORD)
         probe, process = flow.LocalBlobProbe(lambda: server.data_dir / "blobs"), server
     else:

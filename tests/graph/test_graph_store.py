@@ -1,17 +1,21 @@
-"""The graph store contract, run on both backends: embedded pyoxigraph and a real SPARQL server (oxigraph)."""
+"""The graph store contract, run on every backend: embedded pyoxigraph and two real SPARQL servers
+(the oxigraph server, and OpenLink Virtuoso 7 when Debian's virtuoso-opensource is installed)."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
 
 import httpx
 import pyoxigraph as ox
 import pytest
 
 from tests.fixtures.oxigraph import OxigraphServer
+from tests.fixtures.virtuoso import VirtuosoServer
 from vitalgraph.errors import InvalidInputError, StorageUnavailableError
 from vitalgraph.graph.base import GRAPH_PREFIX, GraphStore
 from vitalgraph.graph.oxigraph_store import OxigraphGraphStore
@@ -26,12 +30,19 @@ UNKNOWN_PROPERTY = "http://example.org/ontology#favouriteColour"
 RESULTS = "application/sparql-results+json"
 
 
-@pytest.fixture(params=["embedded", pytest.param("sparql", marks=pytest.mark.sparql)])
+@pytest.fixture(
+    params=[
+        "embedded",
+        pytest.param("sparql", marks=pytest.mark.sparql),
+        pytest.param("virtuoso", marks=pytest.mark.virtuoso),
+    ]
+)
 async def store(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[GraphStore]:
     if request.param == "embedded":
         graph_store: GraphStore = OxigraphGraphStore(tmp_path / "graph")
     else:
-        server: OxigraphServer = request.getfixturevalue("oxigraph_server")
+        fixture = "oxigraph_server" if request.param == "sparql" else "virtuoso_server"
+        server: OxigraphServer | VirtuosoServer = request.getfixturevalue(fixture)
         graph_store = SparqlGraphStore(server.query_url, server.update_url)
     await graph_store.open()
     yield graph_store
@@ -69,6 +80,18 @@ async def test_insert_get_replace_delete(store, graph):
 
     await store.delete_objects(graph, [acme.URI])
     assert await store.get_objects(graph, [acme.URI, beta.URI]) == [beta]
+
+
+async def test_inserting_many_objects_at_once(store, graph):
+    """One insert of ~7000 triples, atomic: Virtuoso's parser ran out of memory on one block of about
+    5000 triples (a 400, "memory exhausted"), so the store sends them in GRAPH blocks of 1000."""
+    many = [entity(f"http://example.org/many/{i}", f"Entity {i}") for i in range(1400)]
+    assert sum(len(o.to_triples()) for o in many) > 6000
+    await store.insert_objects(graph, many)
+    page, total = await store.list_objects(graph, [KGEntity.class_uri], limit=5, offset=0)
+    assert total == 1400
+    await store.replace_objects(graph, many)
+    assert len(await store.get_objects(graph, [o.URI for o in many[:300]])) == 300
 
 
 async def test_existing(store, graph):
@@ -188,15 +211,63 @@ async def test_query_json_sees_only_its_dataset(store, two_graphs):
     ]
     seen = [_names(await store.query_json(q, [inside])) for q in queries]
     assert seen == [["inside"], ["inside"], [], ["inside"], ["inside"], []]
-    assert json.loads(await store.query_json(f"ASK {{ GRAPH <{outside}> {{ ?s ?p ?o }} }}", [inside])) == {
-        "head": {},
-        "boolean": False,
-    }
+    asks = [
+        f"ASK {{ GRAPH <{outside}> {{ ?s ?p ?o }} }}",
+        f"ASK {{ GRAPH <{outside}> {{ ?s {NAME} 'no such name' }} }}",
+        f"ASK {{ ?s {NAME} 'outside' }}",
+    ]
+    answers = [json.loads(await store.query_json(q, [inside])) for q in asks]
+    assert all(answer["head"] == {} for answer in answers)  # Virtuoso's head.link is gone
+    if isinstance(store, SparqlGraphStore) and "/sparql" in store.query_url:
+        # Virtuoso's known bug (docs/deployment.md): a GRAPH <iri> outside the dataset matches once
+        # with nothing bound. Nothing of the outside graph is read: the answer is the same for both.
+        assert [a["boolean"] for a in answers] == [True, True, False]
+    else:
+        assert [a["boolean"] for a in answers] == [False, False, False]
+
+
+async def test_query_cannot_leave_its_dataset_through_server_extensions(store, two_graphs):
+    """FROM is overridden (Virtuoso would add it to the dataset); Virtuoso's DEFINE pragmas and its
+    bif:/sql: functions, which reach past the dataset or into SQL, are refused on every server."""
+    inside, outside = two_graphs
+    from_clauses = f"SELECT ?name FROM <{outside}> FROM NAMED <{outside}> WHERE {{ ?s {NAME} ?name }}"
+    assert _names(await store.query_json(from_clauses, [inside])) == ["inside"]
+    prefixed = (
+        f"PREFIX o: <{outside.rsplit('/', 1)[0]}/> SELECT ?name FROM o:outside WHERE {{ ?s {NAME} ?name }}"
+    )
+    assert _names(await store.query_json(prefixed, [inside])) == ["inside"]
+    for escape in [
+        f"DEFINE input:default-graph-uri <{outside}> SELECT ?name WHERE {{ ?s {NAME} ?name }}",
+        'SELECT (bif:sprintf("%d", 1) AS ?x) WHERE { }',
+        'SELECT (<BIF:sprintf>("%d", 1) AS ?x) WHERE { }',
+        "PREFIX s: <\\u0073ql:> SELECT (s:x() AS ?x) WHERE { }",
+    ]:
+        with pytest.raises(InvalidInputError) as refused:  # the embedded store: a syntax error
+            await store.query_json(escape, [inside])
+        if isinstance(store, SparqlGraphStore):  # refused before it reaches the server
+            assert re.search("DEFINE|bif: and sql:", str(refused.value))
+
+
+async def test_an_unknown_function_is_the_querys_fault_on_the_embedded_store(tmp_path):
+    """pyoxigraph raised a RuntimeError (a 500). (The SPARQL servers answer it with HTTP 500 too,
+    which the SPARQL store cannot tell from a broken server.)"""
+    store = OxigraphGraphStore(tmp_path / "graph")
+    await store.open()
+    try:
+        with pytest.raises(InvalidInputError, match="no-such-function"):
+            await store.query_json("SELECT (<http://example.org/no-such-function>(1) AS ?x) WHERE { }", [])
+    finally:
+        await store.close()
 
 
 async def test_empty_dataset_sees_nothing_not_the_default_graph(store, two_graphs):
+    """Neither the server's own default graph nor any named graph (Virtuoso's default graph, when a
+    request names none, is the union of all graphs; it has no default graph of its own to write to)."""
     marker = f"urn:test:default-graph-{uuid.uuid4().hex}"
-    await store.update(f"INSERT DATA {{ <{marker}> {NAME} 'in the default graph' }}")
+    try:
+        await store.update(f"INSERT DATA {{ <{marker}> {NAME} 'in the default graph' }}")
+    except InvalidInputError as refused:
+        assert isinstance(store, SparqlGraphStore) and "default graph" in str(refused)  # Virtuoso
     try:
         for query in [
             f"SELECT ?name WHERE {{ ?s {NAME} ?name }}",
@@ -204,7 +275,7 @@ async def test_empty_dataset_sees_nothing_not_the_default_graph(store, two_graph
         ]:
             assert _names(await store.query_json(query, [])) == []
     finally:
-        await store.update(f"DELETE WHERE {{ <{marker}> ?p ?o }}")
+        await store.update(f"DELETE WHERE {{ GRAPH ?g {{ <{marker}> ?p ?o }} }}")
 
 
 async def test_query_triples_sees_only_its_dataset(store, two_graphs):
@@ -246,7 +317,8 @@ async def test_sparql_protocol_requests_and_server_errors():
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = request.content.decode()
+        form = parse_qs(request.content.decode())
+        body = form["query"][0] if "query" in form else request.content.decode()
         if body.startswith("ASK"):
             return httpx.Response(200, json={"head": {}, "boolean": True})
         if body.startswith("SELECT"):
@@ -287,12 +359,63 @@ async def test_sparql_protocol_requests_and_server_errors():
 
     ask, select, _construct, dataset_query, _broken, update = seen
     assert ask.headers["Authorization"] == httpx.BasicAuth("u", "p")._auth_header
-    assert select.headers["Content-Type"].startswith("application/sparql-query")
+    # queries go as a form (Virtuoso never answers a POST of application/sparql-query), with their dataset
+    assert select.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert parse_qs(select.content.decode()) == {"query": ["SELECT ?s WHERE { ?s ?p ?o }"]}
     assert select.headers["Accept"] == "application/sparql-results+json"
-    assert dataset_query.url.params.get_list("default-graph-uri") == ["urn:g:1", "urn:g:2"]
-    assert dataset_query.url.params.get_list("named-graph-uri") == ["urn:g:1", "urn:g:2"]
+    dataset = parse_qs(dataset_query.content.decode())
+    assert dataset["default-graph-uri"] == dataset["named-graph-uri"] == ["urn:g:1", "urn:g:2"]
     assert str(update.url) == "http://sparql.test/update"
     assert update.headers["Content-Type"].startswith("application/sparql-update")
+
+
+async def test_incomplete_results_are_an_error_not_an_answer():
+    """Virtuoso answers a query cut short by its time limit with 200, the rows found so far, and an
+    X-SQL-State header (as seen from Virtuoso 7.2 with MaxQueryExecutionTime reached)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={"head": {"vars": ["n"]}, "results": {"bindings": []}},
+            headers={
+                "X-SQL-State": "S1TAT",
+                "X-SQL-Message": "RC...: Returning incomplete results, query interrupted by result timeout.",
+            },
+        )
+
+    store = SparqlGraphStore("http://sparql.test/sparql", transport=httpx.MockTransport(answer))
+    with pytest.raises(StorageUnavailableError, match="incomplete results.*MaxQueryExecutionTime"):
+        await store.open()
+
+
+async def test_a_deadlocked_request_is_sent_again_and_a_lasting_one_is_an_error():
+    """Virtuoso rolls back the loser of two conflicting transactions: a query then answers 200 with part
+    of its rows and X-SQL-State 40001 (SR172), an update answers 500 naming SR172. Both are retried."""
+    answers = {"queries": 0, "updates": 0}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["Content-Type"].startswith("application/sparql-update"):
+            answers["updates"] += 1
+            if answers["updates"] == 1:
+                return httpx.Response(500, text="Virtuoso 40001 Error SR172: Transaction deadlocked")
+            return httpx.Response(200, text="<sparql/>")
+        answers["queries"] += 1
+        if answers["queries"] <= 2 or "LIMIT 7" in parse_qs(request.content.decode())["query"][0]:
+            return httpx.Response(
+                200,
+                json={"head": {"vars": ["s"]}, "results": {"bindings": [{}]}},
+                headers={"X-SQL-State": "40001", "X-SQL-Message": "SR172: Transaction deadlocked"},
+            )
+        return httpx.Response(200, json={"head": {"vars": ["s"]}, "results": {"bindings": []}})
+
+    store = SparqlGraphStore("http://sparql.test/sparql", transport=httpx.MockTransport(answer))
+    await store.open()  # its ASK deadlocked twice
+    assert answers["queries"] == 3
+    await store.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> <urn:c> } }")
+    assert answers["updates"] == 2
+    with pytest.raises(StorageUnavailableError, match="incomplete results.*40001"):
+        await store.select("SELECT ?s WHERE { ?s ?p ?o } LIMIT 7")
+    await store.close()
 
 
 async def test_point_lookups_do_not_wait_for_busy_graph_threads(tmp_path):
@@ -402,8 +525,9 @@ async def test_a_cut_answer_from_a_sparql_server_never_passes_as_rows(body, medi
     await store.open()
     try:
         run = store.query_json if media_type == RESULTS else store.query_triples
+        query = "SELECT * WHERE { ?s ?p ?o }" if media_type == RESULTS else "CONSTRUCT WHERE { ?s ?p ?o }"
         with pytest.raises(VitalGraphError) as raised:
-            await run("SELECT * WHERE { ?s ?p ?o }", ["urn:g"])
+            await run(query, ["urn:g"])
         assert status_for(raised.value) == error, raised.value
     finally:
         await store.close()

@@ -38,6 +38,7 @@ CAS_CLAIM_TTL_SECONDS = 30.0  # a node's write claim: held for one read and one 
 CAS_WAIT_SECONDS = 10.0  # how long a writer waits for another writer of the same node
 NODE_VERSION = VG_NODE_VERSION
 POINT_LOOKUP_MAX_SUBJECTS = 16  # objects fetched by URI up to this many count as a point lookup
+QUAD_BLOCK_TRIPLES = 1000  # triples per GRAPH block of an INSERT DATA (see _quad_data)
 
 
 def graph_uri(space_uid: str, graph_id: str) -> str:
@@ -116,8 +117,14 @@ def _values(uris: Iterable[str]) -> str:
     return " ".join(iri(u) for u in uris)
 
 
-def _triples_text(objects: Iterable[GraphObject]) -> str:
-    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for o in objects for t in o.to_triples())
+def _quad_data(g: str, objects: Iterable[GraphObject]) -> str:
+    """The objects' triples as `GRAPH g { ... }` blocks of at most QUAD_BLOCK_TRIPLES triples each, for
+    one INSERT DATA: Virtuoso's parser runs out of memory on one block of about 5000 triples."""
+    triples = [f"{t.subject} {t.predicate} {t.object} ." for o in objects for t in o.to_triples()]
+    return " ".join(
+        f"GRAPH {g} {{ {' '.join(triples[i : i + QUAD_BLOCK_TRIPLES])} }}"
+        for i in range(0, len(triples), QUAD_BLOCK_TRIPLES)
+    )
 
 
 class GraphStore(ABC):
@@ -188,7 +195,7 @@ class GraphStore(ABC):
 
     async def insert_objects(self, graph: str, objects: Sequence[GraphObject]) -> None:
         if objects:
-            await self.update(f"INSERT DATA {{ GRAPH {iri(graph)} {{ {_triples_text(objects)} }} }}")
+            await self.update(f"INSERT DATA {{ {_quad_data(iri(graph), objects)} }}")
 
     async def replace_objects(self, graph: str, objects: Sequence[GraphObject]) -> None:
         """Swap each object's triples for its new ones in one atomic update."""
@@ -198,7 +205,7 @@ class GraphStore(ABC):
         await self.update(
             f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} "
             f"WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(o.URI for o in objects)} }} ?s ?p ?o }} }};\n"
-            f"INSERT DATA {{ GRAPH {g} {{ {_triples_text(objects)} }} }}"
+            f"INSERT DATA {{ {_quad_data(g, objects)} }}"
         )
 
     async def delete_objects(self, graph: str, uris: Sequence[str]) -> None:

@@ -159,6 +159,10 @@ class OxigraphGraphStore(GraphStore):
             return self.store.query(query, default_graph=names, named_graphs=names)
         except SyntaxError as exc:
             raise InvalidInputError(f"SPARQL syntax error: {exc}") from None
+        except RuntimeError as exc:  # "The custom function <...> is not supported": the query's fault
+            if "not supported" not in str(exc):
+                raise
+            raise InvalidInputError(f"SPARQL error: {exc}") from None
 
 
 def _parse_n_triples(body: bytes) -> list[Triple]:

@@ -126,7 +126,10 @@ class QueryProcesses:
         if kind == protocol.SYNTAX_ERROR:
             raise InvalidInputError(f"SPARQL syntax error: {body.decode(errors='replace')}")
         if kind == protocol.FAILED:
-            raise StorageUnavailableError(f"the SPARQL query failed: {body.decode(errors='replace')}")
+            text = body.decode(errors="replace")
+            if "is not supported" in text:  # "The custom function <...> is not supported": the query's fault
+                raise InvalidInputError(f"SPARQL error: {text}")
+            raise StorageUnavailableError(f"the SPARQL query failed: {text}")
         return kind, body
 
     async def _take(self) -> _Worker:
