@@ -46,9 +46,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             lag_task = asyncio.create_task(
                 metrics.watch_loop_lag(settings.LOOP_LAG_INTERVAL_SECONDS, settings.LOOP_LAG_WARN_SECONDS)
             )
+        metrics_port = metrics.serve_on_port(settings) if settings.metrics_access == "port" else None
         try:
             yield
         finally:
+            if metrics_port is not None:
+                metrics_port.close()
             for task in (gc_task, lag_task):
                 if task is not None:
                     task.cancel()
