@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from vitalgraph.api.errors import install_error_handlers
+from vitalgraph.api.explorer import install_explorer
 from vitalgraph.api.metrics import Metrics
 from vitalgraph.api.request_context import RequestContextMiddleware
 from vitalgraph.api.routes import (
@@ -27,6 +28,11 @@ from vitalgraph.api.routes import (
 from vitalgraph.api.shutdown import ShutdownCoordinator
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
+
+API_DESCRIPTION = """A knowledge-graph server with streaming files. Click **Authorize** and either log in
+with a username and password (`login`) or paste an API token (`token`). Uploads take the raw bytes or
+multipart/form-data; downloads support Range, If-Range, If-None-Match and If-Match.
+Documentation: the `docs/` folder of the repository (api.md, client.md, security.md)."""
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -59,7 +65,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 await running.stop()
 
     metrics = Metrics()
-    app = FastAPI(title="VitalGraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="VitalGraph",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by install_explorer from local assets, not a CDN
+        redoc_url=None,
+    )
+    install_explorer(app)
     app.state.metrics = metrics
     app.state.shutdown = ShutdownCoordinator()
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
