@@ -1,32 +1,45 @@
-# The two commands: `make serve` and `make test`. Each creates .venv on first use.
+# The two commands: `make serve` and `make test`. Each creates .venv on first use and needs only
+# Python 3.11+ and PyPI. System components (a browser, ...) are installed by .ci/run, not here.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# uv (from PyPI) creates and fills the venv about twice as fast as pip here (docs/performance.md,
+# First start). USE_UV=0, or a failed uv install, falls back to pip alone.
+USE_UV ?= 1
+# pytest-xdist workers for `make test` (docs/performance.md, Test suite): 2 on this 2-core machine.
+TEST_WORKERS ?= 2
+PYTEST_FLAGS ?= -q -rs --durations=20
 
 .PHONY: serve test bench clean
+
+# Install $(1) into the venv: with uv when present, with pip if uv is absent or fails.
+define install
+	@if [ -x $(BIN)/uv ] && $(BIN)/uv pip install -q --python $(BIN)/python $(1); then :; \
+	else echo "installing with pip"; $(BIN)/pip install -q $(1); fi
+endef
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "VitalGraph needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	@if [ "$(USE_UV)" = 1 ]; then $(BIN)/pip install -q uv || echo "uv not installable: using pip"; fi
 
 # Stamps re-run the install whenever pyproject.toml changes.
 $(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(call install,-e .)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(call install,-e '.[test]')
 	touch $@ $(VENV)/.serve-installed
 
 serve: $(VENV)/.serve-installed
 	$(BIN)/vitalgraph serve --host 127.0.0.1 --port 8001 --data-dir ./data
 
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
-	$(BIN)/pip install -q -e '.[bench]'
+	$(call install,-e '.[bench]')
 	$(BIN)/python benchmarks/transfer.py
 
 clean:

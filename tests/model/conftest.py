@@ -72,7 +72,9 @@ FIXTURE_NAMES = sorted(build_fixture_objects())
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     """The golden files; missing ones are a broken checkout, so the test fails (it never skips)."""
-    assert (FIXTURES_DIR / "properties.json").is_file(), f"VitalSigns golden fixtures missing from {FIXTURES_DIR}"
+    assert (FIXTURES_DIR / "properties.json").is_file(), (
+        f"VitalSigns golden fixtures missing from {FIXTURES_DIR}"
+    )
     return FIXTURES_DIR
 
 

@@ -11,7 +11,13 @@ from vitalgraph.config import Settings, SettingsError, load_settings
 
 @pytest.mark.parametrize(
     ("host", "expected"),
-    [("127.0.0.1", "open"), ("localhost", "open"), ("::1", "open"), ("0.0.0.0", "token"), ("10.1.2.3", "token")],
+    [
+        ("127.0.0.1", "open"),
+        ("localhost", "open"),
+        ("::1", "open"),
+        ("0.0.0.0", "token"),
+        ("10.1.2.3", "token"),
+    ],
 )
 def test_auto_is_open_on_loopback_and_token_elsewhere(host, expected):
     assert Settings(HOST=host).metrics_access == expected
