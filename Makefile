@@ -9,6 +9,7 @@ USE_UV ?= 1
 # pytest-xdist workers for `make test` (docs/performance.md, Test suite): 2 on this 2-core machine.
 TEST_WORKERS ?= 2
 PYTEST_FLAGS ?= -q -rs --durations=20
+PORT ?= 8001
 
 .PHONY: serve test bench clean
 
@@ -33,7 +34,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.serve-installed
 
 serve: $(VENV)/.serve-installed
-	$(BIN)/vitalgraph serve --host 127.0.0.1 --port 8001 --data-dir ./data
+	$(BIN)/vitalgraph serve --host 127.0.0.1 --port $(PORT) --data-dir ./data
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) $(PYTEST_ARGS)
