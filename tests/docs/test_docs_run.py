@@ -3,7 +3,8 @@
 Per page, in a fresh temporary directory: the shell blocks run in order as one bash script (so a variable
 set in one block is there in the next, as in one terminal), then the Python blocks in order as one
 program. The environment is what README.md tells a reader to set up: the venv activated, the server at
-http://127.0.0.1:8001 (here the test's server: only that address is replaced) and its admin password in
+http://127.0.0.1:8001 (here the test's server: that address is replaced in the blocks, and
+VITALGRAPH_CLIENT_SERVER_URL points the clients' default at it) and its admin password in
 VITALGRAPH_ADMIN_PASSWORD. A block marked `<!-- docs-test: skip REASON -->` is counted, not run.
 New pages and blocks are picked up by themselves.
 """
