@@ -12,3 +12,26 @@ pytest_plugins = [
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.only_with(server="s3")`: keep the test only for those fixture parameters.
+
+    A test that does not apply to one parameter of a fixture (presigning on the local store) is left
+    out at collection (reported as deselected), so that the skips left in a run are only the ones
+    that name a missing system component."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_with")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if marker and any(params.get(name) not in _as_set(wanted) for name, wanted in marker.kwargs.items()):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _as_set(wanted: object) -> set:
+    return set(wanted) if isinstance(wanted, (list, tuple, set)) else {wanted}

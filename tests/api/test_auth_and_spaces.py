@@ -1,4 +1,3 @@
-
 import httpx
 
 from tests.fixtures.servers import ADMIN_PASSWORD

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.api.conftest import FileSlot, blob_probe
+from tests.api.conftest import FileSlot
 
 DATA = os.urandom(6 * 1024 * 1024 + 17)  # over one S3 part: a multipart upload's object
 PRESIGNED = "/api/files/presigned"
@@ -20,9 +20,8 @@ def _presign(slot: FileSlot, **params: str) -> httpx.Response:
     return slot.client.get(PRESIGNED, params={**slot.params, **params})
 
 
+@pytest.mark.only_with(server="s3")  # the local store cannot presign
 def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
-    if not blob_probe(server).is_s3:
-        pytest.skip("the local store cannot presign (see the feature-off test)")
     assert slot.upload(DATA, content_type="application/pdf", filename="Q3 report é.pdf").status_code == 200
     response = _presign(slot, expires="120")
     assert response.status_code == 200, response.text
@@ -43,18 +42,16 @@ def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     assert httpx.get(reply["url"], timeout=30).status_code == 404  # the old upload's object is gone
 
 
+@pytest.mark.only_with(server="s3")  # the local store cannot presign
 def test_default_lifetime_is_an_hour(slot, server):
-    if not blob_probe(server).is_s3:
-        pytest.skip("the local store cannot presign")
     slot.upload(b"small")
     reply = _presign(slot).json()
     assert reply["expires_in"] == 3600
     assert httpx.get(reply["url"], timeout=30).content == b"small"
 
 
+@pytest.mark.only_with(server="local")  # the local store cannot presign
 def test_local_store_cannot_presign_the_feature_is_off(slot, server):
-    if blob_probe(server).is_s3:
-        pytest.skip("the S3 store can presign")
     slot.upload(b"bytes")
     response = _presign(slot, expires="60")
     assert response.status_code == 404
@@ -75,9 +72,8 @@ def test_bad_expires_is_400_naming_the_parameter(slot, expires):
     assert "'expires'" in response.json()["detail"]
 
 
+@pytest.mark.only_with(server="s3")  # the local store cannot presign
 def test_file_without_content_or_unknown_is_404(slot, server):
-    if not blob_probe(server).is_s3:
-        pytest.skip("the local store answers feature-off first")
     response = _presign(slot)
     assert response.status_code == 404
     assert "no content" in response.json()["detail"]
@@ -90,9 +86,8 @@ def test_presigning_needs_a_token(slot, server):
     assert response.status_code == 401
 
 
+@pytest.mark.only_with(server="s3")  # the local store cannot presign
 def test_an_expired_url_is_refused(slot, server):
-    if not blob_probe(server).is_s3:
-        pytest.skip("the local store cannot presign")
     slot.upload(b"short-lived")
     url = _presign(slot, expires="1").json()["url"]
     time.sleep(2.1)
