@@ -15,10 +15,12 @@ DOWNLOADS = [("/api/files/stream/download", m) for m in ("get", "head")] + [
     ("/api/files/download", m) for m in ("get", "head")
 ]
 
+http = httpx.Client(timeout=120)  # a bound for a hang: the shared machine is slow, not broken
+
 
 @pytest.fixture(scope="module")
 def spec(local_server) -> dict:
-    response = httpx.get(f"{local_server.url}/openapi.json")
+    response = http.get(f"{local_server.url}/openapi.json")
     assert response.status_code == 200
     return response.json()
 
@@ -61,9 +63,9 @@ def test_the_password_flow_as_swagger_ui_sends_it_logs_in(local_server):
         "scope": "",
         "client_id": "",
     }
-    reply = httpx.post(f"{local_server.url}/api/login", data=form)
+    reply = http.post(f"{local_server.url}/api/login", data=form)
     assert reply.status_code == 200 and reply.json()["token_type"] == "bearer"
-    spaces = httpx.get(
+    spaces = http.get(
         f"{local_server.url}/api/spaces", headers={"Authorization": f"Bearer {reply.json()['access_token']}"}
     )
     assert spaces.status_code == 200
@@ -96,21 +98,21 @@ def test_downloads_declare_every_status_and_their_headers(spec, path, method):
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_explorer_pages_load_only_from_this_server(local_server, page):
-    html = httpx.get(f"{local_server.url}{page}").text
+    html = http.get(f"{local_server.url}{page}").text
     external = re.findall(r"""(?:src|href)=["']?(https?://[^"' >]+)""", html)
     assert external == [], f"{page} loads from elsewhere: {external}"
     assets = re.findall(r"""(?:src|href)=["']?(/docs/assets/[^"' >]+)""", html)
     assert any(a.endswith(".js") for a in assets)
     for asset in assets:
-        response = httpx.get(f"{local_server.url}{asset}")
+        response = http.get(f"{local_server.url}{asset}")
         assert response.status_code == 200 and len(response.content) > 1000, asset
     assert "'/openapi.json'" in html or '"/openapi.json"' in html
 
 
 def test_swagger_ui_is_wired_to_the_oauth2_redirect_and_keeps_the_login(local_server):
-    html = httpx.get(f"{local_server.url}/docs").text
+    html = http.get(f"{local_server.url}/docs").text
     assert "/docs/oauth2-redirect" in html and '"persistAuthorization": true' in html
-    assert httpx.get(f"{local_server.url}/docs/oauth2-redirect").status_code == 200
+    assert http.get(f"{local_server.url}/docs/oauth2-redirect").status_code == 200
 
 
 def test_if_match_with_another_etag_is_412(local_server):

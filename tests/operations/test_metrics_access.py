@@ -8,6 +8,8 @@ import pytest
 from tests.fixtures.servers import free_port
 from vitalgraph.config import Settings, SettingsError, load_settings
 
+http = httpx.Client(timeout=120)  # a bound for a hang: the shared machine is slow, not broken
+
 
 @pytest.mark.parametrize(
     ("host", "expected"),
@@ -36,29 +38,29 @@ def test_port_access_needs_a_port_and_a_port_needs_port_access():
 
 
 def test_open_on_loopback_by_default(local_server):
-    response = httpx.get(f"{local_server.url}/metrics")
+    response = http.get(f"{local_server.url}/metrics")
     assert response.status_code == 200 and "vitalgraph_uploaded_bytes_total" in response.text
 
 
 def test_token_access_refuses_anonymous_and_bad_tokens(server_factory):
     server = server_factory({"VITALGRAPH_METRICS_ACCESS": "token"})
-    anonymous = httpx.get(f"{server.url}/metrics")
+    anonymous = http.get(f"{server.url}/metrics")
     assert anonymous.status_code == 401 and "METRICS_ACCESS=token" in anonymous.json()["detail"]
-    forged = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer not-a-token"})
+    forged = http.get(f"{server.url}/metrics", headers={"Authorization": "Bearer not-a-token"})
     assert forged.status_code == 401
-    allowed = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {server.token()}"})
+    allowed = http.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {server.token()}"})
     assert allowed.status_code == 200 and "vitalgraph_errors_total" in allowed.text
-    assert httpx.get(f"{server.url}/health").status_code == 200  # the probes stay open
+    assert http.get(f"{server.url}/health").status_code == 200  # the probes stay open
 
 
 def test_port_access_serves_metrics_only_on_their_own_port(server_factory):
     port = free_port()
     server = server_factory({"VITALGRAPH_METRICS_ACCESS": "port", "VITALGRAPH_METRICS_PORT": str(port)})
-    on_api_port = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {server.token()}"})
+    on_api_port = http.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {server.token()}"})
     assert on_api_port.status_code == 404 and "METRICS_PORT" in on_api_port.json()["detail"]
-    assert httpx.get(f"{server.url}/api/spaces").status_code == 401  # the API port is unchanged
-    own = httpx.get(f"http://127.0.0.1:{port}/metrics")
+    assert http.get(f"{server.url}/api/spaces").status_code == 401  # the API port is unchanged
+    own = http.get(f"http://127.0.0.1:{port}/metrics")
     assert own.status_code == 200 and "vitalgraph_request_duration_seconds" in own.text
     server.stop()
     with pytest.raises(httpx.TransportError):  # stopping the server frees the metrics port
-        httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        http.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
