@@ -9,6 +9,8 @@ USE_UV ?= 1
 # pytest-xdist workers for `make test` (docs/performance.md, Test suite): 2 on this 2-core machine.
 TEST_WORKERS ?= 2
 PYTEST_FLAGS ?= -q -rs --durations=20
+# Tests that assert latency bounds (tests/load) run in their own CI stage, on a machine to themselves.
+TEST_SELECTION ?= -m "not measurement"
 PORT ?= 8001
 
 .PHONY: serve test bench clean
@@ -37,7 +39,7 @@ serve: $(VENV)/.serve-installed
 	$(BIN)/vitalgraph serve --host 127.0.0.1 --port $(PORT) --data-dir ./data
 
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) $(TEST_SELECTION) $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
 	$(call install,-e '.[bench]')
