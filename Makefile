@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 # uv (from PyPI) creates and fills the venv about twice as fast as pip here (docs/performance.md,
 # First start). USE_UV=0, or a failed uv install, falls back to pip alone.
 USE_UV ?= 1
-# pytest-xdist workers for `make test` (docs/performance.md, Test suite): 2 on this 2-core machine.
+# pytest-xdist workers for `make test` (docs/performance.md, The test suite); a file stays on one
+# worker (--dist loadfile), so its module-scoped servers and its order hold. TEST_WORKERS=0: serial.
 TEST_WORKERS ?= 2
 PYTEST_FLAGS ?= -q -rs --durations=20
 # Tests that assert latency bounds (tests/load) run in their own CI stage, on a machine to themselves.
@@ -39,7 +40,7 @@ serve: $(VENV)/.serve-installed
 	$(BIN)/vitalgraph serve --host 127.0.0.1 --port $(PORT) --data-dir ./data
 
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) $(TEST_SELECTION) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) --dist loadfile $(TEST_SELECTION) $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
 	$(call install,-e '.[bench]')
