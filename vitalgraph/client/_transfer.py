@@ -303,6 +303,14 @@ class DownloadPlan:
         return piece
 
 
+def continuation(kept: int, kept_etag: str | None, info: ContentInfo, first_try: bool) -> tuple[int, bool]:
+    """For a download that continues across runs: how many bytes of an earlier run's part to keep (those
+    of the same content, by ETag), and whether a kept part is being discarded (the file changed)."""
+    etag = f'"{info.sha256}"' if info.sha256 else None
+    same = first_try and etag is not None and kept_etag == etag and 0 < kept <= info.size
+    return (kept if same else 0), (not same and (kept_etag is not None or not first_try))
+
+
 def content_info(uri: str, headers: httpx.Headers) -> ContentInfo:
     """What a download's (or HEAD's) headers say about the file."""
     etag = _STRONG_SHA256_ETAG.match(headers.get("etag", ""))

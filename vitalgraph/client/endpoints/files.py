@@ -24,6 +24,7 @@ from vitalgraph.client._transfer import (
     SyncUploadBody,
     UploadPlan,
     content_info,
+    continuation,
 )
 from vitalgraph.client._tus import DEFAULT_RESUMABLE_CHUNK_SIZE, ResumablePlan, ResumableSource
 from vitalgraph.client.binary.adapters import (
@@ -342,12 +343,64 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         *,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        resume: bool = False,
     ) -> DownloadResult:
         """Stream the content into `destination` (path, file object, (Async)BinaryConsumer), resuming after
-        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified."""
+        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified.
+        `resume=True` (a path only) carries on across runs, as in the sync client."""
+        if resume:
+            if destination_path(destination) is None:
+                raise TypeError("resume=True needs a path to download into")
+            return await self._download_continuing(
+                space_id, graph_id, file_uri, destination, progress, chunk_size
+            )
         plan = _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
         await pump_data_async(AsyncStreamGenerator(self._pieces(plan)), as_async_binary_consumer(destination))
         return plan.result(destination_path(destination))
+
+    async def _download_continuing(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        path: Any,
+        progress: Progress | None,
+        chunk_size: int | None,
+    ) -> DownloadResult:
+        """The sync client's `_download_continuing`, with the file work in worker threads."""
+        target = ResumableFileConsumer(path)
+        kept, kept_etag = await anyio.to_thread.run_sync(target.kept)
+        for attempt in range(2):  # a second time only if the content changes between HEAD and GET
+            try:
+                info = await self.get_content_info(space_id, graph_id, file_uri)
+            except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
+                return await self.download_file_stream(
+                    space_id, graph_id, file_uri, path, progress=progress, chunk_size=chunk_size
+                )
+            keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
+            plan = _plan_download(
+                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, expected=info
+            )
+            kept_bytes = target.kept_bytes(keep, plan.chunk_size) if keep else ()
+            await anyio.to_thread.run_sync(plan.continue_at, keep, kept_bytes)
+            await anyio.to_thread.run_sync(target.begin, f'"{info.sha256}"' if info.sha256 else "", keep)
+            try:
+                async for piece in self._pieces(plan):
+                    await anyio.to_thread.run_sync(target.consume, piece)
+            except ContentChangedError:
+                target.abort()
+                if attempt:
+                    raise
+                continue
+            except ChecksumMismatchError:
+                target.discard()  # kept bytes that do not add up must not be continued from again
+                raise
+            except BaseException:
+                target.abort()  # cancelled, a dropped server, ...: the next run continues from here
+                raise
+            await anyio.to_thread.run_sync(target.finalize)
+            return plan.result(path).model_copy(update={"started_over": started_over})
+        raise AssertionError("unreachable")
 
     async def download_file_content(
         self,
@@ -564,15 +617,12 @@ class FilesEndpoint(SyncEndpointGroup):
                 return self.download_file_stream(
                     space_id, graph_id, file_uri, path, progress=progress, chunk_size=chunk_size
                 )
-            etag = f'"{info.sha256}"' if info.sha256 else None
-            same = etag is not None and kept_etag == etag and 0 < kept <= info.size
-            started_over = attempt > 0 or (kept_etag is not None and not same)
-            keep = kept if same and attempt == 0 else 0
+            keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
             plan = _plan_download(
                 self._client.config, space_id, graph_id, file_uri, progress, chunk_size, expected=info
             )
             plan.continue_at(keep, target.kept_bytes(keep, plan.chunk_size) if keep else ())
-            target.begin(etag or "", keep)
+            target.begin(f'"{info.sha256}"' if info.sha256 else "", keep)
             try:
                 for piece in self._pieces(plan):
                     target.consume(piece)
