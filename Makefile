@@ -3,7 +3,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# uv (from PyPI) creates and fills the venv about twice as fast as pip here (docs/performance.md,
+# uv (from PyPI) installs into the venv 2-3x as fast as pip here (docs/performance.md,
 # First start). USE_UV=0, or a failed uv install, falls back to pip alone.
 USE_UV ?= 1
 # pytest-xdist workers for `make test` (docs/performance.md, The test suite); a file stays on one
