@@ -1,6 +1,12 @@
 """Shared fixtures. Servers a test needs (SeaweedFS, oxigraph, VitalGraph) live in tests/fixtures/."""
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: hypothesis's default (200 ms) is a wall-clock window that examples overrun on
+# a loaded machine, failing tests that are right. Example counts stay as each test sets them.
+settings.register_profile("vitalgraph", deadline=None)
+settings.load_profile("vitalgraph")
 
 pytest_plugins = [
     "tests.fixtures.servers",
