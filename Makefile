@@ -14,7 +14,7 @@ PYTEST_FLAGS ?= -q -rs --durations=20
 TEST_SELECTION ?= -m "not measurement"
 PORT ?= 8001
 
-.PHONY: serve test bench clean
+.PHONY: serve test bench clean ui-vendor ui-screenshots
 
 # Install $(1) into the venv: with uv when present, with pip if uv is absent or fails.
 define install
@@ -48,3 +48,16 @@ bench: $(VENV)/.test-installed
 
 clean:
 	rm -rf $(VENV)
+
+# Rebuilds the web app's vendored browser libraries from the pins in vitalgraph/api/ui/package-lock.json.
+# Needs Node.js and npm; nothing else does (the built files are committed).
+UI := vitalgraph/api/ui
+ui-vendor:
+	cd $(UI) && npm ci --ignore-scripts --no-audit --no-fund
+	cp $(UI)/node_modules/tus-js-client/dist/tus.min.js $(UI)/static/vendor/tus.min.js
+	cp $(UI)/node_modules/tus-js-client/LICENSE $(UI)/static/vendor/tus-js-client.LICENSE
+	rm -rf $(UI)/node_modules
+
+# Runs the browser tests and keeps their screenshots in docs/ui/ (for docs/ui.md). Needs Chromium.
+ui-screenshots: $(VENV)/.test-installed
+	VITALGRAPH_UI_SCREENSHOTS=docs/ui $(BIN)/python -m pytest -q tests/ui

@@ -273,6 +273,8 @@ def main() -> None:
     password = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALGRAPH_")}
     env.update({"VITALGRAPH_ADMIN_PASSWORD": password, "VITALGRAPH_LOOP_LAG_INTERVAL_SECONDS": "0.05"})
+    # every transfer comes from this one address: let it hold them all (the default cap is 100)
+    env["VITALGRAPH_MAX_CONNECTIONS_PER_CLIENT"] = str(max(100, args.transfers + 16))
     (run_dir / "data").mkdir()
     with contextlib.ExitStack() as stack:
         if args.store == "s3":

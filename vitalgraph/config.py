@@ -7,6 +7,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -35,6 +36,31 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Path("./data")
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8001, ge=0, le=65535)
+    # The URL clients reach this server at (e.g. "https://graph.example.org/vg"): every absolute URL
+    # the server hands out (the tus Location, redirects) is built from it. None: from the request.
+    PUBLIC_BASE_URL: str | None = None
+
+    # Connections, per server process (see docs/security.md). A client must send a request's line and
+    # headers within HEADER_TIMEOUT_SECONDS (else 408 and closed); a connection idle between requests
+    # is closed after KEEPALIVE_TIMEOUT_SECONDS. Over MAX_CONNECTIONS in all, or MAX_CONNECTIONS_PER_CLIENT
+    # from one address (IPv6: one /64), a new connection is answered 503 and closed.
+    HEADER_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    KEEPALIVE_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+    MAX_CONNECTIONS: int = Field(default=1000, ge=1)
+    MAX_CONNECTIONS_PER_CLIENT: int = Field(default=100, ge=1)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated addresses
+    # or networks ("10.0.0.5, 10.1.0.0/16"). Empty: none, the client is the connection's peer.
+    TRUSTED_PROXIES: str = ""
+
+    # HTTPS (docs/operations.md): with both files set the server speaks only TLS on PORT.
+    TLS_CERTFILE: Path | None = None
+    TLS_KEYFILE: Path | None = None
+    TLS_REDIRECT_PORT: int = Field(
+        default=0, ge=0, le=65535, description="0 = off; else plain HTTP here answers 308 to HTTPS"
+    )
+    HSTS_MAX_AGE_SECONDS: int = Field(
+        default=0, ge=0, description="0 = no Strict-Transport-Security header; only sent over HTTPS"
+    )
 
     # Auth. In production the JWT secret must be given (replicas must share it; see docs/security.md).
     PRODUCTION: bool = False
@@ -74,6 +100,14 @@ class Settings(BaseSettings):
     SPARQL_USERNAME: str | None = None
     SPARQL_PASSWORD: str | None = None
 
+    # User SPARQL queries (POST /api/graphs/sparql/...): each stops after SPARQL_QUERY_TIMEOUT seconds
+    # (504); a user may run SPARQL_MAX_QUERIES_PER_USER at once and the server SPARQL_MAX_QUERIES in all
+    # (429 over either). On the embedded store they run in worker processes at this nice increment.
+    SPARQL_QUERY_TIMEOUT: float = Field(default=30.0, gt=0, le=24 * 3600)
+    SPARQL_MAX_QUERIES_PER_USER: int = Field(default=2, ge=1)
+    SPARQL_MAX_QUERIES: int = Field(default=8, ge=1)
+    SPARQL_QUERY_NICE: int = Field(default=10, ge=0, le=19)
+
     # Maintenance: unfinished uploads older than STALE_UPLOAD_SECONDS and blobs no file node
     # references that are older than ORPHAN_MIN_AGE_SECONDS are removed every GC_INTERVAL_SECONDS.
     STALE_UPLOAD_SECONDS: int = Field(default=24 * 3600, ge=0)
@@ -84,6 +118,10 @@ class Settings(BaseSettings):
 
     # Resumable uploads (tus): an upload that no PATCH has touched for this long expires (gc removes it).
     TUS_UPLOAD_EXPIRY_SECONDS: int = Field(default=24 * 3600, ge=1)
+    # Per user, over every replica sharing DATA_DIR/tus: unfinished uploads open at once, and the bytes
+    # they reserve (their Upload-Length; a deferred length counts the bytes staged so far). 0 = no cap.
+    TUS_MAX_UPLOADS_PER_USER: int = Field(default=100, ge=0)
+    TUS_MAX_BYTES_PER_USER: int = Field(default=1024 * 1024 * MiB, ge=0, description="bytes; default 1 TiB")
 
     # Browsers: origins allowed to call the API, comma-separated ("*" = any); empty = no CORS headers.
     CORS_ALLOW_ORIGINS: str = ""
@@ -102,6 +140,17 @@ class Settings(BaseSettings):
     METRICS_ACCESS: Literal["auto", "open", "token", "port"] = "auto"
     METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     METRICS_HOST: str | None = Field(default=None, description="address of the metrics port (default: HOST)")
+    # Backups the API writes or reads in a local folder must lie inside this one (s3:// locations too are fine).
+    BACKUP_ROOT: Path = Path("./backups")
+    # How often the per-space usage gauges (/metrics) are recounted; 0 = not exported.
+    USAGE_METRICS_INTERVAL_SECONDS: float = Field(default=60.0, ge=0)
+    # The audit trail (docs/operations.md): who did what, kept in the graph store; off = nothing recorded.
+    AUDIT_ENABLED: bool = True
+    AUDIT_FLUSH_SECONDS: float = Field(
+        default=1.0, gt=0, le=60, description="how often queued entries are written"
+    )
+    # OpenTelemetry traces go to this OTLP/HTTP endpoint (e.g. http://127.0.0.1:4318/v1/traces); unset = off.
+    OTLP_ENDPOINT: str | None = None
 
     @field_validator("S3_PREFIX")
     @classmethod
@@ -110,6 +159,48 @@ class Settings(BaseSettings):
         if ".." in value.split("/"):
             raise ValueError("must not contain '..'")
         return value
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in _comma_list(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
+        return value
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            raise ValueError(
+                "must be an http(s) URL such as https://graph.example.org, without query or fragment"
+            )
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if bool(self.TLS_CERTFILE) != bool(self.TLS_KEYFILE):
+            raise ValueError("VITALGRAPH_TLS_CERTFILE and VITALGRAPH_TLS_KEYFILE must be set together")
+        for name in ("TLS_CERTFILE", "TLS_KEYFILE"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"VITALGRAPH_{name}={path}: no such file")
+        if self.TLS_REDIRECT_PORT and not self.TLS_CERTFILE:
+            raise ValueError("VITALGRAPH_TLS_REDIRECT_PORT needs VITALGRAPH_TLS_CERTFILE and _KEYFILE")
+        if self.TLS_REDIRECT_PORT and self.TLS_REDIRECT_PORT == self.PORT:
+            raise ValueError("VITALGRAPH_TLS_REDIRECT_PORT must differ from VITALGRAPH_PORT")
+        return self
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.TLS_CERTFILE is not None
 
     @model_validator(mode="after")
     def _production_needs_jwt_secret(self) -> Settings:
@@ -141,7 +232,15 @@ class Settings(BaseSettings):
 
     @property
     def cors_origins(self) -> list[str]:
-        return [origin.strip() for origin in self.CORS_ALLOW_ORIGINS.split(",") if origin.strip()]
+        return _comma_list(self.CORS_ALLOW_ORIGINS)
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return _comma_list(self.TRUSTED_PROXIES)
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _is_loopback(host: str) -> bool:

@@ -80,5 +80,13 @@ class StorageUnavailableError(VitalGraphError):
     """A backing store (blob or graph) is unreachable or failing (HTTP 503)."""
 
 
+class QueryTimeoutError(VitalGraphError):
+    """A query ran past its time limit (SPARQL_QUERY_TIMEOUT) and was stopped; no rows are sent (HTTP 504)."""
+
+
 class ServerShuttingDownError(VitalGraphError):
     """The server is stopping; the request was refused or aborted and may be retried (HTTP 503)."""
+
+
+class QuotaExceededError(VitalGraphError):
+    """A change would take a space or an organization past its quota of bytes or files (HTTP 507)."""

@@ -25,6 +25,7 @@ from tests.api.conftest import (
     S3_SERVER_PART_SIZE,
     FileSlot,
 )
+from vitalgraph.services.tus import MAX_METADATA_BYTES
 
 OLD = os.urandom(4000)
 NEW = os.urandom(3000)
@@ -251,7 +252,7 @@ def test_tus_creation_with_bad_headers_is_400_and_stages_nothing(server, filled,
         ({"Upload-Metadata": "space_id " + _b64(b"\xff\xfe")}, "not base64 of UTF-8"),
         ({"Upload-Metadata": "a b c d"}, "Upload-Metadata value for 'a'"),
         ({"Upload-Metadata": ",,,"}, "'space_id' and 'file_uri'"),
-        ({"Upload-Metadata": "x" * 17000}, "longer than"),
+        ({"Upload-Metadata": "x" * (MAX_METADATA_BYTES + 1)}, "longer than"),
         ({"Upload-Metadata": _metadata(filled, filename="a\r\nb")}, "filename"),
         ({"Upload-Metadata": _metadata(filled, filetype="not a type")}, "content type"),
         ({"Upload-Metadata": f"space_id {_b64('../x')},file_uri {_b64(filled.uri)}"}, "invalid space_id"),

@@ -147,3 +147,42 @@ def test_same_uri_in_two_spaces_does_not_clash(api, space):
         assert kept.content == b"second space"
     finally:
         api.delete(f"/api/spaces/{other}")
+
+
+def test_if_match_makes_a_metadata_update_conditional(slot):
+    """The node's ETag is its version; a PUT with a stale If-Match is refused (412) and changes nothing."""
+    params = {"space_id": slot.space_id}
+    got = slot.client.get("/api/files", params={**params, "uri": slot.uri})
+    etag = got.headers["ETag"]
+    assert etag == '"1"'
+    node = got.json()
+
+    node[HAS_NAME] = [{"@value": "first.txt"}]
+    first = slot.client.put("/api/files", params=params, json=node, headers={"If-Match": etag})
+    assert first.status_code == 200, first.text
+    assert first.headers["ETag"] == '"2"' and first.json()["versions"] == {slot.uri: 2}
+
+    node[HAS_NAME] = [{"@value": "lost.txt"}]
+    stale = slot.client.put("/api/files", params=params, json=node, headers={"If-Match": etag})
+    assert stale.status_code == 412, stale.text
+    assert '"2"' in stale.json()["detail"] and slot.uri in stale.json()["detail"]
+    weak = slot.client.put("/api/files", params=params, json=node, headers={"If-Match": 'W/"2"'})
+    assert weak.status_code == 412  # If-Match compares strongly
+    bad = slot.client.put("/api/files", params=params, json=node, headers={"If-Match": "2"})
+    assert bad.status_code == 400 and "If-Match" in bad.json()["detail"]
+    current = slot.client.get("/api/files", params={**params, "uri": slot.uri})
+    assert current.json()[HAS_NAME][0]["@value"] == "first.txt" and current.headers["ETag"] == '"2"'
+
+    assert slot.upload(b"new bytes").json()["version"] == 3  # an upload moves the version too
+    refused = slot.client.put("/api/files", params=params, json=node, headers={"If-Match": '"1", "2"'})
+    assert refused.status_code == 412
+    accepted = slot.client.put("/api/files", params=params, json=node, headers={"If-Match": "*"})
+    assert accepted.status_code == 200 and accepted.headers["ETag"] == '"4"'
+    assert slot.download().content == b"new bytes"  # the metadata update kept the upload's content
+
+    gone = slot.client.delete("/api/files", params={**params, "uri": slot.uri}, headers={"If-Match": '"3"'})
+    assert gone.status_code == 412
+    deleted = slot.client.delete(
+        "/api/files", params={**params, "uri": slot.uri}, headers={"If-Match": '"4"'}
+    )
+    assert deleted.status_code == 200

@@ -1,4 +1,5 @@
-"""GET /api/files/presigned: a URL straight to S3 on the S3 store, a clear 404 (feature off) on the local store."""
+"""GET /api/files/presigned: a URL straight to S3 on the S3 store; on the local store a link the server
+signs itself (its checks: tests/api/test_signed_links.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _presign(slot: FileSlot, **params: str) -> httpx.Response:
     return slot.client.get(PRESIGNED, params={**slot.params, **params})
 
 
-@pytest.mark.only_with(server="s3")  # the local store cannot presign
+@pytest.mark.only_with(server="s3")  # S3 presigns; the local store signs its own links (test_signed_links.py)
 def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     assert slot.upload(DATA, content_type="application/pdf", filename="Q3 report é.pdf").status_code == 200
     response = _presign(slot, expires="120")
@@ -42,7 +43,7 @@ def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     assert httpx.get(reply["url"], timeout=30).status_code == 404  # the old upload's object is gone
 
 
-@pytest.mark.only_with(server="s3")  # the local store cannot presign
+@pytest.mark.only_with(server="s3")  # S3 presigns; the local store signs its own links (test_signed_links.py)
 def test_default_lifetime_is_an_hour(slot, server):
     slot.upload(b"small")
     reply = _presign(slot).json()
@@ -50,18 +51,18 @@ def test_default_lifetime_is_an_hour(slot, server):
     assert httpx.get(reply["url"], timeout=30).content == b"small"
 
 
-@pytest.mark.only_with(server="local")  # the local store cannot presign
-def test_local_store_cannot_presign_the_feature_is_off(slot, server):
-    slot.upload(b"bytes")
+@pytest.mark.only_with(server="local")  # the local store only: S3 presigns its own URLs
+def test_local_store_signs_its_own_links(slot, server):
+    slot.upload(b"bytes", content_type="text/plain", filename="b.txt")
     response = _presign(slot, expires="60")
-    assert response.status_code == 404
-    detail = response.json()["detail"]
-    assert (
-        "presigned downloads are off" in detail
-        and "cannot presign" in detail
-        and "/api/files/stream/download" in detail
-    )
-    assert slot.download().content == b"bytes"  # nothing changed
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    assert reply["url"].startswith(server.url + "/api/files/signed?token=")
+    assert (reply["expires_in"], reply["size"]) == (60, 5)
+    assert reply["sha256"] == hashlib.sha256(b"bytes").hexdigest()
+    direct = httpx.get(reply["url"], timeout=30)  # no token: the signature is the authorisation
+    assert direct.status_code == 200 and direct.content == b"bytes"
+    assert "b.txt" in direct.headers["content-disposition"]
 
 
 @pytest.mark.parametrize("expires", ["0", "-5", "abc", "1.5", "604801", "99999999999999999999"])
@@ -72,7 +73,6 @@ def test_bad_expires_is_400_naming_the_parameter(slot, expires):
     assert "'expires'" in response.json()["detail"]
 
 
-@pytest.mark.only_with(server="s3")  # the local store cannot presign
 def test_file_without_content_or_unknown_is_404(slot, server):
     response = _presign(slot)
     assert response.status_code == 404
@@ -86,7 +86,7 @@ def test_presigning_needs_a_token(slot, server):
     assert response.status_code == 401
 
 
-@pytest.mark.only_with(server="s3")  # the local store cannot presign
+@pytest.mark.only_with(server="s3")  # S3 presigns; the local store signs its own links (test_signed_links.py)
 def test_an_expired_url_is_refused(slot, server):
     slot.upload(b"short-lived")
     url = _presign(slot, expires="1").json()["url"]

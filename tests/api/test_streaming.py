@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import threading
 import time
 from urllib.parse import urlencode, urlsplit
 
@@ -19,6 +18,7 @@ from tests.api.conftest import (
     make_space,
     wait_until,
 )
+from tests.fixtures.memory import PeakRss
 
 DATA = os.urandom(3 * 1024 * 1024 + 123)
 
@@ -39,6 +39,7 @@ def test_raw_upload_reports_what_the_server_measured(slot):
         "sha256": hashlib.sha256(DATA).hexdigest(),
         "content_type": "application/pdf",
         "filename": "report.pdf",
+        "version": 2,  # created at 1, this upload made it 2
     }
 
 
@@ -267,29 +268,6 @@ def test_streaming_disabled_hides_stream_routes_only(server_factory):
 
 
 # --- a large file, memory bounded ---------------------------------------------------------------
-class PeakRss:
-    """Samples a process's RSS in a thread while a transfer runs."""
-
-    def __init__(self, server) -> None:
-        self.server = server
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.server.rss())
-            time.sleep(0.02)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def test_150_mib_round_trip_with_flat_server_memory(slot, server):
     size, piece = 150 * 1024 * 1024, os.urandom(1024 * 1024)
     expected = hashlib.sha256()

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.client.conftest import make_file
-from vitalgraph.client import ConflictError, FileList, NotFoundError, Space
+from vitalgraph.client import ConflictError, FileList, InvalidRequestError, NotFoundError, Space
 from vitalgraph.model import FileNode
 
 
@@ -70,6 +70,16 @@ def test_list_files_pages_and_filters(client, space):
     assert (page.total_count, page.page_size, page.offset, len(page.files)) == (5, 2, 1, 2)
     assert all(isinstance(node, FileNode) for node in page.files)
     assert client.files.list_files(space, file_filter="img-").total_count == 2
+
+
+def test_list_files_sorted_and_filtered_by_name(client, space):
+    for name in ("b.pdf", "C.png", "a.txt"):
+        make_file(client, space, name=name)
+    assert [n.name for n in client.files.list_files(space, sort="name").files] == ["a.txt", "b.pdf", "C.png"]
+    assert [n.name for n in client.files.list_files(space, sort="-name").files] == ["C.png", "b.pdf", "a.txt"]
+    assert [n.name for n in client.files.list_files(space, name="P", sort="name").files] == ["b.pdf", "C.png"]
+    with pytest.raises(InvalidRequestError, match="'sort'"):
+        client.files.list_files(space, sort="colour")
 
 
 def test_graph_id_separates_nodes(client, space):

@@ -1,5 +1,5 @@
-"""`client.files.get_presigned_url`: every client kind, on the local store (feature off: 404) and on S3
-(a working URL)."""
+"""`client.files.get_presigned_url`: every client kind, on the local store (a link the server signs
+itself) and on S3 (a presigned S3 URL)."""
 
 from __future__ import annotations
 
@@ -14,20 +14,20 @@ from tests.client.conftest import make_file, make_space
 from tests.client.harness import Facade
 from tests.fixtures.seaweedfs import SeaweedFS
 from tests.fixtures.servers import RunningServer
-from vitalgraph.client.errors import InvalidRequestError, NotFoundError
+from vitalgraph.client.errors import InvalidRequestError
 from vitalgraph.client.models import PresignedUrl
 
 DATA = os.urandom(300_000)
 
 
-def test_local_store_says_the_feature_is_off(client: Facade, space: str) -> None:
+def test_local_store_gives_a_server_signed_link(client: Facade, space: str) -> None:
     uri = make_file(client, space)
     client.files.upload_file_stream(space, None, uri, DATA)
-    with pytest.raises(NotFoundError) as caught:
-        client.files.get_presigned_url(space, uri, expires=60)
-    assert caught.value.status_code == 404
-    assert "presigned downloads are off" in caught.value.detail
-    assert "cannot presign" in caught.value.detail
+    presigned = client.files.get_presigned_url(space, uri, expires=60)
+    assert isinstance(presigned, PresignedUrl)
+    assert "/api/files/signed?token=" in presigned.url
+    assert (presigned.size, presigned.sha256) == (len(DATA), hashlib.sha256(DATA).hexdigest())
+    assert presigned.expires_in == 60
 
 
 def test_bad_expires_is_an_invalid_request(client: Facade, space: str) -> None:

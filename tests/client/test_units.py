@@ -21,7 +21,9 @@ from vitalgraph.client import (
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    QueryTimeoutError,
     ServerError,
+    ServiceUnavailableError,
     TooManyRequestsError,
     VitalGraphClient,
     VitalGraphClientError,
@@ -118,7 +120,9 @@ def test_bad_settings_name_the_variable(clean_env):
         (422, InvalidRequestError),
         (429, TooManyRequestsError),
         (500, ServerError),
-        (503, ServerError),
+        (503, ServiceUnavailableError),
+        (504, QueryTimeoutError),
+        (502, ServerError),
         (418, VitalGraphClientError),
     ],
 )
@@ -130,6 +134,15 @@ def test_statuses_map_to_typed_errors(status, error):
         "what the server said",
         f"what the server said (HTTP {status})",
     )
+
+
+def test_retry_after_reaches_the_error_and_503_504_are_server_errors():
+    assert error_for_status(429, "busy", "3").retry_after == 3.0
+    assert error_for_status(503, "stopping", "1").retry_after == 1.0
+    assert error_for_status(429, "busy", "Wed, 21 Oct 2015 07:28:00 GMT").retry_after is None
+    assert error_for_status(429, "busy").retry_after is None
+    assert isinstance(error_for_status(504, "slow"), ServerError)
+    assert isinstance(error_for_status(503, "down"), ServerError)
 
 
 # --- plans --------------------------------------------------------------------------------------

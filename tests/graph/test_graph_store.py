@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.anyio
 
 RDF_TYPE_URI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 UNKNOWN_PROPERTY = "http://example.org/ontology#favouriteColour"
+
+RESULTS = "application/sparql-results+json"
 
 
 @pytest.fixture(params=["embedded", pytest.param("sparql", marks=pytest.mark.sparql)])
@@ -363,3 +366,232 @@ async def test_a_stale_claim_from_a_crashed_creator_does_not_block_creation(stor
     assert await store.create_once(graph, subject, f"<{subject}> a <http://example.org/User> .")
     rows = await store.select(f"SELECT ?p WHERE {{ GRAPH <{graph}> {{ <{subject}> ?p ?o }} }}")
     assert [str(r["p"]) for r in rows] == [f"<{RDF_TYPE_URI}>"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "body, media_type, error",
+    [
+        # What `oxigraph serve --timeout-s` sends when its limit fires: a 200, cut, with a line of text.
+        (
+            b'{"head":{"vars":["n"]},"results":{"bindings":[The SPARQL operation has been cancelled',
+            RESULTS,
+            504,
+        ),
+        (b"<urn:a> <urn:b> <urn:c> .\nThe SPARQL operation has been cancelled", "application/n-triples", 504),
+        (
+            b'{"head":{"vars":["s"]},"results":{"bindings":[{"s":{"type":"uri","value":"urn:a"}},',
+            RESULTS,
+            503,
+        ),
+    ],
+)
+async def test_a_cut_answer_from_a_sparql_server_never_passes_as_rows(body, media_type, error):
+    from vitalgraph.api.errors import status_for
+    from vitalgraph.errors import VitalGraphError
+    from vitalgraph.graph.sparql_store import SparqlGraphStore
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.content == b"ASK {}":
+            return httpx.Response(
+                200, content=b'{"head":{},"boolean":true}', headers={"content-type": RESULTS}
+            )
+        return httpx.Response(200, content=body, headers={"content-type": media_type})
+
+    store = SparqlGraphStore("http://sparql.test/query", transport=httpx.MockTransport(answer))
+    await store.open()
+    try:
+        run = store.query_json if media_type == RESULTS else store.query_triples
+        with pytest.raises(VitalGraphError) as raised:
+            await run("SELECT * WHERE { ?s ?p ?o }", ["urn:g"])
+        assert status_for(raised.value) == error, raised.value
+    finally:
+        await store.close()
+
+
+@pytest.mark.anyio
+async def test_a_user_query_may_run_up_to_its_own_limit_not_the_stores_read_timeout():
+    """The store's read timeout (for its own small queries) is shorter than a user query's limit: a
+    server computing quietly for longer than the first, within the second, must not answer 503."""
+    import http.server
+    import threading
+
+    from vitalgraph.graph.sparql_store import SparqlGraphStore
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            if self.path.startswith("/query?"):
+                time.sleep(1.5)
+            body = b'{"head":{},"boolean":true}'
+            self.send_response(200)
+            self.send_header("Content-Type", RESULTS)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = SparqlGraphStore(
+        f"http://127.0.0.1:{server.server_address[1]}/query", timeout_seconds=0.5, query_timeout_seconds=5
+    )
+    try:
+        await store.open()
+        assert await store.query_json("ASK { ?s ?p ?o }", ["urn:g"]) == b'{"head":{},"boolean":true}'
+    finally:
+        await store.close()
+        server.shutdown()
+        server.server_close()
+
+
+# --- claims and the per-node version compare-and-set (the one cross-replica mechanism) --------------
+
+
+async def test_a_claim_has_one_holder_until_released_and_renews_for_its_owner(store, graph):
+    assert await store.claim(graph, "upload:1", "alice", 30)
+    assert not await store.claim(graph, "upload:1", "bob", 30)
+    assert await store.claim_holder(graph, "upload:1") == "alice"
+    assert await store.claim(graph, "upload:1", "alice", 30)  # renewing one's own claim
+    await store.release(graph, "upload:1", "bob")  # not bob's: nothing happens
+    assert await store.claim_holder(graph, "upload:1") == "alice"
+    assert await store.claim(graph, "upload:2", "bob", 30)  # keys are independent
+    await store.release(graph, "upload:1", "alice")
+    assert await store.claim_holder(graph, "upload:1") is None
+    assert await store.claim(graph, "upload:1", "bob", 30)
+    await store.release(graph, "upload:1", "bob")
+    await store.release(graph, "upload:2", "bob")
+    rows = await store.select(f"SELECT * WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    assert rows == []  # nothing is left behind once every claim is released
+
+
+async def test_an_expired_claim_is_ignored_and_replaced(store, graph):
+    import anyio
+
+    assert await store.claim(graph, "lock", "crashed", 0.3)
+    assert not await store.claim(graph, "lock", "other", 30)
+    await anyio.sleep(0.5)
+    assert await store.claim_holder(graph, "lock") is None
+    assert await store.claim(graph, "lock", "other", 30)
+    assert await store.claim_holder(graph, "lock") == "other"
+    rows = await store.select(f"SELECT ?c WHERE {{ GRAPH <{graph}> {{ ?s ?p ?c }} }}")
+    assert len(rows) == 1 and " other" in rows[0]["c"].value  # the expired claim was removed
+
+
+async def test_a_claim_with_wait_gets_it_once_the_holder_releases(store, graph):
+    import anyio
+
+    assert await store.claim(graph, "lock", "first", 30)
+
+    async def release_soon() -> None:
+        await anyio.sleep(0.3)
+        await store.release(graph, "lock", "first")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(release_soon)
+        with anyio.fail_after(5):
+            assert await store.claim(graph, "lock", "second", 30, wait_seconds=4)
+    assert await store.claim_holder(graph, "lock") == "second"
+    assert not await store.claim(graph, "lock", "third", 30, wait_seconds=0.2)
+
+
+async def test_many_racing_claimers_never_both_win(store, graph):
+    """Eight claimers of one key at the same moment, thirty times over (as on several replicas): at
+    most one wins each round, and the store names that one as the holder."""
+    import anyio
+
+    rounds, decided = 30, 0
+    for n in range(rounds):
+        key = f"race:{n}"
+        results: dict[str, bool] = {}
+
+        async def claimer(owner: str) -> None:
+            results[owner] = await store.claim(graph, key, owner, 30)  # noqa: B023
+
+        async with anyio.create_task_group() as group:
+            for tag in range(8):
+                group.start_soon(claimer, f"owner-{tag}")
+        winners = [owner for owner, won in results.items() if won]
+        assert len(winners) <= 1, winners
+        assert await store.claim_holder(graph, key) == (winners[0] if winners else None)
+        decided += bool(winners)
+    assert decided >= rounds * 3 // 4  # with random back-off, nobody winning is the rare case
+
+
+async def test_claims_with_waiting_serialize_a_critical_section(store, graph):
+    import anyio
+
+    inside: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    entered: list[str] = []
+
+    async def worker(owner: str) -> None:
+        assert await store.claim(graph, "section", owner, 30, wait_seconds=60)
+        inside.append(owner)
+        if len(inside) > 1:
+            overlaps.append(tuple(inside))
+        await anyio.sleep(0.01)
+        inside.remove(owner)
+        entered.append(owner)
+        await store.release(graph, "section", owner)
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as group:
+            for tag in range(12):
+                group.start_soon(worker, f"w{tag}")
+    assert overlaps == [] and len(entered) == 12
+
+
+async def test_compare_and_set_applies_only_on_the_version_read(store, graph):
+    uri = "http://example.org/cas"
+    assert await store.node_version(graph, uri) is None
+    assert await store.compare_and_set(graph, uri, None, entity(uri, "v1"))
+    assert await store.node_version(graph, uri) == 1
+    assert not await store.compare_and_set(graph, uri, None, entity(uri, "again"))  # exists now
+    assert await store.compare_and_set(graph, uri, 1, entity(uri, "v2"))
+    assert not await store.compare_and_set(graph, uri, 1, entity(uri, "stale"))
+    [got] = await store.get_objects(graph, [uri])
+    assert got.name == "v2" and await store.node_version(graph, uri) == 2
+    assert not await store.compare_and_set(graph, uri, 1, None)  # a stale delete is refused too
+    assert await store.compare_and_set(graph, uri, 2, None)
+    assert await store.node_version(graph, uri) is None and await store.get_objects(graph, [uri]) == []
+
+    legacy = "http://example.org/legacy"  # written before versions existed
+    await store.insert_objects(graph, [entity(legacy, "old")])
+    assert await store.node_version(graph, legacy) == 0
+    assert await store.compare_and_set(graph, legacy, 0, entity(legacy, "new"))
+    assert await store.node_version(graph, legacy) == 1
+    rows = await store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    assert {r["s"].value for r in rows} == {legacy}  # no claim left behind
+
+
+async def test_racing_read_modify_writes_lose_no_update(store, graph):
+    """Twelve writers each add one to a counter by read, compute, compare-and-set, retry: with a
+    lost update the counter would end below twelve; a double write would leave two names."""
+    import anyio
+
+    uri = "http://example.org/counter"
+    assert await store.compare_and_set(graph, uri, None, entity(uri, "0"))
+    attempts: list[int] = []
+
+    async def add_one() -> None:
+        for attempt in range(1000):
+            version = await store.node_version(graph, uri)
+            [current] = await store.get_objects(graph, [uri])
+            if await store.node_version(graph, uri) != version:
+                continue  # read a torn pair; read again
+            if await store.compare_and_set(graph, uri, version, entity(uri, str(int(current.name) + 1))):
+                attempts.append(attempt)
+                return
+        raise AssertionError("never got through")
+
+    with anyio.fail_after(240):
+        async with anyio.create_task_group() as group:
+            for _ in range(12):
+                group.start_soon(add_one)
+    rows = await store.select(f"SELECT ?n WHERE {{ GRAPH <{graph}> {{ <{uri}> {NAME} ?n }} }}")
+    assert [r["n"].value for r in rows] == ["12"]
+    assert await store.node_version(graph, uri) == 13
+    assert max(attempts) > 0  # the writers really did collide

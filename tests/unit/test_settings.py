@@ -57,6 +57,12 @@ def test_environment_beats_file_and_arguments_beat_both(tmp_path, monkeypatch):
         ("VITALGRAPH_MAX_STREAMING_FILE_SIZE", "-1", "VITALGRAPH_MAX_STREAMING_FILE_SIZE"),
         ("VITALGRAPH_BLOB_BACKEND", "ftp", "VITALGRAPH_BLOB_BACKEND"),
         ("VITALGRAPH_JWT_SECRET", "short", "VITALGRAPH_JWT_SECRET=***"),
+        ("VITALGRAPH_TRUSTED_PROXIES", "10.0.0.1, proxy.local", "'proxy.local' is not an IP address"),
+        ("VITALGRAPH_PUBLIC_BASE_URL", "graph.example.org", "VITALGRAPH_PUBLIC_BASE_URL"),
+        ("VITALGRAPH_PUBLIC_BASE_URL", "https://graph.example.org/?a=1", "without query"),
+        ("VITALGRAPH_HEADER_TIMEOUT_SECONDS", "0", "VITALGRAPH_HEADER_TIMEOUT_SECONDS"),
+        ("VITALGRAPH_MAX_CONNECTIONS_PER_CLIENT", "0", "VITALGRAPH_MAX_CONNECTIONS_PER_CLIENT"),
+        ("VITALGRAPH_TUS_MAX_BYTES_PER_USER", "-1", "VITALGRAPH_TUS_MAX_BYTES_PER_USER"),
         ("VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS", "0", "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS"),
         ("VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS", "soon", "VITALGRAPH_TRANSFER_IDLE_TIMEOUT_SECONDS"),
         ("VITALGRAPH_LOGIN_MAX_FAILURES", "-1", "VITALGRAPH_LOGIN_MAX_FAILURES"),
@@ -69,6 +75,15 @@ def test_bad_settings_name_the_setting(monkeypatch, name, value, needle):
         load_settings()
     assert needle in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_connection_settings_read_as_lists_and_a_bare_base_url() -> None:
+    settings = load_settings(
+        TRUSTED_PROXIES=" 10.0.0.5, 2001:db8::/32 ,", PUBLIC_BASE_URL="https://g.example.org/vg/"
+    )
+    assert settings.trusted_proxies == ["10.0.0.5", "2001:db8::/32"]
+    assert settings.PUBLIC_BASE_URL == "https://g.example.org/vg"
+    assert load_settings().trusted_proxies == []  # nobody's X-Forwarded-For by default, not even loopback's
 
 
 def test_unknown_key_in_file_is_named(tmp_path):

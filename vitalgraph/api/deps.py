@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
+from pydantic import AfterValidator
 from starlette.requests import ClientDisconnect
 
+from vitalgraph.api.audit import note_actor
 from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.config import Settings
 from vitalgraph.errors import (
     AuthenticationError,
     FeatureDisabledError,
     InvalidInputError,
-    PayloadTooLargeError,
     RequestTimeoutError,
     UploadIncompleteError,
 )
-from vitalgraph.model import GraphObject
+from vitalgraph.model import MAX_URI_LENGTH, uri_length
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.container import Services
 
-MAX_JSON_BODY = 32 * 1024 * 1024
 # ASCII digits only (str.isdigit() also takes the Latin-1 "²", "³" and "¹", which int() refuses), and at
 # most 19 of them: any byte count fits, and int() is never handed thousands of digits.
 _HEADER_INTEGER = re.compile(r"[0-9]{1,19}")
@@ -63,14 +62,16 @@ async def bearer_token(
 
 
 async def current_principal(
-    services: ServicesDep, token: Annotated[str | None, Depends(bearer_token)]
+    request: Request, services: ServicesDep, token: Annotated[str | None, Depends(bearer_token)]
 ) -> Principal:
     """The caller, from a JWT access token or an API token; AuthenticationError (401) otherwise."""
     if token is None:
         raise AuthenticationError(
             "missing bearer token: log in at /api/login and send 'Authorization: Bearer <token>'"
         )
-    return await services.auth.authenticate(token)
+    principal = await services.auth.authenticate(token)
+    note_actor(request, principal.username)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -125,30 +126,6 @@ def declared_length(request: Request) -> int | None:
     return header_integer(request, "Content-Length")
 
 
-async def read_json(request: Request) -> Any:
-    size = declared_length(request)
-    if size is not None and size > MAX_JSON_BODY:
-        raise PayloadTooLargeError(f"JSON body over {MAX_JSON_BODY} bytes")
-    body = bytearray()
-    async for chunk in request_body(request):
-        body += chunk
-        if len(body) > MAX_JSON_BODY:
-            raise PayloadTooLargeError(f"JSON body over {MAX_JSON_BODY} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"request body is not valid JSON: {exc}") from None
-    except RecursionError:  # the decoder recurses once per level: refuse, do not crash
-        raise InvalidInputError("request body is not valid JSON: nested too deeply") from None
-
-
-async def read_graph_objects(request: Request) -> list[GraphObject]:
-    document = await read_json(request)
-    if not isinstance(document, (dict, list)):  # from_jsonld would take a string for JSON text to parse
-        raise InvalidInputError(f"JSON-LD must be an object or an array, got {type(document).__name__}")
-    return GraphObject.from_jsonld(document)
-
-
 def split_uri_list(uri_list: list[str] | None) -> list[str]:
     """`uri_list` may repeat, or carry several URIs separated by commas (the existing VitalGraph form)."""
     uris = [u.strip() for item in uri_list or [] for u in item.split(",")]
@@ -157,8 +134,16 @@ def split_uri_list(uri_list: list[str] | None) -> list[str]:
 
 # --- query parameters shared by the files, kgtypes and kgentities routes ---------------------------
 GraphId = Annotated[str | None, Query(max_length=256)]
-FileUri = Annotated[str, Query(min_length=1, max_length=4096)]
-OptionalUri = Annotated[str | None, Query(max_length=4096)]
+
+
+def _addressable(uri: str | None) -> str | None:
+    if uri is not None and uri_length(uri) > MAX_URI_LENGTH:
+        raise ValueError(f"longer than {MAX_URI_LENGTH} bytes in UTF-8 (MAX_URI_LENGTH)")
+    return uri
+
+
+FileUri = Annotated[str, Query(min_length=1, max_length=MAX_URI_LENGTH), AfterValidator(_addressable)]
+OptionalUri = Annotated[str | None, Query(max_length=MAX_URI_LENGTH), AfterValidator(_addressable)]
 UriList = Annotated[list[str] | None, Query()]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]

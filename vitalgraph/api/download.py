@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
+from vitalgraph.api.digests import digest_field, wants_sha256
 from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.api.ranges import (
     ByteRange,
@@ -66,6 +67,7 @@ def build_download_response(
     read_range: ReadRange,
     chunk_size: int,
     stall_timeout: float | None = None,
+    sha256: str | None = None,
 ) -> Response:
     """The response to a GET or HEAD of a stored file of `size` bytes.
 
@@ -118,9 +120,13 @@ def build_download_response(
                 },
             )
 
+    if sha256 is not None and wants_sha256(request.headers.get("want-repr-digest")):
+        headers["Repr-Digest"] = digest_field(sha256)  # the whole file, whatever part is sent
     if ranges is None:
         status, body = 200, whole
         headers["Content-Type"] = media_type
+        if sha256 is not None and wants_sha256(request.headers.get("want-content-digest")):
+            headers["Content-Digest"] = digest_field(sha256)  # the content is the whole file
     elif len(ranges) == 1:
         status, body = 206, ranges
         headers["Content-Type"] = media_type

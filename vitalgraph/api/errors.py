@@ -26,9 +26,11 @@ STATUS_BY_ERROR: dict[type[errors.VitalGraphError], int] = {
     errors.ChecksumMismatchError: 460,  # tus checksum extension: "Checksum Mismatch"
     errors.ConflictError: 409,
     errors.PayloadTooLargeError: 413,
+    errors.QuotaExceededError: 507,
     errors.RangeNotSatisfiableError: 416,
     errors.TooManyRequestsError: 429,
     errors.StorageUnavailableError: 503,
+    errors.QueryTimeoutError: 504,
     errors.ServerShuttingDownError: 503,
 }
 

@@ -71,6 +71,32 @@ class Metrics:
         )
         for direction in ("upload", "download"):
             self.transfers_in_flight.labels(direction)  # exported as 0 before the first transfer
+        self.space_bytes = Gauge(
+            "vitalgraph_space_bytes", "File content bytes stored per space", ["space_id"], registry=r
+        )
+        self.space_files = Gauge("vitalgraph_space_files", "File nodes per space", ["space_id"], registry=r)
+
+    async def watch_usage(self, services: object, interval_seconds: float) -> None:
+        """Refresh the per-space usage gauges every `interval_seconds` (the counts are graph queries)."""
+        while True:
+            try:
+                await self.refresh_usage(services)
+            except Exception as exc:  # a store hiccup must not end the loop
+                logger.warning("usage metrics not refreshed: %s", exc)
+            await asyncio.sleep(interval_seconds)
+
+    async def refresh_usage(self, services: object) -> None:
+        spaces = await services.spaces.list()  # type: ignore[attr-defined]
+        seen = set()
+        for space in spaces:
+            usage = await services.quotas.usage(space)  # type: ignore[attr-defined]
+            self.space_bytes.labels(space.space_id).set(usage.bytes)
+            self.space_files.labels(space.space_id).set(usage.files)
+            seen.add(space.space_id)
+        for gauge in (self.space_bytes, self.space_files):
+            for labels in list(gauge._metrics):  # drop deleted spaces' series
+                if labels[0] not in seen:
+                    gauge.remove(*labels)
 
     def serve_on_port(self, settings: Settings) -> MetricsListener:
         """Serve this registry on METRICS_HOST (default HOST):METRICS_PORT, in a thread of its own."""

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from vitalgraph import tracing
 from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
 from vitalgraph.blobs.resumable import (
@@ -315,21 +316,29 @@ class _StagedFile:
         self.path = path
         self.hasher = hashlib.sha256()
         self.handle: Any = None
+        self.stages = tracing.stage_times()  # made on the event loop; the I/O threads add to it
 
     def open(self) -> None:
         self.handle = open(self.path, "xb")
 
     def append(self, block: bytes) -> None:
-        self.hasher.update(block)
-        self.handle.write(block)
+        if self.stages is None:
+            self.hasher.update(block)
+            self.handle.write(block)
+            return
+        with self.stages.timed("hash"):
+            self.hasher.update(block)
+        with self.stages.timed("store"):
+            self.handle.write(block)
 
     def commit(self, final_path: Path) -> str:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        _make_dirs_durably(final_path.parent)
-        os.replace(self.path, final_path)
-        _fsync_dir(final_path.parent)  # the rename itself is durable only once its directory is synced
+        with self.stages.timed("store") if self.stages else contextlib.nullcontext():
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+            _make_dirs_durably(final_path.parent)
+            os.replace(self.path, final_path)
+            _fsync_dir(final_path.parent)  # the rename itself is durable only once its directory is synced
         return self.hasher.hexdigest()
 
     def discard(self) -> None:

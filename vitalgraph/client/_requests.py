@@ -81,7 +81,9 @@ def error_detail(response: httpx.Response) -> str:
 def raise_for_error(response: httpx.Response) -> None:
     """Raise the typed error for a 4xx/5xx reply whose body has been read."""
     if response.is_error:
-        raise error_for_status(response.status_code, error_detail(response))
+        raise error_for_status(
+            response.status_code, error_detail(response), response.headers.get("retry-after")
+        )
 
 
 @contextlib.contextmanager

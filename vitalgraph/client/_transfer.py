@@ -7,6 +7,7 @@ every byte received must equal the ETag. An upload is resent only when its sourc
 
 from __future__ import annotations
 
+import base64
 import mimetypes
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -78,8 +79,10 @@ class UploadPlan:
         filename: str | None = None,
         content_type: str | None = None,
         progress: Progress | None = None,
+        sha256: str | None = None,
     ) -> None:
         self.generator = generator
+        self.claimed_sha256 = _check_hex_sha256(sha256)
         self.filename = filename or generator.filename
         self.content_type = content_type or generator.content_type or guess_content_type(self.filename)
         self.length = generator.content_length
@@ -95,6 +98,8 @@ class UploadPlan:
         headers = {"Content-Type": self.content_type}
         if self.length is not None:
             headers["Content-Length"] = str(self.length)  # lets the server refuse an oversize file at once
+        if self.claimed_sha256:  # the server checks the bytes against it before the file changes
+            headers["Repr-Digest"] = repr_digest_field(self.claimed_sha256)
         return headers
 
     def body_started(self) -> None:
@@ -312,18 +317,44 @@ def continuation(kept: int, kept_etag: str | None, info: ContentInfo, first_try:
 
 
 def content_info(uri: str, headers: httpx.Headers) -> ContentInfo:
-    """What a download's (or HEAD's) headers say about the file."""
+    """What a download's (or HEAD's) headers say about the file. The SHA-256 comes from `Repr-Digest`
+    (RFC 9530), else from the strong ETag; when both are there they must agree."""
     etag = _STRONG_SHA256_ETAG.match(headers.get("etag", ""))
     length = headers.get("content-length")
     if length is None or not length.isdigit():
         raise VitalGraphClientError(f"the server sent no Content-Length for {uri}")
+    digest = repr_digest_sha256(headers.get("repr-digest"))
+    if digest and etag and digest != etag[1]:
+        raise ChecksumMismatchError(
+            f"{uri}: the server's Repr-Digest ({digest}) and ETag ({etag[1]}) name different contents",
+            expected=digest,
+            actual=etag[1],
+        )
     return ContentInfo(
         uri=uri,
         size=int(length),
-        sha256=etag[1] if etag else None,
+        sha256=digest or (etag[1] if etag else None),
         content_type=headers.get("content-type", DEFAULT_CONTENT_TYPE),
         filename=filename_from_disposition(headers.get("content-disposition")),
     )
+
+
+def repr_digest_sha256(value: str | None) -> str | None:
+    """The hex SHA-256 in a `Repr-Digest: sha-256=:<base64>:` field; None if absent or unreadable."""
+    for member in (value or "").split(","):
+        name, _, raw = member.partition("=")
+        raw = raw.strip()
+        if name.strip() == "sha-256" and len(raw) > 2 and raw[0] == raw[-1] == ":":
+            try:
+                digest = base64.b64decode(raw[1:-1], validate=True)
+            except ValueError:
+                return None
+            return digest.hex() if len(digest) == 32 else None
+    return None
+
+
+def repr_digest_field(sha256_hex: str) -> str:
+    return f"sha-256=:{base64.b64encode(bytes.fromhex(sha256_hex)).decode()}:"
 
 
 def filename_from_disposition(value: str | None) -> str | None:
@@ -342,3 +373,11 @@ def filename_from_disposition(value: str | None) -> str | None:
 def guess_content_type(filename: str | None) -> str:
     guessed = mimetypes.guess_type(filename)[0] if filename else None
     return guessed or DEFAULT_CONTENT_TYPE
+
+
+def _check_hex_sha256(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise ValueError(f"sha256 must be 64 hex digits, not {value[:80]!r}")
+    return value.lower()

@@ -20,6 +20,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from vitalgraph.client._tls import ssl_context
 from vitalgraph.client.config import ClientConfig
 
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
@@ -29,7 +30,7 @@ def default_async_transport(config: ClientConfig) -> httpx.AsyncBaseTransport:
     """aiohttp under httpx by default: httpx's own async transport read 0.3-0.5 GB/s here, aiohttp 1.2-2.4 GB/s
     (unverified; docs/performance.md, Client)."""
     if config.http_backend == "httpx":
-        return httpx.AsyncHTTPTransport(verify=config.verify_tls, limits=_LIMITS)
+        return httpx.AsyncHTTPTransport(verify=ssl_context(config), limits=_LIMITS)
     return ChunkedAiohttpTransport(config)
 
 
@@ -37,7 +38,7 @@ def default_sync_transport(config: ClientConfig) -> httpx.BaseTransport:
     """urllib3 under httpx by default: httpx's own sync transport (httpcore, 64 KiB reads) downloaded at
     0.4-0.8 GB/s here, urllib3 reading `chunk_size` at a time at 1.0-1.6 GB/s (docs/performance.md, Client)."""
     if config.http_backend == "httpx":
-        return httpx.HTTPTransport(verify=config.verify_tls, limits=_LIMITS)
+        return httpx.HTTPTransport(verify=ssl_context(config), limits=_LIMITS)
     return Urllib3Transport(config)
 
 
@@ -46,7 +47,7 @@ class ChunkedAiohttpTransport(AiohttpTransport):
     instead of 16 KiB pieces: fewer trips through the async iterators, about twice the raw rate."""
 
     def __init__(self, config: ClientConfig) -> None:
-        super().__init__(verify=config.verify_tls, limits=_LIMITS, client=_session_factory(config))
+        super().__init__(verify=ssl_context(config), limits=_LIMITS, client=_session_factory(config))
         self.chunk_size = config.chunk_size
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -89,9 +90,7 @@ def _widen_socket_reads(transport: object, size: int) -> None:
 def _session_factory(config: ClientConfig) -> Callable[[], aiohttp.ClientSession]:
     # Called on first use, inside the running event loop (an aiohttp session belongs to one loop).
     def make_session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=_LIMITS.max_connections or 0, ssl=None if config.verify_tls else False
-        )
+        connector = aiohttp.TCPConnector(limit=_LIMITS.max_connections or 0, ssl=ssl_context(config))
         # aiohttp's 64 KiB read buffer would pause the socket far more often on large downloads.
         return aiohttp.ClientSession(connector=connector, read_bufsize=config.chunk_size)
 
@@ -108,7 +107,9 @@ class Urllib3Transport(httpx.BaseTransport):
         self._pool = urllib3.PoolManager(
             num_pools=10,
             maxsize=_LIMITS.max_keepalive_connections or 1,
+            ssl_context=ssl_context(config),
             cert_reqs="CERT_REQUIRED" if config.verify_tls else "CERT_NONE",
+            assert_hostname=None if config.verify_tls else False,
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -13,9 +13,12 @@ from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_async_transport
 from vitalgraph.client.endpoints.accounts import AsyncApiTokensEndpoint, AsyncUsersEndpoint
+from vitalgraph.client.endpoints.admin import AsyncAdminEndpoint
+from vitalgraph.client.endpoints.audit import AsyncAuditEndpoint
 from vitalgraph.client.endpoints.files import AsyncFilesEndpoint
 from vitalgraph.client.endpoints.kgentities import AsyncKGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import AsyncKGTypesEndpoint
+from vitalgraph.client.endpoints.quotas import AsyncQuotasEndpoint
 from vitalgraph.client.endpoints.spaces import AsyncSpacesEndpoint
 from vitalgraph.client.endpoints.sparql import AsyncSparqlEndpoint
 
@@ -49,6 +52,9 @@ class AsyncVitalGraphClient(ClientSetup):
         "sparql": AsyncSparqlEndpoint,
         "users": AsyncUsersEndpoint,
         "api_tokens": AsyncApiTokensEndpoint,
+        "audit": AsyncAuditEndpoint,
+        "admin": AsyncAdminEndpoint,
+        "quotas": AsyncQuotasEndpoint,
     }
 
     async def open(self) -> AsyncVitalGraphClient:

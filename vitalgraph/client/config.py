@@ -41,6 +41,8 @@ class ClientConfig(BaseSettings):
     # urllib3 for the sync one; "httpx": httpx's own transports, 2-3x slower here (docs/performance.md).
     http_backend: Literal["aiohttp", "httpx"] = "aiohttp"
     verify_tls: bool = True
+    # A PEM file of CA certificates to trust instead of the system's (e.g. a company CA).
+    ca_bundle: str | None = None
 
     @classmethod
     def load(cls, config_file: str | Path | None = None, **overrides: Any) -> ClientConfig:

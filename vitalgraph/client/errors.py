@@ -10,10 +10,13 @@ class VitalGraphClientError(Exception):
     `status_code` is the HTTP status, None when no response arrived.
     """
 
-    def __init__(self, detail: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self, detail: str, *, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.status_code = status_code
+        self.retry_after = retry_after  # seconds, from the answer's Retry-After header when it had one
 
     def __str__(self) -> str:
         return f"{self.detail} (HTTP {self.status_code})" if self.status_code else self.detail
@@ -48,12 +51,21 @@ class PayloadTooLargeError(VitalGraphClientError):
 
 
 class TooManyRequestsError(VitalGraphClientError):
-    """Refused for now, e.g. after repeated failed logins from this address (HTTP 429); the detail says
-    how many seconds to wait."""
+    """Refused for now (HTTP 429), e.g. after repeated failed logins from this address, or with too many
+    SPARQL queries of yours running; `retry_after` says how many seconds to wait."""
 
 
 class ServerError(VitalGraphClientError):
     """The server failed (HTTP 5xx), e.g. its blob or graph store is unreachable (503)."""
+
+
+class ServiceUnavailableError(ServerError):
+    """The server cannot serve this now (HTTP 503): a store is unreachable, or it is shutting down;
+    `retry_after` is set when the server said when to try again."""
+
+
+class QueryTimeoutError(ServerError):
+    """A SPARQL query ran past the server's time limit (SPARQL_QUERY_TIMEOUT) and was stopped (HTTP 504)."""
 
 
 class NetworkError(VitalGraphClientError):
@@ -83,9 +95,20 @@ ERROR_BY_STATUS: dict[int, type[VitalGraphClientError]] = {
     413: PayloadTooLargeError,
     422: InvalidRequestError,
     429: TooManyRequestsError,
+    503: ServiceUnavailableError,
+    504: QueryTimeoutError,
 }
 
 
-def error_for_status(status_code: int, detail: str) -> VitalGraphClientError:
+def error_for_status(status_code: int, detail: str, retry_after: str | None = None) -> VitalGraphClientError:
+    """The typed error for an HTTP status; `retry_after` is the Retry-After header (seconds) if any."""
     default = ServerError if status_code >= 500 else VitalGraphClientError
-    return ERROR_BY_STATUS.get(status_code, default)(detail, status_code=status_code)
+    error_class = ERROR_BY_STATUS.get(status_code, default)
+    return error_class(detail, status_code=status_code, retry_after=_seconds(retry_after))
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None  # an HTTP date: not worth parsing here

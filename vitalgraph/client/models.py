@@ -31,6 +31,24 @@ class SpaceDeleted(_Reply):
     space_id: str
 
 
+class AuditEntry(_Reply):
+    time: datetime
+    actor: str
+    action: str
+    outcome: str
+    status: int
+    client: str
+    space_id: str | None = None
+    target: str | None = None
+    detail: str | None = None
+    request_id: str | None = None
+
+
+class AuditEntries(_Reply):
+    entries: list[AuditEntry]
+    total_count: int
+
+
 class User(_Reply):
     username: str
     role: str
@@ -101,7 +119,7 @@ class FilesCreated(ObjectsCreated):
 
 
 class FilesUpdated(ObjectsUpdated):
-    pass
+    versions: dict[str, int | None] = {}  # each node's version (metadata ETag) after the update
 
 
 class FilesDeleted(ObjectsDeleted):
@@ -116,10 +134,12 @@ class UploadResult(_Reply):
     sha256: str
     content_type: str
     filename: str | None = None
+    version: int | None = None  # the file node's version (metadata ETag) after the upload
 
 
 class PresignedUrl(_Reply):
-    """A URL that downloads a file's bytes straight from S3 (no token needed) until `expires_at`."""
+    """A URL that downloads a file's bytes without a token until `expires_at` (S3 presigned, or signed by
+    the server on the local store)."""
 
     uri: str
     url: str

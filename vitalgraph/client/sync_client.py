@@ -14,9 +14,12 @@ from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientSetup
 from vitalgraph.client._transports import default_sync_transport
 from vitalgraph.client.endpoints.accounts import ApiTokensEndpoint, UsersEndpoint
+from vitalgraph.client.endpoints.admin import AdminEndpoint
+from vitalgraph.client.endpoints.audit import AuditEndpoint
 from vitalgraph.client.endpoints.files import FilesEndpoint
 from vitalgraph.client.endpoints.kgentities import KGEntitiesEndpoint
 from vitalgraph.client.endpoints.kgtypes import KGTypesEndpoint
+from vitalgraph.client.endpoints.quotas import QuotasEndpoint
 from vitalgraph.client.endpoints.spaces import SpacesEndpoint
 from vitalgraph.client.endpoints.sparql import SparqlEndpoint
 
@@ -48,6 +51,9 @@ class VitalGraphClient(ClientSetup):
         "sparql": SparqlEndpoint,
         "users": UsersEndpoint,
         "api_tokens": ApiTokensEndpoint,
+        "audit": AuditEndpoint,
+        "admin": AdminEndpoint,
+        "quotas": QuotasEndpoint,
     }
 
     def open(self) -> VitalGraphClient:

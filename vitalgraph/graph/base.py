@@ -8,35 +8,46 @@ behave the same by construction.
 from __future__ import annotations
 
 import asyncio
+import enum
+import itertools
 import random
 import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
+import anyio
 from pyoxigraph import Literal, NamedNode, Triple
 
 from vitalgraph.errors import InvalidInputError, StorageUnavailableError
 from vitalgraph.model import GraphObject
-from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
+from vitalgraph.model.vocab import RDF_TYPE, VG_NODE_VERSION, VITAL_CORE
 
 Row = dict[str, object]
 GRAPH_PREFIX = "urn:vitalgraph:graph:"
 HAS_NAME = VITAL_CORE + "hasName"
-CREATION_CLAIM = "urn:vitalgraph:creationClaim"
+CREATION_CLAIM = "urn:vitalgraph:creationClaim"  # the previous store format's creation claims
 CREATION_CLAIM_TTL_SECONDS = 60  # a claim left by a crashed creator stops blocking after this long
-CREATION_ATTEMPTS = 5
+CLAIM_NODE_PREFIX = "urn:vitalgraph:claim:"
+CLAIM_PENDING = "urn:vitalgraph:claimPending"
+CLAIM_HELD = "urn:vitalgraph:claimHeld"
+CLAIM_ATTEMPTS = 8  # rounds of "others claim at the same moment" before giving up
+CAS_CLAIM_TTL_SECONDS = 30.0  # a node's write claim: held for one read and one update
+CAS_WAIT_SECONDS = 10.0  # how long a writer waits for another writer of the same node
+NODE_VERSION = VG_NODE_VERSION
 POINT_LOOKUP_MAX_SUBJECTS = 16  # objects fetched by URI up to this many count as a point lookup
 
 
-def graph_uri(space_id: str, graph_id: str) -> str:
-    """One named graph per (space, graph): percent-encoding keeps distinct pairs distinct."""
-    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/{quote(graph_id, safe='')}"
+def graph_uri(space_uid: str, graph_id: str) -> str:
+    """One named graph per (space, graph), named by the space's identity (`Space.uid`, not its
+    reusable space_id): percent-encoding keeps distinct pairs distinct."""
+    return f"{GRAPH_PREFIX}{quote(space_uid, safe='')}/{quote(graph_id, safe='')}"
 
 
-def space_graph_prefix(space_id: str) -> str:
-    return f"{GRAPH_PREFIX}{quote(space_id, safe='')}/"
+def space_graph_prefix(space_uid: str) -> str:
+    return f"{GRAPH_PREFIX}{quote(space_uid, safe='')}/"
 
 
 def iri(value: str) -> str:
@@ -51,11 +62,54 @@ def literal(value: str) -> str:
     return str(Literal(value))
 
 
-def _claimed_at(claim: str) -> float:
+class _Claim(enum.Enum):
+    WON = "won"
+    HELD = "held by another owner"
+    CONTENDED = "other claimers at the same moment"
+
+
+@dataclass(frozen=True)
+class _ClaimText:
+    expires: float
+    owner: str
+
+
+def _claim_node(key: str) -> str:
+    return iri(CLAIM_NODE_PREFIX + quote(key, safe=""))
+
+
+def _format_claim(nonce: str, expires: float, owner: str) -> str:
+    return f"{nonce} {expires:.3f} {owner}"
+
+
+def _parse_claim(text: str) -> _ClaimText:
+    parts = text.split(" ", 2)
     try:
-        return float(claim.rsplit("@", 1)[1])
+        return _ClaimText(float(parts[1]), parts[2])
     except (IndexError, ValueError):
-        return 0.0  # not one of ours: treat as stale
+        return _ClaimText(0.0, "")  # not one of ours: treated as expired
+
+
+def _versioned_write(g: str, node: str, expected: int | None, replacement: GraphObject | None) -> str:
+    """One update that swaps the subject's triples only if its version is still `expected`."""
+    old = f"GRAPH {g} {{ {node} ?p ?o }}"
+    if expected is None:
+        condition = f"FILTER NOT EXISTS {{ {old} }}"
+    elif expected == 0:
+        condition = f"{old} FILTER NOT EXISTS {{ GRAPH {g} {{ {node} <{NODE_VERSION}> ?v }} }}"
+    else:
+        condition = f"GRAPH {g} {{ {node} <{NODE_VERSION}> {expected} . {node} ?p ?o }}"
+    delete = f"DELETE {{ {old} }} " if expected is not None else ""
+    if replacement is None:
+        return f"{delete}WHERE {{ {condition} }}"
+    triples = "\n".join(
+        f"{t.subject} {t.predicate} {t.object} ."
+        for t in replacement.to_triples()
+        if t.predicate.value != NODE_VERSION
+    )
+    version = f"{node} <{NODE_VERSION}> {(expected or 0) + 1} ."
+    insert = f"INSERT {{ GRAPH {g} {{ {triples}\n{version} }} }} "
+    return f"{delete}{insert}WHERE {{ {condition} }}"
 
 
 def _values(uris: Iterable[str]) -> str:
@@ -163,65 +217,225 @@ class GraphStore(ABC):
         limit: int,
         offset: int,
         search: str | None = None,
+        contains: Sequence[tuple[Sequence[str], str]] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        order_as_text: bool = False,
     ) -> tuple[list[GraphObject], int]:
-        """A page of objects of the given classes (by name), and the total that match."""
-        where = self._list_where(graph, class_uris, search)
+        """A page of objects of the given classes, and the total that match.
+
+        `search`: some literal of the object contains the text; `contains`: for each (properties, text),
+        one of those properties holds a literal containing the text (both case-insensitive).
+        `order_by`: a property IRI to sort by (its smallest value; objects without one come first),
+        then by URI; without it, by URI. `order_as_text` compares the values as lower-case text (names),
+        else as their type does (numbers as numbers). `descending` reverses the order.
+        """
+        where = self._list_where(graph, class_uris, search, contains)
         count_rows = await self.select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}")
         total = int(count_rows[0]["n"].value) if count_rows else 0
         if offset >= total:  # past the end: also keeps offsets no SPARQL engine can parse out of the query
             return [], total
-        rows = await self.select(
-            f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY ?s LIMIT {int(limit)} OFFSET {int(offset)}"
-        )
+        direction = "DESC" if descending else "ASC"
+        page = f"LIMIT {int(limit)} OFFSET {int(offset)}"
+        if order_by is None:
+            query = f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY {direction}(?s) {page}"
+        else:
+            key = f"OPTIONAL {{ GRAPH {iri(graph)} {{ ?s {iri(order_by)} ?sortValue }} }}"
+            value = "LCASE(STR(?sortValue))" if order_as_text else "?sortValue"
+            query = (
+                f"SELECT ?s (MIN({value}) AS ?key) WHERE {{ {where} {key} }} GROUP BY ?s "
+                f"ORDER BY {direction}(?key) {direction}(?s) {page}"
+            )
+        rows = await self.select(query)
         return await self.get_objects(graph, [row["s"].value for row in rows]), total
 
-    def _list_where(self, graph: str, class_uris: Sequence[str], search: str | None) -> str:
+    def _list_where(
+        self,
+        graph: str,
+        class_uris: Sequence[str],
+        search: str | None,
+        contains: Sequence[tuple[Sequence[str], str]] = (),
+    ) -> str:
         pattern = f"VALUES ?type {{ {_values(class_uris)} }} ?s <{RDF_TYPE}> ?type ."
         if search:
             pattern += (
                 f" ?s ?textProp ?text . FILTER(isLiteral(?text) && "
                 f"CONTAINS(LCASE(STR(?text)), LCASE({literal(search)})))"
             )
+        for number, (properties, text) in enumerate(contains):
+            value = f"?contains{number}"
+            path = "|".join(iri(p) for p in properties)
+            pattern += (
+                f" FILTER EXISTS {{ ?s {path} {value} . FILTER(isLiteral({value}) && "
+                f"CONTAINS(LCASE(STR({value})), LCASE({literal(text)}))) }}"
+            )
         return f"GRAPH {iri(graph)} {{ {pattern} }}"
+
+    # --- claims: one holder at a time, across replicas ------------------------------------------
+    async def claim(
+        self, graph: str, key: str, owner: str, ttl_seconds: float, *, wait_seconds: float = 0.0
+    ) -> bool:
+        """Take the claim `key` in `graph` for `owner` for `ttl_seconds`; False if another owner holds it.
+
+        A SPARQL update does not report whether its condition matched, and a conditional INSERT ...
+        WHERE NOT EXISTS is not enough: two updates that each check and then insert run on snapshots
+        that do not see each other, and both insert (in a test, 27 of 300 races). So a claimer first
+        stores a *pending* claim, then reads every claim on the key: it wins only if no other owner's
+        unexpired claim is there, and then turns its pending claim into a *held* one (the held claim
+        is stored before the pending one goes, so one of them is always visible). Two claimers cannot
+        both see only their own claim: each reads after its own is stored. When they see each other's
+        pending claims, both step back and try again after a random pause, as on a shared Ethernet.
+
+        Claiming again as the same owner renews the claim. An expired claim (its holder crashed, or
+        overran its TTL) counts as absent and is removed. With `wait_seconds`, a claim held by another
+        owner is waited for, up to that long. Owners must be unique per actor: two requests claiming
+        as the same owner at the same moment would both win.
+        """
+        if ttl_seconds <= 0:
+            raise ValueError(f"ttl_seconds must be > 0, got {ttl_seconds}")
+        deadline = time.monotonic() + wait_seconds
+        node = _claim_node(key)
+        g = iri(graph)
+        for attempt in itertools.count():
+            outcome = await self._try_claim(g, node, owner, ttl_seconds)
+            if outcome is _Claim.WON:
+                return True
+            pause = random.uniform(0.005, 0.03) * 2 ** min(attempt, 5)
+            if outcome is _Claim.HELD and time.monotonic() + pause > deadline:
+                return False
+            if outcome is _Claim.CONTENDED and attempt + 1 >= CLAIM_ATTEMPTS and time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def release(self, graph: str, key: str, owner: str) -> None:
+        """Drop `owner`'s claim on `key` (nothing happens when it holds none)."""
+        g, node = iri(graph), _claim_node(key)
+        rows = await self.select(
+            f"SELECT ?c WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }}", point_lookup=True
+        )
+        mine = [str(r["c"]) for r in rows if _parse_claim(r["c"].value).owner == owner]  # type: ignore[attr-defined]
+        if mine:
+            triples = " ".join(f"{node} <{CLAIM_HELD}> {c} ." for c in mine)
+            await self.update(f"DELETE DATA {{ GRAPH {g} {{ {triples} }} }}")
+
+    async def claim_holder(self, graph: str, key: str) -> str | None:
+        """The owner holding `key` now, if any (for tests and diagnostics; a claim can change at once)."""
+        g, node = iri(graph), _claim_node(key)
+        rows = await self.select(
+            f"SELECT ?c WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }}", point_lookup=True
+        )
+        now = time.time()
+        live = [_parse_claim(r["c"].value) for r in rows]  # type: ignore[attr-defined]
+        holders = [c.owner for c in live if c.expires > now]
+        return holders[0] if holders else None
+
+    async def _try_claim(self, g: str, node: str, owner: str, ttl_seconds: float) -> _Claim:
+        mine = literal(_format_claim(uuid.uuid4().hex, time.time() + ttl_seconds, owner))
+        await self.update(f"INSERT DATA {{ GRAPH {g} {{ {node} <{CLAIM_PENDING}> {mine} }} }}")
+        rows = await self.select(
+            f"SELECT ?p ?c WHERE {{ GRAPH {g} {{ VALUES ?p {{ <{CLAIM_PENDING}> <{CLAIM_HELD}> }} "
+            f"{node} ?p ?c }} }}",
+            point_lookup=True,
+        )
+        now = time.time()
+        stale: list[str] = []  # (predicate, literal) pairs to remove as SPARQL triples
+        held_by_other = pending_by_other = False
+        for row in rows:
+            text, predicate = str(row["c"]), str(row["p"])
+            if text == mine and predicate == f"<{CLAIM_PENDING}>":
+                continue
+            claim = _parse_claim(row["c"].value)  # type: ignore[attr-defined]
+            if claim.expires <= now or (claim.owner == owner and predicate == f"<{CLAIM_HELD}>"):
+                stale.append(f"{node} {predicate} {text} .")  # expired, or our own earlier hold (renewed)
+            elif predicate == f"<{CLAIM_HELD}>":
+                held_by_other = True
+            else:
+                pending_by_other = True
+        won = not held_by_other and not pending_by_other
+        remove = " ".join([f"{node} <{CLAIM_PENDING}> {mine} .", *stale])
+        hold = f"INSERT DATA {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> {mine} }} }};\n" if won else ""
+        await self.update(f"{hold}DELETE DATA {{ GRAPH {g} {{ {remove} }} }}")
+        if won:
+            return _Claim.WON
+        return _Claim.HELD if held_by_other else _Claim.CONTENDED
+
+    # --- one writer per node: a version compare-and-set ---------------------------------------------
+    async def node_version(self, graph: str, subject: str) -> int | None:
+        """The version the store keeps for `subject`: None if it has no triples, 0 if it has no version."""
+        rows = await self.select(
+            f"SELECT (COUNT(?p) AS ?n) (MAX(?v) AS ?version) WHERE {{ GRAPH {iri(graph)} {{ "
+            f"{iri(subject)} ?p ?o OPTIONAL {{ {iri(subject)} <{NODE_VERSION}> ?v }} }} }}",
+            point_lookup=True,
+        )
+        if not rows or int(rows[0]["n"].value) == 0:  # type: ignore[attr-defined]
+            return None
+        version = rows[0].get("version")
+        return int(version.value) if version is not None else 0  # type: ignore[attr-defined]
+
+    async def compare_and_set(
+        self,
+        graph: str,
+        subject: str,
+        expected_version: int | None,
+        replacement: GraphObject | None,
+        *,
+        wait_seconds: float = CAS_WAIT_SECONDS,
+    ) -> bool:
+        """Replace every triple of `subject` by `replacement` (None deletes it) if its version is still
+        `expected_version` (None: the subject must not exist yet; 0: it exists without a version).
+
+        On success the subject's version is `expected_version + 1` (1 when created) and True is
+        returned; False when the version moved (or the subject appeared or went), or when the node's
+        write claim could not be had within `wait_seconds`. The check and the write run under a
+        claim on the node, so two writers cannot both pass the check; the write's own WHERE clause
+        checks the version again, so an overrun claim can still not make a write land twice.
+        """
+        if replacement is not None and replacement.URI != subject:
+            raise ValueError(f"replacement {replacement.URI} is not the subject {subject}")
+        owner = uuid.uuid4().hex
+        key = f"node:{subject}"
+        if not await self.claim(graph, key, owner, CAS_CLAIM_TTL_SECONDS, wait_seconds=wait_seconds):
+            return False
+        try:
+            if await self.node_version(graph, subject) != expected_version:
+                return False
+            await self.update(_versioned_write(iri(graph), iri(subject), expected_version, replacement))
+            return await self.node_version(graph, subject) == (
+                None if replacement is None else (expected_version or 0) + 1
+            )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.release(graph, key, owner)
 
     # --- creating a subject exactly once, across replicas --------------------------------------
     async def create_once(self, graph: str, subject: str, triples: str) -> bool:
         """Insert `triples` (which describe `subject`) unless `subject` already has a type; False if it
         has one, or if other requests, on this or other replicas, keep creating it at the same moment.
 
-        A conditional INSERT ... WHERE NOT EXISTS is not enough: two updates that each check and then
-        insert run on snapshots that do not see each other, and both insert (in a test, 27 of 300
-        races). So each creator first adds a claim, then reads every claim: it goes ahead only if its
-        own is the only fresh one. Two creators cannot both see only their own claim (each reads after
-        its claim is stored); when they see each other's, both step back and try again after a random
-        pause, as on a shared Ethernet.
+        The creator holds the claim "create:<subject>" (see `claim`) while it checks and inserts.
         """
-        for attempt in range(CREATION_ATTEMPTS):
-            outcome = await self._try_create(iri(graph), iri(subject), triples)
-            if outcome is not None:
-                return outcome
-            await asyncio.sleep(random.uniform(0.01, 0.05) * 2**attempt)
-        return False
-
-    async def _try_create(self, g: str, node: str, triples: str) -> bool | None:
-        """True: created. False: the subject exists. None: another creator's claim was seen."""
-        mine = literal(f"{uuid.uuid4().hex}@{int(time.time())}")
-        await self.update(f"INSERT DATA {{ GRAPH {g} {{ {node} <{CREATION_CLAIM}> {mine} }} }}")
-        rows = await self.select(
-            f"SELECT ?claim ?type WHERE {{ GRAPH {g} {{ {{ {node} <{CREATION_CLAIM}> ?claim }} "
-            f"UNION {{ {node} <{RDF_TYPE}> ?type }} }} }}"
-        )
-        exists = any("type" in row for row in rows)
-        others = [row["claim"] for row in rows if "claim" in row and str(row["claim"]) != mine]
-        cutoff = time.time() - CREATION_CLAIM_TTL_SECONDS
-        stale = [str(claim) for claim in others if _claimed_at(claim.value) < cutoff]  # type: ignore[attr-defined]
-        won = not exists and len(others) == len(stale)
-        release = " ".join(f"{node} <{CREATION_CLAIM}> {claim} ." for claim in [mine, *stale])
-        insert = f";\nINSERT DATA {{ GRAPH {g} {{ {triples} }} }}" if won else ""
-        await self.update(f"DELETE DATA {{ GRAPH {g} {{ {release} }} }}{insert}")
-        if won or exists:
-            return won
-        return None
+        owner = uuid.uuid4().hex
+        key = f"create:{subject}"
+        if not await self.claim(graph, key, owner, CREATION_CLAIM_TTL_SECONDS, wait_seconds=CAS_WAIT_SECONDS):
+            return False
+        try:
+            g, node = iri(graph), iri(subject)
+            rows = await self.select(
+                f"SELECT ?type WHERE {{ GRAPH {g} {{ {node} <{RDF_TYPE}> ?type }} }} LIMIT 1",
+                point_lookup=True,
+            )
+            if rows:
+                return False
+            # a creation claim of the previous store format, left by a crashed creator, goes too
+            await self.update(
+                f"DELETE WHERE {{ GRAPH {g} {{ {node} <{CREATION_CLAIM}> ?old }} }};\n"
+                f"INSERT DATA {{ GRAPH {g} {{ {triples} }} }}"
+            )
+            return True
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.release(graph, key, owner)
 
     # --- whole graphs -----------------------------------------------------------------------
     async def graphs_with_prefix(self, prefix: str) -> list[str]:

@@ -1,4 +1,10 @@
-"""The embedded graph store: pyoxigraph persisted on disk (RocksDB)."""
+"""The embedded graph store: pyoxigraph persisted on disk (RocksDB).
+
+The server's own queries and updates run on a few threads of this store. User queries (`query_json`,
+`query_triples`) run in worker processes instead (see `query_processes.py`): they can be killed at
+their time limit, they run at a lower CPU priority, and they never hold a thread the server's own
+work needs.
+"""
 
 from __future__ import annotations
 
@@ -14,32 +20,59 @@ from pyoxigraph import (
     QueryResultsFormat,
     QuerySolutions,
     QueryTriples,
+    RdfFormat,
     Store,
     Triple,
+    parse,
 )
 
 from vitalgraph.errors import InvalidInputError
+from vitalgraph.graph import query_worker
 from vitalgraph.graph.base import GraphStore, Row
+from vitalgraph.graph.query_processes import QueryProcesses
+from vitalgraph.graph.snapshots import Snapshots
 
 T = TypeVar("T")
 
 
+DEFAULT_QUERY_TIMEOUT_SECONDS = 30.0
+DEFAULT_QUERY_NICE = 10
+
+
 class OxigraphGraphStore(GraphStore):
-    def __init__(self, path: Path | None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        query_timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS,
+        query_nice: int = DEFAULT_QUERY_NICE,
+    ) -> None:
         self.path = path
         self._store: Store | None = None
         # Queries run off the event loop on threads of their own, never queued behind blob I/O.
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graph")
+        # User queries run in processes; an in-memory store (tests only) has no files they could open.
+        self._processes: QueryProcesses | None = None
+        self._snapshots: Snapshots | None = None
+        if path is not None:
+            self._processes = QueryProcesses(timeout_seconds=query_timeout_seconds, nice=query_nice)
+            self._snapshots = Snapshots(path.parent / f"{path.name}-query-snapshots", self._backup)
 
     async def open(self) -> None:
         if self._store is None:
             if self.path is not None:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = Store(str(self.path))
+                if self._snapshots is not None:
+                    await self._run(self._snapshots.clear)  # left by a server that did not stop cleanly
             else:
                 self._store = Store()
 
     async def close(self) -> None:
+        if self._processes is not None:
+            await self._processes.close()
+        if self._snapshots is not None:
+            await self._run(self._snapshots.clear)
         if self._store is not None:
             await self._run(self._store.flush)
             self._store = None
@@ -74,8 +107,16 @@ class OxigraphGraphStore(GraphStore):
 
     async def update(self, update: str) -> None:
         await self._run(self.store.update, update)
+        if self._snapshots is not None:
+            self._snapshots.changed()
 
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
+        if self._processes is not None:
+            kind, body = await self._in_process(query, default_graphs)
+            if kind != query_worker.OK_RESULTS:
+                raise InvalidInputError("only SELECT and ASK queries return SPARQL JSON results")
+            return body
+
         def run() -> bytes:
             result = self._query_dataset(query, default_graphs)
             if isinstance(result, (QuerySolutions, QueryBoolean)):
@@ -86,6 +127,12 @@ class OxigraphGraphStore(GraphStore):
         return await self._run(run)
 
     async def query_triples(self, query: str, default_graphs: Sequence[str]) -> list[Triple]:
+        if self._processes is not None:
+            kind, body = await self._in_process(query, default_graphs)
+            if kind != query_worker.OK_TRIPLES:
+                raise InvalidInputError("only CONSTRUCT and DESCRIBE queries return triples")
+            return await asyncio.to_thread(_parse_n_triples, body)
+
         def run() -> list[Triple]:
             result = self._query_dataset(query, default_graphs)
             if isinstance(result, QueryTriples):
@@ -94,6 +141,14 @@ class OxigraphGraphStore(GraphStore):
             raise InvalidInputError("only CONSTRUCT and DESCRIBE queries return triples")
 
         return await self._run(run)
+
+    async def _in_process(self, query: str, graphs: Sequence[str]) -> tuple[bytes, bytes]:
+        assert self._processes is not None and self._snapshots is not None
+        async with self._snapshots.current() as snapshot:
+            return await self._processes.run(snapshot, query, graphs)
+
+    async def _backup(self, target: Path) -> None:
+        await self._run(self.store.backup, str(target))
 
     def _query_dataset(
         self, query: str, graphs: Sequence[str]
@@ -104,3 +159,7 @@ class OxigraphGraphStore(GraphStore):
             return self.store.query(query, default_graph=names, named_graphs=names)
         except SyntaxError as exc:
             raise InvalidInputError(f"SPARQL syntax error: {exc}") from None
+
+
+def _parse_n_triples(body: bytes) -> list[Triple]:
+    return [quad.triple for quad in parse(body, format=RdfFormat.N_TRIPLES)]

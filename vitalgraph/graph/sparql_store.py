@@ -4,17 +4,23 @@ Queries are POSTed as `application/sparql-query`, updates as `application/sparql
 Answers are parsed with pyoxigraph, so rows and triples carry the same terms as the
 embedded store's. User queries get their dataset through the protocol's `default-graph-uri`
 and `named-graph-uri` parameters, which override any FROM / FROM NAMED in the query text.
+
+User queries stop after `query_timeout_seconds` (QueryTimeoutError); the server should have a time
+limit of its own no longer than that (`oxigraph serve --timeout-s`, Virtuoso's MaxQueryExecutionTime),
+so it stops working too. Their answers pass only when read whole: oxigraph's server, at its time
+limit, ends a 200 answer early with a line of text, which must never reach a user as fewer rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import httpx
 import pyoxigraph as ox
 
 from vitalgraph.config import Settings
-from vitalgraph.errors import InvalidInputError, StorageUnavailableError
+from vitalgraph.errors import InvalidInputError, QueryTimeoutError, StorageUnavailableError
 from vitalgraph.graph.base import GraphStore, Row
 
 RESULTS_JSON = "application/sparql-results+json"
@@ -24,6 +30,9 @@ EMPTY_DATASET_GRAPH = "urn:vitalgraph:empty-dataset"
 # Statuses that mean "this request is wrong"; anything else is the server's or our setup's problem.
 CLIENT_ERROR_STATUSES = frozenset({400, 406, 413, 414, 415, 422})
 DEFAULT_TIMEOUT_SECONDS = 60.0
+DEFAULT_QUERY_TIMEOUT_SECONDS = 30.0
+# What `oxigraph serve --timeout-s` appends to a 200 answer when it stops a query half way.
+SERVER_CANCELLED_MARK = b"The SPARQL operation has been cancelled"
 
 
 class SparqlGraphStore(GraphStore):
@@ -35,12 +44,15 @@ class SparqlGraphStore(GraphStore):
         username: str | None = None,
         password: str | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        query_timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.query_url = query_url
         self.update_url = update_url or query_url  # many servers take both on one endpoint
         self._auth = httpx.BasicAuth(username, password or "") if username else None
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
+        self.query_timeout_seconds = query_timeout_seconds
+        self._user_timeout = httpx.Timeout(query_timeout_seconds + 5, connect=min(timeout_seconds, 10.0))
         self._transport = transport  # tests substitute one; normally httpx's own
         self._client: httpx.AsyncClient | None = None
 
@@ -53,6 +65,7 @@ class SparqlGraphStore(GraphStore):
             settings.SPARQL_UPDATE_URL,
             username=settings.SPARQL_USERNAME,
             password=settings.SPARQL_PASSWORD,
+            query_timeout_seconds=settings.SPARQL_QUERY_TIMEOUT,
         )
 
     async def open(self) -> None:
@@ -87,19 +100,48 @@ class SparqlGraphStore(GraphStore):
         await self._post(self.update_url, update, "application/sparql-update", accept="*/*")
 
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
-        response = await self._query(query, RESULTS_JSON, _dataset_params(default_graphs))
-        _parse_results(response)  # only well-formed SPARQL JSON leaves this store
+        response = await self._user_query(query, RESULTS_JSON, default_graphs)
+        results = _parse_results(response)
+        if isinstance(results, ox.QuerySolutions):
+            _read_whole(results)  # the parser is lazy: a cut answer fails only at its end
         return response.content
 
     async def query_triples(self, query: str, default_graphs: Sequence[str]) -> list[ox.Triple]:
-        return _triples(await self._query(query, N_TRIPLES, _dataset_params(default_graphs)))
+        return _triples(await self._user_query(query, N_TRIPLES, default_graphs))
+
+    async def _user_query(self, query: str, accept: str, graphs: Sequence[str]) -> httpx.Response:
+        try:
+            async with asyncio.timeout(self.query_timeout_seconds):
+                # A quiet connection while the server computes is no reason to give up before the limit.
+                response = await self._query(query, accept, _dataset_params(graphs), self._user_timeout)
+        except TimeoutError:
+            raise QueryTimeoutError(
+                f"the query ran longer than SPARQL_QUERY_TIMEOUT ({self.query_timeout_seconds:g} s) and was stopped"
+            ) from None
+        except StorageUnavailableError as exc:  # an error status whose text says the server stopped it
+            if SERVER_CANCELLED_MARK.decode() in str(exc):
+                raise self._stopped_by_server() from None
+            raise
+        if response.content.rstrip().endswith(SERVER_CANCELLED_MARK):
+            raise self._stopped_by_server()
+        return response
+
+    def _stopped_by_server(self) -> QueryTimeoutError:
+        return QueryTimeoutError(
+            f"the SPARQL server {self.query_url} stopped the query at its own time limit "
+            f"(SPARQL_QUERY_TIMEOUT is {self.query_timeout_seconds:g} s); no partial answer is sent"
+        )
 
     # --- HTTP -------------------------------------------------------------------------------
     async def _query(
-        self, query: str, accept: str, params: list[tuple[str, str]] | None = None
+        self,
+        query: str,
+        accept: str,
+        params: list[tuple[str, str]] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         return await self._post(
-            self.query_url, query, "application/sparql-query", accept=accept, params=params
+            self.query_url, query, "application/sparql-query", accept=accept, params=params, timeout=timeout
         )
 
     async def _post(
@@ -110,6 +152,7 @@ class SparqlGraphStore(GraphStore):
         *,
         accept: str,
         params: list[tuple[str, str]] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("graph store is not open")
@@ -119,6 +162,7 @@ class SparqlGraphStore(GraphStore):
                 content=body.encode(),
                 params=params,
                 headers={"Content-Type": f"{content_type}; charset=utf-8", "Accept": accept},
+                timeout=timeout or self._timeout,
             )
         except httpx.TransportError as exc:
             reason = _one_line(f"{type(exc).__name__}: {exc}")
@@ -142,6 +186,14 @@ def _dataset_params(graphs: Sequence[str]) -> list[tuple[str, str]]:
 def _parse_results(response: httpx.Response) -> ox.QuerySolutions | ox.QueryBoolean:
     try:
         return ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError) as exc:
+        raise StorageUnavailableError(f"SPARQL server sent unreadable results: {_one_line(exc)}") from None
+
+
+def _read_whole(solutions: ox.QuerySolutions) -> None:
+    try:
+        for _ in solutions:
+            pass
     except (SyntaxError, ValueError) as exc:
         raise StorageUnavailableError(f"SPARQL server sent unreadable results: {_one_line(exc)}") from None
 

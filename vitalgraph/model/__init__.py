@@ -17,7 +17,7 @@ from vitalgraph.model.classes import (
     VITAL_Edge,
     VITAL_Node,
 )
-from vitalgraph.model.graph_object import GraphObject
+from vitalgraph.model.graph_object import MAX_URI_LENGTH, GraphObject, check_uri_length, uri_length
 from vitalgraph.model.properties import PropertyKind, PropertySpec
 from vitalgraph.model.values import IRI, LangString, TypedLiteral
 
@@ -37,10 +37,13 @@ __all__ = [
     "KGType",
     "KGURISlot",
     "LangString",
+    "MAX_URI_LENGTH",
     "PropertyKind",
     "PropertySpec",
     "TypedLiteral",
     "VITAL_Edge",
     "VITAL_Node",
+    "check_uri_length",
+    "uri_length",
     "vocab",
 ]

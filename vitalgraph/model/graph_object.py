@@ -27,6 +27,29 @@ from vitalgraph.model.values import IRI, Term, TypedLiteral, decode, describe, e
 
 G = TypeVar("G", bound="GraphObject")
 
+# The longest URI the server stores, in UTF-8 bytes: what every route can address. Routes take URIs as
+# query parameters, percent-encoded (3 characters a byte), so a request naming two of the longest
+# (attaching a file to an entity) is under 25 KB and fits any client's and the server's URL limit
+# (httpx allows 64 KiB). Objects, their class and type URIs and the URIs among their values are all
+# held to it when written.
+MAX_URI_LENGTH = 4096
+
+
+def uri_length(uri: str) -> int:
+    """The length the limit counts: UTF-8 bytes (a lone surrogate counted as 3, as it would encode)."""
+    return len(uri.encode("utf-8", "surrogatepass"))
+
+
+def check_uri_length(uri: str, what: str = "URI") -> str:
+    """`uri`, or InvalidInputError naming the limit when it is longer than MAX_URI_LENGTH bytes."""
+    if len(uri) > MAX_URI_LENGTH or uri_length(uri) > MAX_URI_LENGTH:
+        raise InvalidInputError(
+            f"{what} {uri[:60]}... is {uri_length(uri)} bytes long in UTF-8; "
+            f"the limit is {MAX_URI_LENGTH} (MAX_URI_LENGTH)"
+        )
+    return uri
+
+
 _REGISTRY: dict[str, type[GraphObject]] = {}
 
 # Derived from the object's URI and class, never stored as values.
@@ -220,6 +243,18 @@ class GraphObject:
                 record.id, predicate, cls._specs_by_uri.get(predicate), terms
             )
         return obj
+
+    def check_uri_lengths(self) -> None:
+        """InvalidInputError if the object's URI, a class or type URI or a URI value exceeds MAX_URI_LENGTH."""
+        check_uri_length(self.URI, "object URI")
+        record = self._to_record()
+        for type_uri in record.types:
+            check_uri_length(type_uri, f"object {self.URI[:60]}: type URI")
+        for predicate, terms in record.properties.items():
+            check_uri_length(predicate, f"object {self.URI[:60]}: property URI")
+            for term in terms:
+                if isinstance(term, IRI):
+                    check_uri_length(term.value, f"object {self.URI[:60]}: value of {predicate[:100]}")
 
     # --- JSON-LD ----------------------------------------------------------------------------
 

@@ -54,6 +54,22 @@ class AccessService:
                 f"user {principal.username!r} needs '{needed.value}' permission on space {space_id!r} ({have})"
             )
 
+    async def check_user_may_write(self, username: str, space_id: str) -> None:
+        """The check an upload's commit makes again: the user, as they are now (role, grants), may
+        still write to the space; PermissionDeniedError naming why not."""
+        try:
+            user = await self.auth.get_user(username)
+        except NotFoundError:
+            raise PermissionDeniedError(
+                f"user {username!r} no longer exists, so their upload to space {space_id!r} is refused"
+            ) from None
+        try:
+            await self.check_space(Principal(username, user.role), space_id, Permission.WRITE)
+        except PermissionDeniedError as exc:
+            raise PermissionDeniedError(
+                f"{exc}; the grant changed during the upload, so it is refused"
+            ) from None
+
     async def permission_on(self, principal: Principal, space_id: str) -> Permission | None:
         if principal.is_admin:
             return Permission.MANAGE

@@ -18,10 +18,11 @@ def _digest(text: str, length: int) -> str:
 ALL_SPACES_PREFIX = "spaces/"
 
 
-def space_blob_prefix(space_id: str) -> str:
-    return f"{ALL_SPACES_PREFIX}{_digest(space_id, 32)}/"
+def space_blob_prefix(space_uid: str) -> str:
+    """Where a space's blobs live, named by its identity (`Space.uid`), never by its reusable id."""
+    return f"{ALL_SPACES_PREFIX}{_digest(space_uid, 32)}/"
 
 
-def new_content_key(space_id: str, graph_id: str, file_uri: str) -> str:
+def new_content_key(space_uid: str, graph_id: str, file_uri: str) -> str:
     node = _digest(f"{graph_id}\x00{file_uri}", 40)
-    return f"{space_blob_prefix(space_id)}{node}/{uuid.uuid4().hex}"
+    return f"{space_blob_prefix(space_uid)}{node}/{uuid.uuid4().hex}"

@@ -5,22 +5,41 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from vitalgraph import tracing
 from vitalgraph.blobs import BlobStore, create_blob_store
 from vitalgraph.config import Settings
 from vitalgraph.graph import GraphStore, create_graph_store
 from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
+from vitalgraph.services.audit import AuditLog
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
+from vitalgraph.services.download_links import DownloadLinkService
 from vitalgraph.services.files import FileService
 from vitalgraph.services.kgentities import KGEntityService
 from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.login_throttle import LoginThrottle
 from vitalgraph.services.maintenance import GcReport, Maintenance
+from vitalgraph.services.migrations import migrate
+from vitalgraph.services.quotas import QuotaService
 from vitalgraph.services.spaces import SpaceService
-from vitalgraph.services.sparql import SparqlService
+from vitalgraph.services.sparql import QueryLimits, SparqlService
 from vitalgraph.services.tus import TusService
 
 logger = logging.getLogger("vitalgraph")
+# The stores' primitives: every other store method goes through these, so each call gets one span.
+GRAPH_CALLS = ("select", "construct", "update", "query_json", "query_triples")
+BLOB_CALLS = (
+    "write",
+    "read",
+    "stat",
+    "delete",
+    "delete_prefix",
+    "presign_download",
+    "begin_upload",
+    "append_upload",
+    "finish_upload",
+    "terminate_upload",
+)
 
 
 @dataclass
@@ -37,6 +56,9 @@ class Services:
     sparql: SparqlService
     access: AccessService
     tus: TusService
+    links: DownloadLinkService
+    audit: AuditLog
+    quotas: QuotaService
     generated_admin_password: str | None = None
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -45,20 +67,33 @@ class Services:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         graph = create_graph_store(settings)
         blobs = create_blob_store(settings)
+        if tracing.enabled():
+            tracing.instrument(graph, "graph", GRAPH_CALLS)
+            tracing.instrument(blobs, "blobs", BLOB_CALLS)
         await graph.open()
         try:
             await blobs.open()
         except BaseException:
             await graph.close()
             raise
+        try:
+            applied = await migrate(graph, blobs, settings.DATA_DIR)
+        except BaseException:
+            await blobs.close()
+            await graph.close()
+            raise
+        for step in applied:
+            logger.info("store migrated to %s", step)
         secrets = load_or_create_secrets(settings.DATA_DIR, settings.ADMIN_PASSWORD, settings.JWT_SECRET)
         spaces = SpaceService(graph, blobs)
+        quotas = QuotaService(graph, spaces)
         files = FileService(
             graph,
             blobs,
             spaces,
             max_upload_size=settings.max_upload_size,
             log_every_mib=settings.TRANSFER_LOG_EVERY_MIB,
+            quotas=quotas,
         )
         auth = AuthService(
             admin_username=settings.ADMIN_USERNAME,
@@ -75,8 +110,14 @@ class Services:
             settings.DATA_DIR / "tus",
             max_size=settings.max_upload_size,
             expiry_seconds=settings.TUS_UPLOAD_EXPIRY_SECONDS,
+            max_uploads_per_user=settings.TUS_MAX_UPLOADS_PER_USER,
+            max_bytes_per_user=settings.TUS_MAX_BYTES_PER_USER,
         )
         maintenance = Maintenance(graph, blobs, expire_resumable=tus.remove_expired)
+        access = AccessService(auth.accounts, auth, spaces)
+        tus.authorize = access.check_user_may_write
+        spaces.on_deleted.append(lambda space: tus.drop_uploads_into(space.space_id))
+        files.on_node_deleted.append(tus.drop_uploads_into)
         services = cls(
             settings,
             graph,
@@ -87,11 +128,19 @@ class Services:
             maintenance,
             kgtypes=KGTypeService(graph, spaces),
             kgentities=KGEntityService(graph, spaces, files),
-            sparql=SparqlService(graph, spaces),
-            access=AccessService(auth.accounts, auth, spaces),
+            sparql=SparqlService(
+                graph,
+                spaces,
+                QueryLimits(settings.SPARQL_MAX_QUERIES_PER_USER, settings.SPARQL_MAX_QUERIES),
+            ),
+            access=access,
             tus=tus,
+            links=DownloadLinkService(files, access, secrets.jwt_secret),
+            audit=AuditLog(graph, settings.AUDIT_FLUSH_SECONDS),
+            quotas=quotas,
             generated_admin_password=secrets.admin_password,
         )
+        await services.audit.start()
         if collect_garbage:
             await services.collect_garbage()
         return services
@@ -112,6 +161,7 @@ class Services:
             return
         self._stopped = True
         try:
+            await self.audit.stop()  # its last entries go to the graph store before that closes
             await self.blobs.close()
         finally:
             await self.graph.close()

@@ -6,30 +6,73 @@ so a client can never make a node claim bytes it does not have.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import base64
+import copy
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from vitalgraph import tracing
 from vitalgraph.blobs.base import PRESIGN_MAX_SECONDS, BlobStore, PresigningBlobStore, WrittenBlob
-from vitalgraph.errors import ConflictError, FeatureDisabledError, InvalidInputError, NotFoundError
+from vitalgraph.errors import (
+    ConflictError,
+    FeatureDisabledError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    QuotaExceededError,
+)
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key
-from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.blob_release import BlobReleaser
+from vitalgraph.services.quotas import Limit, QuotaService
+from vitalgraph.services.spaces import Space, SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
 
 DEFAULT_GRAPH_ID = "default"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.{0,256})?$")
-SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime")
+SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "nodeVersion")
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
+NAME_PROPERTIES = (FileNode.property_specs["name"].uri, FileNode.property_specs["fileName"].uri)
+# What a file list may be sorted by: the key a client sends -> the property (None: the node's URI).
+SORT_KEYS: dict[str, str | None] = {
+    "uri": None,
+    "name": FileNode.property_specs["name"].uri,
+    "filename": FileNode.property_specs["fileName"].uri,
+    "size": FileNode.property_specs["fileLength"].uri,
+    "type": FileNode.property_specs["fileType"].uri,
+    "modified": FileNode.property_specs["contentUpdateTime"].uri,
+}
+TEXT_SORT_KEYS = ("name", "filename", "type")  # compared as lower-case text: "alpha" before "Bravo"
+
+
+def parse_sort(value: str | None) -> tuple[str | None, bool]:
+    """`sort=KEY` or `sort=-KEY` (descending) -> (property IRI or None for the URI, descending)."""
+    if not value:
+        return None, False
+    descending = value.startswith("-")
+    key = value[1:] if descending else value
+    if key not in SORT_KEYS:
+        raise InvalidInputError(
+            f"query parameter 'sort' must be one of {', '.join(SORT_KEYS)} (with '-' first for descending), "
+            f"not {value[:40]!r}"
+        )
+    return SORT_KEYS[key], descending
+
+
+CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
+# What refuses an upload at commit; its bytes are released at once.
+COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, QuotaExceededError)
+CommitCheck = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +82,59 @@ class UploadResult:
     sha256: str
     content_type: str
     filename: str | None
+    version: int | None = None  # the node's version once the upload committed
+
+
+@dataclass(frozen=True)
+class NodeVersion:
+    uri: str
+    version: int | None
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    before: FileNode
+    after: FileNode | None
+    version: int | None  # after the change; None once deleted
+
+
+@dataclass(frozen=True)
+class VersionMatch:
+    """An If-Match header: `*` (any version) or the versions (ETags) the client accepts."""
+
+    versions: frozenset[int] | None  # None for "*"
+
+    def matches(self, version: int) -> bool:
+        return self.versions is None or version in self.versions
+
+    def __str__(self) -> str:
+        return "*" if self.versions is None else ", ".join(node_etag(v) for v in sorted(self.versions))
+
+
+IfMatch = VersionMatch | None
+_ETAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
+
+
+def node_etag(version: int | None) -> str:
+    """The ETag of a file node's metadata: its version, quoted."""
+    return f'"{version or 0}"'
+
+
+def parse_if_match(header: str | None) -> IfMatch:
+    """If-Match (RFC 9110 §13.1.1) on a node: strong comparison, so weak tags match nothing."""
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return VersionMatch(None)
+    versions: set[int] = set()
+    for item in header.split(","):
+        match = _ETAG.fullmatch(item)
+        if match is None:
+            raise InvalidInputError(f'If-Match must be "*" or quoted ETags such as "3", not {header[:80]!r}')
+        weak, tag = match.groups()
+        if not weak and tag.isdigit() and len(tag) < 19:
+            versions.add(int(tag))
+    return VersionMatch(frozenset(versions))
 
 
 @dataclass(frozen=True)
@@ -108,23 +204,28 @@ class FileService:
         *,
         max_upload_size: int | None,
         log_every_mib: int = 256,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.graph = graph
         self.blobs = blobs
         self.spaces = spaces
+        self.quotas = quotas or QuotaService(graph, spaces)
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.releaser = BlobReleaser(blobs)
+        # what else goes with a deleted node (its in-flight resumable uploads): set by the container
+        self.on_node_deleted: list[Callable[[str, str, str], Awaitable[None]]] = []
 
     async def _graph(self, space_id: str, graph_id: str | None) -> str:
-        await self.spaces.require(space_id)
-        return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
+        space = await self.spaces.require(space_id)
+        return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
 
     # --- metadata ------------------------------------------------------------------------
     async def create_files(
         self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
     ) -> list[str]:
-        graph = await self._graph(space_id, graph_id)
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
         nodes = _file_nodes(objects)
         taken = await self.graph.existing(graph, [n.URI for n in nodes])
         if taken:
@@ -132,23 +233,45 @@ class FileService:
         for node in nodes:
             for name in SERVER_OWNED:
                 setattr(node, name, None)
-        await self.graph.insert_objects(graph, nodes)
+        async with self.quotas.commit_turn(space) as quota:
+            if quota is not None:
+                await quota.allow(0, len(nodes))
+            for node in nodes:  # each node is created by a compare-and-set: two creators never merge
+                if not await self.graph.compare_and_set(graph, node.URI, None, node):
+                    raise ConflictError(f"file node already exists: {node.URI}")
         return [n.URI for n in nodes]
 
     async def update_files(
-        self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
-    ) -> list[str]:
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        if_match: IfMatch = None,
+    ) -> list[NodeVersion]:
+        """Replace the nodes' metadata (the content facts stay the server's); each node's new version.
+
+        `if_match` (one node only) names the versions the client accepts: 412 when the node moved on.
+        """
         graph = await self._graph(space_id, graph_id)
         nodes = _file_nodes(objects)
-        current = {n.URI: n for n in await self.graph.get_objects(graph, [n.URI for n in nodes])}
-        missing = [n.URI for n in nodes if n.URI not in current]
+        if if_match is not None and len(nodes) != 1:
+            raise InvalidInputError("If-Match applies to one file node; send one node per request")
+        existing = await self.graph.existing(graph, [n.URI for n in nodes])
+        missing = [n.URI for n in nodes if n.URI not in existing]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
+        updated = []
         for node in nodes:
-            for name in SERVER_OWNED:  # metadata updates never touch the content facts
-                setattr(node, name, getattr(current[node.URI], name, None))
-        await self.graph.replace_objects(graph, nodes)
-        return [n.URI for n in nodes]
+
+            def keep_content(current: FileNode, new: FileNode = node) -> FileNode:
+                for name in SERVER_OWNED:  # metadata updates never touch the content facts
+                    setattr(new, name, getattr(current, name, None))
+                return new
+
+            change = await self._change_node(graph, node.URI, keep_content, if_match=if_match)
+            updated.append(NodeVersion(node.URI, change.version))
+        return updated
 
     async def get_file(self, space_id: str, graph_id: str | None, uri: str) -> FileNode:
         graph = await self._graph(space_id, graph_id)
@@ -160,28 +283,84 @@ class FileService:
         return [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
 
     async def list_files(
-        self, space_id: str, graph_id: str | None, *, page_size: int, offset: int, file_filter: str | None
+        self,
+        space_id: str,
+        graph_id: str | None,
+        *,
+        page_size: int,
+        offset: int,
+        file_filter: str | None,
+        name: str | None = None,
+        sort: str | None = None,
     ) -> tuple[list[FileNode], int]:
+        """A page of file nodes. `file_filter`: any text of the node contains it; `name`: its name or
+        file name contains it; `sort`: one of SORT_KEYS, `-` first for descending (default: by URI)."""
+        order_by, descending = parse_sort(sort)
         graph = await self._graph(space_id, graph_id)
         objects, total = await self.graph.list_objects(
-            graph, [FileNode.class_uri], limit=page_size, offset=offset, search=file_filter
+            graph,
+            [FileNode.class_uri],
+            limit=page_size,
+            offset=offset,
+            search=file_filter,
+            contains=[(NAME_PROPERTIES, name)] if name else (),
+            order_by=order_by,
+            descending=descending,
+            order_as_text=(sort or "").lstrip("-") in TEXT_SORT_KEYS,
         )
         return [o for o in objects if isinstance(o, FileNode)], total
 
-    async def delete_files(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
-        """Delete nodes and their bytes; every URI must exist, else nothing is deleted."""
+    async def delete_files(
+        self, space_id: str, graph_id: str | None, uris: Sequence[str], *, if_match: IfMatch = None
+    ) -> list[str]:
+        """Delete nodes and release their bytes; every URI must exist, else nothing is deleted."""
         check_uri_count(uris)
+        if if_match is not None and len(uris) != 1:
+            raise InvalidInputError("If-Match applies to one file node; delete one node per request")
         graph = await self._graph(space_id, graph_id)
         nodes = [o for o in await self.graph.get_objects(graph, uris) if isinstance(o, FileNode)]
         found = {n.URI for n in nodes}
         missing = [u for u in uris if u not in found]
         if missing:
             raise NotFoundError(f"file node not found: {missing[0]}")
-        await self.graph.delete_objects(graph, list(found))
-        for node in nodes:
-            if node.blobKey:
-                await self.blobs.delete(node.blobKey)
+        for uri in found:
+            change = await self._change_node(graph, uri, lambda _current: None, if_match=if_match)
+            await self.releaser.release([change.before.blobKey], reason=f"file {uri} deleted")
+            for hook in self.on_node_deleted:
+                await hook(space_id, graph, uri)
         return list(found)
+
+    # --- one writer per node ------------------------------------------------------------------
+    async def _change_node(
+        self,
+        graph: str,
+        uri: str,
+        change: Callable[[FileNode], FileNode | None],
+        *,
+        if_match: IfMatch = None,
+    ) -> NodeChange:
+        """Read the node, apply `change` (None deletes it), and store the result by a compare-and-set
+        on the version read; when another writer got in between, read again and apply again. With
+        `if_match`, the version read must be one of those, and a writer in between is a 412."""
+        for _ in range(CHANGE_ATTEMPTS):
+            current = await self._get_node(graph, uri)
+            version = current.nodeVersion or 0
+            if if_match is not None and not if_match.matches(version):
+                raise PreconditionFailedError(
+                    f"file node {uri} is at version {node_etag(version)}, not {if_match}: it changed since "
+                    "you read it (read it again, then retry with its new ETag)"
+                )
+            before = copy.deepcopy(current)
+            after = change(current)
+            if await self.graph.compare_and_set(graph, uri, version, after):
+                return NodeChange(before, after, version + 1 if after is not None else None)  # type: ignore[arg-type]
+            if if_match is not None:
+                raise PreconditionFailedError(
+                    f"file node {uri} changed while this request applied its change (If-Match {if_match})"
+                )
+        raise ConflictError(
+            f"file node {uri} is being changed by other requests at the same moment; try again"
+        )
 
     # --- content -------------------------------------------------------------------------
     async def upload_content(
@@ -194,20 +373,57 @@ class FileService:
         content_type: str | None,
         filename: str | None,
         expected_size: int | None = None,
+        authorize: CommitCheck | None = None,
+        expected_sha256: str | None = None,
     ) -> UploadResult:
-        """Stream `chunks` into a new blob, then point the node at it; the old bytes go last."""
+        """Stream `chunks` into a new blob, then point the node at it; the old bytes go last.
+
+        With `expected_sha256` (a digest the client sent), bytes that hash otherwise are refused
+        (InvalidInputError naming both digests) and released before the node changes.
+
+        The space is pinned when the upload starts: if it is deleted (or deleted and created anew)
+        before the commit, or `authorize` (the caller's write grant, checked again) fails then, the
+        upload is refused and its bytes released at once.
+        """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
-        graph = await self._graph(space_id, graph_id)
-        await self._get_node(graph, uri)
-        key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, uri)
-        source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
-        written = await self.blobs.write(
-            key, source, max_size=self.max_upload_size, expected_size=expected_size
-        )
-        return await self.attach_content(
-            space_id, graph_id, uri, written, content_type=content_type, filename=filename
-        )
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+        current = await self._get_node(graph, uri)
+        key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
+        max_size, quota_limit = await self._upload_allowance(space, current.fileLength or 0)
+        attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
+        with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
+            source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
+            try:
+                written = await self.blobs.write(
+                    key, tracing.timed_receive(source), max_size=max_size, expected_size=expected_size
+                )
+            except PayloadTooLargeError:
+                if quota_limit is None:
+                    raise
+                raise QuotaExceededError(
+                    f"quota of {quota_limit.scope} exceeded: {quota_limit.quota.max_bytes} bytes allowed, "
+                    f"{max_size} left for this file; the upload was stopped and nothing was kept"
+                ) from None
+            span.set_attribute("vitalgraph.size", written.size)
+            if expected_sha256 is not None and written.sha256 != expected_sha256:
+                await self.releaser.release([written.key], reason=f"upload to {uri} failed its digest")
+                raise InvalidInputError(
+                    f"digest mismatch: the request says sha-256=:{_b64(expected_sha256)}: but the bytes "
+                    f"received have sha-256=:{_b64(written.sha256)}:; nothing was stored"
+                )
+            with stages.timed("commit"):
+                return await self.attach_content(
+                    space_id,
+                    graph_id,
+                    uri,
+                    written,
+                    content_type=content_type,
+                    filename=filename,
+                    space_uid=space.uid,
+                    authorize=authorize,
+                )
 
     async def attach_content(
         self,
@@ -218,50 +434,79 @@ class FileService:
         *,
         content_type: str | None,
         filename: str | None,
+        space_uid: str | None = None,
+        authorize: CommitCheck | None = None,
     ) -> UploadResult:
-        """Point the node at a blob just written (streamed, or a finished resumable upload); the old bytes go.
+        """Commit a blob just written (streamed, or a finished resumable upload): point the node at it
+        by a compare-and-set; the old bytes go.
 
-        If the node was deleted while the bytes came in, the new blob is removed and NotFoundError raised.
+        Authorized again at commit: the space must still be the one the upload started in
+        (`space_uid`), `authorize` must pass, and the node must still exist. If not, the upload is
+        refused (NotFoundError, ConflictError, PermissionDeniedError naming why) and its blob is
+        released at once. A store failure (StorageUnavailableError) keeps the blob, so a resumable
+        upload can commit it on a later try.
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
+
+        def point_at_blob(node: FileNode) -> FileNode:
+            node.blobKey = written.key
+            node.sha256 = written.sha256
+            node.fileLength = written.size
+            node.fileType = content_type
+            node.contentUpdateTime = int(time.time() * 1000)
+            if filename:
+                node.fileName = filename
+            return node
+
         # Every byte is stored: finish even if cancelled (shutdown), or the blob would be orphaned, or
         # the node's update left running on a thread after the client was told it failed.
         with anyio.CancelScope(shield=True):
-            graph = await self._graph(space_id, graph_id)
-            async with self._node_lock(graph, uri):  # two uploads finishing together must not orphan a blob
-                try:
-                    node = await self._get_node(graph, uri)
-                except NotFoundError:
-                    await self.blobs.delete(written.key)
-                    raise
-                return await self._point_node_at(graph, node, written, content_type, filename)
+            try:
+                space = await self._commit_target(space_id, uri, space_uid, authorize)
+                graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+                async with self.quotas.commit_turn(space) as quota:
+                    if quota is not None:
+                        replaced = (await self._get_node(graph, uri)).fileLength or 0
+                        await quota.allow(written.size - replaced, 0)
+                    change = await self._change_node(graph, uri, point_at_blob)
+            except COMMIT_REFUSALS:
+                await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
+                raise
+            if change.before.blobKey != written.key:
+                await self.releaser.release([change.before.blobKey], reason=f"file {uri} replaced")
+        node = change.after
+        assert node is not None
+        return UploadResult(
+            node.URI, written.size, written.sha256, content_type, node.fileName, change.version
+        )
 
-    async def _point_node_at(
-        self, graph: str, node: FileNode, written: WrittenBlob, content_type: str, filename: str | None
-    ) -> UploadResult:
-        old_key = node.blobKey
-        node.blobKey = written.key
-        node.sha256 = written.sha256
-        node.fileLength = written.size
-        node.fileType = content_type
-        node.contentUpdateTime = int(time.time() * 1000)
-        if filename:
-            node.fileName = filename
-        await self.graph.replace_objects(graph, [node])
-        if old_key and old_key != written.key:
-            await self.blobs.delete(old_key)
-        return UploadResult(node.URI, written.size, written.sha256, content_type, node.fileName)
-
-    @contextlib.asynccontextmanager
-    async def _node_lock(self, graph: str, uri: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault((graph, uri), asyncio.Lock())
+    async def _commit_target(
+        self, space_id: str, uri: str, space_uid: str | None, authorize: CommitCheck | None
+    ) -> Space:
+        """The space an upload commits into, after checking again that it may."""
         try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._locks.pop((graph, uri), None)
+            space = await self.spaces.require(space_id)
+        except NotFoundError:
+            raise NotFoundError(
+                f"space {space_id!r} was deleted during the upload to {uri}; the upload is refused"
+            ) from None
+        if space_uid is not None and space.uid != space_uid:
+            raise ConflictError(
+                f"space {space_id!r} was deleted and created anew during the upload to {uri}: it is "
+                "another space now, so the upload is refused"
+            )
+        if authorize is not None:
+            await authorize()
+        return space
+
+    async def _upload_allowance(self, space: Space, replaced: int) -> tuple[int | None, Limit | None]:
+        """The size limit for one upload: MAX_STREAMING_FILE_SIZE, or what a quota leaves if that is less
+        (the bytes of the content it replaces count as free); and the quota that binds, if one does."""
+        allowed, limit = await self.quotas.bytes_allowed(space, freed=replaced)
+        if allowed is None or (self.max_upload_size is not None and self.max_upload_size <= allowed):
+            return self.max_upload_size, None
+        return allowed, limit
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
         graph = await self._graph(space_id, graph_id)
@@ -336,6 +581,7 @@ def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:
     check_uri_count([o.URI for o in objects])
     nodes = []
     for obj in objects:
+        obj.check_uri_lengths()
         if not isinstance(obj, FileNode):
             raise InvalidInputError(f"{obj.URI} is a {obj.class_uri}, not a FileNode")
         nodes.append(obj)
@@ -348,3 +594,7 @@ def check_uri_count(uris: Sequence[str]) -> None:
     """At most MAX_URIS_PER_REQUEST URIs per request (files, kgtypes, kgentities)."""
     if len(uris) > MAX_URIS_PER_REQUEST:
         raise InvalidInputError(f"too many URIs in one request ({len(uris)} > {MAX_URIS_PER_REQUEST})")
+
+
+def _b64(sha256_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()

@@ -48,8 +48,8 @@ class GraphObjectCollection:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def graph_for(self, space_id: str, graph_id: str | None) -> str:
-        await self.spaces.require(space_id)
-        return graph_uri(space_id, graph_id or DEFAULT_GRAPH_ID)
+        space = await self.spaces.require(space_id)
+        return graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
 
     @contextlib.asynccontextmanager
     async def writing(self, graph: str) -> AsyncIterator[None]:
@@ -126,6 +126,7 @@ class GraphObjectCollection:
             raise InvalidInputError("no graph objects in the request body")
         check_uri_count([o.URI for o in objects])
         for obj in objects:
+            obj.check_uri_lengths()
             if not isinstance(obj, (self.kind, *self.companions)):
                 raise InvalidInputError(f"{obj.URI} is a {obj.class_uri}, which is not {self._accepted()}")
         if not any(isinstance(o, self.kind) for o in objects):

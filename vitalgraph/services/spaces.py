@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +13,7 @@ from vitalgraph.blobs.base import BlobStore
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, iri, literal, space_graph_prefix
 from vitalgraph.services.blob_keys import space_blob_prefix
+from vitalgraph.services.blob_release import BlobReleaser
 
 SYSTEM_GRAPH = "urn:vitalgraph:system"
 VG = "http://vitalgraph.ai/ontology/vitalgraph#"
@@ -23,6 +26,13 @@ class Space:
     space_name: str
     space_description: str
     created: datetime
+    uid: str  # the space's immutable identity: its graphs and blobs are named by it, not by space_id
+
+
+def new_space_uid() -> str:
+    """A fresh identity; the ':' keeps it apart from every space_id (a space of the first store
+    format got its space_id as identity, so its graphs and blobs kept their names)."""
+    return f"space:{uuid.uuid4().hex}"
 
 
 def _space_node(space_id: str) -> str:
@@ -42,7 +52,10 @@ class SpaceService:
     def __init__(self, graph: GraphStore, blobs: BlobStore) -> None:
         self.graph = graph
         self.blobs = blobs
+        self.releaser = BlobReleaser(blobs)
         self._create_lock = asyncio.Lock()
+        # what else goes with a deleted space (its in-flight resumable uploads): set by the container
+        self.on_deleted: list[Callable[[Space], Awaitable[None]]] = []
 
     async def create(
         self, space_id: str, space_name: str | None = None, space_description: str = ""
@@ -52,11 +65,12 @@ class SpaceService:
             if await self._find(space_id) is not None:
                 raise ConflictError(f"space {space_id!r} already exists")
             now = datetime.now(UTC)
+            uid = new_space_uid()
             node = iri(_space_node(space_id))
             created = await self.graph.create_once(
                 SYSTEM_GRAPH,
                 _space_node(space_id),
-                f"{node} a <{VG}Space> ; <{VG}spaceId> {literal(space_id)} ; "
+                f"{node} a <{VG}Space> ; <{VG}spaceId> {literal(space_id)} ; <{VG}spaceUid> {literal(uid)} ; "
                 f"<{VG}spaceName> {literal(space_name or space_id)} ; "
                 f"<{VG}spaceDescription> {literal(space_description)} ; <{VG}created> {literal(now.isoformat())} .",
             )
@@ -64,7 +78,7 @@ class SpaceService:
                 raise ConflictError(
                     f"space {space_id!r} already exists or is being created by another request"
                 )
-        return Space(space_id, space_name or space_id, space_description, now)
+        return Space(space_id, space_name or space_id, space_description, now, uid)
 
     async def list(self) -> list[Space]:
         return await self._query_spaces(None)
@@ -76,17 +90,24 @@ class SpaceService:
             raise NotFoundError(f"space {space_id!r} not found")
         return space
 
-    async def require(self, space_id: str) -> None:
-        await self.get(space_id)
+    async def require(self, space_id: str) -> Space:
+        return await self.get(space_id)
 
     async def delete(self, space_id: str) -> None:
-        """Remove the space, every graph in it and every file's bytes."""
-        await self.get(space_id)
-        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space_id))
-        await self.blobs.delete_prefix(space_blob_prefix(space_id))
-        await self.graph.drop_graphs(graphs)
+        """Remove the space, every graph in it, every file's bytes and its in-flight uploads.
+
+        The space node goes first: from then on no upload can commit into it (a commit checks the
+        space's identity), and a space created anew under the same id is another space."""
+        space = await self.get(space_id)
         node = iri(_space_node(space_id))
-        await self.graph.update(f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} ?p ?o }} }}")
+        await self.graph.update(
+            f"DELETE WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {node} <{VG}spaceUid> {literal(space.uid)} ; ?p ?o }} }}"
+        )
+        for hook in self.on_deleted:
+            await hook(space)
+        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space.uid))
+        await self.releaser.release_prefix(space_blob_prefix(space.uid), reason=f"space {space_id!r} deleted")
+        await self.graph.drop_graphs(graphs)
 
     async def _find(self, space_id: str) -> Space | None:
         if not SPACE_ID_PATTERN.fullmatch(space_id):
@@ -97,12 +118,19 @@ class SpaceService:
     async def _query_spaces(self, space_id: str | None) -> list[Space]:
         subject = iri(_space_node(space_id)) if space_id else "?s"
         rows = await self.graph.select(
-            f"SELECT ?id ?name ?desc ?created WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} a <{VG}Space> ; "
-            f"<{VG}spaceId> ?id ; <{VG}spaceName> ?name ; <{VG}spaceDescription> ?desc ; <{VG}created> ?created }} }} "
+            f"SELECT ?id ?name ?desc ?created ?uid WHERE {{ GRAPH <{SYSTEM_GRAPH}> {{ {subject} a <{VG}Space> ; "
+            f"<{VG}spaceId> ?id ; <{VG}spaceName> ?name ; <{VG}spaceDescription> ?desc ; <{VG}created> ?created ; "
+            f"<{VG}spaceUid> ?uid }} }} "
             "ORDER BY ?id",
             point_lookup=space_id is not None,
         )
         return [
-            Space(r["id"].value, r["name"].value, r["desc"].value, datetime.fromisoformat(r["created"].value))
+            Space(
+                r["id"].value,
+                r["name"].value,
+                r["desc"].value,
+                datetime.fromisoformat(r["created"].value),
+                r["uid"].value,
+            )
             for r in rows
         ]

@@ -12,14 +12,16 @@ second PATCH arriving meanwhile gets 409 (ConflictError) rather than waiting.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
+import math
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,9 +35,13 @@ from vitalgraph.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    TooManyRequestsError,
 )
+from vitalgraph.graph.base import graph_uri
+from vitalgraph.model import check_uri_length
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
+    COMMIT_REFUSALS,
     DEFAULT_GRAPH_ID,
     FileService,
     UploadResult,
@@ -45,7 +51,7 @@ from vitalgraph.services.files import (
 
 logger = logging.getLogger("vitalgraph.tus")
 
-MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_BYTES = 16 * 1024  # room for the longest file URI (MAX_URI_LENGTH bytes, base64: 5464)
 # Metadata keys: ours first, then the names Uppy and tus-js-client send by default.
 FILENAME_KEYS = ("filename", "name")
 FILETYPE_KEYS = ("filetype", "type")
@@ -66,6 +72,7 @@ class TusUpload:
     expires: float  # epoch seconds; every PATCH pushes it out again
     metadata: dict[str, str] = field(default_factory=dict)  # as the client sent it, echoed by HEAD
     finished: dict | None = None  # the blob (key, size, sha256) once staged bytes became one, until attached
+    space_uid: str | None = None  # the space's identity when the upload began (store format 2 on)
 
 
 @dataclass(frozen=True)
@@ -110,13 +117,21 @@ class TusService:
         *,
         max_size: int | None,
         expiry_seconds: float,
+        max_uploads_per_user: int = 0,
+        max_bytes_per_user: int = 0,
     ) -> None:
         self.files = files
         self.blobs = blobs
         self.directory = directory
         self.max_size = max_size
         self.expiry_seconds = expiry_seconds
+        self.max_uploads_per_user = max_uploads_per_user  # 0: no cap
+        self.max_bytes_per_user = max_bytes_per_user  # 0: no cap
+        self.releaser = files.releaser
+        # the owner's write grant on the space, checked again at commit (set by the container)
+        self.authorize: Callable[[str, str], Awaitable[None]] | None = None
         self._busy: set[str] = set()
+        self._creating = asyncio.Lock()  # a user's check-then-create runs once at a time in this process
 
     @property
     def store(self) -> ResumableUploads:
@@ -145,13 +160,15 @@ class TusService:
         if upload.owner != owner:  # someone else's upload is, for this caller, not there
             raise NotFoundError(f"no upload {upload_id}: it finished, was terminated, or never existed")
         if upload.expires <= time.time():
-            await self._remove(upload.id)
+            await self._remove(upload.id, upload.finished, "expired")
             raise GoneError(f"upload {upload_id} expired; start a new upload")
         return upload
 
-    async def _remove(self, upload_id: str) -> None:
-        """Drop the staged bytes and the record (a finished but unattached blob is left to the orphan gc)."""
-        await self.store.terminate_upload(upload_id)
+    async def _remove(self, upload_id: str, finished: dict | None = None, reason: str = "ended") -> None:
+        """Release the staged bytes (or the finished but not yet attached blob), then the record."""
+        await self.releaser.release_staged(upload_id, reason=reason)
+        if finished:
+            await self.releaser.release([finished.get("key")], reason=reason)
         await self._forget(upload_id)
 
     # --- protocol operations ---------------------------------------------------------------------
@@ -161,13 +178,15 @@ class TusService:
         space_id, file_uri = metadata.get("space_id"), metadata.get("file_uri")
         if not space_id or not file_uri:
             raise InvalidInputError("Upload-Metadata must name the target with 'space_id' and 'file_uri'")
+        check_uri_length(file_uri, "file_uri")
         graph_id = metadata.get("graph_id") or None
         filename = check_filename(next((metadata[k] for k in FILENAME_KEYS if metadata.get(k)), None))
         filetype = next((metadata[k] for k in FILETYPE_KEYS if metadata.get(k)), None)
         if filetype is not None:
             check_content_type(filetype)
         self._check_length(length)
-        await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing space or node
+        space = await self.files.spaces.require(space_id)  # 404 for a missing space
+        await self.files.get_file(space_id, graph_id, file_uri)  # 404 for a missing node
         upload = TusUpload(
             id=uuid.uuid4().hex,
             owner=owner,
@@ -179,12 +198,69 @@ class TusService:
             length=length,
             expires=time.time() + self.expiry_seconds,
             metadata=metadata,
+            space_uid=space.uid,
         )
+        async with self._creating:  # counted and recorded together, so two creates cannot both fit
+            await self._check_caps(owner, length or 0, new_upload=True)
+            await self._stage(store, upload)
+        return upload
+
+    async def _stage(self, store: ResumableUploads, upload: TusUpload) -> None:
         await anyio.to_thread.run_sync(lambda: self.directory.mkdir(parents=True, exist_ok=True))
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
-        key = new_content_key(space_id, graph_id or DEFAULT_GRAPH_ID, file_uri)
+        key = new_content_key(
+            upload.space_uid or upload.space_id, upload.graph_id or DEFAULT_GRAPH_ID, upload.file_uri
+        )
         await store.begin_upload(upload.id, key)
-        return upload
+
+    # --- per-user caps ----------------------------------------------------------------------------
+    async def _check_caps(
+        self, owner: str, more_bytes: int, *, new_upload: bool = False, excluding: str | None = None
+    ) -> None:
+        """TooManyRequestsError (429) naming the cap if `owner` may not open another upload or reserve
+        `more_bytes` more. Counted from the upload records, which every process using DATA_DIR/tus sees."""
+        if not (self.max_uploads_per_user or self.max_bytes_per_user):
+            return
+        open_uploads = [u for u in await self._open_uploads(owner) if u.id != excluding]
+        wait = _seconds_until_first_expiry(open_uploads)
+        if new_upload and self.max_uploads_per_user and len(open_uploads) >= self.max_uploads_per_user:
+            raise TooManyRequestsError(
+                f"user {owner!r} has {len(open_uploads)} unfinished resumable uploads, the limit "
+                f"(TUS_MAX_UPLOADS_PER_USER={self.max_uploads_per_user}): finish or terminate one first",
+                retry_after=wait,
+            )
+        if self.max_bytes_per_user:
+            reserved = sum([await self._reserved(u) for u in open_uploads])
+            if reserved + more_bytes > self.max_bytes_per_user:
+                raise TooManyRequestsError(
+                    f"user {owner!r} has {reserved} bytes reserved by unfinished resumable uploads; "
+                    f"{more_bytes} more would pass the limit (TUS_MAX_BYTES_PER_USER={self.max_bytes_per_user})",
+                    retry_after=wait,
+                )
+
+    async def _open_uploads(self, owner: str) -> list[TusUpload]:
+        now = time.time()
+        records = await anyio.to_thread.run_sync(_read_uploads, self.directory)
+        return [u for u in records if u.owner == owner and u.expires > now]
+
+    async def _reserved(self, upload: TusUpload) -> int:
+        """An upload's share of its owner's bytes: its length, or with the length deferred, what is staged."""
+        if upload.length is not None:
+            return upload.length
+        if upload.finished is not None:
+            return int(upload.finished["size"])
+        try:
+            return await self.store.upload_offset(upload.id)
+        except NotFoundError:
+            return 0
+
+    async def _bytes_left(self, upload: TusUpload, offset: int) -> int | None:
+        """How much a deferred-length upload may still stage under its owner's byte cap (None: no cap)."""
+        if not self.max_bytes_per_user:
+            return None
+        others = [u for u in await self._open_uploads(upload.owner) if u.id != upload.id]
+        reserved = sum([await self._reserved(u) for u in others])
+        return max(0, self.max_bytes_per_user - reserved - offset)
 
     def _check_length(self, length: int | None) -> None:
         if length is not None and self.max_size is not None and length > self.max_size:
@@ -198,7 +274,7 @@ class TusService:
         try:
             offset = upload.finished["size"] if upload.finished else await self.store.upload_offset(upload_id)
         except NotFoundError:  # the record outlived its staged bytes (a crash mid-cleanup)
-            await self._remove(upload_id)
+            await self._remove(upload_id, reason="staged bytes missing")
             raise
         if offset == upload.length and upload_id not in self._busy:
             # every byte is here but completing failed (e.g. storage was down): try again now,
@@ -233,9 +309,24 @@ class TusService:
             upload.expires = time.time() + self.expiry_seconds
             await self._save(upload)
             limit = upload.length if upload.length is not None else self.max_size
-            new_offset = await self.store.append_upload(
-                upload_id, offset, chunks, limit=None if limit is None else limit - offset, check=check
-            )
+            room = None if limit is None else limit - offset
+            capped = await self._bytes_left(upload, offset) if upload.length is None else None
+            if capped is not None and (room is None or capped < room):
+                room = capped
+            else:
+                capped = None
+            try:
+                new_offset = await self.store.append_upload(
+                    upload_id, offset, chunks, limit=room, check=check
+                )
+            except PayloadTooLargeError:
+                if capped is None:
+                    raise
+                raise TooManyRequestsError(
+                    f"user {owner!r} may stage {capped} more bytes for this upload: its unfinished resumable "
+                    f"uploads would pass the limit (TUS_MAX_BYTES_PER_USER={self.max_bytes_per_user})",
+                    retry_after=_seconds_until_first_expiry([upload]),
+                ) from None
             if upload.length is not None and new_offset == upload.length:
                 return TusProgress(upload, new_offset, await self._complete(upload))
             return TusProgress(upload, new_offset)
@@ -253,6 +344,7 @@ class TusService:
         self._check_length(length)
         if length < offset:
             raise InvalidInputError(f"Upload-Length {length} is less than the offset {offset}")
+        await self._check_caps(upload.owner, length, excluding=upload.id)
         upload.length = length
 
     async def complete_if_empty(self, upload: TusUpload) -> UploadResult | None:
@@ -267,6 +359,12 @@ class TusService:
             await self._save(upload)
         else:
             written = WrittenBlob(**upload.finished)
+        authorize = self.authorize
+
+        async def owner_may_still_write() -> None:
+            if authorize is not None:
+                await authorize(upload.owner, upload.space_id)
+
         try:
             result = await self.files.attach_content(
                 upload.space_id,
@@ -275,8 +373,10 @@ class TusService:
                 written,
                 content_type=upload.filetype,
                 filename=upload.filename,
+                space_uid=upload.space_uid,
+                authorize=owner_may_still_write,
             )
-        except NotFoundError:  # the node went away meanwhile (attach_content removed the blob)
+        except COMMIT_REFUSALS:  # refused at commit: attach_content released the blob
             await self._forget(upload.id)
             raise
         await self._forget(upload.id)
@@ -288,8 +388,8 @@ class TusService:
     async def terminate(self, upload_id: str, owner: str) -> None:
         if upload_id in self._busy:
             raise ConflictError(f"a PATCH to upload {upload_id} is in progress; terminate it after")
-        await self._load(upload_id, owner)
-        await self._remove(upload_id)
+        upload = await self._load(upload_id, owner)
+        await self._remove(upload_id, upload.finished, "terminated")
 
     # --- expiry ----------------------------------------------------------------------------------
     async def remove_expired(self, now: float | None = None) -> int:
@@ -304,15 +404,53 @@ class TusService:
         removed = 0
         for upload_id, expires in records.items():
             if expires <= now and upload_id not in self._busy:
-                await self._remove(upload_id)
+                await self._remove(upload_id, await self._finished_of(upload_id), "expired")
                 removed += 1
         for upload_id in staged:
             if upload_id not in records and upload_id not in self._busy:
-                await self.blobs.terminate_upload(upload_id)
+                await self.releaser.release_staged(upload_id, reason="no upload record")
                 removed += 1
         if removed:
             logger.info("removed %d expired or abandoned resumable uploads", removed)
         return removed
+
+    async def _finished_of(self, upload_id: str) -> dict | None:
+        try:
+            text = await anyio.to_thread.run_sync(self._record_path(upload_id).read_text)
+            return json.loads(text).get("finished")
+        except (OSError, ValueError):
+            return None
+
+    # --- uploads whose target went away ------------------------------------------------------------
+    async def drop_uploads_into(
+        self, space_id: str, graph: str | None = None, file_uri: str | None = None
+    ) -> int:
+        """Remove at once the in-flight uploads into a deleted space (or a deleted node: `graph` is
+        its graph IRI, `file_uri` its URI), releasing their staged bytes; how many. An upload whose
+        PATCH is running right now is left to that PATCH: its commit is refused and releases it."""
+        dropped = 0
+        for upload in await anyio.to_thread.run_sync(_read_uploads, self.directory):
+            if upload.space_id != space_id or upload.id in self._busy:
+                continue
+            if file_uri is not None and (
+                upload.file_uri != file_uri
+                or graph_uri(upload.space_uid or space_id, upload.graph_id or DEFAULT_GRAPH_ID) != graph
+            ):
+                continue
+            await self._remove(upload.id, upload.finished, f"target of upload deleted ({space_id})")
+            dropped += 1
+        return dropped
+
+
+def _read_uploads(directory: Path) -> list[TusUpload]:
+    uploads = []
+    if directory.exists():
+        for path in directory.glob("*.json"):
+            try:
+                uploads.append(TusUpload(**json.loads(path.read_text())))
+            except (OSError, ValueError, TypeError):
+                logger.warning("unreadable upload record %s", path)
+    return uploads
 
 
 def _write_json_atomically(path: Path, document: dict) -> None:
@@ -322,6 +460,28 @@ def _write_json_atomically(path: Path, document: dict) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)
+
+
+def _read_uploads(directory: Path) -> list[TusUpload]:
+    """Every readable upload record."""
+    found = []
+    if not directory.exists():
+        return found
+    for path in directory.glob("*.json"):
+        try:
+            found.append(TusUpload(**json.loads(path.read_text())))
+        except FileNotFoundError:
+            continue  # finished or terminated meanwhile
+        except (OSError, ValueError, TypeError):
+            logger.warning("unreadable upload record %s", path)
+    return found
+
+
+def _seconds_until_first_expiry(uploads: list[TusUpload]) -> int:
+    """Retry-After for a cap: when the first of these uploads expires at the latest (1 s at least)."""
+    if not uploads:
+        return 1
+    return max(1, math.ceil(min(u.expires for u in uploads) - time.time()))
 
 
 def _read_records(directory: Path) -> dict[str, float]:

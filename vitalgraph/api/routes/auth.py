@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
-from vitalgraph.api.deps import ServicesDep
+from vitalgraph.api.audit import note_actor
+from vitalgraph.api.deps import PrincipalDep, ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 
-router = APIRouter(prefix="/api", tags=["auth"])
+router = APIRouter(prefix="/api", tags=["auth"], route_class=BoundedBodyRoute)
 
 
 class TokenResponse(BaseModel):
@@ -34,6 +36,7 @@ async def login(
     password: Annotated[str, Form()],
 ) -> dict:
     """Repeated wrong passwords from one client address are answered 429 with Retry-After for a while."""
+    note_actor(request, username)
     client = request.client.host if request.client else "unknown"
     return asdict(await services.auth.login(username, password, client))
 
@@ -49,3 +52,17 @@ async def logout(services: ServicesDep, body: RefreshRequest) -> dict:
     """Ends the session: its refresh token and its access tokens are refused from now on."""
     await services.auth.logout(body.refresh_token)
     return {"logged_out": True}
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    api_token: bool
+
+
+@router.get("/me", response_model=Me)
+async def me(principal: PrincipalDep) -> Me:
+    """Who the token belongs to and their role (the web app shows admin screens to admins only)."""
+    return Me(
+        username=principal.username, role=principal.role.value, api_token=principal.token_id is not None
+    )

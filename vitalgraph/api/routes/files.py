@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -20,23 +21,27 @@ from vitalgraph.api.deps import (
     Offset,
     OptionalUri,
     PageSize,
+    PrincipalDep,
     Search,
     ServicesDep,
     UriList,
     declared_length,
-    read_graph_objects,
     request_body,
     require_streaming,
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.digests import sha256_from_field
 from vitalgraph.api.download import build_download_response
+from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.openapi import DOWNLOAD_RESPONSES, upload_body
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.model import GraphObject
-from vitalgraph.services.files import parse_expires
+from vitalgraph.services.auth import Principal
+from vitalgraph.services.download_links import SignedLink
+from vitalgraph.services.files import FileContent, node_etag, parse_expires, parse_if_match
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -54,6 +59,7 @@ class UploadResponse(BaseModel):
     sha256: str
     content_type: str
     filename: str | None
+    version: int | None = None  # the file node's version (its metadata ETag) after this upload
 
 
 # --- metadata -----------------------------------------------------------------------------------
@@ -69,16 +75,29 @@ async def create_files(
 
 @router.put("")
 async def update_files(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
 ) -> dict:
-    """Replace the metadata of existing file nodes (their content is kept)."""
+    """Replace file nodes' metadata. `If-Match: "<version>"` (one node) makes it conditional: 412 if
+    the node changed since that version. Each node's new version comes back; with one node, as ETag."""
+    if_match = parse_if_match(request.headers.get("if-match"))
     objects = await read_graph_objects(request)
-    uris = await services.files.update_files(space_id, graph_id, objects)
-    return {"updated_uris": uris, "updated_count": len(uris)}
+    updated = await services.files.update_files(space_id, graph_id, objects, if_match=if_match)
+    if len(updated) == 1:
+        response.headers["ETag"] = node_etag(updated[0].version)
+    return {
+        "updated_uris": [u.uri for u in updated],
+        "updated_count": len(updated),
+        "versions": {u.uri: u.version for u in updated},
+    }
 
 
 @router.get("")
 async def get_files(
+    response: Response,
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
@@ -87,15 +106,27 @@ async def get_files(
     page_size: PageSize = 100,
     offset: Offset = 0,
     file_filter: Search = None,
+    name: Annotated[
+        str | None, Query(max_length=1024, description="the name or file name contains this text")
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="uri, name, filename, size, type or modified; '-' first for descending (default uri)",
+        ),
+    ] = None,
 ) -> dict:
-    """One file node (`uri`), several (`uri_list`), or a page of the space's file nodes."""
+    """One node (`uri`), several (`uri_list`), or a page of them, filtered and sorted by the server."""
     if uri:
-        return (await services.files.get_file(space_id, graph_id, uri)).to_jsonld()
+        node = await services.files.get_file(space_id, graph_id, uri)
+        response.headers["ETag"] = node_etag(node.nodeVersion)
+        return node.to_jsonld()
     if uri_list:
         nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
         return GraphObject.list_to_jsonld(nodes)
     nodes, total = await services.files.list_files(
-        space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter
+        space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter, name=name, sort=sort
     )
     return {
         "files": GraphObject.list_to_jsonld(nodes),
@@ -107,6 +138,7 @@ async def get_files(
 
 @router.delete("")
 async def delete_files(
+    request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
     graph_id: GraphId = None,
@@ -115,7 +147,10 @@ async def delete_files(
 ) -> dict:
     """Delete file nodes and their content; all or none."""
     deleted = await services.files.delete_files(
-        space_id, graph_id, uris_to_delete(uri, uri_list, "file nodes")
+        space_id,
+        graph_id,
+        uris_to_delete(uri, uri_list, "file nodes"),
+        if_match=parse_if_match(request.headers.get("if-match")),
     )
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
 
@@ -133,6 +168,7 @@ class PresignedResponse(BaseModel):
 async def _upload(
     request: Request,
     services: ServicesDep,
+    principal: Principal,
     space_id: str,
     graph_id: str | None,
     uri: str,
@@ -147,10 +183,12 @@ async def _upload(
             f"upload of {length} bytes exceeds the maximum file size of {limit} bytes (MAX_STREAMING_FILE_SIZE)"
         )
     content_type = request.headers.get("content-type", "")
+    multipart = multipart_only or content_type.lower().startswith("multipart/form-data")
+    claimed_sha256 = _claimed_digest(request, multipart)
     body = request.app.state.metrics.metered(request_body(request), "upload")
     with request.app.state.shutdown.upload():  # SIGTERM aborts it cleanly: see api/shutdown.py
         try:
-            if multipart_only or content_type.lower().startswith("multipart/form-data"):
+            if multipart:
                 await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
                 part = await open_multipart_file(body, content_type)
                 chunks, content_type, expected = part.chunks, part.content_type, None
@@ -165,16 +203,43 @@ async def _upload(
                 content_type=content_type,
                 filename=filename,
                 expected_size=expected,
+                authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
+                expected_sha256=claimed_sha256,
             )
         finally:
             await body.aclose()
     return UploadResponse(**result.__dict__)
 
 
+def _claimed_digest(request: Request, multipart: bool) -> str | None:
+    """The SHA-256 an upload says its file has (RFC 9530), to check before the file changes. On a plain
+    upload the content is the file, so Content-Digest and Repr-Digest say the same; on a multipart one,
+    Content-Digest would cover the whole form, so the file's digest must come as Repr-Digest."""
+    claims = {
+        name: sha256_from_field(name, value)
+        for name in ("Content-Digest", "Repr-Digest")
+        if (value := request.headers.get(name)) is not None
+    }
+    if multipart and "Content-Digest" in claims:
+        raise InvalidInputError(
+            "Content-Digest on a multipart/form-data upload would cover the whole form, not the file: "
+            "send the file's digest as Repr-Digest"
+        )
+    found = {sha for sha in claims.values() if sha is not None}
+    if len(found) > 1:
+        raise InvalidInputError(
+            "Content-Digest and Repr-Digest disagree: send one, or the same digest in both"
+        )
+    return found.pop() if found else None
+
+
 async def _download(
     request: Request, services: ServicesDep, space_id: str, graph_id: str | None, uri: str
 ) -> Response:
-    content = await services.files.open_content(space_id, graph_id, uri)
+    return await _serve(request, services, await services.files.open_content(space_id, graph_id, uri))
+
+
+async def _serve(request: Request, services: ServicesDep, content: FileContent) -> Response:
     metrics = request.app.state.metrics
 
     def read_range(start: int, end: int) -> AsyncIterator[bytes]:
@@ -190,6 +255,7 @@ async def _download(
         read_range=read_range,
         chunk_size=services.settings.STREAMING_CHUNK_SIZE,
         stall_timeout=services.settings.TRANSFER_IDLE_TIMEOUT_SECONDS,
+        sha256=content.sha256,
     )
 
 
@@ -208,6 +274,7 @@ _DOWNLOAD = {"responses": DOWNLOAD_RESPONSES, "response_class": Response}
 async def stream_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
@@ -217,7 +284,9 @@ async def stream_upload(
 
     PUT is accepted too, so `curl -T FILE URL` works as is.
     """
-    return await _upload(request, services, space_id, graph_id, uri, filename, multipart_only=False)
+    return await _upload(
+        request, services, principal, space_id, graph_id, uri, filename, multipart_only=False
+    )
 
 
 @router.get("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
@@ -236,12 +305,13 @@ async def stream_download(
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: WritableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> UploadResponse:
     """The existing VitalGraph route: multipart/form-data with a 'file' field."""
-    return await _upload(request, services, space_id, graph_id, uri, None, multipart_only=True)
+    return await _upload(request, services, principal, space_id, graph_id, uri, None, multipart_only=True)
 
 
 @router.get("/download", **_DOWNLOAD)
@@ -259,7 +329,9 @@ async def legacy_download(
 
 @router.get("/presigned", response_model=PresignedResponse)
 async def presigned_download(
+    request: Request,
     services: ServicesDep,
+    principal: PrincipalDep,
     space_id: ReadableSpace,
     uri: FileUri,
     graph_id: GraphId = None,
@@ -267,7 +339,33 @@ async def presigned_download(
         str | None, Query(max_length=40, description="seconds, 1 to 604800; default 3600")
     ] = None,
 ) -> PresignedResponse:
-    """A time-limited URL that downloads the file straight from S3; 404 when the blob store cannot
-    presign (the feature is off)."""
-    presigned = await services.files.presign_download(space_id, graph_id, uri, parse_expires(expires))
-    return PresignedResponse(**{**presigned.__dict__, "expires_at": presigned.expires_at.isoformat()})
+    """A time-limited URL that downloads the file without a token: presigned by S3 on the S3 store,
+    signed by this server (`/api/files/signed`) on the local store. Browsers hand it to their own
+    download manager, which can resume it with Range while the link lives."""
+    link = await services.links.issue(principal, space_id, graph_id, uri, parse_expires(expires))
+    if isinstance(link, SignedLink):
+        base = services.settings.PUBLIC_BASE_URL or str(request.base_url)
+        path = request.app.url_path_for("signed_download")
+        url = f"{base.rstrip('/')}{path}?{urlencode({'token': link.token})}"
+        return PresignedResponse(
+            uri=uri,
+            url=url,
+            expires_in=link.expires_in,
+            expires_at=link.expires_at.isoformat(),
+            size=link.size,
+            sha256=link.sha256,
+        )
+    return PresignedResponse(**{**link.__dict__, "expires_at": link.expires_at.isoformat()})
+
+
+@router.get("/signed", name="signed_download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
+@router.head("/signed", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
+async def signed_download(
+    request: Request,
+    services: ServicesDep,
+    token: Annotated[str, Query(min_length=1, max_length=8192, description="from /api/files/presigned")],
+) -> Response:
+    """A download through a link this server signed (see /api/files/presigned): no bearer token; the
+    link itself is checked (403 forged, 410 expired or the file changed since). Ranges, ETag and
+    If-Range work as on /api/files/stream/download."""
+    return await _serve(request, services, await services.links.open(token))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
@@ -16,15 +14,15 @@ from vitalgraph.api.deps import (
     Search,
     ServicesDep,
     UriList,
-    read_graph_objects,
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.model import GraphObject
 
 router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"])
 
-EntityUri = Annotated[str, Query(min_length=1, max_length=4096)]
+EntityUri = FileUri  # the same limit: MAX_URI_LENGTH
 
 
 @router.post("", status_code=201)

@@ -13,10 +13,10 @@ from vitalgraph.api.deps import (
     Search,
     ServicesDep,
     UriList,
-    read_graph_objects,
     split_uri_list,
     uris_to_delete,
 )
+from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.model import GraphObject
 
 router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"])

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from vitalgraph.api.deps import ServicesDep, bearer_token
 from vitalgraph.errors import AuthenticationError, NotFoundError, StorageUnavailableError
+from vitalgraph.services.container import Services
 
 router = APIRouter(tags=["operations"])
 
@@ -23,8 +24,14 @@ async def health() -> dict:
 @router.get("/ready", responses={503: {"description": "a store failed its check, or the server is stopping"}})
 async def ready(request: Request, services: ServicesDep) -> JSONResponse:
     """Readiness: the blob store and the graph store each answer a cheap check."""
+    body, ok = await readiness(request, services)
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def readiness(request: Request, services: Services) -> tuple[dict, bool]:
+    """The readiness report (as /ready answers it) and whether the server is ready."""
     if request.app.state.shutdown.draining:
-        return JSONResponse({"detail": "not ready: server is shutting down", "checks": {}}, status_code=503)
+        return {"detail": "not ready: server is shutting down", "checks": {}}, False
     timeout = services.settings.READY_TIMEOUT_SECONDS
     names = ("blobs", "graph")
     results = await asyncio.gather(
@@ -33,8 +40,8 @@ async def ready(request: Request, services: ServicesDep) -> JSONResponse:
     checks = dict(zip(names, results, strict=False))
     failed = [f"{name}: {outcome}" for name, outcome in checks.items() if outcome != "ok"]
     if failed:
-        return JSONResponse({"detail": "not ready: " + "; ".join(failed), "checks": checks}, status_code=503)
-    return JSONResponse({"status": "ready", "checks": checks})
+        return {"detail": "not ready: " + "; ".join(failed), "checks": checks}, False
+    return {"status": "ready", "checks": checks}, True
 
 
 async def _check(probe: object, timeout: float) -> str:

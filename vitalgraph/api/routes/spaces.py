@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import AdminDep, ManageableSpaceInPath, ReadableSpaceInPath
 from vitalgraph.api.deps import PrincipalDep, ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.services.access import Permission
 from vitalgraph.services.spaces import Space
 
-router = APIRouter(prefix="/api/spaces", tags=["spaces"])
+router = APIRouter(prefix="/api/spaces", tags=["spaces"], route_class=BoundedBodyRoute)
 
 
 class SpaceCreate(BaseModel):

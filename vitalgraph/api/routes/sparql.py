@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable
+from typing import TypeVar
 from urllib.parse import parse_qs
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from vitalgraph.api.access import ReadableSpaceInPath
-from vitalgraph.api.deps import ServicesDep, request_body
+from vitalgraph.api.audit import note_detail
+from vitalgraph.api.deps import PrincipalDep, ServicesDep, request_body
+from vitalgraph.api.json_body import parse_json
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.sparql import MAX_QUERY_LENGTH
 
@@ -22,15 +26,59 @@ MAX_BODY = 4 * MAX_QUERY_LENGTH  # room for form or JSON encoding around the lon
     "/{space_id}/query",
     responses={200: {"content": {"application/sparql-results+json": {}, "application/n-triples": {}}}},
 )
-async def sparql_query(space_id: ReadableSpaceInPath, request: Request, services: ServicesDep) -> Response:
+async def sparql_query(
+    space_id: ReadableSpaceInPath, request: Request, services: ServicesDep, principal: PrincipalDep
+) -> Response:
     """Body: the query as `application/sparql-query`, or a `query` field (form or JSON).
 
     SELECT / ASK → `application/sparql-results+json`. CONSTRUCT / DESCRIBE → `application/n-triples`,
-    or `application/ld+json` when the Accept header prefers it. Updates and SERVICE are refused (400).
+    or `application/ld+json` when the Accept header prefers it. Updates and SERVICE are refused (400);
+    a query past SPARQL_QUERY_TIMEOUT is stopped (504); too many running queries answer 429. A client
+    that goes away stops its query.
     """
     query = await _read_query(request)
-    answer = await services.sparql.query(space_id, query, request.headers.get("accept"))
+    note_detail(request, query)
+    answer = await _unless_client_leaves(
+        request,
+        services.sparql.query(space_id, query, request.headers.get("accept"), user=principal.username),
+    )
+    if answer is None:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)  # nobody reads it; for the access log
     return Response(answer.body, media_type=answer.media_type)
+
+
+T = TypeVar("T")
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:
+    """`work`'s result, or None once the client has disconnected: the work is then cancelled (a
+    running query's worker process is killed). Needs the request body to have been read."""
+    outcome: list[tuple[bool, object]] = []
+    async with anyio.create_task_group() as group:
+
+        async def run() -> None:
+            try:
+                outcome.append((True, await work))
+            except Exception as exc:
+                outcome.append((False, exc))
+            finally:
+                group.cancel_scope.cancel()
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()
+
+        group.start_soon(run)
+        group.start_soon(watch)
+    if not outcome:
+        return None
+    succeeded, value = outcome[0]
+    if not succeeded:
+        assert isinstance(value, Exception)
+        raise value
+    return value  # type: ignore[return-value]
 
 
 async def _read_query(request: Request) -> str:
@@ -49,10 +97,7 @@ async def _read_query(request: Request) -> str:
     if media_type == "application/x-www-form-urlencoded":
         return _only_query(parse_qs(text).get("query"))
     if media_type == "application/json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInputError(f"request body is not valid JSON: {exc}") from None
+        data = parse_json(text)
         return _only_query([data.get("query")] if isinstance(data, dict) else None)
     raise InvalidInputError(
         f"unsupported Content-Type {media_type or '(none)'!r}: send application/sparql-query, "

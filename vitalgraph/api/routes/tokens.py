@@ -12,10 +12,11 @@ from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.deps import PrincipalDep, ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.services.accounts import ApiTokenRecord
 from vitalgraph.services.auth import MAX_TOKEN_NAME
 
-router = APIRouter(prefix="/api/tokens", tags=["tokens"])
+router = APIRouter(prefix="/api/tokens", tags=["tokens"], route_class=BoundedBodyRoute)
 
 MAX_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
 

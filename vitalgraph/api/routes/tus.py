@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 
 from vitalgraph.api.deps import PrincipalDep, ServicesDep, current_principal, header_integer, request_body
 from vitalgraph.api.errors import error_response
+from vitalgraph.api.urls import absolute_url
 from vitalgraph.blobs.resumable import CHECKSUM_ALGORITHMS, ChunkCheck
 from vitalgraph.errors import (
     InvalidInputError,
@@ -159,7 +160,7 @@ async def tus_create(request: Request, services: ServicesDep, principal: Princip
     if "space_id" in metadata:  # without one, create() refuses the metadata with a 400
         await services.access.check_space(principal, metadata["space_id"], Permission.WRITE)
     upload = await services.tus.create(principal.username, metadata, length)
-    location = str(request.url_for("tus_head", upload_id=upload.id))
+    location = absolute_url(request, request.app.url_path_for("tus_head", upload_id=upload.id))
     if has_body:
         progress = await services.tus.append(
             upload.id, principal.username, 0, _metered_body(request), check=check

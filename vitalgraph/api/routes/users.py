@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import AdminDep
 from vitalgraph.api.deps import ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.services.accounts import MAX_PASSWORD_LENGTH, Role, User
 
-router = APIRouter(prefix="/api/users", tags=["users"])
+router = APIRouter(prefix="/api/users", tags=["users"], route_class=BoundedBodyRoute)
 
 Username = Annotated[str, Path(min_length=1, max_length=64)]
 

@@ -89,10 +89,20 @@ class FileCalls:
         page_size: int = 100,
         offset: int = 0,
         file_filter: str | None = None,
+        name: str | None = None,
+        sort: str | None = None,
     ) -> Call[FileList]:
-        """A page of file nodes, optionally only those whose text matches `file_filter`."""
+        """A page of file nodes, sorted and filtered by the server: `file_filter` keeps those with any
+        text containing it, `name` those whose name or file name contains it; `sort` is uri, name,
+        filename, size, type or modified, `-` first for descending (`"-size"`: largest first)."""
         params = query(
-            space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, file_filter=file_filter
+            space_id=space_id,
+            graph_id=graph_id,
+            page_size=page_size,
+            offset=offset,
+            file_filter=file_filter,
+            name=name,
+            sort=sort,
         )
 
         def parse(response: httpx.Response) -> FileList:
@@ -198,10 +208,8 @@ class FileCalls:
     def get_presigned_url(
         space_id: str, uri: str, graph_id: str | None = None, expires: int = 3600
     ) -> Call[PresignedUrl]:
-        """A presigned S3 GET URL for the file's content, valid `expires` seconds (1 to 604800).
-
-        NotFoundError ("presigned downloads are off ...") when the server's blob store cannot presign (the local store).
-        """
+        """A URL that downloads the file's content without a token, valid `expires` seconds (1 to 604800):
+        a presigned S3 URL on the S3 store, a link the server signs itself on the local store."""
         params = query(space_id=space_id, graph_id=graph_id, uri=uri, expires=expires)
         return Call("GET", PRESIGNED_PATH, model_reply(PresignedUrl), params=params)
 
@@ -261,9 +269,12 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         content_type: str | None = None,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        sha256: str | None = None,
     ) -> UploadResult:
         """Stream `source` (path, bytes, file object, sync/async iterable, generator, (Async)BinaryGenerator)
-        into the file node's content. Retried after a connection error only if the source can be re-read."""
+        into the file node's content. `sha256` (hex), when known, is sent as `Repr-Digest`: the server
+        refuses bytes that hash otherwise and keeps the previous content. Retried after a connection
+        error only if the source can be re-read."""
         generator = as_async_binary_generator(source, chunk_size or self._client.config.chunk_size)
         plan = UploadPlan(
             generator,
@@ -271,6 +282,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
             filename=filename,
             content_type=content_type,
             progress=progress,
+            sha256=sha256,
         )
         call = FileCalls.upload(space_id, graph_id, file_uri, plan, AsyncUploadBody(plan))
         while True:
@@ -500,9 +512,11 @@ class FilesEndpoint(SyncEndpointGroup):
         content_type: str | None = None,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        sha256: str | None = None,
     ) -> UploadResult:
         """Stream `source` (path, bytes, file object, iterable, generator, BinaryGenerator) into the file
-        node's content. Retried after a connection error only if the source can be re-read."""
+        node's content. Retried after a connection error only if the source can be re-read. `sha256`
+        (hex), when known, is sent as `Repr-Digest`: the server refuses bytes that hash otherwise."""
         generator = as_binary_generator(source, chunk_size or self._client.config.chunk_size)
         plan = UploadPlan(
             generator,
@@ -510,6 +524,7 @@ class FilesEndpoint(SyncEndpointGroup):
             filename=filename,
             content_type=content_type,
             progress=progress,
+            sha256=sha256,
         )
         call = FileCalls.upload(space_id, graph_id, file_uri, plan, SyncUploadBody(plan))
         while True:

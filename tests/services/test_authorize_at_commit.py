@@ -1,0 +1,168 @@
+"""Authorization at commit: an upload's space and its user's write grant are checked again when the
+bytes are in. A refused upload answers why and leaves no blob; deleting a space or a file removes
+in-flight uploads' bytes at once (not at gc). On both blob stores."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from vitalgraph.config import load_settings
+from vitalgraph.errors import ConflictError, NotFoundError, PermissionDeniedError
+from vitalgraph.model import FileNode
+from vitalgraph.services.access import Permission
+from vitalgraph.services.accounts import Role
+from vitalgraph.services.auth import Principal
+from vitalgraph.services.blob_keys import ALL_SPACES_PREFIX
+from vitalgraph.services.container import Services
+
+pytestmark = pytest.mark.anyio
+URI = "http://example.org/commit/file"
+WRITER = Principal("writer-a", Role.WRITER)
+OTHER = Principal("writer-b", Role.WRITER)
+DATA = os.urandom(200_000)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+async def services(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Services]:
+    extra = request.getfixturevalue("s3_settings") if request.param == "s3" else {}
+    started = await Services.start(
+        load_settings(DATA_DIR=tmp_path, ADMIN_PASSWORD="pw", GC_INTERVAL_SECONDS=0, **extra),
+        collect_garbage=False,
+    )
+    for user in (WRITER, OTHER):
+        await started.auth.create_user(user.username, "a long enough password", Role.WRITER)
+    await started.access.create_space(WRITER, "shared", None, "")
+    await started.files.create_files("shared", None, [FileNode(URI=URI, name="file")])
+    yield started
+    await started.stop()
+
+
+async def blobs_left(services: Services) -> list[str]:
+    return [stat.key async for stat in services.blobs.list_keys(ALL_SPACES_PREFIX)]
+
+
+class PausedBody:
+    """Half the bytes, then waits until `resume` is set, then the rest: the moment mid-upload."""
+
+    def __init__(self) -> None:
+        self.halfway = anyio.Event()
+        self.resume = anyio.Event()
+
+    async def __call__(self) -> AsyncIterator[bytes]:
+        yield DATA[: len(DATA) // 2]
+        self.halfway.set()
+        await self.resume.wait()
+        yield DATA[len(DATA) // 2 :]
+
+
+async def upload_with(services: Services, body: PausedBody, meanwhile, user: Principal = WRITER):
+    """Run an upload as `user`, do `meanwhile` when it is half-way, return its outcome."""
+    outcome: dict[str, object] = {}
+
+    async def upload() -> None:
+        try:
+            outcome["result"] = await services.files.upload_content(
+                "shared",
+                None,
+                URI,
+                body(),
+                content_type=None,
+                filename=None,
+                authorize=lambda: services.access.check_user_may_write(user.username, "shared"),
+            )
+        except Exception as exc:  # noqa: BLE001  (the test inspects it)
+            outcome["error"] = exc
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(upload)
+        await body.halfway.wait()
+        await meanwhile()
+        body.resume.set()
+    return outcome
+
+
+async def test_space_deleted_and_created_anew_by_another_user_mid_upload(services):
+    body = PausedBody()
+
+    async def replace_space() -> None:
+        await services.access.delete_space("shared")
+        await services.access.create_space(OTHER, "shared", None, "someone else's now")
+        await services.files.create_files("shared", None, [FileNode(URI=URI, name="theirs")])
+
+    outcome = await upload_with(services, body, replace_space)
+    error = outcome.get("error")
+    assert isinstance(error, ConflictError), outcome
+    assert "deleted and created anew" in str(error) and "'shared'" in str(error)
+    theirs = await services.files.get_file("shared", None, URI)
+    assert (theirs.name, theirs.blobKey, theirs.sha256) == ("theirs", None, None)  # nothing leaked in
+    assert await blobs_left(services) == []  # the refused upload's blob went at once
+
+
+async def test_space_deleted_mid_upload(services):
+    outcome = await upload_with(services, PausedBody(), lambda: services.access.delete_space("shared"))
+    error = outcome.get("error")
+    assert isinstance(error, NotFoundError) and "was deleted during the upload" in str(error), outcome
+    assert await blobs_left(services) == []
+
+
+async def test_grant_revoked_mid_upload(services):
+    await services.access.grant("shared", OTHER.username, Permission.WRITE)
+    before = await services.files.get_file("shared", None, URI)
+    outcome = await upload_with(
+        services, PausedBody(), lambda: services.access.revoke("shared", OTHER.username), user=OTHER
+    )
+    error = outcome.get("error")
+    assert isinstance(error, PermissionDeniedError), outcome
+    assert "writer-b" in str(error) and "refused" in str(error)
+    after = await services.files.get_file("shared", None, URI)
+    assert (after.blobKey, after.nodeVersion) == (before.blobKey, before.nodeVersion)
+    assert await blobs_left(services) == []
+
+
+async def test_a_grant_kept_lets_the_upload_commit(services):
+    outcome = await upload_with(services, PausedBody(), anyio.lowlevel.checkpoint)
+    assert "result" in outcome, outcome
+    [key] = await blobs_left(services)
+    assert (await services.files.get_file("shared", None, URI)).blobKey == key
+
+
+# --- resumable uploads ---------------------------------------------------------------------------------
+
+
+async def chunks(data: bytes):
+    yield data
+
+
+async def staged(services: Services) -> list[str]:
+    return await services.blobs.staged_upload_ids()  # type: ignore[attr-defined]
+
+
+async def test_tus_upload_refused_at_commit_when_the_grant_was_revoked(services):
+    await services.access.grant("shared", OTHER.username, Permission.WRITE)
+    upload = await services.tus.create(OTHER.username, {"space_id": "shared", "file_uri": URI}, len(DATA))
+    await services.tus.append(upload.id, OTHER.username, 0, chunks(DATA[:1000]))
+    await services.access.revoke("shared", OTHER.username)
+    with pytest.raises(PermissionDeniedError, match="writer-b"):
+        await services.tus.append(upload.id, OTHER.username, 1000, chunks(DATA[1000:]))
+    assert await blobs_left(services) == [] and await staged(services) == []
+    with pytest.raises(NotFoundError):
+        await services.tus.status(upload.id, OTHER.username)  # the upload is over
+
+
+@pytest.mark.parametrize("target", ["space", "file"])
+async def test_deleting_the_target_removes_in_flight_tus_uploads_at_once(services, target):
+    upload = await services.tus.create(WRITER.username, {"space_id": "shared", "file_uri": URI}, len(DATA))
+    await services.tus.append(upload.id, WRITER.username, 0, chunks(DATA[:1000]))
+    assert await staged(services) == [upload.id]
+    if target == "space":
+        await services.access.delete_space("shared")
+    else:
+        await services.files.delete_files("shared", None, [URI])
+    assert await staged(services) == []  # at once, not at gc
+    with pytest.raises(NotFoundError):
+        await services.tus.status(upload.id, WRITER.username)
+    assert await blobs_left(services) == []
