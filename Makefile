@@ -33,7 +33,7 @@ $(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(call install,-e '.[test,tracing]')  # tests/operations/test_tracing.py needs the SDK
+	$(call install,-e '.[test]')
 	touch $@ $(VENV)/.serve-installed
 
 serve: $(VENV)/.serve-installed
