@@ -1,34 +1,51 @@
-# The two commands: `make serve` and `make test`. Each creates .venv on first use.
+# The two commands: `make serve` and `make test`. Each creates .venv on first use and needs only
+# Python 3.11+ and PyPI. System components (a browser, ...) are installed by .ci/run, not here.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='-m "not ceph"'
 PYTEST_ARGS ?=
+# uv (from PyPI) installs into the venv 2-3x as fast as pip here (docs/performance.md,
+# First start). USE_UV=0, or a failed uv install, falls back to pip alone.
+USE_UV ?= 1
+# pytest-xdist workers for `make test` (docs/performance.md, The test suite); a file stays on one
+# worker (--dist loadfile), so its module-scoped servers and its order hold. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 2
+PYTEST_FLAGS ?= -q -rs --durations=20
+# Tests that assert latency bounds (tests/load) run in their own CI stage, on a machine to themselves.
+TEST_SELECTION ?= -m "not measurement"
+PORT ?= 8001
 
 .PHONY: serve test bench clean vitalsigns ui-vendor ui-screenshots
+
+# Install $(1) into the venv: with uv when present, with pip if uv is absent or fails.
+define install
+	@if [ -x $(BIN)/uv ] && $(BIN)/uv pip install -q --python $(BIN)/python $(1); then :; \
+	else echo "installing with pip"; $(BIN)/pip install -q $(1); fi
+endef
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "VitalGraph needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	@if [ "$(USE_UV)" = 1 ]; then $(BIN)/pip install -q uv || echo "uv not installable: using pip"; fi
 
 # Stamps re-run the install whenever pyproject.toml changes.
 $(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(call install,-e .)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(call install,-e '.[test]')
 	touch $@ $(VENV)/.serve-installed
 
 serve: $(VENV)/.serve-installed
-	$(BIN)/vitalgraph serve --host 127.0.0.1 --port 8001 --data-dir ./data
+	$(BIN)/vitalgraph serve --host 127.0.0.1 --port $(PORT) --data-dir ./data
 
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) --dist loadfile $(TEST_SELECTION) $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
-	$(BIN)/pip install -q -e '.[bench]'
+	$(call install,-e '.[bench]')
 	$(BIN)/python benchmarks/transfer.py
 
 # VitalSigns (the optional extra vitalgraph[vitalsigns]) needs Python 3.12+: a separate environment

@@ -1,6 +1,12 @@
 """Shared fixtures. Servers a test needs (SeaweedFS, oxigraph, VitalGraph) live in tests/fixtures/."""
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: hypothesis's default (200 ms) is a wall-clock window that examples overrun on
+# a loaded machine, failing tests that are right. Example counts stay as each test sets them.
+settings.register_profile("vitalgraph", deadline=None)
+settings.load_profile("vitalgraph")
 
 pytest_plugins = [
     "tests.fixtures.servers",
@@ -14,3 +20,26 @@ pytest_plugins = [
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.only_with(server="s3")`: keep the test only for those fixture parameters.
+
+    A test that does not apply to one parameter of a fixture (presigning on the local store) is left
+    out at collection (reported as deselected), so that the skips left in a run are only the ones
+    that name a missing system component."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_with")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if marker and any(params.get(name) not in _as_set(wanted) for name, wanted in marker.kwargs.items()):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _as_set(wanted: object) -> set:
+    return set(wanted) if isinstance(wanted, (list, tuple, set)) else {wanted}

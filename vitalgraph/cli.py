@@ -15,7 +15,16 @@ from vitalgraph.client.cli_files import files_app
 from vitalgraph.config import Settings, SettingsError, load_settings
 from vitalgraph.logs import configure_logging
 
-app = typer.Typer(help="VitalGraph: a knowledge-graph server with streaming files.", no_args_is_help=True)
+EXIT_STATUSES = (
+    "Exit statuses: 0 done; 1 failed (the server refused, a transfer failed, the server or a store cannot "
+    "be reached); 2 a missing or invalid setting or option (e.g. no credentials: --token or "
+    "VITALGRAPH_TOKEN); 130 interrupted by Ctrl-C (a download keeps NAME.part to continue next time)."
+)
+app = typer.Typer(
+    help="VitalGraph: a knowledge-graph server with streaming files.",
+    epilog=EXIT_STATUSES,
+    no_args_is_help=True,
+)
 app.add_typer(files_app, name="files")
 app.command()(cli_admin.backup)
 app.command()(cli_admin.verify)

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     READY_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     LOOP_LAG_INTERVAL_SECONDS: float = Field(default=0.1, ge=0, description="0 = no event-loop lag monitor")
     LOOP_LAG_WARN_SECONDS: float = Field(default=0.25, gt=0)
+    # Who may read /metrics: "open" (anyone who reaches the port), "token" (a valid access or API token),
+    # "port" (only on METRICS_PORT, a listener of its own; /metrics on the API port answers 404), or
+    # "auto": open when HOST is a loopback address, token otherwise.
+    METRICS_ACCESS: Literal["auto", "open", "token", "port"] = "auto"
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
+    METRICS_HOST: str | None = Field(default=None, description="address of the metrics port (default: HOST)")
     # Backups the API writes or reads in a local folder must lie inside this one (s3:// locations too are fine).
     BACKUP_ROOT: Path = Path("./backups")
     # How often the per-space usage gauges (/metrics) are recounted; 0 = not exported.
@@ -213,6 +219,21 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _metrics_port_given(self) -> Settings:
+        if (self.METRICS_ACCESS == "port") != (self.METRICS_PORT is not None):
+            raise ValueError(
+                "VITALGRAPH_METRICS_PORT is required with VITALGRAPH_METRICS_ACCESS=port, and only then"
+            )
+        return self
+
+    @property
+    def metrics_access(self) -> Literal["open", "token", "port"]:
+        """METRICS_ACCESS with "auto" decided: open on a loopback address, token anywhere else."""
+        if self.METRICS_ACCESS != "auto":
+            return self.METRICS_ACCESS
+        return "open" if _is_loopback(self.HOST) else "token"
+
     @property
     def max_upload_size(self) -> int | None:
         return self.MAX_STREAMING_FILE_SIZE or None
@@ -228,6 +249,15 @@ class Settings(BaseSettings):
 
 def _comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -1,5 +1,3 @@
-import time
-
 import httpx
 
 from tests.fixtures.servers import ADMIN_PASSWORD
@@ -75,9 +73,13 @@ def test_bad_space_ids_are_refused(api):
         assert "space_id" in response.json()["detail"]
 
 
-def test_repeated_failed_logins_are_throttled_then_let_through_again(server_factory):
+def test_repeated_failed_logins_are_throttled(server_factory):
+    """End to end, with a window far longer than the test: however slowly the argon2 checks run on a
+    loaded machine, the failures stay inside it. When they leave the window again is a matter of the
+    clock, checked with an explicit one in tests/unit/test_login_throttle.py."""
+    window = 600
     server = server_factory(
-        {"VITALGRAPH_LOGIN_MAX_FAILURES": "3", "VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS": "2"},
+        {"VITALGRAPH_LOGIN_MAX_FAILURES": "3", "VITALGRAPH_LOGIN_FAILURE_WINDOW_SECONDS": str(window)},
         name="throttled",
     )
     token = server.token()  # a session from before the attack keeps working throughout
@@ -89,9 +91,7 @@ def test_repeated_failed_logins_are_throttled_then_let_through_again(server_fact
     refused = login(ADMIN_PASSWORD)  # even the right password waits: it is not even checked
     assert refused.status_code == 429
     assert "too many failed logins as 'admin' from 127.0.0.1" in refused.json()["detail"]
-    assert 1 <= int(refused.headers["retry-after"]) <= 2
+    assert 1 <= int(refused.headers["retry-after"]) <= window
     assert login("guess", username="someone-else").status_code == 401  # other accounts are not held back
     headers = {"Authorization": f"Bearer {token}"}
     assert httpx.get(server.url + "/api/spaces", headers=headers).status_code == 200
-    time.sleep(int(refused.headers["retry-after"]))
-    assert login(ADMIN_PASSWORD).status_code == 200

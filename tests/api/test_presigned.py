@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.api.conftest import FileSlot, blob_probe
+from tests.api.conftest import FileSlot
 
 DATA = os.urandom(6 * 1024 * 1024 + 17)  # over one S3 part: a multipart upload's object
 PRESIGNED = "/api/files/presigned"
@@ -21,9 +21,8 @@ def _presign(slot: FileSlot, **params: str) -> httpx.Response:
     return slot.client.get(PRESIGNED, params={**slot.params, **params})
 
 
+@pytest.mark.only_with(server="s3")  # S3 presigns; the local store signs its own links (test_signed_links.py)
 def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
-    if not blob_probe(server).is_s3:
-        pytest.skip("S3 presigned URLs only: the local store signs its own links (test_signed_links.py)")
     assert slot.upload(DATA, content_type="application/pdf", filename="Q3 report é.pdf").status_code == 200
     response = _presign(slot, expires="120")
     assert response.status_code == 200, response.text
@@ -44,18 +43,16 @@ def test_presigned_url_downloads_the_exact_bytes_with_plain_httpx(slot, server):
     assert httpx.get(reply["url"], timeout=30).status_code == 404  # the old upload's object is gone
 
 
+@pytest.mark.only_with(server="s3")  # S3 presigns; the local store signs its own links (test_signed_links.py)
 def test_default_lifetime_is_an_hour(slot, server):
-    if not blob_probe(server).is_s3:
-        pytest.skip("S3 presigned URLs only: the local store signs its own links (test_signed_links.py)")
     slot.upload(b"small")
     reply = _presign(slot).json()
     assert reply["expires_in"] == 3600
     assert httpx.get(reply["url"], timeout=30).content == b"small"
 
 
+@pytest.mark.only_with(server="local")  # the local store only: S3 presigns its own URLs
 def test_local_store_signs_its_own_links(slot, server):
-    if blob_probe(server).is_s3:
-        pytest.skip("the local store only: S3 presigns its own URLs")
     slot.upload(b"bytes", content_type="text/plain", filename="b.txt")
     response = _presign(slot, expires="60")
     assert response.status_code == 200, response.text
@@ -89,9 +86,8 @@ def test_presigning_needs_a_token(slot, server):
     assert response.status_code == 401
 
 
+@pytest.mark.only_with(server="s3")  # S3 presigns; the local store signs its own links (test_signed_links.py)
 def test_an_expired_url_is_refused(slot, server):
-    if not blob_probe(server).is_s3:
-        pytest.skip("S3 presigned URLs only: the local store signs its own links (test_signed_links.py)")
     slot.upload(b"short-lived")
     url = _presign(slot, expires="1").json()["url"]
     time.sleep(2.1)

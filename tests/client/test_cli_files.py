@@ -55,3 +55,35 @@ def test_bad_credentials_and_missing_settings(env, monkeypatch):
     monkeypatch.delenv("VITALGRAPH_CLIENT_PASSWORD")
     unset = runner.invoke(app, ["files", "list", env["space"]])
     assert unset.exit_code == 2 and "no credentials" in unset.output
+    assert "--token" in unset.output and "VITALGRAPH_TOKEN" in unset.output
+    assert "VITALGRAPH_CLIENT_PASSWORD" in unset.output
+
+
+def test_a_token_from_the_flag_or_vitalgraph_token(env, monkeypatch):
+    runner = CliRunner()
+    monkeypatch.delenv("VITALGRAPH_CLIENT_PASSWORD")
+    with VitalGraphClient(password=ADMIN_PASSWORD) as admin:
+        token = admin.api_tokens.create_token("cli").token
+    assert runner.invoke(app, ["files", "--token", token, "list", env["space"]]).exit_code == 0
+    monkeypatch.setenv("VITALGRAPH_TOKEN", token)
+    assert runner.invoke(app, ["files", "list", env["space"]]).exit_code == 0
+    monkeypatch.setenv("VITALGRAPH_TOKEN", "not-a-token")
+    refused = runner.invoke(app, ["files", "list", env["space"]])
+    assert refused.exit_code == 1 and "--token" in refused.output and "VITALGRAPH_TOKEN" in refused.output
+
+
+def test_an_unreachable_server_names_the_option(env):
+    from tests.fixtures.servers import free_port
+
+    result = CliRunner().invoke(
+        app, ["files", "--server-url", f"http://127.0.0.1:{free_port()}", "list", "x"]
+    )
+    assert result.exit_code == 1 and "--server-url" in result.output
+    assert "VITALGRAPH_CLIENT_SERVER_URL" in result.output
+
+
+def test_help_lists_the_exit_statuses():
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for status in ("0 done", "1 failed", "2 a missing or invalid setting", "130 interrupted"):
+        assert status in " ".join(result.output.split()), status

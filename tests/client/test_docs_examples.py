@@ -38,11 +38,8 @@ def test_sync_example_runs_as_written(local_server, tmp_path, monkeypatch, capsy
     from tests.fixtures.servers import ADMIN_PASSWORD
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "q3.pdf").write_bytes(b"%PDF-1.4 quarterly report\n" * 4000)
-    exec(
-        compile(_against(local_server, "sync-example"), str(DOCS), "exec"),
-        {"__name__": "docs_example", "PASSWORD": ADMIN_PASSWORD},
-    )
+    monkeypatch.setenv("VITALGRAPH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    exec(compile(_against(local_server, "sync-example"), str(DOCS), "exec"), {"__name__": "docs_example"})
     assert (tmp_path / "q3-copy.pdf").read_bytes() == (tmp_path / "q3.pdf").read_bytes()
     printed = capsys.readouterr().out
     assert "104000 " in printed and "application/pdf" in printed
@@ -53,10 +50,8 @@ def test_async_example_runs_as_written(local_server, tmp_path, monkeypatch, caps
     from tests.fixtures.servers import ADMIN_PASSWORD
 
     monkeypatch.chdir(tmp_path)
-    exec(
-        compile(_against(local_server, "async-example"), str(DOCS), "exec"),
-        {"__name__": "docs_example", "PASSWORD": ADMIN_PASSWORD},
-    )
+    monkeypatch.setenv("VITALGRAPH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    exec(compile(_against(local_server, "async-example"), str(DOCS), "exec"), {"__name__": "docs_example"})
     expected = b"".join(f"{n},row {n}\n".encode() for n in range(100_000))
     assert (tmp_path / "rows.csv").read_bytes() == expected
     assert capsys.readouterr().out.split() == [str(len(expected))]

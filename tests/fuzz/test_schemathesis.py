@@ -20,6 +20,9 @@ from vitalgraph.config import Settings
 
 MAX_EXAMPLES = int(os.environ.get("VITALGRAPH_FUZZ_EXAMPLES", "25"))
 
+# tus chunks are raw bytes like application/octet-stream, which schemathesis knows how to send.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+
 # The spec is the app's own; building the app starts nothing (stores open in its lifespan).
 schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 

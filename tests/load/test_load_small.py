@@ -9,7 +9,12 @@ fails both the probe bound and the server's own loop-lag bound. Figures for 50 x
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.load import run_load
+
+# A measurement with latency bounds: `make test` leaves it out; `.ci/run measurements` runs it.
+pytestmark = pytest.mark.measurement
 
 MiB = 1024 * 1024
 PROBE_P99_BOUND_MS = 500

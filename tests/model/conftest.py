@@ -24,16 +24,8 @@ from vitalgraph.model import (
     KGURISlot,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# ../shared next to the repo; from a git worktree (/work/wt/<name>) it is further up.
-FIXTURES_DIR = next(
-    (
-        d / "shared" / "vitalsigns_fixtures"
-        for d in REPO_ROOT.parents
-        if (d / "shared" / "vitalsigns_fixtures").is_dir()
-    ),
-    REPO_ROOT.parent / "shared" / "vitalsigns_fixtures",
-)
+# Golden files written by VitalSigns itself, kept in the repository (see tests/fixtures/vitalsigns/README.md).
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "vitalsigns"
 
 FILE_URI = "http://example.org/space1/file/abc123"
 ENTITY_URI = "http://example.org/space1/org/acme"
@@ -79,10 +71,10 @@ FIXTURE_NAMES = sorted(build_fixture_objects())
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    if not FIXTURES_DIR.is_dir():
-        pytest.skip(
-            f"VitalSigns golden fixtures not found at {FIXTURES_DIR} (expected ../shared next to the repo)"
-        )
+    """The golden files; missing ones are a broken checkout, so the test fails (it never skips)."""
+    assert (FIXTURES_DIR / "properties.json").is_file(), (
+        f"VitalSigns golden fixtures missing from {FIXTURES_DIR}"
+    )
     return FIXTURES_DIR
 
 

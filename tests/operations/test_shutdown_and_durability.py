@@ -45,6 +45,12 @@ def _start_download(server, space: str, uri: str):
     return sock, first
 
 
+# Grace periods far longer than any step of a test takes, even on a loaded machine: "the server did not
+# wait for the grace period" is then shown by its exit coming long before it, not by a tight time window.
+LONG_GRACE_SECONDS = 600
+EXIT_BOUND_SECONDS = 180  # how long a test waits for an exit that must come (a bound for a hang)
+
+
 def _wait_exit(server, timeout: float) -> float:
     started = time.monotonic()
     server.process.wait(timeout)
@@ -52,8 +58,8 @@ def _wait_exit(server, timeout: float) -> float:
 
 
 def test_sigterm_lets_a_slow_download_finish(server_factory):
-    server = server_factory({"VITALGRAPH_SHUTDOWN_GRACE_SECONDS": "30"})
-    data = os.urandom(48 * MiB)
+    server = server_factory({"VITALGRAPH_SHUTDOWN_GRACE_SECONDS": str(LONG_GRACE_SECONDS)})
+    data = os.urandom(16 * MiB)
     with server.client() as api:
         space = make_space(api)
         [uri] = make_file_nodes(api, space, 1)
@@ -69,7 +75,7 @@ def test_sigterm_lets_a_slow_download_finish(server_factory):
         time.sleep(0.02)
     sock.close()
     assert hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
-    assert _wait_exit(server, 20) < 20
+    assert _wait_exit(server, EXIT_BOUND_SECONDS) < LONG_GRACE_SECONDS / 2  # it did not sit out the grace
     assert server.process.returncode in CLEAN_EXIT, server.log()
 
 
@@ -82,13 +88,13 @@ def test_sigterm_cuts_a_stalled_download_at_the_grace_deadline(server_factory):
     sock, _ = _start_download(server, space, uri)  # and then never reads on
     started = time.monotonic()
     server.process.send_signal(signal.SIGTERM)
-    server.process.wait(20)
-    assert 0.9 < time.monotonic() - started < 15
+    server.process.wait(EXIT_BOUND_SECONDS)  # the grace ran out: the stalled download did not hold it
+    assert time.monotonic() - started > 0.9  # and it was given its grace first
     sock.close()
 
 
 def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory, backend):
-    server = server_factory({**backend.env, "VITALGRAPH_SHUTDOWN_GRACE_SECONDS": "30"})
+    server = server_factory({**backend.env, "VITALGRAPH_SHUTDOWN_GRACE_SECONDS": str(LONG_GRACE_SECONDS)})
     store = backend.view(server)
     old = os.urandom(MiB)
     with server.client() as api:
@@ -114,7 +120,9 @@ def test_sigterm_aborts_an_upload_and_keeps_the_previous_content(server_factory,
         body += sock.recv(65536)
     assert "shutting down" in json.loads(body)["detail"]
     sock.close()
-    assert _wait_exit(server, 20) < 10, "an upload must not hold the server for the grace period"
+    assert _wait_exit(server, EXIT_BOUND_SECONDS) < LONG_GRACE_SECONDS / 2, (
+        "an upload must not hold the server for the grace period"
+    )
     assert server.process.returncode in CLEAN_EXIT, server.log()
 
     assert store.staging() == []

@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from vitalgraph import tracing
 from vitalgraph.api.audit import AuditMiddleware
 from vitalgraph.api.errors import install_error_handlers
+from vitalgraph.api.explorer import install_explorer
 from vitalgraph.api.metrics import Metrics
 from vitalgraph.api.request_context import RequestContextMiddleware
 from vitalgraph.api.routes import (
@@ -39,6 +40,11 @@ from vitalgraph.api.urls import PublicLocationMiddleware
 from vitalgraph.config import Settings
 from vitalgraph.services.container import Services
 
+API_DESCRIPTION = """A knowledge-graph server with streaming files. Click **Authorize** and either log in
+with a username and password (`login`) or paste an API token (`token`). Uploads take the raw bytes or
+multipart/form-data; downloads support Range, If-Range, If-None-Match and If-Match.
+Documentation: the `docs/` folder of the repository (api.md, client.md, security.md)."""
+
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """An app that starts its own services from `settings`, or serves ones already started."""
@@ -62,9 +68,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             usage_task = asyncio.create_task(
                 metrics.watch_usage(running, settings.USAGE_METRICS_INTERVAL_SECONDS)
             )
+        metrics_port = metrics.serve_on_port(settings) if settings.metrics_access == "port" else None
         try:
             yield
         finally:
+            if metrics_port is not None:
+                metrics_port.close()
             for task in (gc_task, lag_task, usage_task):
                 if task is not None:
                     task.cancel()
@@ -72,7 +81,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 await running.stop()
 
     metrics = Metrics()
-    app = FastAPI(title="VitalGraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="VitalGraph",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by install_explorer from local assets, not a CDN
+        redoc_url=None,
+    )
+    install_explorer(app)
     app.state.metrics = metrics
     app.state.shutdown = ShutdownCoordinator()
     if settings.AUDIT_ENABLED:  # inside the request context: request ids are set by then

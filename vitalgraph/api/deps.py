@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 from pydantic import AfterValidator
 from starlette.requests import ClientDisconnect
 
@@ -28,7 +28,20 @@ from vitalgraph.services.container import Services
 # ASCII digits only (str.isdigit() also takes the Latin-1 "²", "³" and "¹", which int() refuses), and at
 # most 19 of them: any byte count fits, and int() is never handed thousands of digits.
 _HEADER_INTEGER = re.compile(r"[0-9]{1,19}")
-_bearer = HTTPBearer(auto_error=False)
+# Two ways to say who you are, both sent as `Authorization: Bearer ...`; OpenAPI lists both, so the
+# explorer at /docs offers a username/password login (OAuth2 password flow against /api/login) and a
+# box for an API token.
+_login = OAuth2PasswordBearer(
+    tokenUrl="/api/login",
+    auto_error=False,
+    scheme_name="login",
+    description="Log in with a username and password; the access token from /api/login is sent as Bearer.",
+)
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token (POST /api/tokens) or an access token, sent as `Authorization: Bearer ...`.",
+)
 
 
 async def get_services(request: Request) -> Services:
@@ -40,17 +53,23 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def current_principal(
-    request: Request,
-    services: ServicesDep,
+async def bearer_token(
+    login_token: Annotated[str | None, Depends(_login)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str | None:
+    """The bearer token of the request, if any (both schemes read the same header)."""
+    return credentials.credentials if credentials is not None else login_token
+
+
+async def current_principal(
+    request: Request, services: ServicesDep, token: Annotated[str | None, Depends(bearer_token)]
 ) -> Principal:
     """The caller, from a JWT access token or an API token; AuthenticationError (401) otherwise."""
-    if credentials is None:
+    if token is None:
         raise AuthenticationError(
             "missing bearer token: log in at /api/login and send 'Authorization: Bearer <token>'"
         )
-    principal = await services.auth.authenticate(credentials.credentials)
+    principal = await services.auth.authenticate(token)
     note_actor(request, principal.username)
     return principal
 

@@ -29,6 +29,7 @@ from vitalgraph.api.idle import IdleTimeout, IdleWatchdog
 from vitalgraph.api.ranges import (
     ByteRange,
     content_range,
+    if_match_fails,
     if_none_match_hits,
     if_range_allows_partial,
     parse_range_header,
@@ -85,6 +86,12 @@ def build_download_response(
     if last_modified_http is not None:
         validators["Last-Modified"] = last_modified_http
 
+    if if_match_fails(request.headers.get("if-match"), etag):
+        return JSONResponse(
+            {"detail": f"If-Match does not name the current ETag {etag}: the content was replaced"},
+            status_code=412,
+            headers=validators,
+        )
     if if_none_match_hits(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=validators)
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,9 +22,15 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    start_http_server,
 )
 
 from vitalgraph.blobs.chunking import close_stream
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from vitalgraph.config import Settings
 
 logger = logging.getLogger("vitalgraph.metrics")
 FLUSH_EVERY_BYTES = 1024 * 1024
@@ -91,6 +100,14 @@ class Metrics:
                 if labels[0] not in seen:
                     gauge.remove(*labels)
 
+    def serve_on_port(self, settings: Settings) -> MetricsListener:
+        """Serve this registry on METRICS_HOST (default HOST):METRICS_PORT, in a thread of its own."""
+        assert settings.METRICS_PORT is not None
+        host = settings.METRICS_HOST or settings.HOST
+        server, thread = start_http_server(settings.METRICS_PORT, host, registry=self.registry)
+        logger.info("metrics on http://%s:%d/metrics", host, settings.METRICS_PORT)
+        return MetricsListener(server, thread)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -128,3 +145,16 @@ class Metrics:
                 self.loop_lag_max.set(lag)
             if lag > warn_after:
                 logger.warning("event loop lagged %.3f s (something blocked it or it is saturated)", lag)
+
+
+@dataclass
+class MetricsListener:
+    """The separate metrics port (METRICS_ACCESS=port); `close()` stops it and frees the port."""
+
+    server: WSGIServer
+    thread: threading.Thread
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

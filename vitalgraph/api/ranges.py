@@ -168,6 +168,16 @@ def if_range_allows_partial(if_range: str | None, etag: str, last_modified_http:
     return requested is not None and requested == _parse_http_date(last_modified_http)
 
 
+def if_match_fails(header: str | None, etag: str) -> bool:
+    """Whether If-Match rules the request out (RFC 9110 §13.1.1): present, not "*", and no tag in it
+    matches `etag` strongly (a weak tag never does)."""
+    if header is None or header.strip(_OWS) == "*":
+        return False
+    if etag.startswith("W/"):
+        return True
+    return etag not in _ENTITY_TAG.findall(header)
+
+
 def if_none_match_hits(header: str | None, etag: str) -> bool:
     """Whether If-None-Match names the current representation (weak comparison, RFC 9110 §13.1.2)."""
     if header is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any
@@ -196,11 +196,26 @@ class DownloadPlan:
         self.pinned = expected is not None
         self.offset = 0
         self.resumed = 0
+        self.continued_from = 0
+        self._continuing = False
         self.complete = False
         self._retries = _Retries(config, allowed=True)
         self._hash = BackgroundHasher()
         self._pending: list[bytes] = []
         self._pending_size = 0
+
+    def continue_at(self, kept: int, kept_bytes: Iterable[bytes]) -> None:
+        """Start after the first `kept` bytes, saved by an earlier run of the same (pinned) content; they
+        are hashed here, so the SHA-256 check still covers the whole file."""
+        assert self.pinned and self.info is not None and 0 <= kept <= self.info.size
+        for chunk in kept_bytes:
+            if self.verify:
+                self._hash.update(chunk)
+        self.offset = self.continued_from = kept
+        self._continuing = kept > 0
+        self.progress.total = self.info.size
+        self.progress.report(kept)
+        self.complete = kept == self.info.size
 
     def next_call(self) -> Call[Any]:
         if self.offset and self.info is not None and self.info.sha256:
@@ -236,7 +251,10 @@ class DownloadPlan:
                 f"asked for bytes {self.offset}- of {self.info.size} but got Content-Range "
                 f"{response.headers.get('content-range')!r}"
             )
-        self.resumed += 1
+        if self._continuing:  # the first request of a continuation: not a resume after a drop
+            self._continuing = False
+        else:
+            self.resumed += 1
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Bytes just received; returns the pieces ready to pass on. Reads of a quarter chunk or more go
@@ -278,7 +296,9 @@ class DownloadPlan:
 
     def result(self, path: Any = None) -> DownloadResult:
         assert self.info is not None
-        return DownloadResult(**self.info.model_dump(), path=path, resumed=self.resumed)
+        return DownloadResult(
+            **self.info.model_dump(), path=path, resumed=self.resumed, continued_from=self.continued_from
+        )
 
     def _take_pending(self) -> bytes:
         piece = bytes(self._pending[0]) if len(self._pending) == 1 else b"".join(self._pending)
@@ -286,6 +306,14 @@ class DownloadPlan:
         if self.verify:
             self._hash.update(piece)
         return piece
+
+
+def continuation(kept: int, kept_etag: str | None, info: ContentInfo, first_try: bool) -> tuple[int, bool]:
+    """For a download that continues across runs: how many bytes of an earlier run's part to keep (those
+    of the same content, by ETag), and whether a kept part is being discarded (the file changed)."""
+    etag = f'"{info.sha256}"' if info.sha256 else None
+    same = first_try and etag is not None and kept_etag == etag and 0 < kept <= info.size
+    return (kept if same else 0), (not same and (kept_etag is not None or not first_try))
 
 
 def content_info(uri: str, headers: httpx.Headers) -> ContentInfo:

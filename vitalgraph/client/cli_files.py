@@ -35,13 +35,35 @@ GraphOption = Annotated[
 ]
 
 
+# Exit statuses of `vitalgraph files ...` (also listed in `vitalgraph --help`).
+EXIT_FAILED = 1  # the server refused, the transfer failed, or it cannot be reached
+EXIT_USAGE = 2  # a missing or invalid setting: no credentials, a bad option value
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT); a download keeps its .part to continue next time
+
+CREDENTIALS_HINT = (
+    "pass --token (or set VITALGRAPH_TOKEN), or --username and --password "
+    "(or set VITALGRAPH_CLIENT_USERNAME and VITALGRAPH_CLIENT_PASSWORD)"
+)
+SERVER_HINT = "check --server-url (or VITALGRAPH_CLIENT_SERVER_URL) and that the server runs"
+
+
 @files_app.callback()
 def connection(
     ctx: typer.Context,
-    server_url: Annotated[str | None, typer.Option(help="e.g. http://127.0.0.1:8001")] = None,
-    username: Annotated[str | None, typer.Option()] = None,
-    password: Annotated[str | None, typer.Option(help="better: VITALGRAPH_CLIENT_PASSWORD")] = None,
-    api_key: Annotated[str | None, typer.Option(help="a bearer token, sent as is")] = None,
+    server_url: Annotated[
+        str | None,
+        typer.Option(help="e.g. http://127.0.0.1:8001 (default; or VITALGRAPH_CLIENT_SERVER_URL)"),
+    ] = None,
+    username: Annotated[str | None, typer.Option(help="or VITALGRAPH_CLIENT_USERNAME")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="better: VITALGRAPH_CLIENT_PASSWORD (not in shell history)")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", "--api-key", envvar="VITALGRAPH_TOKEN", help="an API token (or an access token)"
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="client settings file (TOML or YAML)")
     ] = None,
@@ -51,25 +73,43 @@ def connection(
         "server_url": server_url,
         "username": username,
         "password": password,
-        "api_key": api_key,
+        "api_key": token,
         "config_file": config,
     }
 
 
+def _fail(message: str, status: int) -> typer.Exit:
+    stderr.print(f"vitalgraph files: {message}", markup=False, highlight=False)
+    return typer.Exit(status)
+
+
 @contextlib.contextmanager
 def _client(ctx: typer.Context) -> Iterator[VitalGraphClient]:
-    """A logged-in client; any client error ends the command with its message and exit status 1."""
-    from vitalgraph.client import ClientConfigError, VitalGraphClient, VitalGraphClientError
+    """A logged-in client; a client error ends the command with a message naming what to change."""
+    from vitalgraph.client import (
+        AuthenticationError,
+        ClientConfig,
+        ClientConfigError,
+        NetworkError,
+        VitalGraphClient,
+        VitalGraphClientError,
+    )
 
     try:
-        with VitalGraphClient(**ctx.obj) as client:
+        settings = {k: v for k, v in ctx.obj.items() if k != "config_file"}
+        config = ClientConfig.load(ctx.obj["config_file"], **settings)
+        if not config.credentials_given():
+            raise _fail(f"no credentials: {CREDENTIALS_HINT}", EXIT_USAGE)
+        with VitalGraphClient(config=config) as client:
             yield client
     except ClientConfigError as exc:
-        stderr.print(f"vitalgraph files: {exc}")
-        raise typer.Exit(2) from None
+        raise _fail(str(exc), EXIT_USAGE) from None
+    except AuthenticationError as exc:
+        raise _fail(f"{exc} ({CREDENTIALS_HINT})", EXIT_FAILED) from None
+    except NetworkError as exc:
+        raise _fail(f"{exc} ({SERVER_HINT})", EXIT_FAILED) from None
     except VitalGraphClientError as exc:
-        stderr.print(f"vitalgraph files: {exc}")
-        raise typer.Exit(1) from None
+        raise _fail(str(exc), EXIT_FAILED) from None
 
 
 @contextlib.contextmanager
@@ -130,11 +170,42 @@ def download(
         Path, typer.Argument(dir_okay=False, help="written as DESTINATION.part until verified")
     ],
     graph_id: GraphOption = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume/--no-resume",
+            help="continue an interrupted download from DESTINATION.part (its ETag is kept beside it)",
+        ),
+    ] = True,
 ) -> None:
-    """Stream a file node's content to a local file, resuming after drops and verifying its SHA-256."""
-    with _client(ctx) as client, _progress_bar(f"download {destination.name}") as progress:
-        result = client.files.download_file_stream(
-            space_id, graph_id, file_uri, destination, progress=progress
+    """Stream a file node's content to a local file, resuming after drops and verifying its SHA-256.
+
+    Interrupted (Ctrl-C, a lost connection), it leaves DESTINATION.part and DESTINATION.part.etag; run
+    the same command again to continue with If-Range. If the file changed on the server meanwhile, it
+    starts over and says so. --no-resume always starts from the first byte.
+    """
+    with _client(ctx) as client:
+        try:
+            with _progress_bar(f"download {destination.name}") as progress:
+                result = client.files.download_file_stream(
+                    space_id, graph_id, file_uri, destination, progress=progress, resume=resume
+                )
+        except KeyboardInterrupt:
+            part = destination.with_name(destination.name + ".part")
+            kept = part.stat().st_size if resume and part.exists() else 0
+            hint = (
+                f"kept {kept} bytes in {part}; run the same command again to continue"
+                if resume
+                else "nothing kept"
+            )
+            raise _fail(f"interrupted: {hint}", EXIT_INTERRUPTED) from None
+    if result.started_over:
+        typer.echo(
+            f"the file changed on the server since the interrupted download: started over ({destination}.part)"
+        )
+    elif result.continued_from:
+        typer.echo(
+            f"continued the interrupted download from byte {result.continued_from} of {result.size} (If-Range)"
         )
     resumed = f", resumed {result.resumed}x" if result.resumed else ""
     typer.echo(f"downloaded {result.size} bytes to {destination} (sha256 verified{resumed})")

@@ -160,10 +160,16 @@ class ContentInfo(_Reply):
 
 
 class DownloadResult(ContentInfo):
-    """A finished download. `path` is set when it went to a file; `resumed` counts resumes after drops."""
+    """A finished download. `path` is set when it went to a file; `resumed` counts resumes after drops.
+
+    With `resume=True`: `continued_from` is how many bytes an earlier, interrupted run had kept (0 when
+    there was nothing to continue), and `started_over` says a kept `.part` belonged to content that has
+    since been replaced on the server, so it was discarded."""
 
     path: Path | None = None
     resumed: int = 0
+    continued_from: int = 0
+    started_over: bool = False
 
 
 # --- knowledge graph ------------------------------------------------------------------------------

@@ -135,15 +135,23 @@ class AuthService:
             accounts.graph, max_failures=0, window_seconds=1
         )
         self._hasher = PasswordHasher()
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))  # equal work for unknown usernames
+        self._dummy_hash: str | None = None  # made at the first login, not at start (see _dummy)
         self._users_lock = asyncio.Lock()
+
+    async def _dummy(self) -> str:
+        """A hash to check unknown usernames against, so they cost what known ones do. Made on first use:
+        one argon2 hash less at start (a second login may make it again; no harm)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(self._hasher.hash, secrets.token_urlsafe(16))
+        return self._dummy_hash
 
     # --- login, refresh, logout ---------------------------------------------------------------------
     async def login(self, username: str, password: str, client: str = "unknown") -> TokenPair:
         """`client` (the caller's address) is what repeated failures are throttled by (429)."""
         await self.login_throttle.check(username, client)
         known = await self._password_hash_of(username)
-        verified = await asyncio.to_thread(_verify, self._hasher, known or self._dummy_hash, password)
+        dummy = await self._dummy()  # made for known and unknown usernames alike: equal work either way
+        verified = await asyncio.to_thread(_verify, self._hasher, known or dummy, password)
         if known is None or not verified:
             await self.login_throttle.failed(username, client)
             raise AuthenticationError("wrong username or password")

@@ -35,6 +35,7 @@ from vitalgraph.api.digests import sha256_from_field
 from vitalgraph.api.download import RangeStreamResponse, build_download_response
 from vitalgraph.api.json_body import read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
+from vitalgraph.api.openapi import DOWNLOAD_RESPONSES, upload_body
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.errors import InvalidInputError
@@ -72,6 +73,7 @@ class UploadResponse(BaseModel):
 async def create_files(
     request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
+    """Create file nodes from JSON-LD (one object, a list, or a graph); content comes later."""
     objects = await read_graph_objects(request)
     uris = await services.files.create_files(space_id, graph_id, objects)
     return {"created_uris": uris, "created_count": len(uris)}
@@ -146,6 +148,7 @@ async def delete_files(
     uri: OptionalUri = None,
     uri_list: UriList = None,
 ) -> dict:
+    """Delete file nodes and their content; all or none."""
     deleted = await services.files.delete_files(
         space_id,
         graph_id,
@@ -265,8 +268,17 @@ async def _serve(request: Request, services: ServicesDep, content: FileContent) 
 
 
 # One route per method (not api_route(methods=[...])): OpenAPI needs a distinct operationId for each.
-@router.post("/stream/upload", response_model=UploadResponse, dependencies=[Depends(require_streaming)])
-@router.put("/stream/upload", response_model=UploadResponse, dependencies=[Depends(require_streaming)])
+_STREAM_UPLOAD = {
+    "response_model": UploadResponse,
+    "dependencies": [Depends(require_streaming)],
+    "openapi_extra": upload_body(raw=True, multipart=True),
+    "summary": "Upload a file's content (raw or multipart)",
+}
+_DOWNLOAD = {"responses": DOWNLOAD_RESPONSES, "response_class": Response}
+
+
+@router.post("/stream/upload", **_STREAM_UPLOAD)
+@router.put("/stream/upload", **_STREAM_UPLOAD)
 async def stream_upload(
     request: Request,
     services: ServicesDep,
@@ -285,15 +297,19 @@ async def stream_upload(
     )
 
 
-@router.get("/stream/download", dependencies=[Depends(require_streaming)])
-@router.head("/stream/download", dependencies=[Depends(require_streaming)])
+@router.get("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
+@router.head("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
 async def stream_download(
     request: Request, services: ServicesDep, space_id: ReadableSpace, uri: FileUri, graph_id: GraphId = None
 ) -> Response:
+    """Stream a file node's content: the whole file, or the byte ranges asked for with `Range`.
+
+    `If-Range` (resume only if unchanged), `If-None-Match` (304) and `If-Match` (412) take the ETag, the
+    SHA-256 of the content; HEAD answers the headers alone, so `curl -C -` and `wget -c` resume."""
     return await _download(request, services, space_id, graph_id, uri)
 
 
-@router.post("/upload", response_model=UploadResponse)
+@router.post("/upload", response_model=UploadResponse, openapi_extra=upload_body(raw=False, multipart=True))
 async def legacy_upload(
     request: Request,
     services: ServicesDep,
@@ -306,8 +322,8 @@ async def legacy_upload(
     return await _upload(request, services, principal, space_id, graph_id, uri, None, multipart_only=True)
 
 
-@router.get("/download")
-@router.head("/download")
+@router.get("/download", **_DOWNLOAD)
+@router.head("/download", **_DOWNLOAD)
 async def legacy_download(
     request: Request,
     services: ServicesDep,
@@ -315,6 +331,7 @@ async def legacy_download(
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
 ) -> Response:
+    """The existing VitalGraph route: the same responses as /api/files/stream/download."""
     return await _download(request, services, space_id, graph_id, uri)
 
 
@@ -375,8 +392,8 @@ async def presigned_download(
     return PresignedResponse(**{**link.__dict__, "expires_at": link.expires_at.isoformat()})
 
 
-@router.get("/signed", name="signed_download", dependencies=[Depends(require_streaming)])
-@router.head("/signed", dependencies=[Depends(require_streaming)])
+@router.get("/signed", name="signed_download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
+@router.head("/signed", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
 async def signed_download(
     request: Request,
     services: ServicesDep,

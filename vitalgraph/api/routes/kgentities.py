@@ -152,6 +152,7 @@ async def detach_file(
 async def list_attached_files(
     services: ServicesDep, space_id: ReadableSpace, entity_uri: EntityUri, graph_id: GraphId = None
 ) -> dict:
+    """The file nodes attached to an entity through its frames and slots."""
     files = await services.kgentities.attached_files(space_id, graph_id, entity_uri)
     return {
         "entity_uri": entity_uri,

@@ -74,5 +74,6 @@ async def delete_kgtypes(
     uri: OptionalUri = None,
     uri_list: UriList = None,
 ) -> dict:
+    """Delete KG types named by `uri` or `uri_list`; all or none."""
     deleted = await services.kgtypes.delete(space_id, graph_id, uris_to_delete(uri, uri_list))
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from vitalgraph.api.deps import ServicesDep
-from vitalgraph.errors import StorageUnavailableError
+from vitalgraph.api.deps import ServicesDep, bearer_token
+from vitalgraph.errors import AuthenticationError, NotFoundError, StorageUnavailableError
 from vitalgraph.services.container import Services
 
 router = APIRouter(tags=["operations"])
@@ -55,8 +56,31 @@ async def _check(probe: object, timeout: float) -> str:
     return "ok"
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(request: Request) -> Response:
-    """Prometheus text exposition of this server's metrics."""
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"description": "METRICS_ACCESS=token (the default off loopback) and no valid token was sent"},
+        404: {"description": "METRICS_ACCESS=port: the metrics are on METRICS_PORT, not here"},
+    },
+)
+async def metrics(
+    request: Request, services: ServicesDep, token: Annotated[str | None, Depends(bearer_token)]
+) -> Response:
+    """Prometheus text exposition of this server's metrics.
+
+    Who may read it is the setting METRICS_ACCESS: `open`, `token` (any valid access or API token),
+    or `port` (served on METRICS_PORT only). The default is open when the server listens on a
+    loopback address and token otherwise."""
+    access = services.settings.metrics_access
+    if access == "port":
+        raise NotFoundError("metrics are served on their own port (METRICS_ACCESS=port, METRICS_PORT)")
+    if access == "token":
+        if token is None:
+            raise AuthenticationError(
+                "/metrics needs a bearer token (METRICS_ACCESS=token, the default when HOST is not loopback)"
+            )
+        await services.auth.authenticate(token)
     registry = request.app.state.metrics
     return Response(registry.render(), media_type=registry.content_type)

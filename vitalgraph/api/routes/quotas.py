@@ -114,6 +114,7 @@ async def set_space_organization(
 async def organization_usage(
     organization: Organization, services: ServicesDep, _: AdminDep
 ) -> OrganizationUsage:
+    """The organization's spaces, the bytes and files they hold together, and its quota (admin only)."""
     quota = await services.quotas.organization_quota(organization)
     return OrganizationUsage(
         organization=organization,

@@ -69,6 +69,7 @@ async def list_spaces(services: ServicesDep, principal: PrincipalDep) -> SpaceLi
 
 @router.get("/{space_id}", response_model=SpaceOut)
 async def get_space(space_id: ReadableSpaceInPath, services: ServicesDep) -> SpaceOut:
+    """One space: its id, name and description (404 without read access)."""
     return SpaceOut.of(await services.spaces.get(space_id))
 
 
@@ -88,6 +89,7 @@ async def update_space(space_id: ManageableSpaceInPath, body: SpaceUpdate, servi
 
 @router.delete("/{space_id}")
 async def delete_space(space_id: ManageableSpaceInPath, services: ServicesDep) -> dict:
+    """Delete a space with every graph object and file content in it."""
     await services.access.delete_space(space_id)
     return {"deleted": space_id}
 
@@ -114,6 +116,7 @@ class GrantList(BaseModel):
 
 @router.get("/{space_id}/grants", response_model=GrantList)
 async def list_grants(space_id: SpaceIdPath, services: ServicesDep, _: AdminDep) -> GrantList:
+    """Who may read or write this space, besides the admins (admin only)."""
     grants = await services.access.list_grants(space_id)
     return GrantList(space_id=space_id, grants=[GrantOut(username=u, level=level) for u, level in grants])
 
@@ -129,5 +132,6 @@ async def put_grant(
 
 @router.delete("/{space_id}/grants/{username}")
 async def revoke_grant(space_id: SpaceIdPath, username: Username, services: ServicesDep, _: AdminDep) -> dict:
+    """Take a user's access to this space away (admin only)."""
     await services.access.revoke(space_id, username)
     return {"space_id": space_id, "revoked": username}

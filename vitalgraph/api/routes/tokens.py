@@ -62,6 +62,7 @@ class TokenList(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
 async def create_token(body: TokenCreate, services: ServicesDep, principal: PrincipalDep) -> TokenCreated:
+    """A new API token for the caller; the secret is shown in this reply only."""
     owner = body.username or principal.username
     if owner != principal.username:
         services.access.require_admin(principal, "create API tokens for other users")

@@ -137,6 +137,7 @@ def _capabilities(services: ServicesDep) -> dict[str, str]:
 @router.options("")
 @router.options("/")
 async def tus_options(services: ServicesDep, _: PrincipalDep) -> Response:
+    """tus discovery: the version, extensions, maximum size and checksum algorithms."""
     return Response(status_code=204, headers=_capabilities(services))
 
 
@@ -171,6 +172,7 @@ async def tus_create(request: Request, services: ServicesDep, principal: Princip
 
 @router.head("/{upload_id}", name="tus_head")
 async def tus_head(upload_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
+    """The upload's offset and length, so a client knows where to resume."""
     await _check_upload_access(services, principal, upload_id)
     progress = await services.tus.status(upload_id, principal.username)
     upload = progress.upload
@@ -188,10 +190,21 @@ async def tus_head(upload_id: str, services: ServicesDep, principal: PrincipalDe
     return Response(status_code=200, headers=headers)
 
 
-@router.patch("/{upload_id}")
+@router.patch(
+    "/{upload_id}",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The next chunk of the file, starting at Upload-Offset.",
+            "content": {CHUNK_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def tus_patch(
     upload_id: str, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> Response:
+    """Append a chunk (`application/offset+octet-stream`) at `Upload-Offset`; an optional
+    `Upload-Checksum` (sha1 or sha256) is checked before the chunk counts."""
     _check_chunk_type(request)
     offset = header_integer(request, "Upload-Offset")
     if offset is None:
@@ -211,6 +224,7 @@ async def tus_patch(
 
 @router.delete("/{upload_id}")
 async def tus_terminate(upload_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
+    """Abandon the upload and free what it stored."""
     await _check_upload_access(services, principal, upload_id)
     await services.tus.terminate(upload_id, principal.username)
     return Response(status_code=204)

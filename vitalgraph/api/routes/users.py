@@ -57,12 +57,14 @@ async def create_user(body: UserCreate, services: ServicesDep, _: AdminDep) -> U
 
 @router.get("", response_model=UserList)
 async def list_users(services: ServicesDep, _: AdminDep) -> UserList:
+    """Every user and role (admin only)."""
     users = await services.auth.list_users()
     return UserList(users=[UserOut.of(u) for u in users], total_count=len(users))
 
 
 @router.get("/{username}", response_model=UserOut)
 async def get_user(username: Username, services: ServicesDep, _: AdminDep) -> UserOut:
+    """One user and role (admin only)."""
     return UserOut.of(await services.auth.get_user(username))
 
 

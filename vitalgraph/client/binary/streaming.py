@@ -291,6 +291,54 @@ class FilePathConsumer(BinaryConsumer):
         self._file = open(self.part_path, "wb")
 
 
+class ResumableFileConsumer(FilePathConsumer):
+    """A `<path>.part` that outlives an interrupted run: `abort()` keeps it, with the content's ETag in
+    `<path>.part.etag`, so the next run can ask for the rest (If-Range) instead of starting over."""
+
+    def __init__(self, file_path: PathLike, create_dirs: bool = True) -> None:
+        super().__init__(file_path, create_dirs)
+        self.etag_path = self.part_path.with_name(self.part_path.name + ".etag")
+
+    def kept(self) -> tuple[int, str | None]:
+        """Bytes an earlier run left in the part file, and the ETag they belong to (0, None: nothing)."""
+        try:
+            etag = self.etag_path.read_text().strip()
+            return self.part_path.stat().st_size, etag or None
+        except OSError:
+            return 0, None
+
+    def kept_bytes(self, size: int, chunk_size: int) -> Iterator[bytes]:
+        with open(self.part_path, "rb") as part:
+            left = size
+            while left and (chunk := part.read(min(chunk_size, left))):
+                left -= len(chunk)
+                yield chunk
+
+    def begin(self, etag: str, keep: int) -> None:
+        """Write the ETag beside the part and keep its first `keep` bytes (0: start with an empty part)."""
+        if self.create_dirs:
+            self.file_path.parent.mkdir(parents=True, exist_ok=True)
+        self.etag_path.write_text(etag + "\n")
+        self._file = open(self.part_path, "r+b" if keep else "wb")
+        self._file.truncate(keep)
+        self._file.seek(keep)
+
+    def finalize(self) -> None:
+        super().finalize()
+        self.etag_path.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        """Keep what arrived (flushed to disk) for the next run."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def discard(self) -> None:
+        self.abort()
+        self.part_path.unlink(missing_ok=True)
+        self.etag_path.unlink(missing_ok=True)
+
+
 class BytesConsumer(BinaryConsumer):
     """Collects the bytes in memory; `get_bytes()` returns them. An io.BytesIO holds them, whose
     getvalue() hands over its buffer without copying: the file is in memory once, not twice."""

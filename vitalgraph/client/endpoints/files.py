@@ -32,6 +32,7 @@ from vitalgraph.client._transfer import (
     SyncUploadBody,
     UploadPlan,
     content_info,
+    continuation,
 )
 from vitalgraph.client._tus import DEFAULT_RESUMABLE_CHUNK_SIZE, ResumablePlan, ResumableSource
 from vitalgraph.client.binary.adapters import (
@@ -44,7 +45,12 @@ from vitalgraph.client.binary.adapters import (
     destination_path,
 )
 from vitalgraph.client.binary.async_streaming import AsyncBytesConsumer, AsyncStreamGenerator, pump_data_async
-from vitalgraph.client.binary.streaming import BytesConsumer, IteratorGenerator, pump_data
+from vitalgraph.client.binary.streaming import (
+    BytesConsumer,
+    IteratorGenerator,
+    ResumableFileConsumer,
+    pump_data,
+)
 from vitalgraph.client.config import ClientConfig
 from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, split_uris
 from vitalgraph.client.endpoints._operation import (
@@ -53,7 +59,13 @@ from vitalgraph.client.endpoints._operation import (
     SyncEndpointGroup,
     SyncOperation,
 )
-from vitalgraph.client.errors import NetworkError, NotFoundError, VitalGraphClientError
+from vitalgraph.client.errors import (
+    ChecksumMismatchError,
+    ContentChangedError,
+    NetworkError,
+    NotFoundError,
+    VitalGraphClientError,
+)
 from vitalgraph.client.models import (
     ContentInfo,
     DownloadResult,
@@ -478,12 +490,64 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         *,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        resume: bool = False,
     ) -> DownloadResult:
         """Stream the content into `destination` (path, file object, (Async)BinaryConsumer), resuming after
-        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified."""
+        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified.
+        `resume=True` (a path only) carries on across runs, as in the sync client."""
+        if resume:
+            if destination_path(destination) is None:
+                raise TypeError("resume=True needs a path to download into")
+            return await self._download_continuing(
+                space_id, graph_id, file_uri, destination, progress, chunk_size
+            )
         plan = _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
         await pump_data_async(AsyncStreamGenerator(self._pieces(plan)), as_async_binary_consumer(destination))
         return plan.result(destination_path(destination))
+
+    async def _download_continuing(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        path: Any,
+        progress: Progress | None,
+        chunk_size: int | None,
+    ) -> DownloadResult:
+        """The sync client's `_download_continuing`, with the file work in worker threads."""
+        target = ResumableFileConsumer(path)
+        kept, kept_etag = await anyio.to_thread.run_sync(target.kept)
+        for attempt in range(2):  # a second time only if the content changes between HEAD and GET
+            try:
+                info = await self.get_content_info(space_id, graph_id, file_uri)
+            except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
+                return await self.download_file_stream(
+                    space_id, graph_id, file_uri, path, progress=progress, chunk_size=chunk_size
+                )
+            keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
+            plan = _plan_download(
+                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, expected=info
+            )
+            kept_bytes = target.kept_bytes(keep, plan.chunk_size) if keep else ()
+            await anyio.to_thread.run_sync(plan.continue_at, keep, kept_bytes)
+            await anyio.to_thread.run_sync(target.begin, f'"{info.sha256}"' if info.sha256 else "", keep)
+            try:
+                async for piece in self._pieces(plan):
+                    await anyio.to_thread.run_sync(target.consume, piece)
+            except ContentChangedError:
+                target.abort()
+                if attempt:
+                    raise
+                continue
+            except ChecksumMismatchError:
+                target.discard()  # kept bytes that do not add up must not be continued from again
+                raise
+            except BaseException:
+                target.abort()  # cancelled, a dropped server, ...: the next run continues from here
+                raise
+            await anyio.to_thread.run_sync(target.finalize)
+            return plan.result(path).model_copy(update={"started_over": started_over})
+        raise AssertionError("unreachable")
 
     async def download_file_content(
         self,
@@ -773,12 +837,64 @@ class FilesEndpoint(SyncEndpointGroup):
         *,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        resume: bool = False,
     ) -> DownloadResult:
         """Stream the content into `destination` (path, file object, BinaryConsumer), resuming after
-        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified."""
+        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified.
+
+        `resume=True` (a path only) carries on across runs: an interrupted download keeps `<path>.part`
+        and the content's ETag in `<path>.part.etag`; the next call asks for the rest with If-Range, or
+        starts over if the content was replaced meanwhile (see `DownloadResult.continued_from` and
+        `started_over`)."""
+        if resume:
+            if destination_path(destination) is None:
+                raise TypeError("resume=True needs a path to download into")
+            return self._download_continuing(space_id, graph_id, file_uri, destination, progress, chunk_size)
         plan = _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
         pump_data(IteratorGenerator(self._pieces(plan)), as_binary_consumer(destination))
         return plan.result(destination_path(destination))
+
+    def _download_continuing(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        path: Any,
+        progress: Progress | None,
+        chunk_size: int | None,
+    ) -> DownloadResult:
+        target = ResumableFileConsumer(path)
+        kept, kept_etag = target.kept()
+        for attempt in range(2):  # a second time only if the content changes between HEAD and GET
+            try:
+                info = self.get_content_info(space_id, graph_id, file_uri)
+            except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
+                return self.download_file_stream(
+                    space_id, graph_id, file_uri, path, progress=progress, chunk_size=chunk_size
+                )
+            keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
+            plan = _plan_download(
+                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, expected=info
+            )
+            plan.continue_at(keep, target.kept_bytes(keep, plan.chunk_size) if keep else ())
+            target.begin(f'"{info.sha256}"' if info.sha256 else "", keep)
+            try:
+                for piece in self._pieces(plan):
+                    target.consume(piece)
+            except ContentChangedError:
+                target.abort()
+                if attempt:
+                    raise
+                continue
+            except ChecksumMismatchError:
+                target.discard()  # kept bytes that do not add up must not be continued from again
+                raise
+            except BaseException:
+                target.abort()  # Ctrl-C, a dropped server, ...: the next run continues from here
+                raise
+            target.finalize()
+            return plan.result(path).model_copy(update={"started_over": started_over})
+        raise AssertionError("unreachable")
 
     def download_file_content(
         self,
