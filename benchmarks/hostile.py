@@ -523,9 +523,10 @@ async def slowloris(
 
 # --- the campaign -----------------------------------------------------------------------------------
 def _attackers_process(
-    url: str, token: str, space: str, seconds: float, seed: float, slowloris_connections: int, out: object
+    url: str, token: str, space: str, until: float, seed: float, slowloris_connections: int, out: object
 ) -> None:
-    """Runs in its own process: every hostile job until `seconds` have passed; puts what it saw."""
+    """Runs in its own process: every hostile job until `until` (time.time()); puts what it saw."""
+    seconds = until - time.time()
     report = HostileReport()
     try:
         asyncio.run(
@@ -675,18 +676,21 @@ def run_campaign(url: str, admin_token: str, *, seconds: float, **kwargs: object
 def print_report(report: HostileReport) -> None:
     print(f"\n## {report.store or 'store'}: {report.seconds:.0f} s\n")
     print(
-        "| acknowledged uploads checked | lost | orphan blobs | missing / corrupt | unexpected 5xx | normal-tenant errors |"
+        "| acknowledged uploads checked | lost | orphan blobs | missing / corrupt | unexpected 5xx "
+        "| normal-tenant errors |"
     )
     print("|---|---|---|---|---|---|")
     print(
         f"| {report.acknowledged} | {len(report.lost)} | {len(report.orphans)} | "
-        f"{len(report.missing)} / {len(report.corrupt)} | {len(report.server_errors)} | {len(report.normal_errors)} |"
+        f"{len(report.missing)} / {len(report.corrupt)} | {len(report.server_errors)} | "
+        f"{len(report.normal_errors)} |"
     )
     print("\n| normal-tenant operation | count | p50 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|")
     for op, values in sorted(report.latencies.items()):
         print(
-            f"| {op} | {len(values)} | {percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} | {max(values):.1f} |"
+            f"| {op} | {len(values)} | {percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} "
+            f"| {max(values):.1f} |"
         )
     print("\nhostile:", ", ".join(f"{name} {count}" for name, count in sorted(report.hostile.items())))
     print("refusals by status:", ", ".join(f"{s}: {n}" for s, n in sorted(report.refusals.items())))
