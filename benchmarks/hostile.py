@@ -156,6 +156,7 @@ class Tenant:
             (self.listing, 2),
             (self.query, 2),
             (self.delete, 1),
+            (self.ready, 1),
         ]
         actions = [op for op, weight in operations for _ in range(weight)]
         while time.monotonic() < deadline:
@@ -218,6 +219,10 @@ class Tenant:
         )
         if response is not None and hashlib.sha256(response.content).hexdigest() != self.expected[uri]:
             self.recorder.report.lost.append(f"{uri}: downloaded bytes differ from the acknowledged upload")
+
+    async def ready(self) -> None:
+        """`/ready` must stay 200 while the attackers run (a 503 here is a normal-tenant error)."""
+        await self._timed("ready", self.client.get("/ready"))
 
     async def listing(self) -> None:
         await self._timed("list", self.client.get("/api/files", params={"space_id": self.space}))
@@ -638,7 +643,7 @@ async def run_campaign_async(
                         url,
                         tokens[names[-1]],
                         f"mallory-{run_id}",
-                        seconds,
+                        time.time() + seconds,
                         rng.random(),
                         slowloris_connections,
                         out,
@@ -652,6 +657,10 @@ async def run_campaign_async(
                     report.findings.append(f"a campaign task failed: {outcome!r}")
             if attackers is not None:
                 _merge(report, await asyncio.to_thread(out.get, True, seconds + 600))
+                if not report.hostile:
+                    report.findings.append(
+                        "the attackers did nothing: their deadline had passed when they started"
+                    )
                 attackers.join(30)
             await asyncio.sleep(settle_seconds)  # cut connections' uploads finish being refused
             for tenant in normal:
