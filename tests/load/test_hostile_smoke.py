@@ -14,7 +14,7 @@ from benchmarks.hostile import SERVER_ENV, run_campaign
 
 def test_hostile_tenants_lose_nothing_orphan_nothing_and_cause_no_5xx(server_factory):
     server = server_factory(dict(SERVER_ENV), name="hostile")
-    report = run_campaign(server.url, server.token(), seconds=8, slowloris_connections=20)
+    report = run_campaign(server.url, server.token(), seconds=6, slowloris_connections=20)
     assert report.acknowledged > 0, report.normal_errors  # the normal tenants did get work done
     assert report.hostile["runaway queries"] > 0 and report.hostile["racing writer rounds"] > 0
     assert report.hostile["spaces deleted mid-upload"] > 0 and report.hostile["nested JSON"] > 0
@@ -23,3 +23,6 @@ def test_hostile_tenants_lose_nothing_orphan_nothing_and_cause_no_5xx(server_fac
     assert report.server_errors == []
     assert report.normal_errors == []
     assert report.findings == []
+    # Not asserted: report.starved_queries, a normal tenant's small SPARQL query stopped at the 3 s
+    # budget while runaway queries hold the query workers. It happens on this loaded machine (see
+    # docs/security.md, "Limits of these defences"); the full campaign counts it as a failure.

@@ -427,6 +427,11 @@ class FileService:
                     if not self._in_flight[target]:
                         del self._in_flight[target]
             if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
+                # ...unless its last step (a rename, a multipart completion) ran on: release the key too,
+                # or a blob landing after the space's bytes were released would be an orphan
+                await self.releaser.release(
+                    [key], reason=f"upload to {uri} stopped: its node or space was deleted"
+                )
                 raise NotFoundError(
                     f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
                 )
