@@ -406,9 +406,9 @@ class FileService:
         key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
         max_size, quota_limit = await self._upload_allowance(space, current.fileLength or 0)
         attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
+        target = (space.uid, graph, uri)
         with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
             source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
-            target = (space.uid, graph, uri)
             with anyio.CancelScope() as scope:
                 self._in_flight.setdefault(target, set()).add(scope)
                 try:
@@ -426,12 +426,9 @@ class FileService:
                     self._in_flight[target].discard(scope)
                     if not self._in_flight[target]:
                         del self._in_flight[target]
-            if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
-                # ...unless its last step (a rename, a multipart completion) ran on: release the key too,
-                # or a blob landing after the space's bytes were released would be an orphan
-                await self.releaser.release(
-                    [key], reason=f"upload to {uri} stopped: its node or space was deleted"
-                )
+            if scope.cancelled_caught:  # its space or node was deleted while the bytes came in
+                # the cancel may land after the store finished the blob: release the key either way
+                await self.releaser.release([key], reason=f"upload to {uri} stopped: its target was deleted")
                 raise NotFoundError(
                     f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
                 )
