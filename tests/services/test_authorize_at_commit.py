@@ -209,3 +209,41 @@ async def test_deleting_the_target_removes_in_flight_tus_uploads_at_once(service
     with pytest.raises(NotFoundError):
         await services.tus.status(upload.id, WRITER.username)
     assert await blobs_left(services) == []
+
+
+async def test_space_deleted_while_an_upload_stores_its_last_bytes_leaves_no_blob(services):
+    """Found by benchmarks/hostile.py: the space's deletion cancels the upload, but a store's last step
+    (a rename on a thread, S3's CompleteMultipartUpload) cannot be interrupted; the blob landed after
+    the space's bytes were released, the cancelled upload raised without releasing it: an orphan."""
+    real_write = services.blobs.write
+    paused, resume = anyio.Event(), anyio.Event()
+
+    async def write_that_ends_uninterruptibly(key, chunks, **kwargs):
+        with anyio.CancelScope(shield=True):  # the last step runs on even when cancelled
+            paused.set()
+            await resume.wait()
+            written = await real_write(key, chunks, **kwargs)
+        await anyio.sleep(0)  # ...and the cancellation is delivered after it
+        return written
+
+    services.blobs.write = write_that_ends_uninterruptibly  # type: ignore[method-assign]
+    outcome: dict[str, object] = {}
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield DATA
+
+    async def upload() -> None:
+        try:
+            await services.files.upload_content(
+                "shared", None, URI, whole(), content_type=None, filename=None
+            )
+        except NotFoundError as exc:
+            outcome["error"] = exc
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(upload)
+        await paused.wait()
+        await services.access.delete_space("shared")  # cancels the upload, releases the space's bytes
+        resume.set()
+    assert "was deleted during the upload" in str(outcome.get("error")), outcome
+    assert await blobs_left(services) == []
