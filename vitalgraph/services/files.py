@@ -30,7 +30,7 @@ from vitalgraph.errors import (
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
-from vitalgraph.services.blob_keys import new_content_key
+from vitalgraph.services.blob_keys import new_content_key, space_blob_prefix
 from vitalgraph.services.blob_release import BlobReleaser
 from vitalgraph.services.quotas import Limit, QuotaService
 from vitalgraph.services.spaces import Space, SpaceService
@@ -212,7 +212,7 @@ class FileService:
         self.quotas = quotas or QuotaService(graph, spaces)
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
-        self.releaser = BlobReleaser(blobs)
+        self.releaser = BlobReleaser(blobs, graph)
         # what else goes with a deleted node (its in-flight resumable uploads): set by the container
         self.on_node_deleted: list[Callable[[str, str, str], Awaitable[None]]] = []
 
@@ -448,9 +448,10 @@ class FileService:
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
+        stored = written.key  # the key the node ends up with: this blob, or an identical one it shares
 
         def point_at_blob(node: FileNode) -> FileNode:
-            node.blobKey = written.key
+            node.blobKey = stored
             node.sha256 = written.sha256
             node.fileLength = written.size
             node.fileType = content_type
@@ -469,12 +470,21 @@ class FileService:
                     if quota is not None:
                         replaced = (await self._get_node(graph, uri)).fileLength or 0
                         await quota.allow(written.size - replaced, 0)
-                    change = await self._change_node(graph, uri, point_at_blob)
+                    shared = await self.releaser.find_shared(
+                        space_blob_prefix(space.uid), written.sha256, written.size
+                    )
+                    if shared is None or shared == written.key:
+                        change = await self._change_node(graph, uri, point_at_blob)
+                    else:
+                        async with self.releaser.adopt(shared) as adopted:
+                            stored = shared if adopted else written.key
+                            change = await self._change_node(graph, uri, point_at_blob)
             except COMMIT_REFUSALS:
                 await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
                 raise
-            if change.before.blobKey != written.key:
-                await self.releaser.release([change.before.blobKey], reason=f"file {uri} replaced")
+            # the bytes just written, when an identical blob was adopted, and the content replaced
+            unused = [k for k in (written.key, change.before.blobKey) if k != stored]
+            await self.releaser.release(unused, reason=f"file {uri} replaced")
         node = change.after
         assert node is not None
         return UploadResult(

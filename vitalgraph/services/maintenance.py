@@ -12,6 +12,7 @@ from vitalgraph.blobs.base import BlobStore
 from vitalgraph.graph.base import GraphStore
 from vitalgraph.model.vocab import VG_BLOB_KEY
 from vitalgraph.services.blob_keys import ALL_SPACES_PREFIX
+from vitalgraph.services.blob_release import BlobReleaser
 
 logger = logging.getLogger("vitalgraph.gc")
 
@@ -34,6 +35,7 @@ class Maintenance:
     ) -> None:
         self.graph = graph
         self.blobs = blobs
+        self.releaser = BlobReleaser(blobs, graph)  # checks again, under the blob's claim, that it is unreferenced
         self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
 
     async def collect_garbage(
@@ -54,8 +56,8 @@ class Maintenance:
                 continue
             if stat.modified > cutoff:
                 kept += 1
-            elif await self.blobs.delete(stat.key):
-                removed += 1
+            else:  # released only if still unreferenced: a commit may have adopted it (deduplication)
+                removed += await self.releaser.release([stat.key], reason="garbage collection")
         report = GcReport(unfinished, removed, kept, expired)
         if unfinished or removed or expired:
             logger.info("garbage collection: %s", report)
