@@ -69,7 +69,6 @@ class LocalStoreView:
         base = self.root / space_blob_prefix(space_id)
         return {p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file()}
 
-
     def stored(self) -> dict[str, int]:
         """Every file-content blob in the store (all spaces): key -> bytes."""
         base = self.root / "spaces"
@@ -104,7 +103,9 @@ class S3StoreView:
         for page in self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix + "spaces/"
         ):
-            found |= {item["Key"].removeprefix(self.prefix): item["Size"] for item in page.get("Contents", [])}
+            found |= {
+                item["Key"].removeprefix(self.prefix): item["Size"] for item in page.get("Contents", [])
+            }
         return found
 
 

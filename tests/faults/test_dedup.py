@@ -101,7 +101,7 @@ def test_racing_uploads_and_deletes_of_the_same_content_lose_nothing_and_leave_n
             _upload(api, space, first, data)
             errors: list[BaseException] = []
 
-            def run(action, *args) -> None:
+            def run(action, *args, errors: list[BaseException] = errors) -> None:
                 try:
                     with server.client() as own:
                         action(own, space, *args)

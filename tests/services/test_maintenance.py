@@ -52,7 +52,9 @@ async def test_orphans_and_unfinished_uploads_are_collected(services, tmp_path):
         1,
         1,
     )
-    keys = {stat.key async for stat in services.blobs.list_keys()}
+    keys = {
+        stat.key async for stat in services.blobs.list_keys("spaces/")
+    }  # file content, not the store's records
     assert keys == {kept_key, young.key}
     assert not stale_temp.exists()
 
@@ -127,7 +129,9 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
         1,
         1,
     )
-    keys = {stat.key async for stat in services.blobs.list_keys()}
+    keys = {
+        stat.key async for stat in services.blobs.list_keys("spaces/")
+    }  # file content, not the store's records
     assert keys == {kept_key, young.key}
     assert _pending_uploads(seaweedfs, s3_prefix) == {fresh_upload}
     assert stale_upload not in _pending_uploads(seaweedfs, s3_prefix)
@@ -161,5 +165,7 @@ def test_gc_command_on_s3(tmp_path, seaweedfs, s3_prefix):
     assert result.returncode == 0, result.stderr
     assert "removed 1 unfinished uploads and 1 orphan blobs" in result.stdout
     assert _pending_uploads(seaweedfs, s3_prefix) == set()
-    listing = seaweedfs.boto_client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=f"{s3_prefix}/")
+    listing = seaweedfs.boto_client().list_objects_v2(
+        Bucket=seaweedfs.bucket, Prefix=f"{s3_prefix}/spaces/"
+    )  # content
     assert listing.get("KeyCount", 0) == 0

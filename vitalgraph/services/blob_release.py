@@ -50,7 +50,9 @@ class BlobReleaser:
                 try:
                     async with self._claimed(key) as held:
                         if not held:
-                            logger.warning("blob %s is busy (%s); gc will remove it if unreferenced", key, reason)
+                            logger.warning(
+                                "blob %s is busy (%s); gc will remove it if unreferenced", key, reason
+                            )
                         elif not await self.referenced(key):
                             removed += await self.blobs.delete(key)
                 except (StorageUnavailableError, OSError) as exc:

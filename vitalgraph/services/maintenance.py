@@ -35,7 +35,9 @@ class Maintenance:
     ) -> None:
         self.graph = graph
         self.blobs = blobs
-        self.releaser = BlobReleaser(blobs, graph)  # checks again, under the blob's claim, that it is unreferenced
+        self.releaser = BlobReleaser(
+            blobs, graph
+        )  # checks again, under the blob's claim, that it is unreferenced
         self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
 
     async def collect_garbage(

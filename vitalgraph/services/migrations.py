@@ -89,8 +89,16 @@ def _pin_upload_records(directory: Path, uids: dict[str, str]) -> None:
             temp.replace(path)
 
 
+async def _blobs_may_be_shared(context: MigrationContext) -> None:
+    """Format 3 lets nodes of one space share a blob (deduplication): a server of format 2 would
+    delete a shared blob with the first node that lets go of it, so it must refuse this data. The
+    data of format 2 needs no change: each of its blobs has one node, which is a reference count of 1."""
+    del context
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "spaces get an immutable identity (graphs and blobs named by it)", _spaces_get_an_identity),
+    Migration(3, "identical bytes within a space may be shared by several nodes", _blobs_may_be_shared),
 ]
 CURRENT_FORMAT = MIGRATIONS[-1].to_version
 
