@@ -52,6 +52,8 @@ def _assert_no_orphans(api, spaces: list[str], store) -> None:
     referenced = {key for space in spaces for key in _keys(api, space).values()}
     assert set(store.stored()) == referenced, "orphan or missing blobs"
     assert store.staging() == []
+    report = api.get("/api/admin/verify", params={"orphan_min_age_seconds": 0}).json()
+    assert (report["ok"], report["missing"], report["corrupt"], report["orphaned"]) == (True, [], [], [])
 
 
 def test_identical_uploads_share_one_blob_until_the_last_node_lets_go_in_every_order(server_factory, backend):
