@@ -261,3 +261,30 @@ async def test_invalid_keys_are_refused_and_write_nothing(
 
     assert staging.all_objects() == before
     assert await keys_of(blob_store) == []
+
+
+async def test_a_pinned_blob_reads_one_version_even_when_its_key_is_released(blob_store: BlobStore):
+    """Every range of a pinned read comes from the version opened: the local store keeps serving it
+    after the key is released; a store that cannot says NotFoundError. Never other bytes."""
+    from vitalgraph.blobs.local import LocalBlobStore
+
+    data = payload(700_000, seed=5)
+    await blob_store.write("pins/one", pieces(data))
+    pinned = await blob_store.open_pinned("pins/one")
+    try:
+        assert pinned.size == len(data)
+        assert b"".join([c async for c in pinned.read(10, 99_999)]) == data[10:100_000]
+        await blob_store.delete("pins/one")
+        await blob_store.write("pins/two", pieces(payload(700_000, seed=6)))
+        try:
+            later = b"".join([c async for c in pinned.read(500_000, 699_999)])
+        except NotFoundError as exc:
+            assert not isinstance(blob_store, LocalBlobStore)
+            assert "released during the download" in str(exc)
+        else:
+            assert later == data[500_000:]
+    finally:
+        await pinned.close()
+        await pinned.close()  # idempotent
+    with pytest.raises(NotFoundError):
+        await blob_store.open_pinned("pins/one")

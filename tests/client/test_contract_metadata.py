@@ -100,3 +100,20 @@ def test_metadata_conflicts_and_missing_nodes(client, space, file_uri):
     with pytest.raises(NotFoundError):
         client.files.delete_files_batch(space, None, [file_uri, missing])
     assert client.files.get_file(space, file_uri).URI == file_uri  # nothing was deleted
+
+
+def test_a_metadata_update_with_if_match_applies_only_to_the_version_read(client, space):
+    from vitalgraph.client import PreconditionFailedError
+
+    uri = make_file(client, space)
+    node = client.files.get_file(space, uri)
+    version = node.nodeVersion
+    node.name = "first"
+    updated = client.files.update_file(space, node, if_match=version)
+    assert updated.versions == {uri: version + 1}
+    node.name = "stale"
+    with pytest.raises(PreconditionFailedError) as stale:
+        client.files.update_file(space, node, if_match=version)
+    assert stale.value.status_code == 412 and uri in stale.value.detail
+    assert isinstance(stale.value, ConflictError)  # code catching 409 conflicts catches this too
+    assert client.files.get_file(space, uri).name == "first"

@@ -63,10 +63,10 @@ class LocalStoreView:
     def staging(self) -> list[str]:
         return sorted(p.name for p in (self.root / ".staging").glob("*"))
 
-    def blob_keys(self, space_id: str) -> set[str]:
+    def blob_keys(self, space_uid: str) -> set[str]:
         from vitalgraph.services.blob_keys import space_blob_prefix
 
-        base = self.root / space_blob_prefix(space_id)
+        base = self.root / space_blob_prefix(space_uid)
         return {p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file()}
 
     def stored(self) -> dict[str, int]:
@@ -87,12 +87,12 @@ class S3StoreView:
         found = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
         return sorted(upload["Key"] for upload in found.get("Uploads", []))
 
-    def blob_keys(self, space_id: str) -> set[str]:
+    def blob_keys(self, space_uid: str) -> set[str]:
         from vitalgraph.services.blob_keys import space_blob_prefix
 
         keys: set[str] = set()
         for page in self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix + space_blob_prefix(space_id)
+            Bucket=self.bucket, Prefix=self.prefix + space_blob_prefix(space_uid)
         ):
             keys |= {item["Key"].removeprefix(self.prefix) for item in page.get("Contents", [])}
         return keys
@@ -131,7 +131,8 @@ def assert_consistent(
     if store is not None:
         assert store.staging() == [], "unfinished uploads left behind"
         referenced = {fact[1] for fact in facts.values() if fact}
-        assert store.blob_keys(space_id) == referenced, "orphan or missing blobs"
+        space_uid = client.get(f"/api/spaces/{space_id}").json()["space_uid"]  # blobs are named by it
+        assert store.blob_keys(space_uid) == referenced, "orphan or missing blobs"
     return shas
 
 

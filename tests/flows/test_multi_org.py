@@ -78,7 +78,7 @@ async def test_multi_organization_flow(setup):
     )
     assert set(report.kept).isdisjoint(report.deleted) and len(report.kept) == len(report.deleted) == 5
 
-    assert probe.keys() == [], "the blob store is not empty after the space was deleted"
+    assert probe.keys("spaces") == [], "the blob store is not empty after the space was deleted"
     assert list((probe.root() / ".staging").iterdir()) == [], "an upload left a staging file behind"
     assert growth < MAX_RSS_GROWTH, f"RSS grew {growth / MiB:.0f} MiB while streaming"
 
@@ -102,4 +102,4 @@ async def test_a_failed_check_is_reported_not_swallowed(setup, monkeypatch):
         await client.spaces.list_spaces()
     ).spaces:  # the aborted flow's space: leave the store empty
         await client.spaces.delete_space(space.space_id)
-    assert probe.keys() == []
+    assert probe.keys("spaces") == []

@@ -85,7 +85,26 @@ async def upload_with(services: Services, body: PausedBody, meanwhile, user: Pri
     return outcome
 
 
+def as_if_on_another_replica(services: Services) -> None:
+    """Deletions on another replica cannot reach this server's uploads in flight: only the commit's
+    checks stand between such an upload and the space or node it was aimed at."""
+    services.spaces.on_deleted.clear()
+    services.files.on_node_deleted.clear()
+    services.files.cancel_uploads = lambda matches: 0  # type: ignore[method-assign]
+
+
+async def staging_is_empty(services: Services) -> bool:
+    from vitalgraph.blobs.local import LocalBlobStore
+
+    if isinstance(services.blobs, LocalBlobStore):
+        return not any(services.blobs.staging.glob("*.part"))
+    client = services.blobs.client  # type: ignore[attr-defined]
+    listed = await client.list_multipart_uploads(Bucket=services.blobs.bucket, Prefix=services.blobs.prefix)  # type: ignore[attr-defined]
+    return not listed.get("Uploads")
+
+
 async def test_space_deleted_and_created_anew_by_another_user_mid_upload(services):
+    as_if_on_another_replica(services)
     body = PausedBody()
 
     async def replace_space() -> None:
@@ -102,11 +121,36 @@ async def test_space_deleted_and_created_anew_by_another_user_mid_upload(service
     assert await blobs_left(services) == []  # the refused upload's blob went at once
 
 
-async def test_space_deleted_mid_upload(services):
-    outcome = await upload_with(services, PausedBody(), lambda: services.access.delete_space("shared"))
+@pytest.mark.parametrize("where", ["this server", "another replica"])
+async def test_space_deleted_mid_upload(services, where):
+    if where == "another replica":
+        as_if_on_another_replica(services)
+    seen: dict[str, bool] = {}
+
+    async def delete_space() -> None:
+        await services.access.delete_space("shared")
+        await anyio.sleep(0.2)
+        seen["staging empty at once"] = await staging_is_empty(services)
+
+    outcome = await upload_with(services, PausedBody(), delete_space)
     error = outcome.get("error")
     assert isinstance(error, NotFoundError) and "was deleted during the upload" in str(error), outcome
-    assert await blobs_left(services) == []
+    assert await blobs_left(services) == [] and await staging_is_empty(services)
+    if where == "this server":  # the upload was stopped when its space went, not when it ended
+        assert seen["staging empty at once"]
+
+
+async def test_file_deleted_mid_upload_is_stopped_at_once(services):
+    seen: dict[str, bool] = {}
+
+    async def delete_file() -> None:
+        await services.files.delete_files("shared", None, [URI])
+        await anyio.sleep(0.2)
+        seen["staging empty at once"] = await staging_is_empty(services)
+
+    outcome = await upload_with(services, PausedBody(), delete_file)
+    assert isinstance(outcome.get("error"), NotFoundError), outcome
+    assert seen["staging empty at once"] and await blobs_left(services) == []
 
 
 async def test_grant_revoked_mid_upload(services):

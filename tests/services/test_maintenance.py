@@ -10,7 +10,9 @@ import pytest
 
 from vitalgraph.config import load_settings
 from vitalgraph.model import FileNode
+from vitalgraph.services.blob_keys import ALL_SPACES_PREFIX
 from vitalgraph.services.container import Services
+from vitalgraph.services.migrations import CURRENT_FORMAT
 
 pytestmark = pytest.mark.anyio
 
@@ -52,9 +54,7 @@ async def test_orphans_and_unfinished_uploads_are_collected(services, tmp_path):
         1,
         1,
     )
-    keys = {
-        stat.key async for stat in services.blobs.list_keys("spaces/")
-    }  # file content, not the store's records
+    keys = {stat.key async for stat in services.blobs.list_keys(ALL_SPACES_PREFIX)}
     assert keys == {kept_key, young.key}
     assert not stale_temp.exists()
 
@@ -129,9 +129,7 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
         1,
         1,
     )
-    keys = {
-        stat.key async for stat in services.blobs.list_keys("spaces/")
-    }  # file content, not the store's records
+    keys = {stat.key async for stat in services.blobs.list_keys(ALL_SPACES_PREFIX)}
     assert keys == {kept_key, young.key}
     assert _pending_uploads(seaweedfs, s3_prefix) == {fresh_upload}
     assert stale_upload not in _pending_uploads(seaweedfs, s3_prefix)
@@ -165,7 +163,6 @@ def test_gc_command_on_s3(tmp_path, seaweedfs, s3_prefix):
     assert result.returncode == 0, result.stderr
     assert "removed 1 unfinished uploads and 1 orphan blobs" in result.stdout
     assert _pending_uploads(seaweedfs, s3_prefix) == set()
-    listing = seaweedfs.boto_client().list_objects_v2(
-        Bucket=seaweedfs.bucket, Prefix=f"{s3_prefix}/spaces/"
-    )  # content
-    assert listing.get("KeyCount", 0) == 0
+    listing = seaweedfs.boto_client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=f"{s3_prefix}/")
+    left = [item["Key"] for item in listing.get("Contents", [])]
+    assert left == [f"{s3_prefix}/vitalgraph-store/format-{CURRENT_FORMAT}"]  # only the store's format

@@ -98,7 +98,7 @@ async def test_a_format_1_data_folder_is_migrated_on_start_and_keeps_working(dat
         await services.access.delete_space("alpha")
         assert [k async for k in services.blobs.list_keys(space_blob_prefix("alpha"))] == []
         again = await services.access.create_space(Principal("writer1", Role.WRITER), "alpha", None, "")
-        assert again.uid.startswith("space:") and again.uid != "alpha"
+        assert again.uid.startswith("alpha~") and len(again.uid) == len("alpha~") + 32
         assert await services.files.list_files("alpha", None, page_size=10, offset=0, file_filter=None) == (
             [],
             0,

@@ -176,3 +176,25 @@ async def test_racing_writers_on_one_node_lose_nothing_and_orphan_nothing(servic
     graph = graph_uri(SPACE, "default")
     rows = await services.graph.select(f"SELECT ?k WHERE {{ GRAPH <{graph}> {{ ?s <{VG_BLOB_KEY}> ?k }} }}")
     assert await blob_keys_in_space(services) == {r["k"].value for r in rows}
+
+
+async def test_racing_creators_of_one_node_make_one_node(services):
+    """On main two creators of one URI both got 201 and the node merged both (two names)."""
+    for n in range(10):
+        uri = f"http://example.org/race/created/{n}"
+        outcomes: dict[int, str] = {}
+
+        async def create(tag: int, uri: str = uri, outcomes: dict[int, str] = outcomes) -> None:
+            try:
+                await services.files.create_files(SPACE, None, [FileNode(URI=uri, name=f"by-{tag}")])
+                outcomes[tag] = "created"
+            except ConflictError:
+                outcomes[tag] = "conflict"
+
+        async with anyio.create_task_group() as group:
+            for tag in range(4):
+                group.start_soon(create, tag)
+        winners = [tag for tag, outcome in outcomes.items() if outcome == "created"]
+        assert len(winners) == 1, outcomes
+        node = await services.files.get_file(SPACE, None, uri)
+        assert node.name == f"by-{winners[0]}" and node.nodeVersion == 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -35,7 +35,7 @@ from vitalgraph.api.ranges import (
     parse_range_header,
     unsatisfied_content_range,
 )
-from vitalgraph.errors import RangeNotSatisfiableError
+from vitalgraph.errors import NotFoundError, RangeNotSatisfiableError
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +182,7 @@ class RangeStreamResponse(Response):
         self._chunk_size = chunk_size
         self._stall_timeout = stall_timeout
         self._content_length = body_length(self._body_parts)
+        self.on_close: Callable[[], Awaitable[None]] | None = None  # run once the body is sent or given up
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         send = _raise_client_disconnect_on_os_error(send)
@@ -199,9 +200,17 @@ class RangeStreamResponse(Response):
             # Returning with the response unfinished makes the server close the connection; the
             # store's stream is already closed. The client may resume with a Range request.
             logger.warning("download of %s cut off: %s", scope.get("path"), exc)
+        except NotFoundError as exc:
+            # The blob version this download is pinned to went away mid-body (a store that cannot hold
+            # it open, S3): end the connection short of Content-Length, so no client takes the bytes
+            # sent so far for the whole answer, and none are spliced from another version.
+            logger.warning("download of %s cut off: %s", scope.get("path"), exc)
         finally:
             if watchdog is not None:
                 watchdog.close()
+            if self.on_close is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.on_close()
 
     async def _send_response_until_disconnect(self, receive: Receive, send: Send) -> None:
         # Older servers silently drop send() after a disconnect: watch receive() instead, or the

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from vitalgraph.errors import NotFoundError
+
 # Keys are produced by the services from hashes and uuids; anything else is refused so that no
 # key can escape the store's directory or prefix, whatever the file URI contained.
 _KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
@@ -84,6 +86,13 @@ class BlobStore(ABC):
         Call `stat` first when a missing key must be reported before any byte is sent.
         """
 
+    async def open_pinned(self, key: str) -> PinnedBlob:
+        """The blob as it is now, for a download of any number of ranges: every range comes from this
+        one version. A store that can hold it open (local files) serves those bytes even if the key
+        is released meanwhile; otherwise a range read after the key went raises NotFoundError, so the
+        download fails rather than splicing. NotFoundError at once when there is no such key."""
+        return _PinnedByKey(self, await self.stat(key))
+
     @abstractmethod
     async def stat(self, key: str) -> BlobStat:
         """Size and modification time; NotFoundError when there is no such key."""
@@ -103,6 +112,41 @@ class BlobStore(ABC):
     @abstractmethod
     async def clean_staging(self, older_than_seconds: float) -> int:
         """Remove unfinished writes (temp files, staging objects, multipart uploads) older than the age."""
+
+
+class PinnedBlob(ABC):
+    """One version of one blob, open for reading ranges until `close`."""
+
+    def __init__(self, stat: BlobStat) -> None:
+        self.stat = stat
+
+    @property
+    def size(self) -> int:
+        return self.stat.size
+
+    @abstractmethod
+    def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes `start`..`end` inclusive of this version."""
+
+    async def close(self) -> None:
+        """Let the version go (idempotent)."""
+
+
+class _PinnedByKey(PinnedBlob):
+    """For stores that cannot hold a version open: read by key, and say so when the key went."""
+
+    def __init__(self, store: BlobStore, stat: BlobStat) -> None:
+        super().__init__(stat)
+        self.store = store
+
+    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.store.read(self.stat.key, start, end):
+                yield chunk
+        except NotFoundError:
+            raise NotFoundError(
+                f"blob {self.stat.key} was released during the download (the file was replaced or deleted)"
+            ) from None
 
 
 # Optional capabilities: a store has one when it has the method; callers check with isinstance.

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import anyio
 
 from vitalgraph import tracing
-from vitalgraph.blobs.base import BlobStat, BlobStore, WrittenBlob, check_key, check_prefix
+from vitalgraph.blobs.base import BlobStat, BlobStore, PinnedBlob, WrittenBlob, check_key, check_prefix
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
 from vitalgraph.blobs.resumable import (
     AppendCounter,
@@ -158,6 +158,15 @@ class LocalBlobStore(BlobStore):
             else:
                 handle.close()
 
+    async def open_pinned(self, key: str) -> PinnedBlob:
+        """An open file descriptor: a release (unlink) meanwhile does not touch the bytes it reads."""
+        try:
+            fd = await self._run(os.open, self._path(key), os.O_RDONLY)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {key} not found") from None
+        info = os.fstat(fd)
+        return _LocalPinned(BlobStat(key, info.st_size, _utc(info.st_mtime)), fd, self)
+
     async def stat(self, key: str) -> BlobStat:
         try:
             info = await self._run(os.stat, self._path(key))
@@ -253,6 +262,46 @@ class LocalBlobStore(BlobStore):
     async def staged_upload_ids(self) -> list[str]:
         names = await self._run(lambda: [p.name for p in self.staging.glob(f"{RESUMABLE_PREFIX}*.key")])
         return [name[len(RESUMABLE_PREFIX) : -len(".key")] for name in names]
+
+
+class _LocalPinned(PinnedBlob):
+    def __init__(self, stat: BlobStat, fd: int, store: LocalBlobStore) -> None:
+        super().__init__(stat)
+        self._fd: int | None = fd
+        self._store = store
+
+    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        fd = self._fd
+        if fd is None:
+            raise RuntimeError(f"pinned blob {self.stat.key} is closed")
+        last = min(end, self.stat.size - 1)
+        position, chunk_size = start, self._store.chunk_size
+        next_read: asyncio.Future[bytes] | None = None
+        if position <= last:
+            next_read = self._store._run(os.pread, fd, min(chunk_size, last - position + 1), position)
+        try:
+            while next_read is not None:
+                data = await next_read
+                next_read = None
+                if not data:
+                    raise StorageUnavailableError(f"blob {self.stat.key} is shorter than expected")
+                position += len(data)
+                if position <= last:  # read ahead while the caller sends this block
+                    next_read = self._store._run(os.pread, fd, min(chunk_size, last - position + 1), position)
+                yield data
+        finally:
+            if next_read is not None:
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait([next_read])  # the descriptor must outlive its last read
+
+    async def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:  # a response that was never sent still lets its descriptor go
+        if self._fd is not None:
+            os.close(self._fd)
 
 
 async def _admitted(blocks: AsyncIterator[bytes], counter: AppendCounter) -> AsyncIterator[bytes]:

@@ -53,6 +53,7 @@ from vitalgraph.blobs.base import (
     PRESIGN_MAX_SECONDS,
     BlobStat,
     BlobStore,
+    PinnedBlob,
     WrittenBlob,
     check_key,
     check_prefix,
@@ -442,12 +443,29 @@ class S3BlobStore(BlobStore):
     # ---------------------------------------------------------------- read
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        async for chunk in self._read(key, start, end):
+            yield chunk
+
+    async def open_pinned(self, key: str) -> PinnedBlob:
+        """Every range is a GET conditional on the ETag seen now (If-Match): the bytes of another
+        version never mix in. S3 cannot hold a deleted object open: a range read after the key was
+        released raises NotFoundError, and the download fails instead of splicing."""
+        with self._s3_errors(f"checking {key}", missing=f"blob {key} not found"):
+            head = await self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))
+        stat = BlobStat(key=key, size=head["ContentLength"], modified=_utc(head["LastModified"]))
+        return _S3Pinned(stat, self, head["ETag"])
+
+    async def _read(
+        self, key: str, start: int = 0, end: int | None = None, if_match: str | None = None
+    ) -> AsyncIterator[bytes]:
         object_key = self._object_key(key)
         if start < 0:
             raise ValueError(f"negative start offset {start}")
         if end is not None and end < start:
             return  # an inverted range is empty (S3 would ignore it and send the whole object)
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": object_key}
+        if if_match is not None:
+            request["IfMatch"] = if_match
         if start > 0 or end is not None:
             request["Range"] = f"bytes={start}-{'' if end is None else end}"
         with self._s3_errors(f"reading {key}", missing=f"blob {key} not found"):
@@ -456,6 +474,8 @@ class S3BlobStore(BlobStore):
             except ClientError as exc:
                 if _error_code(exc) == "InvalidRange":
                     return  # starts at or past the end: no bytes, as from the local store
+                if if_match is not None and _error_code(exc) in ("PreconditionFailed", "412"):
+                    raise NotFoundError(f"blob {key} changed during the download") from None
                 raise
         body = response["Body"]
         try:
@@ -748,6 +768,22 @@ class S3BlobStore(BlobStore):
             if staged is not None and staged.multipart_id:
                 ids.add(staged.multipart_id)
         return ids
+
+
+class _S3Pinned(PinnedBlob):
+    def __init__(self, stat: BlobStat, store: S3BlobStore, etag: str) -> None:
+        super().__init__(stat)
+        self._store = store
+        self._etag = etag
+
+    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._store._read(self.stat.key, start, end, if_match=self._etag):
+                yield chunk
+        except NotFoundError:
+            raise NotFoundError(
+                f"blob {self.stat.key} was released during the download (the file was replaced or deleted)"
+            ) from None
 
 
 @dataclass

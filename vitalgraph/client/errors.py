@@ -46,6 +46,10 @@ class ContentChangedError(ConflictError):
     """A file's content was replaced while it was being downloaded, so the parts do not belong together."""
 
 
+class PreconditionFailedError(ConflictError):
+    """`If-Match` named a version the file node has moved on from (HTTP 412): read it again, retry."""
+
+
 class PayloadTooLargeError(VitalGraphClientError):
     """The upload is over the server's MAX_STREAMING_FILE_SIZE (HTTP 413)."""
 
@@ -92,6 +96,7 @@ ERROR_BY_STATUS: dict[int, type[VitalGraphClientError]] = {
     404: NotFoundError,
     410: NotFoundError,  # gone for good, e.g. an expired resumable upload
     409: ConflictError,
+    412: PreconditionFailedError,
     413: PayloadTooLargeError,
     422: InvalidRequestError,
     429: TooManyRequestsError,

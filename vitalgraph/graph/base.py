@@ -311,13 +311,11 @@ class GraphStore(ABC):
     async def release(self, graph: str, key: str, owner: str) -> None:
         """Drop `owner`'s claim on `key` (nothing happens when it holds none)."""
         g, node = iri(graph), _claim_node(key)
-        rows = await self.select(
-            f"SELECT ?c WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }}", point_lookup=True
+        # a claim reads "<nonce> <expires> <owner>": what follows the second space is the owner, exactly
+        await self.update(
+            f"DELETE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }} WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c "
+            f'FILTER(STRAFTER(STRAFTER(STR(?c), " "), " ") = {literal(owner)}) }} }}'
         )
-        mine = [str(r["c"]) for r in rows if _parse_claim(r["c"].value).owner == owner]  # type: ignore[attr-defined]
-        if mine:
-            triples = " ".join(f"{node} <{CLAIM_HELD}> {c} ." for c in mine)
-            await self.update(f"DELETE DATA {{ GRAPH {g} {{ {triples} }} }}")
 
     async def claim_holder(self, graph: str, key: str) -> str | None:
         """The owner holding `key` now, if any (for tests and diagnostics; a claim can change at once)."""

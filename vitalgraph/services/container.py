@@ -42,6 +42,10 @@ BLOB_CALLS = (
 )
 
 
+async def _cancel_space_uploads(files: FileService, space_uid: str) -> None:
+    files.cancel_uploads(lambda target: target[0] == space_uid)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -117,6 +121,7 @@ class Services:
         access = AccessService(auth.accounts, auth, spaces)
         tus.authorize = access.check_user_may_write
         spaces.on_deleted.append(lambda space: tus.drop_uploads_into(space.space_id))
+        spaces.on_deleted.append(lambda space: _cancel_space_uploads(files, space.uid))
         files.on_node_deleted.append(tus.drop_uploads_into)
         services = cls(
             settings,

@@ -59,6 +59,7 @@ class DownloadLinkService:
         if self.store_presigns:
             return await self.files.presign_download(space_id, graph_id, uri, expires_seconds)
         content = await self.files.open_content(space_id, graph_id, uri)  # 404: no node, no content
+        await content.close()  # only its SHA-256 is needed here
         now = int(time.time())
         claims = {
             "typ": _TYPE,
@@ -98,6 +99,7 @@ class DownloadLinkService:
         await self.access.check_space(principal, claims["space"], Permission.READ)
         content = await self.files.open_content(claims["space"], claims["graph"], claims["uri"])
         if content.sha256 != claims["sha256"]:
+            await content.close()
             raise GoneError("the file's content changed after this download link was made: ask for a new one")
         return content
 

@@ -69,6 +69,7 @@ def parse_sort(value: str | None) -> tuple[str | None, bool]:
     return SORT_KEYS[key], descending
 
 
+OPEN_ATTEMPTS = 5  # a download re-reads the node when its blob was replaced just before it opened
 CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
 # What refuses an upload at commit; its bytes are released at once.
 COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, QuotaExceededError)
@@ -148,6 +149,7 @@ class FileContent:
     filename: str | None
     modified: datetime | None
     read_range: Callable[[int, int], AsyncIterator[bytes]]
+    close: Callable[[], Awaitable[None]]  # lets the pinned blob version go
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,9 @@ class FileService:
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
         self.releaser = BlobReleaser(blobs, graph)
+        # streamed uploads receiving bytes on this server, by (space uid, graph, node): cancelled at
+        # once when their space or node is deleted (on other replicas, their commit refuses them)
+        self._in_flight: dict[tuple[str, str, str], set[anyio.CancelScope]] = {}
         # what else goes with a deleted node (its in-flight resumable uploads): set by the container
         self.on_node_deleted: list[Callable[[str, str, str], Awaitable[None]]] = []
 
@@ -326,9 +331,17 @@ class FileService:
         for uri in found:
             change = await self._change_node(graph, uri, lambda _current: None, if_match=if_match)
             await self.releaser.release([change.before.blobKey], reason=f"file {uri} deleted")
+            self.cancel_uploads(lambda target, g=graph, u=uri: target[1:] == (g, u))
             for hook in self.on_node_deleted:
                 await hook(space_id, graph, uri)
         return list(found)
+
+    def cancel_uploads(self, matches: Callable[[tuple[str, str, str]], bool]) -> int:
+        """Stop the streamed uploads into deleted targets now; their partial bytes go with them."""
+        scopes = [scope for target, group in self._in_flight.items() if matches(target) for scope in group]
+        for scope in scopes:
+            scope.cancel()
+        return len(scopes)
 
     # --- one writer per node ------------------------------------------------------------------
     async def _change_node(
@@ -393,19 +406,30 @@ class FileService:
         key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
         max_size, quota_limit = await self._upload_allowance(space, current.fileLength or 0)
         attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
+        target = (space.uid, graph, uri)
         with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
             source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
-            try:
-                written = await self.blobs.write(
-                    key, tracing.timed_receive(source), max_size=max_size, expected_size=expected_size
+            with anyio.CancelScope() as scope:
+                self._in_flight.setdefault(target, set()).add(scope)
+                try:
+                    written = await self.blobs.write(
+                        key, tracing.timed_receive(source), max_size=max_size, expected_size=expected_size
+                    )
+                except PayloadTooLargeError:
+                    if quota_limit is None:
+                        raise
+                    raise QuotaExceededError(
+                        f"quota of {quota_limit.scope} exceeded: {quota_limit.quota.max_bytes} bytes allowed, "
+                        f"{max_size} left for this file; the upload was stopped and nothing was kept"
+                    ) from None
+                finally:
+                    self._in_flight[target].discard(scope)
+                    if not self._in_flight[target]:
+                        del self._in_flight[target]
+            if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
+                raise NotFoundError(
+                    f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
                 )
-            except PayloadTooLargeError:
-                if quota_limit is None:
-                    raise
-                raise QuotaExceededError(
-                    f"quota of {quota_limit.scope} exceeded: {quota_limit.quota.max_bytes} bytes allowed, "
-                    f"{max_size} left for this file; the upload was stopped and nothing was kept"
-                ) from None
             span.set_attribute("vitalgraph.size", written.size)
             if expected_sha256 is not None and written.sha256 != expected_sha256:
                 await self.releaser.release([written.key], reason=f"upload to {uri} failed its digest")
@@ -570,29 +594,40 @@ class FileService:
         return allowed, limit
 
     async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
+        """The node's content, pinned to the blob version the node points at now: every range of the
+        download reads that version (call `close` when done). A replace meanwhile either leaves the
+        download the old bytes (local store) or makes its later ranges fail (S3); never a mix."""
         graph = await self._graph(space_id, graph_id)
-        node = await self._get_node(graph, uri)
-        if not node.blobKey or node.sha256 is None:
-            raise NotFoundError(f"file node {uri} has no content yet: upload it first")
-        stat = await self.blobs.stat(node.blobKey)
-        key, every = node.blobKey, self.log_every_mib
+        for _ in range(OPEN_ATTEMPTS):
+            node = await self._get_node(graph, uri)
+            if not node.blobKey or node.sha256 is None:
+                raise NotFoundError(f"file node {uri} has no content yet: upload it first")
+            try:
+                pinned = await self.blobs.open_pinned(node.blobKey)
+            except NotFoundError:
+                continue  # replaced between reading the node and opening its blob: read the node again
+            break
+        else:
+            raise ConflictError(f"file {uri} is being replaced again and again; try the download later")
+        every = self.log_every_mib
 
         def read_range(start: int, end: int) -> AsyncIterator[bytes]:
-            return logged_transfer(self.blobs.read(key, start, end), label=f"download {uri}", every_mib=every)
+            return logged_transfer(pinned.read(start, end), label=f"download {uri}", every_mib=every)
 
         modified = (
             datetime.fromtimestamp(node.contentUpdateTime / 1000, tz=UTC)
             if node.contentUpdateTime
-            else stat.modified
+            else pinned.stat.modified
         )
         return FileContent(
             uri=uri,
-            size=stat.size,
+            size=pinned.size,
             sha256=node.sha256,
             content_type=node.fileType or DEFAULT_CONTENT_TYPE,
             filename=node.fileName or node.name,
             modified=modified,
             read_range=read_range,
+            close=pinned.close,
         )
 
     async def presign_download(

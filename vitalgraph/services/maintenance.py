@@ -35,9 +35,7 @@ class Maintenance:
     ) -> None:
         self.graph = graph
         self.blobs = blobs
-        self.releaser = BlobReleaser(
-            blobs, graph
-        )  # checks again, under the blob's claim, that it is unreferenced
+        self.releaser = BlobReleaser(blobs, graph)  # checks again, under the claim, that it is unreferenced
         self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
 
     async def collect_garbage(
@@ -59,7 +57,7 @@ class Maintenance:
             if stat.modified > cutoff:
                 kept += 1
             else:  # released only if still unreferenced: a commit may have adopted it (deduplication)
-                removed += await self.releaser.release([stat.key], reason="garbage collection")
+                removed += await self.releaser.release([stat.key], reason="orphan: no file node points at it")
         report = GcReport(unfinished, removed, kept, expired)
         if unfinished or removed or expired:
             logger.info("garbage collection: %s", report)

@@ -28,10 +28,10 @@ class Space:
     uid: str  # the space's immutable identity: its graphs and blobs are named by it, not by space_id
 
 
-def new_space_uid() -> str:
-    """A fresh identity; the ':' keeps it apart from every space_id (a space of the first store
-    format got its space_id as identity, so its graphs and blobs kept their names)."""
-    return f"space:{uuid.uuid4().hex}"
+def new_space_uid(space_id: str) -> str:
+    """A fresh identity, `<space_id>~<32 hex>`: readable in graph names, and the '~' (never in a
+    space_id) keeps it apart from the identities of format-1 spaces, which are their space_ids."""
+    return f"{space_id}~{uuid.uuid4().hex}"
 
 
 def _space_node(space_id: str) -> str:
@@ -64,7 +64,7 @@ class SpaceService:
             if await self._find(space_id) is not None:
                 raise ConflictError(f"space {space_id!r} already exists")
             now = datetime.now(UTC)
-            uid = new_space_uid()
+            uid = new_space_uid(space_id)
             node = iri(_space_node(space_id))
             created = await self.graph.create_once(
                 SYSTEM_GRAPH,
@@ -104,9 +104,9 @@ class SpaceService:
         )
         for hook in self.on_deleted:
             await hook(space)
-        graphs = await self.graph.graphs_with_prefix(space_graph_prefix(space.uid))
+        # graphs before bytes: should releasing fail, what is left is bytes no node points at (gc's)
+        await self.graph.drop_graphs(await self.graph.graphs_with_prefix(space_graph_prefix(space.uid)))
         await self.releaser.release_prefix(space_blob_prefix(space.uid), reason=f"space {space_id!r} deleted")
-        await self.graph.drop_graphs(graphs)
 
     async def _find(self, space_id: str) -> Space | None:
         if not SPACE_ID_PATTERN.fullmatch(space_id):

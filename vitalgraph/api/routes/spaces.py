@@ -28,10 +28,11 @@ class SpaceOut(BaseModel):
     space_name: str
     space_description: str
     created: datetime
+    space_uid: str  # the space's identity, fixed at creation: its graphs are named by it (docs/sparql.md)
 
     @classmethod
     def of(cls, space: Space) -> SpaceOut:
-        return cls(**space.__dict__)
+        return cls(**{**space.__dict__, "space_uid": space.uid})
 
 
 class SpaceList(BaseModel):

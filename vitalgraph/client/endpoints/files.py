@@ -141,9 +141,15 @@ class FileCalls:
 
     @staticmethod
     def update_file(
-        space_id: str, objects: GraphObject | Sequence[GraphObject], graph_id: str | None = None
+        space_id: str,
+        objects: GraphObject | Sequence[GraphObject],
+        graph_id: str | None = None,
+        *,
+        if_match: int | None = None,
     ) -> Call[FilesUpdated]:
-        """Replace file nodes' metadata (size, hash and storage stay the server's)."""
+        """Replace file nodes' metadata (size, hash and storage stay the server's). With `if_match`
+        (the `nodeVersion` you read; one node), only if the node is still at that version, else
+        PreconditionFailedError. The reply's `versions` has each node's new version."""
         body = jsonld_body(objects)
         return Call(
             "PUT",
@@ -151,6 +157,7 @@ class FileCalls:
             model_reply(FilesUpdated),
             params=query(space_id=space_id, graph_id=graph_id),
             json=body,
+            headers={} if if_match is None else {"If-Match": f'"{int(if_match)}"'},
         )
 
     @staticmethod
