@@ -89,6 +89,13 @@ def test_backup_while_writing_then_restore_into_an_empty_server(server_factory, 
                     _create(api, SPACE, n)
                     _upload(api, SPACE, n, os.urandom(32 * 1024))
                     _upload(api, SPACE, n % 12, os.urandom(16 * 1024))  # replace an old file
+                    renamed = {
+                        "@id": _uri(n),
+                        "@type": CLASS,
+                        "http://vital.ai/ontology/vital-core#hasName": f"renamed {n}",
+                    }
+                    metadata = api.put("/api/files", params={"space_id": SPACE}, json=renamed)
+                    assert metadata.status_code == 200, metadata.text  # a metadata write keeps the content
                     api.delete("/api/files", params={"space_id": SPACE, "uri": _uri(n - 1)})
                     n += 1
                 except AssertionError as exc:
