@@ -426,7 +426,9 @@ class FileService:
                     self._in_flight[target].discard(scope)
                     if not self._in_flight[target]:
                         del self._in_flight[target]
-            if scope.cancelled_caught:  # its space or node was deleted: the store dropped the partial bytes
+            if scope.cancelled_caught:  # its space or node was deleted while the bytes came in
+                # the cancel may land after the store finished the blob: release the key either way
+                await self.releaser.release([key], reason=f"upload to {uri} stopped: its target was deleted")
                 raise NotFoundError(
                     f"file node {uri} in space {space_id!r} was deleted during the upload; the upload is refused"
                 )
