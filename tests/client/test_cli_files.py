@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -46,6 +47,28 @@ def test_upload_list_download_delete(env, tmp_path):
     assert deleted.exit_code == 0 and "deleted 1 file" in deleted.output
     missing = runner.invoke(app, ["files", "download", env["space"], uri, str(target)])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_upload_with_a_known_sha256_sends_no_bytes_when_the_space_holds_them(env, tmp_path):
+    runner = CliRunner()
+    source = tmp_path / "data.bin"
+    source.write_bytes(os.urandom(300_000))
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    first, second = "http://example.org/cli/first", "http://example.org/cli/second"
+    sent = runner.invoke(
+        app, ["files", "upload", env["space"], first, str(source), "--create", "--sha256", sha]
+    )
+    assert sent.exit_code == 0 and "uploaded 300000 bytes" in sent.output, sent.output
+    reused = runner.invoke(
+        app, ["files", "upload", env["space"], second, str(source), "--create", "--sha256", sha]
+    )
+    assert reused.exit_code == 0 and "reused 300000 bytes" in reused.output, reused.output
+    with VitalGraphClient() as client:
+        nodes = {uri: client.files.get_file(env["space"], uri) for uri in (first, second)}
+        assert nodes[first].blobKey == nodes[second].blobKey
+        assert client.files.download_file_content(env["space"], None, second) == source.read_bytes()
+    wrong = runner.invoke(app, ["files", "upload", env["space"], second, str(source), "--sha256", "0" * 64])
+    assert wrong.exit_code == 1 and "digest mismatch" in wrong.output, wrong.output
 
 
 def test_bad_credentials_and_missing_settings(env, monkeypatch):

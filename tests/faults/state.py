@@ -69,6 +69,11 @@ class LocalStoreView:
         base = self.root / space_blob_prefix(space_uid)
         return {p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file()}
 
+    def stored(self) -> dict[str, int]:
+        """Every file-content blob in the store (all spaces): key -> bytes."""
+        base = self.root / "spaces"
+        return {p.relative_to(self.root).as_posix(): p.stat().st_size for p in base.rglob("*") if p.is_file()}
+
 
 class S3StoreView:
     """What is in the bucket under the server's S3_PREFIX: objects, and unfinished multipart uploads."""
@@ -91,6 +96,17 @@ class S3StoreView:
         ):
             keys |= {item["Key"].removeprefix(self.prefix) for item in page.get("Contents", [])}
         return keys
+
+    def stored(self) -> dict[str, int]:
+        """Every file-content blob in the bucket (all spaces): key -> bytes."""
+        found: dict[str, int] = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + "spaces/"
+        ):
+            found |= {
+                item["Key"].removeprefix(self.prefix): item["Size"] for item in page.get("Contents", [])
+            }
+        return found
 
 
 def assert_consistent(

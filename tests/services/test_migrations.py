@@ -54,7 +54,7 @@ def settings(data_dir: Path):
 async def test_a_format_1_data_folder_is_migrated_on_start_and_keeps_working(data_dir):
     services = await Services.start(settings(data_dir))
     try:
-        assert await graph_format(services.graph) == CURRENT_FORMAT == 3
+        assert await graph_format(services.graph) == CURRENT_FORMAT == 4
         assert await blob_format(services.blobs) == CURRENT_FORMAT
         alpha, beta = await services.spaces.get("alpha"), await services.spaces.get("beta")
         assert (alpha.uid, beta.uid) == ("alpha", "beta")  # old spaces keep their graphs' and blobs' names
@@ -80,6 +80,19 @@ async def test_a_format_1_data_folder_is_migrated_on_start_and_keeps_working(dat
             "alpha", None, [await services.files.get_file("alpha", None, "http://example.org/alpha/report")]
         )
         assert updated.version == 1
+
+        # format 4: new bytes identical to an old node's share its blob, which outlives the old node
+        from vitalgraph.model import FileNode
+
+        old_uri, copy_uri = "http://example.org/alpha/report", "http://example.org/alpha/copy"
+        await services.files.create_files("alpha", None, [FileNode(URI=copy_uri)])
+        await services.files.upload_content(
+            "alpha", None, copy_uri, chunks(b"report bytes, format 1\n"), content_type=None, filename=None
+        )
+        old_key = (await services.files.get_file("alpha", None, old_uri)).blobKey
+        assert (await services.files.get_file("alpha", None, copy_uri)).blobKey == old_key
+        await services.files.delete_files("alpha", None, [old_uri])
+        assert await read_all(services, "alpha", None, copy_uri) == b"report bytes, format 1\n"
 
         # a space deleted and created anew is another space, with graphs and blobs of its own
         await services.access.delete_space("alpha")

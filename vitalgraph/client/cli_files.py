@@ -6,6 +6,7 @@ Connection settings come from the options, else VITALGRAPH_CLIENT_* variables or
 from __future__ import annotations
 
 import contextlib
+import mimetypes
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -137,6 +138,13 @@ def upload(
     content_type: Annotated[str | None, typer.Option(help="default: guessed from the file name")] = None,
     filename: Annotated[str | None, typer.Option(help="name to store (default: the file's)")] = None,
     create: Annotated[bool, typer.Option("--create", help="create the file node first if missing")] = False,
+    sha256: Annotated[
+        str | None,
+        typer.Option(
+            help="the file's SHA-256 (hex), if known: the server checks the bytes against it, and when the "
+            "space already holds this content no byte is sent"
+        ),
+    ] = None,
 ) -> None:
     """Stream a local file into a file node's content."""
     from vitalgraph.client import NotFoundError
@@ -148,6 +156,24 @@ def upload(
                 client.files.get_file(space_id, file_uri, graph_id)
             except NotFoundError:
                 client.files.create_file(space_id, [FileNode(file_uri, name=filename or path.name)], graph_id)
+        if sha256:
+            try:
+                reused = client.files.reuse_content(
+                    space_id,
+                    graph_id,
+                    file_uri,
+                    sha256,
+                    path.stat().st_size,
+                    filename=filename or path.name,
+                    content_type=content_type or mimetypes.guess_type(path.name)[0],
+                )
+            except NotFoundError:
+                pass  # the space does not hold it (or the node is missing: the upload says which)
+            else:
+                typer.echo(
+                    f"reused {reused.size} bytes the space holds for {reused.uri} (sha256 {reused.sha256})"
+                )
+                return
         with _progress_bar(f"upload {path.name}") as progress:
             result = client.files.upload_file_stream(
                 space_id,
@@ -157,6 +183,7 @@ def upload(
                 filename=filename,
                 content_type=content_type,
                 progress=progress,
+                sha256=sha256,
             )
     typer.echo(f"uploaded {result.size} bytes to {result.uri} (sha256 {result.sha256})")
 

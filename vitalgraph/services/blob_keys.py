@@ -2,7 +2,8 @@
 
 Keys are built from hashes and a fresh uuid, never from the URI text itself: two different
 (space, graph, URI) triples can never share a key, no URI can escape the store, and every upload
-gets a new key so a replacement swaps atomically when the file node is updated.
+gets a new key so a replacement swaps atomically when the file node is updated. A key is made for
+one node, but other nodes of the same space may come to share it (deduplication: blob_release.py).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from vitalgraph.errors import (
 )
 from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import FileNode, GraphObject
-from vitalgraph.services.blob_keys import new_content_key
+from vitalgraph.services.blob_keys import new_content_key, space_blob_prefix
 from vitalgraph.services.blob_release import BlobReleaser
 from vitalgraph.services.disposition import content_disposition
 from vitalgraph.services.quotas import Limit, QuotaService
@@ -228,7 +228,7 @@ class FileService:
         self.quotas = quotas or QuotaService(graph, spaces)
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
-        self.releaser = BlobReleaser(blobs)
+        self.releaser = BlobReleaser(blobs, graph)
         # streamed uploads receiving bytes on this server, by (space uid, graph, node): cancelled at
         # once when their space or node is deleted (on other replicas, their commit refuses them)
         self._in_flight: dict[tuple[str, str, str], set[anyio.CancelScope]] = {}
@@ -470,6 +470,43 @@ class FileService:
                     authorize=authorize,
                 )
 
+    async def attach_stored(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        uri: str,
+        *,
+        sha256: str,
+        size: int,
+        content_type: str | None,
+        filename: str | None,
+        authorize: CommitCheck | None = None,
+    ) -> UploadResult:
+        """Give the node content the space already holds (same SHA-256 and size), without its bytes
+        being sent again; NotFoundError when the space holds no such content (then send the bytes).
+        Only the caller's own space is looked in: no tenant can learn what another one stores."""
+        sha256 = sha256.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256) or size < 0:
+            raise InvalidInputError("'sha256' must be 64 hex digits and 'size' a byte count of 0 or more")
+        space = await self.spaces.require(space_id)
+        await self._get_node(graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID), uri)
+        key = await self.releaser.find_shared(space_blob_prefix(space.uid), sha256, size)
+        if key is None:
+            raise NotFoundError(
+                f"space {space_id!r} holds no content with SHA-256 {sha256} and size {size}: upload the bytes"
+            )
+        return await self.attach_content(
+            space_id,
+            graph_id,
+            uri,
+            WrittenBlob(key, size, sha256),
+            content_type=content_type,
+            filename=filename,
+            space_uid=space.uid,
+            authorize=authorize,
+            held=True,
+        )
+
     async def attach_content(
         self,
         space_id: str,
@@ -481,6 +518,7 @@ class FileService:
         filename: str | None,
         space_uid: str | None = None,
         authorize: CommitCheck | None = None,
+        held: bool = False,
     ) -> UploadResult:
         """Commit a blob just written (streamed, or a finished resumable upload): point the node at it
         by a compare-and-set; the old bytes go.
@@ -490,12 +528,17 @@ class FileService:
         refused (NotFoundError, ConflictError, PermissionDeniedError naming why) and its blob is
         released at once. A store failure (StorageUnavailableError) keeps the blob, so a resumable
         upload can commit it on a later try.
+
+        When the space already references identical bytes, the node shares that blob and the one
+        just written is released. `held`: `written` is such a shared blob (nothing was written), so
+        the commit is refused (NotFoundError) if the blob stops being referenced before it lands.
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
+        stored = written.key  # the key the node ends up with: this blob, or an identical one it shares
 
         def point_at_blob(node: FileNode) -> FileNode:
-            node.blobKey = written.key
+            node.blobKey = stored
             node.sha256 = written.sha256
             node.fileLength = written.size
             node.fileType = content_type
@@ -515,12 +558,30 @@ class FileService:
                     if quota is not None:
                         replaced = (await self._get_node(graph, uri)).fileLength or 0
                         await quota.allow(written.size - replaced, 0)
-                    change = await self._change_node(graph, uri, point_at_blob)
+                    shared = (
+                        written.key
+                        if held
+                        else await self.releaser.find_shared(
+                            space_blob_prefix(space.uid), written.sha256, written.size
+                        )
+                    )
+                    if shared is None or (shared == written.key and not held):
+                        change = await self._change_node(graph, uri, point_at_blob)
+                    else:
+                        async with self.releaser.adopt(shared) as adopted:
+                            if held and not adopted:
+                                raise NotFoundError(
+                                    f"the content of SHA-256 {written.sha256} went from space {space_id!r} "
+                                    "before it could be shared: upload the bytes"
+                                )
+                            stored = shared if adopted else written.key
+                            change = await self._change_node(graph, uri, point_at_blob)
             except COMMIT_REFUSALS:
                 await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
                 raise
-            if change.before.blobKey != written.key:
-                await self.releaser.release([change.before.blobKey], reason=f"file {uri} replaced")
+            # the bytes just written, when an identical blob was adopted, and the content replaced
+            unused = [k for k in (written.key, change.before.blobKey) if k != stored]
+            await self.releaser.release(unused, reason=f"file {uri} replaced")
         node = change.after
         assert node is not None
         return UploadResult(

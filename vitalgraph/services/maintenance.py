@@ -37,7 +37,7 @@ class Maintenance:
     ) -> None:
         self.graph = graph
         self.blobs = blobs
-        self.releaser = BlobReleaser(blobs)
+        self.releaser = BlobReleaser(blobs, graph)  # checks again, under the claim, that it is unreferenced
         self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
         self.expire_direct = expire_direct  # aborts expired direct-to-S3 uploads; returns how many
 
@@ -60,7 +60,7 @@ class Maintenance:
                 continue
             if stat.modified > cutoff:
                 kept += 1
-            else:
+            else:  # released only if still unreferenced: a commit may have adopted it (deduplication)
                 removed += await self.releaser.release([stat.key], reason="orphan: no file node points at it")
         report = GcReport(unfinished, removed, kept, expired, expired_direct)
         if unfinished or removed or expired or expired_direct:

@@ -101,9 +101,17 @@ async def _resumable_state_into_the_bucket(context: MigrationContext) -> None:
         await context.blobs.adopt_local_state(context.data_dir / "s3-staging", context.data_dir / "tus")
 
 
+async def _blobs_may_be_shared(context: MigrationContext) -> None:
+    """Format 4 lets nodes of one space share a blob (deduplication): a server of an older format would
+    delete a shared blob with the first node that lets go of it, so it must refuse this data. The
+    data of format 2 needs no change: each of its blobs has one node, which is a reference count of 1."""
+    del context
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "spaces get an immutable identity (graphs and blobs named by it)", _spaces_get_an_identity),
     Migration(3, "S3 resumable-upload state lives in the bucket", _resumable_state_into_the_bucket),
+    Migration(4, "identical bytes within a space may be shared by several nodes", _blobs_may_be_shared),
 ]
 CURRENT_FORMAT = MIGRATIONS[-1].to_version
 

@@ -13,9 +13,8 @@ from vitalgraph.blobs.base import BlobStore
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, iri, literal, space_graph_prefix
 from vitalgraph.services.blob_keys import space_blob_prefix
-from vitalgraph.services.blob_release import BlobReleaser
+from vitalgraph.services.blob_release import SYSTEM_GRAPH, BlobReleaser
 
-SYSTEM_GRAPH = "urn:vitalgraph:system"
 VG = "http://vitalgraph.ai/ontology/vitalgraph#"
 SPACE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # always fullmatch: "$" takes a final "\n"
 

@@ -297,6 +297,33 @@ async def stream_upload(
     )
 
 
+@router.post("/stream/reuse", response_model=UploadResponse, dependencies=[Depends(require_streaming)])
+async def stream_reuse(
+    request: Request,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    space_id: WritableSpace,
+    uri: FileUri,
+    sha256: Annotated[str, Query(min_length=64, max_length=64)],
+    size: Annotated[int, Query(ge=0)],
+    graph_id: GraphId = None,
+    filename: Annotated[str | None, Query(max_length=1024)] = None,
+) -> UploadResponse:
+    """Upload without the bytes: the node gets content this space already holds, named by its SHA-256
+    (hex) and size; 404 when the space holds no such content (then upload the bytes). No body."""
+    result = await services.files.attach_stored(
+        space_id,
+        graph_id,
+        uri,
+        sha256=sha256,
+        size=size,
+        content_type=request.headers.get("content-type"),
+        filename=filename,
+        authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
+    )
+    return UploadResponse(**result.__dict__)
+
+
 @router.get("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
 @router.head("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
 async def stream_download(

@@ -79,6 +79,7 @@ from vitalgraph.client.models import (
 from vitalgraph.model import FileNode, GraphObject
 
 PRESIGNED_PATH = "/api/files/presigned"
+REUSE_PATH = "/api/files/stream/reuse"
 UPLOAD_PATH = "/api/files/stream/upload"
 DOWNLOAD_PATH = "/api/files/stream/download"
 COPY_PATH = "/api/files/copy"
@@ -236,6 +237,25 @@ class FileCalls:
         return Call("POST", COPY_PATH, model_reply(UploadResult), json=body)
 
     @staticmethod
+    def reuse_content(
+        space_id: str,
+        graph_id: str | None,
+        file_uri: str,
+        sha256: str,
+        size: int,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> Call[UploadResult]:
+        """Give the node content its space already holds (this SHA-256, hex, and size) without sending
+        the bytes; NotFoundError when the space holds no such content: then upload the bytes."""
+        params = query(
+            space_id=space_id, graph_id=graph_id, uri=file_uri, sha256=sha256, size=size, filename=filename
+        )
+        headers = {"Content-Type": content_type} if content_type else {}
+        return Call("POST", REUSE_PATH, model_reply(UploadResult), params=params, headers=headers)
+
+    @staticmethod
     def download(space_id: str, graph_id: str | None, file_uri: str) -> Call[None]:
         """The download request; its body is streamed by the twin."""
         params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
@@ -284,6 +304,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
     delete_files_batch = AsyncOperation(FileCalls.delete_files_batch)
     get_content_info = AsyncOperation(FileCalls.content_info)
     get_presigned_url = AsyncOperation(FileCalls.get_presigned_url)
+    reuse_content = AsyncOperation(FileCalls.reuse_content)
 
     async def upload_file_stream(
         self,
@@ -632,6 +653,7 @@ class FilesEndpoint(SyncEndpointGroup):
     delete_files_batch = SyncOperation(FileCalls.delete_files_batch)
     get_content_info = SyncOperation(FileCalls.content_info)
     get_presigned_url = SyncOperation(FileCalls.get_presigned_url)
+    reuse_content = SyncOperation(FileCalls.reuse_content)
 
     def upload_file_stream(
         self,
