@@ -38,6 +38,8 @@ BLOB_CALLS = (
     "delete",
     "delete_prefix",
     "presign_download",
+    "open_pinned",
+    "copy",
     "begin_upload",
     "append_upload",
     "finish_upload",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 import zlib
@@ -17,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from vitalgraph import tracing
 from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.blobs.s3.session import MISSING_UPLOAD_ERRORS, S3Session, error_code
 from vitalgraph.errors import PayloadTooLargeError
@@ -118,15 +120,18 @@ class MultipartWriter:
         size = size_of(body)
         try:
             with self.session.failures(f"uploading part {number} of {self.object_key}"):
+                stages = tracing.stage_times()  # parts in flight overlap: "store" sums their times
+                timed = stages.timed("store") if stages else contextlib.nullcontext()
                 async with asyncio.timeout(self.session.send_timeout(size)):
-                    response = await self.session.client.upload_part(
-                        Bucket=self.session.bucket,
-                        Key=self.object_key,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=body,
-                        ChecksumCRC32=crc32,
-                    )
+                    with timed:
+                        response = await self.session.client.upload_part(
+                            Bucket=self.session.bucket,
+                            Key=self.object_key,
+                            UploadId=upload_id,
+                            PartNumber=number,
+                            Body=body,
+                            ChecksumCRC32=crc32,
+                        )
             return {"PartNumber": number, "ETag": response["ETag"], "ChecksumCRC32": crc32, "Size": size}
         except BaseException as exc:
             self._failure = self._failure or exc
@@ -171,7 +176,11 @@ class MultipartWriter:
 
 async def put_whole(session: S3Session, object_key: str, body: io.BytesIO, crc32: str) -> None:
     """One PutObject: the object appears only once every byte has arrived."""
-    with session.failures(f"writing {object_key}"):
+    stages = tracing.stage_times()
+    with (
+        session.failures(f"writing {object_key}"),
+        stages.timed("store") if stages else contextlib.nullcontext(),
+    ):
         async with asyncio.timeout(session.send_timeout(size_of(body))):
             await session.client.put_object(
                 Bucket=session.bucket, Key=object_key, Body=body, ChecksumCRC32=crc32
@@ -212,14 +221,16 @@ class StreamDigest:
     def __init__(self, session: S3Session) -> None:
         self._session = session
         self._sha256 = hashlib.sha256()
+        self._stages = tracing.stage_times()  # made on the event loop; the worker thread adds to it
 
     def add(self, part: io.BytesIO) -> asyncio.Future[str]:
         return asyncio.ensure_future(self._session.run_on_worker(self._digest, part))
 
     def _digest(self, part: io.BytesIO) -> str:
-        with part.getbuffer() as view:  # no copy: the BytesIO owns its buffer
-            self._sha256.update(view)
-        return crc32_of(part)
+        with self._stages.timed("hash") if self._stages else contextlib.nullcontext():
+            with part.getbuffer() as view:  # no copy: the BytesIO owns its buffer
+                self._sha256.update(view)
+            return crc32_of(part)
 
     def sha256_hex(self) -> str:
         return self._sha256.hexdigest()
