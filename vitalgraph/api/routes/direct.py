@@ -102,7 +102,7 @@ async def complete_direct_upload(
 ) -> UploadResponse:
     """Check the parts, complete the upload, read it back for its SHA-256, then commit the node."""
     result = await services.direct.complete(principal.username, upload_id)
-    return UploadResponse(**result.__dict__)
+    return UploadResponse.of(result)
 
 
 @router.delete("/{upload_id}", status_code=204)

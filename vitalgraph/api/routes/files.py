@@ -321,7 +321,7 @@ async def stream_reuse(
         filename=filename,
         authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
     )
-    return UploadResponse(**result.__dict__)
+    return UploadResponse.of(result)
 
 
 @router.get("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
