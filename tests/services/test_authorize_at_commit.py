@@ -75,6 +75,8 @@ async def upload_with(services: Services, body: PausedBody, meanwhile, user: Pri
             )
         except Exception as exc:  # noqa: BLE001  (the test inspects it)
             outcome["error"] = exc
+        finally:
+            body.halfway.set()  # an upload that failed early must not leave the test waiting
 
     async with anyio.create_task_group() as group:
         group.start_soon(upload)
@@ -235,7 +237,10 @@ async def test_space_deleted_while_an_upload_stores_its_last_bytes_leaves_no_blo
     async def upload() -> None:
         try:
             await services.files.upload_content(
-                "shared", None, URI, whole(), content_type=None, filename=None
+                await services.files.upload_target("shared", None, URI),
+                whole(),
+                content_type=None,
+                filename=None,
             )
         except NotFoundError as exc:
             outcome["error"] = exc

@@ -32,7 +32,10 @@ async def services(tmp_path):
     await started.files.create_files("a", None, [FileNode(URI="http://x/src", name="src.txt")])
     await started.files.create_files("b", "g", [FileNode(URI="http://x/dst")])
     await started.files.upload_content(
-        "a", None, "http://x/src", _bytes(b"original"), content_type="text/plain", filename=None
+        await started.files.upload_target("a", None, "http://x/src"),
+        _bytes(b"original"),
+        content_type="text/plain",
+        filename=None,
     )
     yield started
     await started.stop()
@@ -60,7 +63,10 @@ async def test_copy_commits_like_an_upload(services: Services) -> None:
 
 async def test_a_damaged_source_is_refused_and_nothing_changes(services: Services) -> None:
     await services.files.upload_content(
-        "b", "g", "http://x/dst", _bytes(b"previous"), content_type=None, filename=None
+        await services.files.upload_target("b", "g", "http://x/dst"),
+        _bytes(b"previous"),
+        content_type=None,
+        filename=None,
     )
     before = await services.files.get_file("b", "g", "http://x/dst")
     keys_before = sorted([s.key async for s in services.blobs.list_keys()])

@@ -27,7 +27,9 @@ async def services(tmp_path):
     started = await Services.start(load_settings(DATA_DIR=tmp_path, ADMIN_PASSWORD="pw"))
     await started.spaces.create("s")
     await started.files.create_files("s", "g", [FileNode(URI=FILE, name="f")])
-    await started.files.upload_content("s", "g", FILE, _bytes(b"bytes"), content_type=None, filename=None)
+    await started.files.upload_content(
+        await started.files.upload_target("s", "g", FILE), _bytes(b"bytes"), content_type=None, filename=None
+    )
     yield started
     await started.stop()
 

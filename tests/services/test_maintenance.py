@@ -33,7 +33,10 @@ async def test_orphans_and_unfinished_uploads_are_collected(services, tmp_path):
     await services.spaces.create("gc")
     await services.files.create_files("gc", None, [FileNode(URI="http://x/kept")])
     await services.files.upload_content(
-        "gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None
+        await services.files.upload_target("gc", None, "http://x/kept"),
+        _bytes(b"kept"),
+        content_type=None,
+        filename=None,
     )
     kept_key = (await services.files.get_file("gc", None, "http://x/kept")).blobKey
 
@@ -113,7 +116,10 @@ async def test_s3_stale_uploads_and_old_orphans_are_collected(s3_services, seawe
     await services.spaces.create("gc")
     await services.files.create_files("gc", None, [FileNode(URI="http://x/kept")])
     await services.files.upload_content(
-        "gc", None, "http://x/kept", _bytes(b"kept"), content_type=None, filename=None
+        await services.files.upload_target("gc", None, "http://x/kept"),
+        _bytes(b"kept"),
+        content_type=None,
+        filename=None,
     )
     kept_key = (await services.files.get_file("gc", None, "http://x/kept")).blobKey
     stale_upload = _start_multipart(seaweedfs, s3_prefix)

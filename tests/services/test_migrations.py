@@ -87,7 +87,10 @@ async def test_a_format_1_data_folder_is_migrated_on_start_and_keeps_working(dat
         old_uri, copy_uri = "http://example.org/alpha/report", "http://example.org/alpha/copy"
         await services.files.create_files("alpha", None, [FileNode(URI=copy_uri)])
         await services.files.upload_content(
-            "alpha", None, copy_uri, chunks(b"report bytes, format 1\n"), content_type=None, filename=None
+            await services.files.upload_target("alpha", None, copy_uri),
+            chunks(b"report bytes, format 1\n"),
+            content_type=None,
+            filename=None,
         )
         old_key = (await services.files.get_file("alpha", None, old_uri)).blobKey
         assert (await services.files.get_file("alpha", None, copy_uri)).blobKey == old_key

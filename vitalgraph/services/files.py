@@ -97,6 +97,19 @@ class NodeVersion:
 
 
 @dataclass(frozen=True)
+class UploadTarget:
+    """Where an upload goes, looked up once when it starts (FileService.upload_target); the commit
+    checks again that the space is still this one."""
+
+    space_id: str
+    graph_id: str | None
+    uri: str
+    space: Space
+    graph: str  # the named graph's IRI
+    current: FileNode  # the node as it was when the upload started
+
+
+@dataclass(frozen=True)
 class NodeChange:
     before: FileNode
     after: FileNode | None
@@ -395,11 +408,16 @@ class FileService:
         counted by the blob store against the same limit, or a smaller one a quota sets)."""
         check_file_size(size, self.max_upload_size)
 
+    async def upload_target(self, space_id: str, graph_id: str | None, uri: str) -> UploadTarget:
+        """The space and node an upload goes to, looked up once, before any body byte is read
+        (NotFoundError for a missing space or node)."""
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+        return UploadTarget(space_id, graph_id, uri, space, graph, await self._get_node(graph, uri))
+
     async def upload_content(
         self,
-        space_id: str,
-        graph_id: str | None,
-        uri: str,
+        target: UploadTarget,
         chunks: AsyncIterator[bytes],
         *,
         content_type: str | None,
@@ -419,17 +437,15 @@ class FileService:
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
-        space = await self.spaces.require(space_id)
-        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
-        current = await self._get_node(graph, uri)
+        space_id, graph_id, uri, space = target.space_id, target.graph_id, target.uri, target.space
         key = new_content_key(space.uid, graph_id or DEFAULT_GRAPH_ID, uri)
-        max_size, quota_limit = await self._upload_allowance(space, current.fileLength or 0)
+        max_size, quota_limit = await self._upload_allowance(space, target.current.fileLength or 0)
         attributes = {"vitalgraph.space_id": space_id, "vitalgraph.uri": uri}
-        target = (space.uid, graph, uri)
+        in_flight = (space.uid, target.graph, uri)
         with tracing.span("files.upload", **attributes) as span, tracing.transfer_stages(span) as stages:
             source = logged_transfer(chunks, label=f"upload {uri}", every_mib=self.log_every_mib)
             with anyio.CancelScope() as scope:
-                self._in_flight.setdefault(target, set()).add(scope)
+                self._in_flight.setdefault(in_flight, set()).add(scope)
                 try:
                     written = await self.blobs.write(
                         key, tracing.timed_receive(source), max_size=max_size, expected_size=expected_size
@@ -442,9 +458,9 @@ class FileService:
                         f"{max_size} left for this file; the upload was stopped and nothing was kept"
                     ) from None
                 finally:
-                    self._in_flight[target].discard(scope)
-                    if not self._in_flight[target]:
-                        del self._in_flight[target]
+                    self._in_flight[in_flight].discard(scope)
+                    if not self._in_flight[in_flight]:
+                        del self._in_flight[in_flight]
             if scope.cancelled_caught:  # its space or node was deleted while the bytes came in
                 # the cancel may land after the store finished the blob: release the key either way
                 await self.releaser.release([key], reason=f"upload to {uri} stopped: its target was deleted")

@@ -187,17 +187,15 @@ async def _upload(
     body = request.app.state.metrics.metered(request_body(request), "upload")
     with request.app.state.shutdown.upload():  # SIGTERM aborts it cleanly: see api/shutdown.py
         try:
+            target = await services.files.upload_target(space_id, graph_id, uri)  # 404 before any body
             if multipart:
-                await services.files.get_file(space_id, graph_id, uri)  # 404 before reading any body
                 part = await open_multipart_file(body, content_type)
                 chunks, content_type, expected = part.chunks, part.content_type, None
                 filename = filename or part.filename
             else:
                 chunks, expected = body, length
             result = await services.files.upload_content(
-                space_id,
-                graph_id,
-                uri,
+                target,
                 chunks,
                 content_type=content_type,
                 filename=filename,
