@@ -79,7 +79,7 @@ def test_upload_through_one_server_download_and_delete_through_the_other(clients
         content_type="application/pdf",
     )
     assert uploaded.sha256 == hashlib.sha256(data).hexdigest() and uploaded.size == SIZE
-    stored = objects_under(seaweedfs, f"{bucket_prefix}/")
+    stored = objects_under(seaweedfs, f"{bucket_prefix}/spaces/")  # beside the store format marker
     assert len(stored) == 1, stored
 
     assert b.spaces.get_space(space).space_name == "one space, two servers"
@@ -98,7 +98,7 @@ def test_upload_through_one_server_download_and_delete_through_the_other(clients
     with pytest.raises(NotFoundError):
         a.files.download_file_content(space, None, file_uri)
     assert a.files.list_files(space).total_count == 0
-    assert objects_under(seaweedfs, f"{bucket_prefix}/") == []
+    assert objects_under(seaweedfs, f"{bucket_prefix}/spaces/") == []
     a.spaces.delete_space(space)
     with pytest.raises(NotFoundError):
         b.spaces.get_space(space)

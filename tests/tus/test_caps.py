@@ -18,6 +18,7 @@ from vitalgraph.errors import TooManyRequestsError
 from vitalgraph.model import FileNode
 from vitalgraph.services.container import Services
 from vitalgraph.services.tus import TusService
+from vitalgraph.services.upload_locks import GraphUploadLocks
 
 MAX_UPLOADS = 3
 MAX_BYTES = 100_000
@@ -116,17 +117,31 @@ async def test_concurrent_creates_do_not_pass_the_cap(services) -> None:
     assert all(isinstance(r, TooManyRequestsError) for r in results if isinstance(r, Exception))
 
 
-@pytest.mark.anyio
-async def test_a_second_process_on_the_same_records_counts_the_first_ones_uploads(services) -> None:
-    first = services.tus
-    second = TusService(  # another replica: its own process state, the same DATA_DIR/tus
+def another_replica(services) -> TusService:
+    """A TusService with its own process state (locks, in-process lock) on the same stores."""
+    return TusService(
         services.files,
         services.blobs,
-        first.directory,
         max_size=None,
         expiry_seconds=60,
+        locks=GraphUploadLocks(services.graph),
         max_uploads_per_user=3,
     )
+
+
+@pytest.mark.anyio
+async def test_concurrent_creates_through_two_replicas_do_not_pass_the_cap(services) -> None:
+    replicas = [services.tus, another_replica(services)]
+    results = await asyncio.gather(
+        *(replicas[n % 2].create("carol", dict(TARGET), 10) for n in range(10)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, Exception) for r in results) == 3, results
+    assert all(isinstance(r, TooManyRequestsError) for r in results if isinstance(r, Exception))
+
+
+@pytest.mark.anyio
+async def test_a_second_process_on_the_same_records_counts_the_first_ones_uploads(services) -> None:
+    first, second = services.tus, another_replica(services)
     for _ in range(2):
         await first.create("bob", dict(TARGET), 10)
     await second.create("bob", dict(TARGET), 10)

@@ -23,7 +23,8 @@ from urllib3.exceptions import (
 from vitalgraph.client._tls import ssl_context
 from vitalgraph.client.config import ClientConfig
 
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
+IDLE_CONNECTION_SECONDS = 2.0  # below the server's KEEPALIVE_TIMEOUT_SECONDS default of 5
 
 
 def default_async_transport(config: ClientConfig) -> httpx.AsyncBaseTransport:
@@ -90,7 +91,14 @@ def _widen_socket_reads(transport: object, size: int) -> None:
 def _session_factory(config: ClientConfig) -> Callable[[], aiohttp.ClientSession]:
     # Called on first use, inside the running event loop (an aiohttp session belongs to one loop).
     def make_session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=_LIMITS.max_connections or 0, ssl=ssl_context(config))
+        # An idle connection is dropped before the server's keep-alive timeout (5 s by default) ends it:
+        # a request sent on a connection the server just closed fails ("Server disconnected"), and
+        # aiohttp only notices the close when the event loop runs, which a busy caller may not let it.
+        connector = aiohttp.TCPConnector(
+            limit=_LIMITS.max_connections or 0,
+            ssl=ssl_context(config),
+            keepalive_timeout=IDLE_CONNECTION_SECONDS,
+        )
         # aiohttp's 64 KiB read buffer would pause the socket far more often on large downloads.
         return aiohttp.ClientSession(connector=connector, read_bufsize=config.chunk_size)
 

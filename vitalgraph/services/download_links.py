@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,14 @@ from vitalgraph.services.files import DEFAULT_GRAPH_ID, FileContent, FileService
 _ALGORITHM = "HS256"
 _PURPOSE = b"vitalgraph download links v1"
 _TYPE = "download-link"
+
+
+class _Utf8Json(json.JSONEncoder):
+    """Claims as UTF-8, not \\u escapes: a URI of MAX_URI_LENGTH bytes in 4-byte characters would
+    otherwise triple in the token and overflow the link's length limit."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **{**kwargs, "ensure_ascii": False})
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ class DownloadLinkService:
             "exp": now + expires_seconds,
         }
         return SignedLink(
-            token=jwt.encode(claims, self._key, algorithm=_ALGORITHM),
+            token=jwt.encode(claims, self._key, algorithm=_ALGORITHM, json_encoder=_Utf8Json),
             expires_in=expires_seconds,
             expires_at=datetime.fromtimestamp(now + expires_seconds, UTC),
             size=content.size,

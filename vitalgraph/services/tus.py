@@ -18,6 +18,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import hashlib
 import logging
 import math
 import time
@@ -105,6 +106,9 @@ def encode_metadata(metadata: Mapping[str, str]) -> str:
     return ",".join(
         f"{key} {base64.b64encode(value.encode()).decode()}".rstrip() for key, value in metadata.items()
     )
+
+
+CAP_TURN_SECONDS = 10.0  # how long a create waits for another replica's create of the same user
 
 
 class TusService:
@@ -201,10 +205,29 @@ class TusService:
             metadata=metadata,
             space_uid=space.uid,
         )
-        async with self._creating:  # counted and recorded together, so two creates cannot both fit
+        async with self._counting(owner):  # counted and recorded together: two creates cannot both fit
             await self._check_caps(owner, length or 0, new_upload=True)
             await self._stage(store, upload)
         return upload
+
+    @contextlib.asynccontextmanager
+    async def _counting(self, owner: str) -> AsyncIterator[None]:
+        """One check-then-create per user at a time on every server: in this process by a lock, across
+        replicas by the same claim that locks an upload (waiting CAP_TURN_SECONDS at most)."""
+        if not (self.max_uploads_per_user or self.max_bytes_per_user):
+            yield
+            return
+        turn = "caps-" + hashlib.sha256(owner.encode()).hexdigest()
+        async with self._creating:
+            deadline = time.monotonic() + CAP_TURN_SECONDS
+            while not await self.locks.try_acquire(turn):
+                if time.monotonic() > deadline:
+                    raise ConflictError(f"another upload of user {owner!r} is being created: try again")
+                await asyncio.sleep(0.02)
+            try:
+                yield
+            finally:
+                await self.locks.release(turn)
 
     async def _stage(self, store: ResumableUploads, upload: TusUpload) -> None:
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import AdminDep
 from vitalgraph.api.deps import ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.services import backup as backups
 from vitalgraph.services.backup_targets import open_target
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=BoundedBodyRoute)
 
 Location = Field(
     min_length=1,

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from vitalgraph.api.access import AdminDep
 from vitalgraph.api.deps import ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.services.audit import MAX_QUERY_LIMIT, AuditQuery, json_lines
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], route_class=BoundedBodyRoute)
 
 
 class AuditEntryOut(BaseModel):

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 
 from vitalgraph.api.access import WritableSpace
 from vitalgraph.api.deps import FileUri, GraphId, PrincipalDep, ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.api.routes.files import UploadResponse
 from vitalgraph.services.direct_uploads import MAX_PARTS, DirectStart
 
-router = APIRouter(prefix="/api/files/direct", tags=["files"])
+router = APIRouter(prefix="/api/files/direct", tags=["files"], route_class=BoundedBodyRoute)
 
 UploadId = Annotated[str, Path(min_length=1, max_length=64)]
 

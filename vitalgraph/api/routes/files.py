@@ -33,7 +33,7 @@ from vitalgraph.api.deps import (
 )
 from vitalgraph.api.digests import sha256_from_field
 from vitalgraph.api.download import RangeStreamResponse, build_download_response
-from vitalgraph.api.json_body import read_graph_objects
+from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
 from vitalgraph.api.openapi import DOWNLOAD_RESPONSES, upload_body
 from vitalgraph.api.ranges import make_etag
@@ -44,7 +44,7 @@ from vitalgraph.services.auth import Principal
 from vitalgraph.services.download_links import SignedLink
 from vitalgraph.services.files import FileContent, UploadResult, node_etag, parse_expires, parse_if_match
 
-router = APIRouter(prefix="/api/files", tags=["files"])
+router = APIRouter(prefix="/api/files", tags=["files"], route_class=BoundedBodyRoute)
 
 
 async def legacy_file_uri(uri: OptionalUri = None, file_uri: OptionalUri = None) -> str:

@@ -83,6 +83,7 @@ async def sparql_query_get(
     principal: PrincipalDep,
     query: Annotated[str, Query(min_length=1, max_length=1024 * 1024)],
 ) -> Response:
+    """The query in the URL (`?query=`), as the SPARQL protocol's GET; read-only, like the POST."""
     answer = await services.sparql.query(
         space_id, query, request.headers.get("accept"), user=principal.username
     )
@@ -98,6 +99,7 @@ async def list_graphs(services: ServicesDep, space_id: ReadableSpace) -> list[Gr
 
 @router.get("/graph", response_model=GraphInfoOut)
 async def get_graph(services: ServicesDep, space_id: ReadableSpace, graph_uri: GraphUri) -> GraphInfoOut:
+    """One named graph with its triple count; 404 if there is none."""
     return GraphInfoOut.of(await services.graphs.get(space_id, graph_uri))
 
 
@@ -185,6 +187,7 @@ async def create_objects(
 async def update_objects(
     request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
+    """Replace objects that exist (JSON-LD or JSON quads); 404 (nothing changed) if a URI is missing."""
     uris = await services.objects.update(space_id, graph_id, await read_graph_objects(request))
     return {"updated_uris": uris, "updated_count": len(uris)}
 
@@ -197,6 +200,7 @@ async def delete_objects(
     uri: OptionalUri = None,
     uri_list: UriList = None,
 ) -> dict:
+    """Delete objects by `uri` or `uri_list`; all or none."""
     deleted = await services.objects.delete(space_id, graph_id, uris_to_delete(uri, uri_list))
     return {"deleted_uris": deleted, "deleted_count": len(deleted)}
 

@@ -19,11 +19,11 @@ from vitalgraph.api.deps import (
     split_uri_list,
     uris_to_delete,
 )
-from vitalgraph.api.json_body import read_graph_objects
+from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.model import GraphObject
 
-router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"])
+router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"], route_class=BoundedBodyRoute)
 
 EntityUri = FileUri  # the same limit: MAX_URI_LENGTH
 

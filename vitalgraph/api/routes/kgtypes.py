@@ -16,10 +16,10 @@ from vitalgraph.api.deps import (
     split_uri_list,
     uris_to_delete,
 )
-from vitalgraph.api.json_body import read_graph_objects
+from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.wire import objects_reply
 
-router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"])
+router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"], route_class=BoundedBodyRoute)
 
 
 @router.post("", status_code=201)

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import AdminDep, ReadableSpaceInPath
 from vitalgraph.api.deps import ServicesDep
+from vitalgraph.api.json_body import BoundedBodyRoute
 from vitalgraph.services.quotas import Limit, Quota, Usage
 
-router = APIRouter(tags=["quotas"])
+router = APIRouter(tags=["quotas"], route_class=BoundedBodyRoute)
 Organization = Annotated[str, Path(min_length=1, max_length=128)]
 SpaceIdPath = Annotated[str, Path(min_length=1, max_length=128)]
 

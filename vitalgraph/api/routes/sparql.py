@@ -13,11 +13,11 @@ from fastapi.responses import Response
 from vitalgraph.api.access import ReadableSpaceInPath
 from vitalgraph.api.audit import note_detail
 from vitalgraph.api.deps import PrincipalDep, ServicesDep, request_body
-from vitalgraph.api.json_body import parse_json
+from vitalgraph.api.json_body import BoundedBodyRoute, parse_json
 from vitalgraph.errors import InvalidInputError, PayloadTooLargeError
 from vitalgraph.services.sparql import MAX_QUERY_LENGTH
 
-router = APIRouter(prefix="/api/graphs/sparql", tags=["sparql"])
+router = APIRouter(prefix="/api/graphs/sparql", tags=["sparql"], route_class=BoundedBodyRoute)
 
 MAX_BODY = 4 * MAX_QUERY_LENGTH  # room for form or JSON encoding around the longest query
 
