@@ -18,7 +18,7 @@ from tests.api.conftest import file_node_jsonld, make_space
 from tests.fixtures.servers import RunningServer
 from tests.model.conftest import FIXTURES_DIR
 from vitalgraph.errors import InvalidInputError
-from vitalgraph.services.sparql import classify_query
+from vitalgraph.graph.query_form import classify_query
 
 HALEY = "http://vital.ai/ontology/haley-ai-kg#"
 VITAL = "http://vital.ai/ontology/vital#"

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 
 from tests.unit.sparql_queries import harmless_queries, service_queries
 from vitalgraph.errors import InvalidInputError
-from vitalgraph.services.sparql import QueryForm, classify_query
-from vitalgraph.services.sparql_lexer import Kind, SparqlLexError, tokenize
+from vitalgraph.graph.query_form import QueryForm, classify_query
+from vitalgraph.graph.sparql_lexer import Kind, SparqlLexError, tokenize
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

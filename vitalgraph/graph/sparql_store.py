@@ -120,8 +120,8 @@ class SparqlGraphStore(GraphStore):
         await self._post(self.update_url, update, "application/sparql-update", accept="*/*")
 
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
+        query = confined_to_dataset(query)  # first: it names a Virtuoso pragma as such
         _require_form(query, QueryForm.SELECT, QueryForm.ASK)
-        query = confined_to_dataset(query)
         response = await self._user_query(query, RESULTS_JSON, default_graphs)
         # Only well-formed, standard SPARQL JSON leaves this store, the same whichever server wrote it;
         # serializing reads the (lazily parsed) answer whole, so a cut answer fails here.
@@ -134,8 +134,8 @@ class SparqlGraphStore(GraphStore):
             ) from None
 
     async def query_triples(self, query: str, default_graphs: Sequence[str]) -> list[ox.Triple]:
+        query = confined_to_dataset(query)  # first: it names a Virtuoso pragma as such
         _require_form(query, QueryForm.CONSTRUCT, QueryForm.DESCRIBE)
-        query = confined_to_dataset(query)
         return _triples(await self._user_query(query, N_TRIPLES, default_graphs))
 
     async def _user_query(self, query: str, accept: str, graphs: Sequence[str]) -> httpx.Response:

@@ -13,14 +13,13 @@ import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum
 
 import pyoxigraph as ox
 
 from vitalgraph.errors import InvalidInputError, TooManyRequestsError
 from vitalgraph.graph.base import GraphStore, space_graph_prefix
+from vitalgraph.graph.query_form import QueryForm, classify_query
 from vitalgraph.services.spaces import SpaceService
-from vitalgraph.services.sparql_lexer import Kind, SparqlLexError, Token, readings
 
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
@@ -29,115 +28,10 @@ MAX_QUERY_LENGTH = 1024 * 1024
 CHECK_ON_LOOP_MAX = 8 * 1024  # characters; longer queries are checked on a thread
 
 
-class QueryForm(str, Enum):
-    SELECT = "SELECT"
-    ASK = "ASK"
-    CONSTRUCT = "CONSTRUCT"
-    DESCRIBE = "DESCRIBE"
-
-
-UPDATE_KEYWORDS = frozenset(
-    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
-)
-# Keywords that reach outside the space's graphs. Only SERVICE does in SPARQL 1.1 queries: FROM, FROM
-# NAMED and GRAPH <iri> stay inside the dataset the stores fix (see the module's docstring).
-OUTSIDE_KEYWORDS = {
-    "SERVICE": "SERVICE (federated query) is not allowed: a query sees only the graphs of its space"
-}
-
-
 @dataclass(frozen=True)
 class QueryAnswer:
     media_type: str
     body: bytes
-
-
-def classify_query(query: str) -> QueryForm:
-    """The query's form, decided on the grammar's tokens. InvalidInputError for updates, for SERVICE
-    however it is written, for undeclared prefixes, and for any text the tokenizer cannot read.
-
-    When SPARQL's own reading of the text (\\u escapes replaced first) differs from oxigraph's, both
-    must pass: the check holds whichever reading the engine behind the store uses.
-    """
-    found = readings(query)
-    token_lists = [tokens for tokens in found if not isinstance(tokens, SparqlLexError)]
-    for tokens in token_lists:  # first, so SERVICE is named even when another reading fails
-        _refuse_outside(tokens)
-    for error in found:
-        if isinstance(error, SparqlLexError):
-            raise InvalidInputError(f"SPARQL syntax error: {error}")
-    forms = {_classify_tokens(tokens) for tokens in token_lists}
-    if len(forms) != 1:
-        raise InvalidInputError(
-            "the query reads as a different query form once its \\u escapes are replaced: "
-            "write those characters as they are"
-        )
-    return forms.pop()
-
-
-def _classify_tokens(tokens: list[Token]) -> QueryForm:
-    position, declared = _prologue(tokens)
-    form = _form(tokens[position] if position < len(tokens) else None)
-    for token in tokens[position:]:
-        if token.kind is Kind.PNAME and token.prefix not in declared:
-            raise InvalidInputError(
-                f"SPARQL syntax error: prefix '{token.prefix}:' of {token.text} is not declared "
-                f"(add PREFIX {token.prefix}: <...>)"
-            )
-    return form
-
-
-def _refuse_outside(tokens: list[Token]) -> None:
-    """Keywords are case-insensitive and need no word boundary in every engine, so a keyword is
-    refused anywhere inside a word, a prefix or a language tag (never inside IRIs, strings,
-    variables or local names, which engines read whole)."""
-    for token in tokens:
-        if token.kind is Kind.WORD or token.kind is Kind.LANGTAG:
-            text = token.text
-        elif token.kind is Kind.PNAME and token.prefix:
-            text = token.prefix
-        else:
-            continue
-        upper, lower = text.upper(), text.lower()
-        for keyword, message in OUTSIDE_KEYWORDS.items():
-            if keyword in upper or keyword.lower() in lower:
-                raise InvalidInputError(message)
-
-
-def _prologue(tokens: list[Token]) -> tuple[int, set[str]]:
-    """Where the prologue (BASE and PREFIX declarations) ends, and the prefixes it declares."""
-    declared: set[str] = set()
-    position = 0
-    while position < len(tokens) and tokens[position].kind is Kind.WORD:
-        keyword = tokens[position].upper
-        if keyword == "BASE" and _kinds(tokens, position + 1, Kind.IRI):
-            position += 2
-        elif keyword == "PREFIX" and _kinds(tokens, position + 1, Kind.PNAME, Kind.IRI):
-            name = tokens[position + 1]
-            if name.text != name.prefix + ":":
-                raise InvalidInputError(f"SPARQL syntax error: PREFIX {name.text} is not a prefix name")
-            declared.add(name.prefix)
-            position += 3
-        else:
-            break
-    return position, declared
-
-
-def _kinds(tokens: list[Token], start: int, *kinds: Kind) -> bool:
-    found = [t.kind for t in tokens[start : start + len(kinds)]]
-    return found == list(kinds)
-
-
-def _form(token: Token | None) -> QueryForm:
-    word = token.upper if token is not None and token.kind is Kind.WORD else ""
-    if word in QueryForm.__members__:
-        return QueryForm(word)
-    if word in UPDATE_KEYWORDS:
-        raise InvalidInputError(
-            f"SPARQL updates ({word}) are not accepted: this endpoint only runs queries "
-            "(SELECT, ASK, CONSTRUCT, DESCRIBE); change data through the graph object routes"
-        )
-    raise InvalidInputError("SPARQL syntax error: expected a SELECT, ASK, CONSTRUCT or DESCRIBE query")
 
 
 def wants_json_ld(accept: str | None) -> bool:
