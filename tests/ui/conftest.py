@@ -32,7 +32,9 @@ def chromium_path() -> str:
     return CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")  # type: ignore[return-value]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, its event loop is the thread's running
+# loop, and every async test after it in the same worker would fail ("another loop is running").
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator:
     from playwright.sync_api import sync_playwright
 
