@@ -26,7 +26,14 @@ from vitalgraph.client.binary.streaming import (
 from vitalgraph.client.config.client_config_loader import VitalGraphClientConfig
 from vitalgraph.client.utils.client_utils import VitalGraphClientError
 from vitalgraph.client.vitalgraph_client import VitalGraphClient
-from vitalgraph.model import FileNode, GraphObject, KGEntity, KGType
+from vitalgraph.model import (
+    Edge_hasEntityKGFrame,
+    FileNode,
+    GraphObject,
+    KGEntity,
+    KGFrame,
+    KGType,
+)
 from vitalgraph.model.jsonld_model import JsonLdDocument
 from vitalgraph.model.quad_model import Quad, QuadRequest
 from vitalgraph.model.spaces_model import Space
@@ -314,6 +321,73 @@ async def test_kgentities(older: VitalGraphClient, space: str) -> None:
         await older.kgentities.delete_kgentities_batch(space, graph, [bob.URI, acme.URI])
     assert missing.value.status_code == 404
     assert (await older.delete_kgentities_batch(space, graph, [bob.URI])).deleted_count == 1
+
+
+async def test_kgentities_update_entity_only(older: VitalGraphClient, space: str) -> None:
+    graph = "urn:kg"
+    acme = KGEntity(uri("org"), name="Acme", kGEntityType="urn:type:org")
+    frame = KGFrame(uri("frame"), name="address")
+    edge = Edge_hasEntityKGFrame(uri("edge"), edgeSource=acme.URI, edgeDestination=frame.URI)
+    await older.kgentities.create_kgentities(space, graph, [acme, frame, edge])
+    acme.name = "Acme Inc."
+    updated = await older.kgentities.update_entity_only(space, graph, [acme])
+    assert updated.is_success and updated.updated_uri == acme.URI and updated.updated_uris == [acme.URI]
+    assert (await older.kgentities.get_kgentity(space, graph, acme.URI)).objects[0].name == "Acme Inc."
+    kept = await older.objects.get_object(space, graph, frame.URI)  # the frame graph is untouched
+    assert kept.object.name == "address"
+    assert (await older.objects.get_object(space, graph, edge.URI)).object.edgeDestination == frame.URI
+    with pytest.raises(VitalGraphClientError) as not_entity:
+        await older.kgentities.update_entity_only(space, graph, [acme, frame])
+    assert not_entity.value.status_code == 400 and frame.URI in str(not_entity.value)
+    with pytest.raises(VitalGraphClientError) as missing:
+        await older.kgentities.update_entity_only(space, graph, [KGEntity(uri("org"), name="nobody")])
+    assert missing.value.status_code == 404
+
+
+async def test_kgentities_counts(older: VitalGraphClient, space: str) -> None:
+    graph = "urn:kg"
+    orgs = [KGEntity(uri("org"), name=f"Org {i}", kGEntityType="urn:type:org") for i in range(3)]
+    bob = KGEntity(uri("person"), name="Bob", kGEntityType="urn:type:person")
+    await older.kgentities.create_kgentities(space, graph, [*orgs, bob])
+    assert await older.kgentities.count_kgentities(space, graph) == 4
+    assert await older.kgentities.count_kgentities(space, graph, "urn:type:org") == 3
+    assert await older.kgentities.count_kgentities(space, graph, search="bob") == 1
+    assert await older.kgentities.count_kgentities(space, graph, "urn:type:org", "org 1") == 1
+    assert await older.kgentities.count_kgentities(space, graph, sort_by=HAS_NAME) == 4
+    with pytest.raises(VitalGraphClientError) as refused:
+        await older.kgentities.count_kgentities(space, graph, status="urn:status:active")
+    assert "status" in str(refused.value)
+    counts = await older.kgentities.batch_count_kgentities(
+        space,
+        graph,
+        [
+            {"label": "all"},
+            {"label": "orgs", "entity_type_uri": "urn:type:org"},
+            {"label": "people", "entity_type_uri": "urn:type:person", "search": "nobody"},
+        ],
+    )
+    assert counts == [
+        {"label": "all", "count": 4},
+        {"label": "orgs", "count": 3},
+        {"label": "people", "count": 0},
+    ]
+
+
+async def test_kgentities_frames_and_queries_are_refused(older: VitalGraphClient, space: str) -> None:
+    graph, entity = "urn:kg", uri("org")
+    frame = KGFrame(uri("frame"))
+    kg = older.kgentities
+    calls = {
+        "get_kgentity_frames": lambda: kg.get_kgentity_frames(space, graph, entity),
+        "create_entity_frames": lambda: kg.create_entity_frames(space, graph, entity, [frame]),
+        "update_entity_frames": lambda: kg.update_entity_frames(space, graph, entity, [frame]),
+        "delete_entity_frames": lambda: kg.delete_entity_frames(space, graph, entity, [frame.URI]),
+        "query_entities": lambda: kg.query_entities(space, graph, {"search": "x"}),
+    }
+    for name, call in calls.items():
+        with pytest.raises(VitalGraphClientError) as refused:
+            await call()
+        assert refused.value.status_code == 400 and name in str(refused.value)
 
 
 # --- objects and triples ---------------------------------------------------------------------------

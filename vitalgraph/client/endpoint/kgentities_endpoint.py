@@ -5,6 +5,11 @@ that attach its files, and those FileNodes); `delete_entity_graph` is accepted (
 removes an entity's frames, slots and edges; `delete_attachments=True` also deletes its files).
 Filters and sorting our server does not have are refused with InvalidRequestError rather than
 silently ignored. Failures raise VitalGraphClientError, as the older methods did.
+
+`count_kgentities` / `batch_count_kgentities` count through the list route (its `total_count`, or
+every page when `entity_type_uri` is given); `update_entity_only` is our update with KGEntity
+objects alone, which replaces only the entity's own properties. The entity-frame methods and
+`query_entities` are refused (InvalidRequestError, docs/migration.md).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from vitalgraph.client.response.client_response import (
     UpdateEntityResponse,
 )
 from vitalgraph.client.utils.client_utils import validate_required_params
+from vitalgraph.model import KGEntity
 
 _UNSUPPORTED_FILTERS = (
     "sort_by",
@@ -38,6 +44,15 @@ _UNSUPPORTED_FILTERS = (
     "action_type",
     "provenance_type",
 )
+
+
+_COUNT_PAGE = 1000  # the list route's largest page
+
+
+def _not_provided(method: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"{method} is not provided by VitalGraph (docs/migration.md, kgentities)", status_code=400
+    )
 
 
 def _refuse(**given: Any) -> None:
@@ -218,6 +233,121 @@ class KGEntitiesEndpoint(BaseEndpoint):
             graph_id=graph_id,
             requested_uris=uris,
         )
+
+    async def update_entity_only(
+        self, space_id: str, graph_id: str, objects: list[Any]
+    ) -> UpdateEntityResponse:
+        """Replace the entities' own properties; their frames, slots and edges stay as they are.
+        Only KGEntity objects may be sent (InvalidRequestError otherwise); a missing entity is a 404."""
+        validate_required_params(space_id=space_id, graph_id=graph_id, objects=objects)
+        entities = as_graph_objects(objects)
+        others = [o.URI for o in entities if not isinstance(o, KGEntity)]
+        if others:
+            raise InvalidRequestError(
+                f"update_entity_only takes KGEntity objects only, not: {', '.join(others)}", status_code=400
+            )
+        updated = await self.api.kgentities.update_kgentities(space_id, graph_id, entities)
+        return UpdateEntityResponse(
+            updated_uri=updated.updated_uris[0] if updated.updated_uris else None,
+            updated_uris=updated.updated_uris,
+            message="Updated entity (entity_only)",
+        )
+
+    async def count_kgentities(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_type_uri: str | None = None,
+        search: str | None = None,
+        sort_by: str | None = None,
+        status: str | None = None,
+        exclude_status: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
+        modified_after: str | None = None,
+        modified_before: str | None = None,
+    ) -> int:
+        """The number of entities matching `entity_type_uri` (kGEntityType) and `search`; `sort_by`
+        does not change a count and is accepted. The status and date filters are refused."""
+        validate_required_params(space_id=space_id, graph_id=graph_id)
+        _refuse(
+            status=status,
+            exclude_status=exclude_status,
+            created_after=created_after,
+            created_before=created_before,
+            modified_after=modified_after,
+            modified_before=modified_before,
+        )
+        if entity_type_uri is None:
+            return (await self.api.kgentities.list_kgentities(space_id, graph_id, 1, 0, search)).total_count
+        count, offset = 0, 0
+        while True:
+            page = await self.api.kgentities.list_kgentities(space_id, graph_id, _COUNT_PAGE, offset, search)
+            count += sum(1 for e in page.entities if e.get("kGEntityType") == entity_type_uri)
+            offset += len(page.entities)
+            if not page.entities or offset >= page.total_count:
+                return count
+
+    async def batch_count_kgentities(
+        self, space_id: str, graph_id: str, count_requests: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """`[{"label": ..., "count": n}, ...]`, one per request (its filters as in count_kgentities)."""
+        validate_required_params(space_id=space_id, graph_id=graph_id)
+        counts = []
+        for request in count_requests:
+            filters = {k: v for k, v in request.items() if k != "label"}
+            count = await self.count_kgentities(space_id, graph_id, **filters)
+            counts.append({"label": request.get("label"), "count": count})
+        return counts
+
+    # --- not provided: raised, so code relying on them fails visibly ---------------------------
+    async def get_kgentity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        frame_uris: list[str] | None = None,
+        parent_frame_uri: str | None = None,
+        page_size: int = 10,
+        offset: int = 0,
+        search: str | None = None,
+    ) -> None:
+        raise _not_provided("get_kgentity_frames")
+
+    async def create_entity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        objects: list[Any],
+        parent_frame_uri: str | None = None,
+        operation_mode: str = "create",
+    ) -> None:
+        raise _not_provided("create_entity_frames")
+
+    async def update_entity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        objects: list[Any],
+        parent_frame_uri: str | None = None,
+    ) -> None:
+        raise _not_provided("update_entity_frames")
+
+    async def delete_entity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        frame_uris: list[str],
+        parent_frame_uri: str | None = None,
+        recursive: bool = False,
+    ) -> None:
+        raise _not_provided("delete_entity_frames")
+
+    async def query_entities(self, space_id: str, graph_id: str, query_criteria: dict[str, Any]) -> None:
+        raise _not_provided("query_entities")
 
     async def _entity_graph(self, space_id: str, graph_id: str, uri: str) -> EntityGraph:
         graph = await self.api.kgentities.get_kgentity(space_id, graph_id, uri, include_attachments=True)
