@@ -28,11 +28,13 @@ from vitalgraph.client.utils.client_utils import VitalGraphClientError
 from vitalgraph.client.vitalgraph_client import VitalGraphClient
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
+    Edge_hasKGSlot,
     FileNode,
     GraphObject,
     KGEntity,
     KGFrame,
     KGType,
+    KGURISlot,
 )
 from vitalgraph.model.jsonld_model import JsonLdDocument
 from vitalgraph.model.quad_model import Quad, QuadRequest
@@ -373,12 +375,54 @@ async def test_kgentities_counts(older: VitalGraphClient, space: str) -> None:
     ]
 
 
-async def test_kgentities_frames_and_queries_are_refused(older: VitalGraphClient, space: str) -> None:
+async def test_kgentity_frames(older: VitalGraphClient, space: str) -> None:
+    graph = "urn:kg"
+    acme = KGEntity(uri("org"), name="Acme")
+    other = KGEntity(uri("org"), name="Other")
+    address, contact, foreign = (KGFrame(uri("frame"), name=n) for n in ("address", "contact", "foreign"))
+    street = KGURISlot(uri("slot"), name="street", uriSlotValue="urn:street:1")
+    objects = [
+        acme,
+        other,
+        address,
+        contact,
+        foreign,
+        street,
+        Edge_hasEntityKGFrame(uri("edge"), edgeSource=acme.URI, edgeDestination=address.URI),
+        Edge_hasEntityKGFrame(uri("edge"), edgeSource=acme.URI, edgeDestination=contact.URI),
+        Edge_hasEntityKGFrame(uri("edge"), edgeSource=other.URI, edgeDestination=foreign.URI),
+        slot_edge := Edge_hasKGSlot(uri("edge"), edgeSource=address.URI, edgeDestination=street.URI),
+    ]
+    await older.kgentities.create_kgentities(space, graph, objects)
+    listed = await older.kgentities.get_kgentity_frames(space, graph, acme.URI)
+    assert listed.is_success and sorted(f.URI for f in listed.objects) == sorted([address.URI, contact.URI])
+    assert listed.metadata["total_count"] == 2
+    paged = await older.kgentities.get_kgentity_frames(space, graph, acme.URI, None, None, 1, 1)
+    assert [f.URI for f in paged.objects] == [sorted([address.URI, contact.URI])[1]]
+    one = await older.kgentities.get_kgentity_frames(space, graph, acme.URI, [address.URI])
+    assert one.is_success and one.frame_graph.frame_uri == address.URI and one.entity_uri == acme.URI
+    assert sorted(o.URI for o in one.frame_graph.objects) == sorted([address.URI, slot_edge.URI, street.URI])
+    several = await older.kgentities.get_kgentity_frames(
+        space, graph, acme.URI, [address.URI, contact.URI, foreign.URI]
+    )
+    graphs = {g.frame_uri: g for g in several.frame_graph_list}
+    assert sorted(graphs) == sorted([address.URI, contact.URI])  # `foreign` belongs to another entity
+    assert [o.URI for o in graphs[contact.URI].objects] == [contact.URI]
+    not_its = await older.kgentities.get_kgentity_frames(space, graph, acme.URI, [foreign.URI])
+    assert not not_its.is_success and not_its.status_code == 404 and not_its.frame_graph is None
+    with pytest.raises(VitalGraphClientError) as refused:
+        await older.kgentities.get_kgentity_frames(space, graph, acme.URI, parent_frame_uri=address.URI)
+    assert "parent_frame_uri" in str(refused.value)
+    with pytest.raises(VitalGraphClientError) as missing:
+        await older.kgentities.get_kgentity_frames(space, graph, uri("org"))
+    assert missing.value.status_code == 404
+
+
+async def test_kgentities_frame_writes_and_queries_are_refused(older: VitalGraphClient, space: str) -> None:
     graph, entity = "urn:kg", uri("org")
     frame = KGFrame(uri("frame"))
     kg = older.kgentities
     calls = {
-        "get_kgentity_frames": lambda: kg.get_kgentity_frames(space, graph, entity),
         "create_entity_frames": lambda: kg.create_entity_frames(space, graph, entity, [frame]),
         "update_entity_frames": lambda: kg.update_entity_frames(space, graph, entity, [frame]),
         "delete_entity_frames": lambda: kg.delete_entity_frames(space, graph, entity, [frame.URI]),

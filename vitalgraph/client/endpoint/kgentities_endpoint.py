@@ -8,8 +8,10 @@ silently ignored. Failures raise VitalGraphClientError, as the older methods did
 
 `count_kgentities` / `batch_count_kgentities` count through the list route (its `total_count`, or
 every page when `entity_type_uri` is given); `update_entity_only` is our update with KGEntity
-objects alone, which replaces only the entity's own properties. The entity-frame methods and
-`query_entities` are refused (InvalidRequestError, docs/migration.md).
+objects alone, which replaces only the entity's own properties. `get_kgentity_frames` reads the
+graph the entity already holds: its Edge_hasEntityKGFrame edges (found through the triples route),
+the frames they lead to and, per frame, its Edge_hasKGSlot edges and slots. Creating, updating and
+deleting frames on their own, and `query_entities`, are refused (InvalidRequestError).
 """
 
 from __future__ import annotations
@@ -26,12 +28,17 @@ from vitalgraph.client.response.client_response import (
     EntityGraph,
     EntityGraphResponse,
     EntityResponse,
+    FrameGraph,
+    FrameGraphResponse,
+    FrameResponse,
     MultiEntityGraphResponse,
+    MultiFrameGraphResponse,
     PaginatedGraphObjectResponse,
     UpdateEntityResponse,
 )
 from vitalgraph.client.utils.client_utils import validate_required_params
-from vitalgraph.model import KGEntity
+from vitalgraph.model import Edge_hasEntityKGFrame, Edge_hasKGSlot, GraphObject, KGEntity, KGFrame
+from vitalgraph.model.vocab import VITAL_CORE
 
 _UNSUPPORTED_FILTERS = (
     "sort_by",
@@ -46,7 +53,8 @@ _UNSUPPORTED_FILTERS = (
 )
 
 
-_COUNT_PAGE = 1000  # the list route's largest page
+_COUNT_PAGE = 1000  # the list routes' largest page
+_EDGE_SOURCE = VITAL_CORE + "hasEdgeSource"
 
 
 def _not_provided(method: str) -> InvalidRequestError:
@@ -311,8 +319,55 @@ class KGEntitiesEndpoint(BaseEndpoint):
         page_size: int = 10,
         offset: int = 0,
         search: str | None = None,
-    ) -> None:
-        raise _not_provided("get_kgentity_frames")
+    ) -> FrameResponse | FrameGraphResponse | MultiFrameGraphResponse:
+        """Without `frame_uris`, a page of the entity's frames (FrameResponse). With one, that frame's
+        graph (FrameGraphResponse: the frame, its Edge_hasKGSlot edges and slots; status 404 in the
+        response if the entity has no such frame); with several, MultiFrameGraphResponse (frames the
+        entity does not have are left out). `parent_frame_uri` and `search` are refused."""
+        validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
+        _refuse(parent_frame_uri=parent_frame_uri, search=search)
+        await self.api.kgentities.get_kgentity(space_id, graph_id, entity_uri)  # 404 if missing
+        frame_edges = await self._edges_from(space_id, graph_id, [entity_uri], Edge_hasEntityKGFrame)
+        destinations = sorted({e.edgeDestination for e in frame_edges})
+        frames = [f for f in await self._objects(space_id, graph_id, destinations) if isinstance(f, KGFrame)]
+        frames.sort(key=lambda f: f.URI)
+        if not frame_uris:
+            return FrameResponse(
+                objects=frames[offset : offset + page_size],
+                space_id=space_id,
+                graph_id=graph_id,
+                message=f"Retrieved {len(frames[offset : offset + page_size])} frames",
+                metadata={"total_count": len(frames)},
+            )
+        owned = {f.URI: f for f in frames}
+        requested = [str(u) for u in split_uris(frame_uris)]
+        graphs = [await self._frame_graph(space_id, graph_id, owned[u]) for u in requested if u in owned]
+        if len(requested) > 1:
+            return MultiFrameGraphResponse(
+                frame_graph_list=graphs,
+                space_id=space_id,
+                graph_id=graph_id,
+                entity_uri=entity_uri,
+                requested_frame_uris=requested,
+                message=f"Retrieved {len(graphs)} frame graphs",
+            )
+        fields = {"space_id": space_id, "graph_id": graph_id, "entity_uri": entity_uri}
+        if not graphs:
+            detail = f"entity {entity_uri} has no frame {requested[0]}"
+            return FrameGraphResponse(
+                error_code=1,
+                error_message=detail,
+                message=detail,
+                status_code=404,
+                requested_frame_uri=requested[0],
+                **fields,
+            )
+        return FrameGraphResponse(
+            frame_graph=graphs[0],
+            requested_frame_uri=requested[0],
+            message=f"Retrieved frame graph with {graphs[0].count} objects",
+            **fields,
+        )
 
     async def create_entity_frames(
         self,
@@ -348,6 +403,36 @@ class KGEntitiesEndpoint(BaseEndpoint):
 
     async def query_entities(self, space_id: str, graph_id: str, query_criteria: dict[str, Any]) -> None:
         raise _not_provided("query_entities")
+
+    async def _frame_graph(self, space_id: str, graph_id: str, frame: GraphObject) -> FrameGraph:
+        slot_edges = await self._edges_from(space_id, graph_id, [frame.URI], Edge_hasKGSlot)
+        slots = await self._objects(space_id, graph_id, sorted({e.edgeDestination for e in slot_edges}))
+        return FrameGraph(frame_uri=frame.URI, objects=[frame, *slot_edges, *slots])
+
+    async def _edges_from(
+        self, space_id: str, graph_id: str, sources: list[str], edge_class: type[GraphObject]
+    ) -> list[GraphObject]:
+        """The edges of `edge_class` whose hasEdgeSource is one of `sources`."""
+        edge_uris: list[str] = []
+        for source in sources:
+            offset = 0
+            while True:
+                page = await self.api.triples.list_triples(
+                    space_id, graph_id, _COUNT_PAGE, offset, None, _EDGE_SOURCE, source
+                )
+                edge_uris += [quad.s.strip("<>") for quad in page.results]
+                offset += len(page.results)
+                if not page.results or offset >= page.total_count:
+                    break
+        edges = await self._objects(space_id, graph_id, sorted(set(edge_uris)))
+        return [e for e in edges if isinstance(e, edge_class)]
+
+    async def _objects(self, space_id: str, graph_id: str, uris: list[str]) -> list[GraphObject]:
+        found: list[GraphObject] = []
+        for start in range(0, len(uris), _COUNT_PAGE):
+            chunk = uris[start : start + _COUNT_PAGE]
+            found += await self.api.objects.get_objects_by_uris(space_id, graph_id, chunk)
+        return found
 
     async def _entity_graph(self, space_id: str, graph_id: str, uri: str) -> EntityGraph:
         graph = await self.api.kgentities.get_kgentity(space_id, graph_id, uri, include_attachments=True)

@@ -111,6 +111,38 @@ class MultiEntityGraphResponse(VitalGraphResponse):
     graph_id: str | None = None
 
 
+class FrameGraph(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    frame_uri: str
+    objects: list[Any]
+
+    @property
+    def count(self) -> int:
+        return len(self.objects)
+
+
+class FrameResponse(GraphObjectResponse):
+    space_id: str | None = None
+    graph_id: str | None = None
+
+
+class FrameGraphResponse(VitalGraphResponse):
+    frame_graph: FrameGraph | None = None
+    space_id: str | None = None
+    graph_id: str | None = None
+    entity_uri: str | None = None
+    parent_frame_uri: str | None = None
+    requested_frame_uri: str | None = None
+
+
+class MultiFrameGraphResponse(VitalGraphResponse):
+    frame_graph_list: list[FrameGraph] | None = None
+    space_id: str | None = None
+    graph_id: str | None = None
+    entity_uri: str | None = None
+    requested_frame_uris: list[str] | None = None
+
+
 class CreateEntityResponse(VitalGraphResponse):
     created_count: int = 0
     created_uris: list[str] = Field(default_factory=list)
