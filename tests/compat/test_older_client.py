@@ -418,6 +418,49 @@ async def test_kgentity_frames(older: VitalGraphClient, space: str) -> None:
     assert missing.value.status_code == 404
 
 
+async def test_delete_entity_frames(older: VitalGraphClient, space: str) -> None:
+    graph = "urn:kg"
+    acme, other = KGEntity(uri("org"), name="Acme"), KGEntity(uri("org"), name="Other")
+    address, contact, foreign = (KGFrame(uri("frame"), name=n) for n in ("address", "contact", "foreign"))
+    sub = KGFrame(uri("frame"), name="unit", parentFrameURI=address.URI)
+    street, shared = KGURISlot(uri("slot"), name="street"), KGURISlot(uri("slot"), name="shared")
+
+    def edge(cls: type, source: GraphObject, destination: GraphObject) -> GraphObject:
+        return cls(uri("edge"), edgeSource=source.URI, edgeDestination=destination.URI)
+
+    entity_edges = [edge(Edge_hasEntityKGFrame, acme, f) for f in (address, contact, sub)]
+    slot_edges = [
+        edge(Edge_hasKGSlot, address, street),
+        edge(Edge_hasKGSlot, address, shared),
+        edge(Edge_hasKGSlot, contact, shared),
+    ]
+    await older.kgentities.create_kgentities(
+        space,
+        graph,
+        [acme, other, address, contact, foreign, sub, street, shared, *entity_edges, *slot_edges]
+        + [edge(Edge_hasEntityKGFrame, other, foreign)],
+    )
+    has_children = await older.kgentities.delete_entity_frames(space, graph, acme.URI, [address.URI])
+    assert has_children.is_error and has_children.status_code == 409 and sub.URI in has_children.error_message
+    not_its = await older.kgentities.delete_entity_frames(space, graph, acme.URI, [address.URI, foreign.URI])
+    assert not_its.is_error and not_its.status_code == 404
+    assert (await older.kgentities.get_kgentity_frames(space, graph, acme.URI)).count == 3  # nothing went
+    deleted = await older.kgentities.delete_entity_frames(space, graph, acme.URI, [address.URI], None, True)
+    assert deleted.is_success and deleted.deleted_uris == sorted([address.URI, sub.URI])
+    assert deleted.deleted_count == 2 and deleted.requested_uris == [address.URI]
+    gone = [entity_edges[0].URI, entity_edges[2].URI, slot_edges[0].URI, slot_edges[1].URI, street.URI]
+    assert sorted(deleted.metadata["deleted_related_uris"]) == sorted(gone)
+    for removed in [address.URI, sub.URI, *gone]:
+        assert (await older.objects.get_object(space, graph, removed)).status_code == 404
+    left = await older.kgentities.get_kgentity_frames(space, graph, acme.URI, [contact.URI])
+    assert sorted(o.URI for o in left.frame_graph.objects) == sorted(
+        [contact.URI, slot_edges[2].URI, shared.URI]
+    )
+    assert [f.URI for f in (await older.kgentities.get_kgentity_frames(space, graph, other.URI)).objects] == [
+        foreign.URI
+    ]
+
+
 async def test_kgentities_frame_writes_and_queries_are_refused(older: VitalGraphClient, space: str) -> None:
     graph, entity = "urn:kg", uri("org")
     frame = KGFrame(uri("frame"))
@@ -425,7 +468,6 @@ async def test_kgentities_frame_writes_and_queries_are_refused(older: VitalGraph
     calls = {
         "create_entity_frames": lambda: kg.create_entity_frames(space, graph, entity, [frame]),
         "update_entity_frames": lambda: kg.update_entity_frames(space, graph, entity, [frame]),
-        "delete_entity_frames": lambda: kg.delete_entity_frames(space, graph, entity, [frame.URI]),
         "query_entities": lambda: kg.query_entities(space, graph, {"search": "x"}),
     }
     for name, call in calls.items():

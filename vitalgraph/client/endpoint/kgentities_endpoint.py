@@ -10,8 +10,10 @@ silently ignored. Failures raise VitalGraphClientError, as the older methods did
 every page when `entity_type_uri` is given); `update_entity_only` is our update with KGEntity
 objects alone, which replaces only the entity's own properties. `get_kgentity_frames` reads the
 graph the entity already holds: its Edge_hasEntityKGFrame edges (found through the triples route),
-the frames they lead to and, per frame, its Edge_hasKGSlot edges and slots. Creating, updating and
-deleting frames on their own, and `query_entities`, are refused (InvalidRequestError).
+the frames they lead to and, per frame, its Edge_hasKGSlot edges and slots; `delete_entity_frames`
+deletes such frames (with those edges, and the slots no other frame links to) in one
+all-or-nothing objects delete. Creating and updating frames on their own, and `query_entities`,
+are refused (InvalidRequestError).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from vitalgraph.client._vitalsigns import as_graph_objects
-from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint
+from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint, failed
 from vitalgraph.client.endpoints._graph_objects import split_uris
-from vitalgraph.client.errors import InvalidRequestError
+from vitalgraph.client.errors import ConflictError, InvalidRequestError, NotFoundError, VitalGraphClientError
 from vitalgraph.client.response.client_response import (
     CreateEntityResponse,
     DeleteResponse,
@@ -55,6 +57,7 @@ _UNSUPPORTED_FILTERS = (
 
 _COUNT_PAGE = 1000  # the list routes' largest page
 _EDGE_SOURCE = VITAL_CORE + "hasEdgeSource"
+_EDGE_DESTINATION = VITAL_CORE + "hasEdgeDestination"
 
 
 def _not_provided(method: str) -> InvalidRequestError:
@@ -326,11 +329,7 @@ class KGEntitiesEndpoint(BaseEndpoint):
         entity does not have are left out). `parent_frame_uri` and `search` are refused."""
         validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
         _refuse(parent_frame_uri=parent_frame_uri, search=search)
-        await self.api.kgentities.get_kgentity(space_id, graph_id, entity_uri)  # 404 if missing
-        frame_edges = await self._edges_from(space_id, graph_id, [entity_uri], Edge_hasEntityKGFrame)
-        destinations = sorted({e.edgeDestination for e in frame_edges})
-        frames = [f for f in await self._objects(space_id, graph_id, destinations) if isinstance(f, KGFrame)]
-        frames.sort(key=lambda f: f.URI)
+        _edges, frames = await self._frames_of(space_id, graph_id, entity_uri)
         if not frame_uris:
             return FrameResponse(
                 objects=frames[offset : offset + page_size],
@@ -398,11 +397,67 @@ class KGEntitiesEndpoint(BaseEndpoint):
         frame_uris: list[str],
         parent_frame_uri: str | None = None,
         recursive: bool = False,
-    ) -> None:
-        raise _not_provided("delete_entity_frames")
+    ) -> DeleteResponse:
+        """Delete frames of the entity with their Edge_hasEntityKGFrame and Edge_hasKGSlot edges and
+        the slots no other frame links to; all or nothing. Frames whose `parentFrameURI` is one of
+        them go too with `recursive=True`; otherwise their presence fails the call (409). A frame the
+        entity does not have: 404. Failures come back in the response, as before."""
+        requested = [str(u) for u in split_uris(frame_uris)]
+        validate_required_params(
+            space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, frame_uris=requested
+        )
+        _refuse(parent_frame_uri=parent_frame_uri)
+        fields = {"space_id": space_id, "graph_id": graph_id, "requested_uris": requested}
+        try:
+            entity_edges, frames = await self._frames_of(space_id, graph_id, entity_uri)
+            owned = {f.URI for f in frames}
+            if missing := [u for u in requested if u not in owned]:
+                raise NotFoundError(f"entity {entity_uri} has no frame {', '.join(missing)}", status_code=404)
+            doomed = set(requested)
+            while children := {f.URI for f in frames if f.parentFrameURI in doomed} - doomed:
+                if not recursive:
+                    raise ConflictError(
+                        f"frames have child frames ({', '.join(sorted(children))}); pass recursive=True",
+                        status_code=409,
+                    )
+                doomed |= children
+            slot_edges = await self._edges_from(space_id, graph_id, sorted(doomed), Edge_hasKGSlot)
+            slots = {e.edgeDestination for e in slot_edges}
+            shared = {
+                e.edgeDestination
+                for e in await self._edges_to(space_id, graph_id, sorted(slots), Edge_hasKGSlot)
+                if e.edgeSource not in doomed
+            }
+            related = sorted(
+                {e.URI for e in entity_edges if e.edgeDestination in doomed}
+                | {e.URI for e in slot_edges}
+                | (slots - shared)
+            )
+            frames_deleted = sorted(doomed)
+            await self.api.objects.delete_objects_batch(space_id, graph_id, [*frames_deleted, *related])
+        except VitalGraphClientError as error:
+            return failed(DeleteResponse, error, **fields)
+        return DeleteResponse(
+            deleted_count=len(frames_deleted),
+            deleted_uris=frames_deleted,
+            message=f"Deleted {len(frames_deleted)} frames",
+            metadata={"entity_uri": entity_uri, "deleted_related_uris": related},
+            **fields,
+        )
 
     async def query_entities(self, space_id: str, graph_id: str, query_criteria: dict[str, Any]) -> None:
         raise _not_provided("query_entities")
+
+    async def _frames_of(
+        self, space_id: str, graph_id: str, entity_uri: str
+    ) -> tuple[list[GraphObject], list[GraphObject]]:
+        """The entity's Edge_hasEntityKGFrame edges and the frames they lead to (sorted by URI);
+        NotFoundError if the entity is missing."""
+        await self.api.kgentities.get_kgentity(space_id, graph_id, entity_uri)
+        edges = await self._edges_from(space_id, graph_id, [entity_uri], Edge_hasEntityKGFrame)
+        destinations = sorted({e.edgeDestination for e in edges})
+        frames = [f for f in await self._objects(space_id, graph_id, destinations) if isinstance(f, KGFrame)]
+        return edges, sorted(frames, key=lambda f: f.URI)
 
     async def _frame_graph(self, space_id: str, graph_id: str, frame: GraphObject) -> FrameGraph:
         slot_edges = await self._edges_from(space_id, graph_id, [frame.URI], Edge_hasKGSlot)
@@ -413,12 +468,23 @@ class KGEntitiesEndpoint(BaseEndpoint):
         self, space_id: str, graph_id: str, sources: list[str], edge_class: type[GraphObject]
     ) -> list[GraphObject]:
         """The edges of `edge_class` whose hasEdgeSource is one of `sources`."""
+        return await self._edges(space_id, graph_id, _EDGE_SOURCE, sources, edge_class)
+
+    async def _edges_to(
+        self, space_id: str, graph_id: str, destinations: list[str], edge_class: type[GraphObject]
+    ) -> list[GraphObject]:
+        """The edges of `edge_class` whose hasEdgeDestination is one of `destinations`."""
+        return await self._edges(space_id, graph_id, _EDGE_DESTINATION, destinations, edge_class)
+
+    async def _edges(
+        self, space_id: str, graph_id: str, end: str, nodes: list[str], edge_class: type[GraphObject]
+    ) -> list[GraphObject]:
         edge_uris: list[str] = []
-        for source in sources:
+        for node in nodes:
             offset = 0
             while True:
                 page = await self.api.triples.list_triples(
-                    space_id, graph_id, _COUNT_PAGE, offset, None, _EDGE_SOURCE, source
+                    space_id, graph_id, _COUNT_PAGE, offset, None, end, node
                 )
                 edge_uris += [quad.s.strip("<>") for quad in page.results]
                 offset += len(page.results)
