@@ -56,6 +56,17 @@ _UNSUPPORTED_FILTERS = (
 
 
 _COUNT_PAGE = 1000  # the list routes' largest page
+_COUNT_FILTERS = {
+    "entity_type_uri",
+    "search",
+    "sort_by",
+    "status",
+    "exclude_status",
+    "created_after",
+    "created_before",
+    "modified_after",
+    "modified_before",
+}
 _EDGE_SOURCE = VITAL_CORE + "hasEdgeSource"
 _EDGE_DESTINATION = VITAL_CORE + "hasEdgeDestination"
 
@@ -307,11 +318,13 @@ class KGEntitiesEndpoint(BaseEndpoint):
         counts = []
         for request in count_requests:
             filters = {k: v for k, v in request.items() if k != "label"}
+            if unknown := sorted(set(filters) - _COUNT_FILTERS):
+                raise InvalidRequestError(f"unknown count filters: {', '.join(unknown)}", status_code=400)
             count = await self.count_kgentities(space_id, graph_id, **filters)
             counts.append({"label": request.get("label"), "count": count})
         return counts
 
-    # --- not provided: raised, so code relying on them fails visibly ---------------------------
+    # --- frames ---------------------------------------------------------------------------------
     async def get_kgentity_frames(
         self,
         space_id: str,
@@ -368,27 +381,6 @@ class KGEntitiesEndpoint(BaseEndpoint):
             **fields,
         )
 
-    async def create_entity_frames(
-        self,
-        space_id: str,
-        graph_id: str,
-        entity_uri: str,
-        objects: list[Any],
-        parent_frame_uri: str | None = None,
-        operation_mode: str = "create",
-    ) -> None:
-        raise _not_provided("create_entity_frames")
-
-    async def update_entity_frames(
-        self,
-        space_id: str,
-        graph_id: str,
-        entity_uri: str,
-        objects: list[Any],
-        parent_frame_uri: str | None = None,
-    ) -> None:
-        raise _not_provided("update_entity_frames")
-
     async def delete_entity_frames(
         self,
         space_id: str,
@@ -444,6 +436,28 @@ class KGEntitiesEndpoint(BaseEndpoint):
             metadata={"entity_uri": entity_uri, "deleted_related_uris": related},
             **fields,
         )
+
+    # --- not provided: raised, so code relying on them fails visibly ---------------------------
+    async def create_entity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        objects: list[Any],
+        parent_frame_uri: str | None = None,
+        operation_mode: str = "create",
+    ) -> None:
+        raise _not_provided("create_entity_frames")
+
+    async def update_entity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        objects: list[Any],
+        parent_frame_uri: str | None = None,
+    ) -> None:
+        raise _not_provided("update_entity_frames")
 
     async def query_entities(self, space_id: str, graph_id: str, query_criteria: dict[str, Any]) -> None:
         raise _not_provided("query_entities")
