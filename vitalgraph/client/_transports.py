@@ -23,8 +23,10 @@ from urllib3.exceptions import (
 from vitalgraph.client._tls import ssl_context
 from vitalgraph.client.config import ClientConfig
 
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
 IDLE_CONNECTION_SECONDS = 2.0  # below the server's KEEPALIVE_TIMEOUT_SECONDS default of 5
+_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=IDLE_CONNECTION_SECONDS
+)
 
 
 def default_async_transport(config: ClientConfig) -> httpx.AsyncBaseTransport:

@@ -18,6 +18,7 @@ are refused (InvalidRequestError).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from vitalgraph.client._vitalsigns import as_graph_objects
@@ -56,17 +57,6 @@ _UNSUPPORTED_FILTERS = (
 
 
 _COUNT_PAGE = 1000  # the list routes' largest page
-_COUNT_FILTERS = {
-    "entity_type_uri",
-    "search",
-    "sort_by",
-    "status",
-    "exclude_status",
-    "created_after",
-    "created_before",
-    "modified_after",
-    "modified_before",
-}
 _EDGE_SOURCE = VITAL_CORE + "hasEdgeSource"
 _EDGE_DESTINATION = VITAL_CORE + "hasEdgeDestination"
 
@@ -75,6 +65,10 @@ def _not_provided(method: str) -> InvalidRequestError:
     return InvalidRequestError(
         f"{method} is not provided by VitalGraph (docs/migration.md, kgentities)", status_code=400
     )
+
+
+def _update_reply(uris: list[str], message: str) -> UpdateEntityResponse:
+    return UpdateEntityResponse(updated_uri=uris[0] if uris else None, updated_uris=uris, message=message)
 
 
 def _refuse(**given: Any) -> None:
@@ -210,11 +204,7 @@ class KGEntitiesEndpoint(BaseEndpoint):
         validate_required_params(space_id=space_id, graph_id=graph_id, objects=objects)
         _refuse(parent_uri=parent_uri)
         updated = await self.api.kgentities.update_kgentities(space_id, graph_id, as_graph_objects(objects))
-        return UpdateEntityResponse(
-            updated_uri=updated.updated_uris[0] if updated.updated_uris else None,
-            updated_uris=updated.updated_uris,
-            message="Updated entities",
-        )
+        return _update_reply(updated.updated_uris, "Updated entities")
 
     async def delete_kgentity(
         self,
@@ -269,11 +259,7 @@ class KGEntitiesEndpoint(BaseEndpoint):
                 f"update_entity_only takes KGEntity objects only, not: {', '.join(others)}", status_code=400
             )
         updated = await self.api.kgentities.update_kgentities(space_id, graph_id, entities)
-        return UpdateEntityResponse(
-            updated_uri=updated.updated_uris[0] if updated.updated_uris else None,
-            updated_uris=updated.updated_uris,
-            message="Updated entity (entity_only)",
-        )
+        return _update_reply(updated.updated_uris, "Updated entity (entity_only)")
 
     async def count_kgentities(
         self,
@@ -318,7 +304,7 @@ class KGEntitiesEndpoint(BaseEndpoint):
         counts = []
         for request in count_requests:
             filters = {k: v for k, v in request.items() if k != "label"}
-            if unknown := sorted(set(filters) - _COUNT_FILTERS):
+            if unknown := sorted(set(filters) - _count_filters()):
                 raise InvalidRequestError(f"unknown count filters: {', '.join(unknown)}", status_code=400)
             count = await self.count_kgentities(space_id, graph_id, **filters)
             counts.append({"label": request.get("label"), "count": count})
@@ -517,3 +503,9 @@ class KGEntitiesEndpoint(BaseEndpoint):
     async def _entity_graph(self, space_id: str, graph_id: str, uri: str) -> EntityGraph:
         graph = await self.api.kgentities.get_kgentity(space_id, graph_id, uri, include_attachments=True)
         return EntityGraph(entity_uri=uri, objects=graph.objects)
+
+
+def _count_filters() -> set[str]:
+    """The filters a count request may name: count_kgentities' own keyword parameters."""
+    parameters = inspect.signature(KGEntitiesEndpoint.count_kgentities).parameters
+    return set(parameters) - {"self", "space_id", "graph_id"}
