@@ -4,9 +4,11 @@ cap, counted from the upload records every process sharing DATA_DIR/tus sees; on
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Iterator
 
+import anyio
 import httpx
 import pytest
 
@@ -137,6 +139,22 @@ async def test_concurrent_creates_through_two_replicas_do_not_pass_the_cap(servi
     )
     assert sum(not isinstance(r, Exception) for r in results) == 3, results
     assert all(isinstance(r, TooManyRequestsError) for r in results if isinstance(r, Exception))
+
+
+@pytest.mark.anyio
+async def test_a_user_waiting_for_their_turn_holds_up_no_other_user(services) -> None:
+    other = another_replica(services)
+    turn = "caps-" + hashlib.sha256(b"erin").hexdigest()
+    assert await other.locks.try_acquire(turn)  # erin's create is under way on another replica
+    try:
+        waiting = asyncio.create_task(services.tus.create("erin", dict(TARGET), 10))
+        await asyncio.sleep(0.1)
+        with anyio.fail_after(2):  # not CAP_TURN_SECONDS behind erin
+            await services.tus.create("frank", dict(TARGET), 10)
+        assert not waiting.done()
+    finally:
+        await other.locks.release(turn)
+    assert (await waiting).owner == "erin"
 
 
 @pytest.mark.anyio

@@ -133,7 +133,6 @@ class TusService:
         # the owner's write grant on the space, checked again at commit (set by the container)
         self.authorize: Callable[[str, str], Awaitable[None]] | None = None
         self.locks = locks
-        self._creating = asyncio.Lock()  # a user's check-then-create runs once at a time in this process
 
     @property
     def store(self) -> ResumableUploads:
@@ -212,22 +211,22 @@ class TusService:
 
     @contextlib.asynccontextmanager
     async def _counting(self, owner: str) -> AsyncIterator[None]:
-        """One check-then-create per user at a time on every server: in this process by a lock, across
-        replicas by the same claim that locks an upload (waiting CAP_TURN_SECONDS at most)."""
+        """One check-then-create per user at a time on every server, this one included: the same claim
+        that locks an upload, per user, so one user's creates never hold up another's (waiting
+        CAP_TURN_SECONDS at most)."""
         if not (self.max_uploads_per_user or self.max_bytes_per_user):
             yield
             return
         turn = "caps-" + hashlib.sha256(owner.encode()).hexdigest()
-        async with self._creating:
-            deadline = time.monotonic() + CAP_TURN_SECONDS
-            while not await self.locks.try_acquire(turn):
-                if time.monotonic() > deadline:
-                    raise ConflictError(f"another upload of user {owner!r} is being created: try again")
-                await asyncio.sleep(0.02)
-            try:
-                yield
-            finally:
-                await self.locks.release(turn)
+        deadline = time.monotonic() + CAP_TURN_SECONDS
+        while not await self.locks.try_acquire(turn):
+            if time.monotonic() > deadline:
+                raise ConflictError(f"another upload of user {owner!r} is being created: try again")
+            await asyncio.sleep(0.02)
+        try:
+            yield
+        finally:
+            await self.locks.release(turn)
 
     async def _stage(self, store: ResumableUploads, upload: TusUpload) -> None:
         await self._save(upload)  # the record first: a crash right after leaves nothing the gc cannot find
