@@ -61,7 +61,7 @@ def flow_servers(server_factory, request: pytest.FixtureRequest) -> Callable[[st
                     "VITALGRAPH_SPARQL_QUERY_URL": sparql.query_url,
                     "VITALGRAPH_SPARQL_UPDATE_URL": sparql.update_url,
                 }
-            started[variant] = server_factory(env, name=f"multi-org-{variant}")
+            started[variant] = server_factory(env, name=f"multi-org-{variant}", scope="module")
         return started[variant]
 
     return server_for
