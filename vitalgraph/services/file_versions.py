@@ -98,16 +98,10 @@ class FileVersions:
         if after is not None and after.blobKey == before.blobKey:
             return VersionChange()  # the content stays: metadata only
         existing = await self.list(graph, before.URI)
-        insert = ""
-        keep = existing
-        if after is not None and self.kept > 0 and before.blobKey and before.sha256 is not None:
-            insert = _record(before)
-            keep = existing[: self.kept - 1]
-        elif after is not None:
-            keep = existing[: self.kept]
-        else:
-            keep = []
-        dropped = existing[len(keep) :]
+        insert, room = "", self.kept if after is not None else 0
+        if room and before.blobKey and before.sha256 is not None:
+            insert, room = _record(before), room - 1
+        dropped = existing[room:]
         if not insert and not dropped:
             return VersionChange()
         return VersionChange(
