@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     STREAMING_ENABLED: bool = True
     MAX_STREAMING_FILE_SIZE: int = Field(default=0, ge=0, description="bytes; 0 = unlimited")
     TRANSFER_LOG_EVERY_MIB: int = Field(default=256, ge=1)
+    # Previous contents kept per file (versions: listed, downloaded, restored); 0 keeps none.
+    FILE_VERSIONS_KEPT: int = Field(default=0, ge=0, le=1000)
     # A transfer whose client, with the connection open, sends nothing (upload: 408) or reads nothing
     # (download: the connection is closed) for this long is abandoned, so it cannot hold resources forever.
     TRANSFER_IDLE_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)

@@ -28,7 +28,9 @@ PAGES = [page for page in pages() if blocks_of(page)]
 
 @pytest.fixture(scope="module")
 def docs_server(server_factory):
-    return server_factory(name="docs")
+    return server_factory(
+        {"VITALGRAPH_FILE_VERSIONS_KEPT": "3"}, name="docs"
+    )  # the versions examples show some
 
 
 def _environment(home: Path, server_url: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ import pytest
 from tests.fixtures.oxigraph import OxigraphServer
 from tests.fixtures.virtuoso import VirtuosoServer
 from vitalgraph.errors import InvalidInputError, StorageUnavailableError
-from vitalgraph.graph.base import GRAPH_PREFIX, GraphStore
+from vitalgraph.graph.base import GRAPH_PREFIX, Companions, GraphStore
 from vitalgraph.graph.oxigraph_store import OxigraphGraphStore
 from vitalgraph.graph.sparql_store import SparqlGraphStore
 from vitalgraph.model import FileNode, KGEntity, KGType
@@ -689,6 +689,36 @@ async def test_compare_and_set_applies_only_on_the_version_read(store, graph):
     assert await store.node_version(graph, legacy) == 1
     rows = await store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     assert {r["s"].value for r in rows} == {legacy}  # no claim left behind
+
+
+async def test_compare_and_set_writes_its_companions_with_it_or_not_at_all(store, graph):
+    """A file's versions ride on its node's compare-and-set: inserted and dropped in the same update,
+    and neither when the swap is refused (a stale version), for created, legacy and versioned nodes."""
+    uri, v1, v2 = "http://example.org/node", "urn:example:companion:1", "urn:example:companion:2"
+    label = "http://example.org/ontology#label"
+
+    def companions(insert: str = "", drop: tuple[str, ...] = ()) -> Companions:
+        return Companions(insert=f'<{insert}> <{label}> "{insert}" .' if insert else "", drop=drop)
+
+    async def present() -> set[str]:
+        rows = await store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s <{label}> ?o }} }}")
+        return {r["s"].value for r in rows}
+
+    assert await store.compare_and_set(graph, uri, None, entity(uri, "v1"), companions=companions(v1))
+    assert await present() == {v1}
+    assert not await store.compare_and_set(
+        graph, uri, 7, entity(uri, "stale"), companions=companions(v2, (v1,))
+    )
+    assert await present() == {v1}  # refused: the companions did not land either
+    assert await store.compare_and_set(graph, uri, 1, entity(uri, "v2"), companions=companions(v2, (v1,)))
+    assert await present() == {v2}
+    assert await store.compare_and_set(graph, uri, 2, None, companions=companions(drop=(v2,)))
+    assert await present() == set() and await store.node_version(graph, uri) is None
+
+    legacy = "http://example.org/legacy-node"
+    await store.insert_objects(graph, [entity(legacy, "old")])
+    assert await store.compare_and_set(graph, legacy, 0, entity(legacy, "new"), companions=companions(v1))
+    assert await present() == {v1}
 
 
 async def test_racing_read_modify_writes_lose_no_update(store, graph):

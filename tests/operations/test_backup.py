@@ -154,6 +154,33 @@ def test_backups_are_incremental_and_restore_refuses_a_populated_server(server_f
     assert again.status_code == 409 and "already has spaces" in again.json()["detail"]
 
 
+def test_file_versions_are_backed_up_and_restored(server_factory, backend, tmp_path):  # noqa: F811
+    """A version is one more reference to a blob: the backup copies its bytes, the restore brings it back."""
+    env = {**backend.env, "VITALGRAPH_FILE_VERSIONS_KEPT": "2"}
+    source, make_target = _servers(
+        lambda e, name: server_factory({**e, **env}, name=name), backend, tmp_path, f"ver-{backend.name}"
+    )
+    contents = [os.urandom(20_000 + n) for n in range(3)]
+    destination = _destination(backend)
+    with source.client() as api:
+        assert api.post("/api/spaces", json={"space_id": SPACE}).status_code == 201
+        _create(api, SPACE, 0)
+        for data in contents:
+            _upload(api, SPACE, 0, data)
+        report = api.post("/api/admin/backup", json={"destination": destination}).json()
+    assert report["blobs"] == 3 and report["missing"] == []
+    with make_target().client(timeout=300) as api:
+        assert api.post("/api/admin/restore", json={"source": destination}).status_code == 200
+        params = {"space_id": SPACE, "uri": _uri(0)}
+        kept = api.get("/api/files/versions", params=params).json()["versions"]
+        assert [v["sha256"] for v in kept] == [hashlib.sha256(d).hexdigest() for d in contents[1::-1]]
+        for version, data in zip(kept, contents[1::-1], strict=True):
+            got = api.get("/api/files/stream/download", params={**params, "version": version["version"]})
+            assert got.content == data
+        assert _download(api, SPACE, 0) == contents[2]
+        assert api.get("/api/admin/verify", params={"orphan_min_age_seconds": 0}).json()["ok"]
+
+
 def test_restore_one_space_into_a_running_server(server_factory, tmp_path):
     server = server_factory({"VITALGRAPH_BACKUP_ROOT": str(tmp_path / "b")}, name="one-space")
     with server.client() as api:

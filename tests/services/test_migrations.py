@@ -47,14 +47,14 @@ def data_dir(tmp_path) -> Path:
     return target
 
 
-def settings(data_dir: Path):
-    return load_settings(DATA_DIR=data_dir, ADMIN_PASSWORD="fixture-admin", GC_INTERVAL_SECONDS=0)
+def settings(data_dir: Path, **more):
+    return load_settings(DATA_DIR=data_dir, ADMIN_PASSWORD="fixture-admin", GC_INTERVAL_SECONDS=0, **more)
 
 
 async def test_a_format_1_data_folder_is_migrated_on_start_and_keeps_working(data_dir):
     services = await Services.start(settings(data_dir))
     try:
-        assert await graph_format(services.graph) == CURRENT_FORMAT == 4
+        assert await graph_format(services.graph) == CURRENT_FORMAT == 5
         assert await blob_format(services.blobs) == CURRENT_FORMAT
         alpha, beta = await services.spaces.get("alpha"), await services.spaces.get("beta")
         assert (alpha.uid, beta.uid) == ("alpha", "beta")  # old spaces keep their graphs' and blobs' names
@@ -115,6 +115,34 @@ async def test_a_format_1_data_folder_is_migrated_on_start_and_keeps_working(dat
         assert (await again.spaces.get("beta")).uid == "beta"
     finally:
         await again.stop()
+
+
+async def test_files_written_before_versions_existed_keep_versions_once_migrated(data_dir):
+    """Format 5: a file last written by an older format (no node version, no uploader) keeps its old
+    content as a version when replaced; the version downloads, restores, and goes with the node."""
+    services = await Services.start(settings(data_dir, FILE_VERSIONS_KEPT=2))
+    try:
+        doc = "http://example.org/beta/doc"
+        assert await services.files.list_versions("beta", "docs", doc) == []
+        await services.files.upload_content(
+            await services.files.upload_target("beta", "docs", doc),
+            chunks(b"beta doc, format 5\n"),
+            content_type=None,
+            filename=None,
+            uploader="writer1",
+        )
+        (old,) = await services.files.list_versions("beta", "docs", doc)
+        assert (old.number, old.uploader, old.size) == (0, None, len(b"beta doc\n"))
+        content = await services.files.open_content("beta", "docs", doc, old.number)
+        assert b"".join([c async for c in content.read_range(0, content.size - 1)]) == b"beta doc\n"
+        await content.close()
+        await services.files.restore_version("beta", "docs", doc, old.number)
+        assert await read_all(services, "beta", "docs", doc) == b"beta doc\n"
+        await services.files.delete_files("beta", "docs", [doc])
+        beta = await services.spaces.get("beta")
+        assert [k async for k in services.blobs.list_keys(space_blob_prefix(beta.uid))] == []
+    finally:
+        await services.stop()
 
 
 async def test_replicas_starting_together_migrate_once(data_dir):

@@ -1,4 +1,4 @@
-"""`vitalgraph files upload|download|list|delete`: the sync client on the command line, with progress bars.
+"""`vitalgraph files upload|download|list|delete|versions|restore`: the sync client on the command line.
 
 Connection settings come from the options, else VITALGRAPH_CLIENT_* variables or a client config file.
 """
@@ -204,6 +204,10 @@ def download(
             help="continue an interrupted download from DESTINATION.part (its ETag is kept beside it)",
         ),
     ] = True,
+    version: Annotated[
+        int | None,
+        typer.Option(min=0, help="a kept previous content, by its number (see `vitalgraph files versions`)"),
+    ] = None,
 ) -> None:
     """Stream a file node's content to a local file, resuming after drops and verifying its SHA-256.
 
@@ -215,7 +219,13 @@ def download(
         try:
             with _progress_bar(f"download {destination.name}") as progress:
                 result = client.files.download_file_stream(
-                    space_id, graph_id, file_uri, destination, progress=progress, resume=resume
+                    space_id,
+                    graph_id,
+                    file_uri,
+                    destination,
+                    progress=progress,
+                    resume=resume,
+                    version=version,
                 )
         except KeyboardInterrupt:
             part = destination.with_name(destination.name + ".part")
@@ -274,3 +284,39 @@ def delete(
     with _client(ctx) as client:
         result = client.files.delete_files_batch(space_id, graph_id, file_uris)
     typer.echo(f"deleted {result.deleted_count} file(s)")
+
+
+@files_app.command()
+def versions(ctx: typer.Context, space_id: str, file_uri: str, graph_id: GraphOption = None) -> None:
+    """List the previous contents a file keeps (the server's FILE_VERSIONS_KEPT), newest first."""
+    with _client(ctx) as client:
+        kept = client.files.list_file_versions(space_id, file_uri, graph_id)
+    table = Table(
+        "version", "bytes", "sha256", "uploaded", "by", "name", title=f"{len(kept.versions)} version(s)"
+    )
+    for v in kept.versions:
+        uploaded = v.modified.isoformat(timespec="seconds") if v.modified else ""
+        table.add_row(str(v.version), str(v.size), v.sha256, uploaded, v.uploader or "", v.filename or "")
+    Console(width=200).print(table)
+
+
+@files_app.command()
+def restore(
+    ctx: typer.Context,
+    space_id: str,
+    file_uri: str,
+    version: Annotated[
+        int, typer.Argument(min=0, help="the version's number, from `vitalgraph files versions`")
+    ],
+    graph_id: GraphOption = None,
+    if_match: Annotated[
+        int | None, typer.Option(help="only if the node is still at this version (its ETag), else refused")
+    ] = None,
+) -> None:
+    """Make a kept version the file's content again; the content it replaces is kept as a version."""
+    with _client(ctx) as client:
+        result = client.files.restore_file_version(space_id, file_uri, version, graph_id, if_match=if_match)
+    typer.echo(
+        f"restored version {version} of {result.uri}: {result.size} bytes (sha256 {result.sha256}), "
+        f"node version {result.version}"
+    )

@@ -137,6 +137,23 @@ class UploadResult(_Reply):
     version: int | None = None  # the file node's version (metadata ETag) after the upload
 
 
+class FileVersion(_Reply):
+    """A previous content a file keeps: `version` is the node version (ETag) it was the content of last."""
+
+    version: int
+    size: int
+    sha256: str
+    content_type: str | None = None
+    filename: str | None = None
+    modified: datetime | None = None  # when this content was uploaded
+    uploader: str | None = None
+
+
+class FileVersionList(_Reply):
+    uri: str
+    versions: list[FileVersion]  # newest first
+
+
 class PresignedUrl(_Reply):
     """A URL that downloads a file's bytes without a token until `expires_at` (S3 presigned, or signed by
     the server on the local store)."""

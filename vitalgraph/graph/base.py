@@ -91,8 +91,15 @@ def _parse_claim(text: str) -> _ClaimText:
         return _ClaimText(0.0, "")  # not one of ours: treated as expired
 
 
-def _versioned_write(g: str, node: str, expected: int | None, replacement: GraphObject | None) -> str:
-    """One update that swaps the subject's triples only if its version is still `expected`."""
+def _versioned_write(
+    g: str,
+    node: str,
+    expected: int | None,
+    replacement: GraphObject | None,
+    companions: Companions | None = None,
+) -> str:
+    """One update that swaps the subject's triples only if its version is still `expected`; the
+    `companions` change with it, under the same condition, or not at all."""
     old = f"GRAPH {g} {{ {node} ?p ?o }}"
     if expected is None:
         condition = f"FILTER NOT EXISTS {{ {old} }}"
@@ -101,16 +108,51 @@ def _versioned_write(g: str, node: str, expected: int | None, replacement: Graph
     else:
         condition = f"GRAPH {g} {{ {node} <{NODE_VERSION}> {expected} . {node} ?p ?o }}"
     delete = f"DELETE {{ {old} }} " if expected is not None else ""
-    if replacement is None:
-        return f"{delete}WHERE {{ {condition} }}"
-    triples = "\n".join(
-        f"{t.subject} {t.predicate} {t.object} ."
-        for t in replacement.to_triples()
-        if t.predicate.value != NODE_VERSION
-    )
-    version = f"{node} <{NODE_VERSION}> {(expected or 0) + 1} ."
-    insert = f"INSERT {{ GRAPH {g} {{ {triples}\n{version} }} }} "
-    return f"{delete}{insert}WHERE {{ {condition} }}"
+    insert = ""
+    if replacement is not None:
+        triples = "\n".join(
+            f"{t.subject} {t.predicate} {t.object} ."
+            for t in replacement.to_triples()
+            if t.predicate.value != NODE_VERSION
+        )
+        version = f"{node} <{NODE_VERSION}> {(expected or 0) + 1} ."
+        insert = f"INSERT {{ GRAPH {g} {{ {triples}\n{version} }} }} "
+    swap = f"{delete}{insert}WHERE {{ {condition} }}"
+    return ";\n".join([*_companion_writes(g, node, expected, companions), swap])
+
+
+@dataclass(frozen=True)
+class Companions:
+    """Other subjects of the node's graph that change in the same atomic update as the node (a file's
+    versions): `drop` loses all its triples, `insert` (N-Triples lines) is added."""
+
+    insert: str = ""
+    drop: tuple[str, ...] = ()
+
+
+def _companion_writes(g: str, node: str, expected: int | None, companions: Companions | None) -> list[str]:
+    """The companions' writes, each guarded by the swap's own condition (checked before the swap runs,
+    in the same request), so they land exactly when the swap does."""
+    if companions is None or not (companions.insert or companions.drop):
+        return []
+    if expected is None:
+        guard = f"FILTER NOT EXISTS {{ GRAPH {g} {{ {node} ?gp ?go }} }}"
+    elif expected == 0:
+        guard = (
+            f"FILTER(EXISTS {{ GRAPH {g} {{ {node} ?gp ?go }} }} "
+            f"&& NOT EXISTS {{ GRAPH {g} {{ {node} <{NODE_VERSION}> ?gv }} }})"
+        )
+    else:
+        guard = f"FILTER EXISTS {{ GRAPH {g} {{ {node} <{NODE_VERSION}> {expected} }} }}"
+    writes = []
+    if companions.drop:
+        writes.append(
+            f"DELETE {{ GRAPH {g} {{ ?cs ?cp ?co }} }} WHERE {{ VALUES ?cs {{ {_values(companions.drop)} }} "
+            f"GRAPH {g} {{ ?cs ?cp ?co }} {guard} }}"
+        )
+    if companions.insert:
+        writes.append(f"INSERT {{ GRAPH {g} {{ {companions.insert} }} }} WHERE {{ {guard} }}")
+    return writes
 
 
 def _values(uris: Iterable[str]) -> str:
@@ -389,9 +431,11 @@ class GraphStore(ABC):
         replacement: GraphObject | None,
         *,
         wait_seconds: float = CAS_WAIT_SECONDS,
+        companions: Companions | None = None,
     ) -> bool:
         """Replace every triple of `subject` by `replacement` (None deletes it) if its version is still
         `expected_version` (None: the subject must not exist yet; 0: it exists without a version).
+        `companions` (other subjects of the graph) are written in the same atomic update, or not at all.
 
         On success the subject's version is `expected_version + 1` (1 when created) and True is
         returned; False when the version moved (or the subject appeared or went), or when the node's
@@ -408,7 +452,9 @@ class GraphStore(ABC):
         try:
             if await self.node_version(graph, subject) != expected_version:
                 return False
-            await self.update(_versioned_write(iri(graph), iri(subject), expected_version, replacement))
+            await self.update(
+                _versioned_write(iri(graph), iri(subject), expected_version, replacement, companions)
+            )
             return await self.node_version(graph, subject) == (
                 None if replacement is None else (expected_version or 0) + 1
             )

@@ -78,6 +78,7 @@ class FileNode(VITAL_Node):
         prop("sha256", VG + "hasFileSHA256", "string"),
         prop("blobKey", VG + "hasBlobKey", "string"),
         prop("contentUpdateTime", VG + "hasContentUpdateTime", "long"),
+        prop("contentUploader", VG + "hasContentUploader", "string"),
         prop("nodeVersion", VG + "hasNodeVersion", "long"),
     )
 

@@ -57,4 +57,5 @@ XSD_DATETIME_TYPES = frozenset({XSD_DATETIME, XSD + "dateTimeStamp"})
 VG_FILE_SHA256 = VG + "hasFileSHA256"  # hex SHA-256 of the file content
 VG_BLOB_KEY = VG + "hasBlobKey"  # server-internal key of the stored bytes
 VG_CONTENT_UPDATE_TIME = VG + "hasContentUpdateTime"  # ms since the epoch
+VG_CONTENT_UPLOADER = VG + "hasContentUploader"  # the user whose upload (or copy) set the content
 VG_NODE_VERSION = VG + "hasNodeVersion"  # kept by the graph store: +1 on every compare-and-set

@@ -108,6 +108,7 @@ class Services:
             log_every_mib=settings.TRANSFER_LOG_EVERY_MIB,
             public_base_url=settings.PUBLIC_BASE_URL,
             quotas=quotas,
+            versions_kept=settings.FILE_VERSIONS_KEPT,
         )
         auth = AuthService(
             admin_username=settings.ADMIN_USERNAME,

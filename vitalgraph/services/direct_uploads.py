@@ -276,6 +276,7 @@ class DirectUploadService:
                 filename=upload.filename,
                 space_uid=upload.space_uid,
                 authorize=owner_may_still_write,
+                uploader=upload.owner,
             )
         except COMMIT_REFUSALS:  # attach_content released the blob
             await direct.delete_state(upload.id)

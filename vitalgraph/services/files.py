@@ -35,6 +35,7 @@ from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.services.blob_keys import new_content_key, space_blob_prefix
 from vitalgraph.services.blob_release import BlobReleaser
 from vitalgraph.services.disposition import content_disposition
+from vitalgraph.services.file_versions import FileVersion, FileVersions
 from vitalgraph.services.quotas import Limit, QuotaService
 from vitalgraph.services.spaces import Space, SpaceService
 from vitalgraph.services.transfer_log import logged_transfer
@@ -42,7 +43,15 @@ from vitalgraph.services.transfer_log import logged_transfer
 DEFAULT_GRAPH_ID = "default"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.{0,256})?$")
-SERVER_OWNED = ("fileLength", "sha256", "blobKey", "contentUpdateTime", "nodeVersion", "fileURL")
+SERVER_OWNED = (
+    "fileLength",
+    "sha256",
+    "blobKey",
+    "contentUpdateTime",
+    "contentUploader",
+    "nodeVersion",
+    "fileURL",
+)
 DOWNLOAD_PATH = "/api/files/stream/download"
 MAX_URIS_PER_REQUEST = 1000
 DEFAULT_PRESIGN_SECONDS = 3600
@@ -76,7 +85,13 @@ def parse_sort(value: str | None) -> tuple[str | None, bool]:
 OPEN_ATTEMPTS = 5  # a download re-reads the node when its blob was replaced just before it opened
 CHANGE_ATTEMPTS = 20  # writers of one node that may get in between before a request gives up (409)
 # What refuses an upload at commit; its bytes are released at once.
-COMMIT_REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, QuotaExceededError)
+COMMIT_REFUSALS = (
+    NotFoundError,
+    ConflictError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    PreconditionFailedError,
+)
 CommitCheck = Callable[[], Awaitable[None]]
 
 
@@ -114,6 +129,7 @@ class NodeChange:
     before: FileNode
     after: FileNode | None
     version: int | None  # after the change; None once deleted
+    released: tuple[str, ...] = ()  # blob keys of the versions the change dropped: the caller releases them
 
 
 @dataclass(frozen=True)
@@ -233,6 +249,7 @@ class FileService:
         log_every_mib: int = 256,
         public_base_url: str | None = None,
         quotas: QuotaService | None = None,
+        versions_kept: int = 0,
     ) -> None:
         self.public_base_url = (public_base_url or "").rstrip("/")
         self.graph = graph
@@ -242,6 +259,7 @@ class FileService:
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
         self.releaser = BlobReleaser(blobs, graph)
+        self.versions = FileVersions(graph, versions_kept)
         # streamed uploads receiving bytes on this server, by (space uid, graph, node): cancelled at
         # once when their space or node is deleted (on other replicas, their commit refuses them)
         self._in_flight: dict[tuple[str, str, str], set[anyio.CancelScope]] = {}
@@ -357,7 +375,9 @@ class FileService:
             raise NotFoundError(f"file node not found: {missing[0]}")
         for uri in found:
             change = await self._change_node(graph, uri, lambda _current: None, if_match=if_match)
-            await self.releaser.release([change.before.blobKey], reason=f"file {uri} deleted")
+            await self.releaser.release(
+                [change.before.blobKey, *change.released], reason=f"file {uri} deleted"
+            )
             self.cancel_uploads(lambda target, g=graph, u=uri: target[1:] == (g, u))
             for hook in self.on_node_deleted:
                 await hook(space_id, graph, uri)
@@ -381,7 +401,11 @@ class FileService:
     ) -> NodeChange:
         """Read the node, apply `change` (None deletes it), and store the result by a compare-and-set
         on the version read; when another writer got in between, read again and apply again. With
-        `if_match`, the version read must be one of those, and a writer in between is a 412."""
+        `if_match`, the version read must be one of those, and a writer in between is a 412.
+
+        Every change of a node passes here, so here its versions follow its content: the same
+        compare-and-set keeps a replaced content as a version and drops those beyond the limit (or all
+        of them with the node); the caller releases `released`, the dropped versions' blob keys."""
         for _ in range(CHANGE_ATTEMPTS):
             current = await self._get_node(graph, uri)
             version = current.nodeVersion or 0
@@ -392,8 +416,10 @@ class FileService:
                 )
             before = copy.deepcopy(current)
             after = change(current)
-            if await self.graph.compare_and_set(graph, uri, version, after):
-                return NodeChange(before, after, version + 1 if after is not None else None)  # type: ignore[arg-type]
+            versions = await self.versions.change(graph, before, after)
+            if await self.graph.compare_and_set(graph, uri, version, after, companions=versions.companions):
+                new_version = version + 1 if after is not None else None
+                return NodeChange(before, after, new_version, versions.released)
             if if_match is not None:
                 raise PreconditionFailedError(
                     f"file node {uri} changed while this request applied its change (If-Match {if_match})"
@@ -425,6 +451,7 @@ class FileService:
         expected_size: int | None = None,
         authorize: CommitCheck | None = None,
         expected_sha256: str | None = None,
+        uploader: str | None = None,
     ) -> UploadResult:
         """Stream `chunks` into a new blob, then point the node at it; the old bytes go last.
 
@@ -484,6 +511,7 @@ class FileService:
                     filename=filename,
                     space_uid=space.uid,
                     authorize=authorize,
+                    uploader=uploader,
                 )
 
     async def attach_stored(
@@ -497,6 +525,7 @@ class FileService:
         content_type: str | None,
         filename: str | None,
         authorize: CommitCheck | None = None,
+        uploader: str | None = None,
     ) -> UploadResult:
         """Give the node content the space already holds (same SHA-256 and size), without its bytes
         being sent again; NotFoundError when the space holds no such content (then send the bytes).
@@ -521,6 +550,7 @@ class FileService:
             space_uid=space.uid,
             authorize=authorize,
             held=True,
+            uploader=uploader,
         )
 
     async def attach_content(
@@ -535,6 +565,8 @@ class FileService:
         space_uid: str | None = None,
         authorize: CommitCheck | None = None,
         held: bool = False,
+        uploader: str | None = None,
+        if_match: IfMatch = None,
     ) -> UploadResult:
         """Commit a blob just written (streamed, or a finished resumable upload): point the node at it
         by a compare-and-set; the old bytes go.
@@ -548,6 +580,7 @@ class FileService:
         When the space already references identical bytes, the node shares that blob and the one
         just written is released. `held`: `written` is such a shared blob (nothing was written), so
         the commit is refused (NotFoundError) if the blob stops being referenced before it lands.
+        `uploader` (a user name) is recorded with the content; `if_match` as for metadata updates.
         """
         content_type = check_content_type(content_type)
         filename = check_filename(filename)
@@ -559,6 +592,7 @@ class FileService:
             node.fileLength = written.size
             node.fileType = content_type
             node.contentUpdateTime = int(time.time() * 1000)
+            node.contentUploader = uploader
             if filename:
                 node.fileName = filename
             node.fileURL = self.download_url(space_id, graph_id, uri)
@@ -582,7 +616,7 @@ class FileService:
                         )
                     )
                     if shared is None or (shared == written.key and not held):
-                        change = await self._change_node(graph, uri, point_at_blob)
+                        change = await self._change_node(graph, uri, point_at_blob, if_match=if_match)
                     else:
                         async with self.releaser.adopt(shared) as adopted:
                             if held and not adopted:
@@ -591,12 +625,13 @@ class FileService:
                                     "before it could be shared: upload the bytes"
                                 )
                             stored = shared if adopted else written.key
-                            change = await self._change_node(graph, uri, point_at_blob)
+                            change = await self._change_node(graph, uri, point_at_blob, if_match=if_match)
             except COMMIT_REFUSALS:
                 await self.releaser.release([written.key], reason=f"upload to {uri} refused at commit")
                 raise
-            # the bytes just written, when an identical blob was adopted, and the content replaced
-            unused = [k for k in (written.key, change.before.blobKey) if k != stored]
+            # the bytes just written, when an identical blob was adopted, the content replaced (kept if a
+            # version holds it) and the versions dropped
+            unused = [k for k in (written.key, change.before.blobKey, *change.released) if k != stored]
             await self.releaser.release(unused, reason=f"file {uri} replaced")
         node = change.after
         assert node is not None
@@ -608,6 +643,8 @@ class FileService:
         self,
         source: tuple[str, str | None, str],
         target: tuple[str, str | None, str],
+        *,
+        uploader: str | None = None,
     ) -> UploadResult:
         """Copy one node's content to another (same or other space/graph) inside the blob store; the
         copy's SHA-256 must equal the source's. It commits through `attach_content`, like an upload.
@@ -634,6 +671,7 @@ class FileService:
             content_type=origin.fileType,
             filename=origin.fileName or origin.name,
             space_uid=space.uid,
+            uploader=uploader,
         )
 
     def download_url(self, space_id: str, graph_id: str | None, uri: str) -> str:
@@ -669,13 +707,18 @@ class FileService:
             return self.max_upload_size, None
         return allowed, limit
 
-    async def open_content(self, space_id: str, graph_id: str | None, uri: str) -> FileContent:
-        """The node's content, pinned to the blob version the node points at now: every range of the
-        download reads that version (call `close` when done). A replace meanwhile either leaves the
-        download the old bytes (local store) or makes its later ranges fail (S3); never a mix."""
+    async def open_content(
+        self, space_id: str, graph_id: str | None, uri: str, version: int | None = None
+    ) -> FileContent:
+        """The node's content (or its kept `version`), pinned to the blob version the node points at
+        now: every range of the download reads that version (call `close` when done). A replace
+        meanwhile either leaves the download the old bytes (local store) or makes its later ranges
+        fail (S3); never a mix."""
         graph = await self._graph(space_id, graph_id)
         for _ in range(OPEN_ATTEMPTS):
             node = await self._get_node(graph, uri)
+            if version is not None:
+                node = _as_node(uri, await self.versions.get(graph, uri, version))
             if not node.blobKey or node.sha256 is None:
                 raise NotFoundError(f"file node {uri} has no content yet: upload it first")
             try:
@@ -704,6 +747,44 @@ class FileService:
             modified=modified,
             read_range=read_range,
             close=pinned.close,
+        )
+
+    # --- versions --------------------------------------------------------------------------------
+    async def list_versions(self, space_id: str, graph_id: str | None, uri: str) -> list[FileVersion]:
+        """The previous contents the file keeps (FILE_VERSIONS_KEPT), newest first; [] when off."""
+        graph = await self._graph(space_id, graph_id)
+        await self._get_node(graph, uri)
+        return await self.versions.list(graph, uri)
+
+    async def restore_version(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        uri: str,
+        number: int,
+        *,
+        if_match: IfMatch = None,
+        uploader: str | None = None,
+        authorize: CommitCheck | None = None,
+    ) -> UploadResult:
+        """Make a kept version the file's content again: a new write like an upload (a compare-and-set,
+        `if_match` honoured), so the content it replaces becomes a version in turn. No byte is copied."""
+        space = await self.spaces.require(space_id)
+        graph = graph_uri(space.uid, graph_id or DEFAULT_GRAPH_ID)
+        await self._get_node(graph, uri)
+        kept = await self.versions.get(graph, uri, number)
+        return await self.attach_content(
+            space_id,
+            graph_id,
+            uri,
+            WrittenBlob(kept.blob_key, kept.size, kept.sha256),
+            content_type=kept.content_type,
+            filename=kept.filename,
+            space_uid=space.uid,
+            authorize=authorize,
+            held=True,
+            uploader=uploader,
+            if_match=if_match,
         )
 
     async def presign_download(
@@ -745,6 +826,20 @@ class FileService:
         if not found or not isinstance(found[0], FileNode):
             raise NotFoundError(f"file node not found: {uri}")
         return found[0]
+
+
+def _as_node(uri: str, version: FileVersion) -> FileNode:
+    """A kept version as the node it was, for the download path."""
+    millis = int(version.modified.timestamp() * 1000) if version.modified else None
+    return FileNode(
+        URI=uri,
+        blobKey=version.blob_key,
+        sha256=version.sha256,
+        fileLength=version.size,
+        fileType=version.content_type,
+        fileName=version.filename,
+        contentUpdateTime=millis,
+    )
 
 
 def _file_nodes(objects: Sequence[GraphObject]) -> list[FileNode]:

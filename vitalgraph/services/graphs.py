@@ -20,16 +20,20 @@ from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, graph_uri, iri, space_graph_prefix
 from vitalgraph.model import FileNode, GraphObject
 from vitalgraph.model.vocab import RDF_TYPE
+from vitalgraph.services.file_versions import FILE_VERSION_CLASS, VERSION_PREDICATES
 from vitalgraph.services.files import DEFAULT_GRAPH_ID, check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.spaces import SpaceService
 
 MAX_TRIPLES_PER_REQUEST = 100_000
-PROTECTED_PREDICATES = frozenset(
-    FileNode.property_specs[name].uri
-    for name in ("fileLength", "sha256", "blobKey", "contentUpdateTime", "fileURL")
+PROTECTED_PREDICATES = (
+    frozenset(
+        FileNode.property_specs[name].uri
+        for name in ("fileLength", "sha256", "blobKey", "contentUpdateTime", "contentUploader", "fileURL")
+    )
+    | VERSION_PREDICATES
 )
-FILE_NODE_CLASSES = class_family(FileNode)
+FILE_NODE_CLASSES = [*class_family(FileNode), FILE_VERSION_CLASS]  # a file's versions are the file's
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ def _check_graph_id(graph_id: str) -> None:
 def _refuse_file_nodes(objects: Sequence[GraphObject]) -> None:
     check_uri_count([o.URI for o in objects])
     for obj in objects:
-        if isinstance(obj, FileNode):
+        if isinstance(obj, FileNode) or obj.class_uri in FILE_NODE_CLASSES:
             raise InvalidInputError(
                 f"{obj.URI} is a FileNode: create, update and delete files through /api/files"
             )

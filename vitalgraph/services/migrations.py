@@ -108,10 +108,19 @@ async def _blobs_may_be_shared(context: MigrationContext) -> None:
     del context
 
 
+async def _files_keep_versions(context: MigrationContext) -> None:
+    """Format 5 keeps a file's previous contents as version records beside its node (file_versions.py),
+    each one more reference to a blob, and records who uploaded a content: a server of an older format
+    would delete a node and leave its versions holding their bytes for ever, so it must refuse this
+    data. Format 4 data needs no change: its files have no versions yet, its contents no uploader."""
+    del context
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "spaces get an immutable identity (graphs and blobs named by it)", _spaces_get_an_identity),
     Migration(3, "S3 resumable-upload state lives in the bucket", _resumable_state_into_the_bucket),
     Migration(4, "identical bytes within a space may be shared by several nodes", _blobs_may_be_shared),
+    Migration(5, "files keep their previous contents as versions", _files_keep_versions),
 ]
 CURRENT_FORMAT = MIGRATIONS[-1].to_version
 

@@ -402,6 +402,7 @@ class TusService:
                 filename=upload.filename,
                 space_uid=upload.space_uid,
                 authorize=owner_may_still_write,
+                uploader=upload.owner,
             )
         except COMMIT_REFUSALS:  # refused at commit: attach_content released the blob
             await self._forget(upload.id)

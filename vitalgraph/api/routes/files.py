@@ -42,6 +42,7 @@ from vitalgraph.errors import InvalidInputError
 from vitalgraph.services.access import Permission
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.download_links import SignedLink
+from vitalgraph.services.file_versions import FileVersion
 from vitalgraph.services.files import FileContent, UploadResult, node_etag, parse_expires, parse_if_match
 
 router = APIRouter(prefix="/api/files", tags=["files"], route_class=BoundedBodyRoute)
@@ -52,6 +53,11 @@ async def legacy_file_uri(uri: OptionalUri = None, file_uri: OptionalUri = None)
     if not (uri or file_uri):
         raise InvalidInputError("missing query parameter 'uri' (or 'file_uri')")
     return uri or file_uri  # type: ignore[return-value]
+
+
+VersionNumber = Annotated[
+    int | None, Query(ge=0, le=2**62, description="a kept version's number (see /api/files/versions)")
+]
 
 
 class UploadResponse(BaseModel):
@@ -202,6 +208,7 @@ async def _upload(
                 expected_size=expected,
                 authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
                 expected_sha256=claimed_sha256,
+                uploader=principal.username,
             )
         finally:
             await body.aclose()
@@ -231,9 +238,15 @@ def _claimed_digest(request: Request, multipart: bool) -> str | None:
 
 
 async def _download(
-    request: Request, services: ServicesDep, space_id: str, graph_id: str | None, uri: str
+    request: Request,
+    services: ServicesDep,
+    space_id: str,
+    graph_id: str | None,
+    uri: str,
+    version: int | None = None,
 ) -> Response:
-    return await _serve(request, services, await services.files.open_content(space_id, graph_id, uri))
+    content = await services.files.open_content(space_id, graph_id, uri, version)
+    return await _serve(request, services, content)
 
 
 async def _serve(request: Request, services: ServicesDep, content: FileContent) -> Response:
@@ -318,6 +331,7 @@ async def stream_reuse(
         content_type=request.headers.get("content-type"),
         filename=filename,
         authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
+        uploader=principal.username,
     )
     return UploadResponse.of(result)
 
@@ -325,13 +339,19 @@ async def stream_reuse(
 @router.get("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
 @router.head("/stream/download", dependencies=[Depends(require_streaming)], **_DOWNLOAD)
 async def stream_download(
-    request: Request, services: ServicesDep, space_id: ReadableSpace, uri: FileUri, graph_id: GraphId = None
+    request: Request,
+    services: ServicesDep,
+    space_id: ReadableSpace,
+    uri: FileUri,
+    graph_id: GraphId = None,
+    version: VersionNumber = None,
 ) -> Response:
-    """Stream a file node's content: the whole file, or the byte ranges asked for with `Range`.
+    """Stream a file node's content (or its kept `version`): the whole file, or the byte ranges asked
+    for with `Range`.
 
     `If-Range` (resume only if unchanged), `If-None-Match` (304) and `If-Match` (412) take the ETag, the
     SHA-256 of the content; HEAD answers the headers alone, so `curl -C -` and `wget -c` resume."""
-    return await _download(request, services, space_id, graph_id, uri)
+    return await _download(request, services, space_id, graph_id, uri, version)
 
 
 @router.post("/upload", response_model=UploadResponse, openapi_extra=upload_body(raw=False, multipart=True))
@@ -355,9 +375,10 @@ async def legacy_download(
     space_id: ReadableSpace,
     uri: Annotated[str, Depends(legacy_file_uri)],
     graph_id: GraphId = None,
+    version: VersionNumber = None,
 ) -> Response:
     """The existing VitalGraph route: the same responses as /api/files/stream/download."""
-    return await _download(request, services, space_id, graph_id, uri)
+    return await _download(request, services, space_id, graph_id, uri, version)
 
 
 class CopyRequest(BaseModel):
@@ -382,7 +403,76 @@ async def copy_file(body: CopyRequest, services: ServicesDep, principal: Princip
     result = await services.files.copy_content(
         (body.source_space_id, body.source_graph_id, body.source_uri),
         (body.target_space_id, body.target_graph_id, body.target_uri),
+        uploader=principal.username,
     )
+    return UploadResponse.of(result)
+
+
+# --- versions -----------------------------------------------------------------------------------
+
+
+class VersionInfo(BaseModel):
+    version: int = Field(description="the node version (ETag) whose content this was last")
+    size: int
+    sha256: str
+    content_type: str | None
+    filename: str | None
+    modified: str | None  # ISO 8601, UTC: when this content was uploaded
+    uploader: str | None
+
+    @classmethod
+    def of(cls, kept: FileVersion) -> VersionInfo:
+        modified = kept.modified.isoformat() if kept.modified else None
+        return cls(
+            version=kept.number,
+            size=kept.size,
+            sha256=kept.sha256,
+            content_type=kept.content_type,
+            filename=kept.filename,
+            modified=modified,
+            uploader=kept.uploader,
+        )
+
+
+class VersionList(BaseModel):
+    uri: str
+    versions: list[VersionInfo]  # newest first
+
+
+@router.get("/versions", response_model=VersionList)
+async def list_versions(
+    services: ServicesDep, space_id: ReadableSpace, uri: FileUri, graph_id: GraphId = None
+) -> VersionList:
+    """The previous contents the file keeps (the last FILE_VERSIONS_KEPT), newest first; download one
+    with `version=` on /api/files/stream/download. An empty list when the server keeps none."""
+    kept = await services.files.list_versions(space_id, graph_id, uri)
+    return VersionList(uri=uri, versions=[VersionInfo.of(v) for v in kept])
+
+
+@router.post("/versions/restore", response_model=UploadResponse)
+async def restore_version(
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    space_id: WritableSpace,
+    uri: FileUri,
+    version: Annotated[int, Query(ge=0, le=2**62)],
+    graph_id: GraphId = None,
+) -> UploadResponse:
+    """Make a kept version the file's content again, without sending its bytes: a write like an upload
+    (`If-Match` as on PUT), after which the replaced content is a version in turn. The node's new
+    version comes back as `version` and ETag."""
+    result = await services.files.restore_version(
+        space_id,
+        graph_id,
+        uri,
+        version,
+        if_match=parse_if_match(request.headers.get("if-match")),
+        uploader=principal.username,
+        authorize=lambda: services.access.check_user_may_write(principal.username, space_id),
+    )
+    response.headers["ETag"] = node_etag(result.version)
     return UploadResponse.of(result)
 
 

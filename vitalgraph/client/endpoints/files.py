@@ -73,6 +73,7 @@ from vitalgraph.client.models import (
     FilesCreated,
     FilesDeleted,
     FilesUpdated,
+    FileVersionList,
     PresignedUrl,
     UploadResult,
 )
@@ -83,6 +84,8 @@ REUSE_PATH = "/api/files/stream/reuse"
 UPLOAD_PATH = "/api/files/stream/upload"
 DOWNLOAD_PATH = "/api/files/stream/download"
 COPY_PATH = "/api/files/copy"
+VERSIONS_PATH = "/api/files/versions"
+RESTORE_PATH = "/api/files/versions/restore"
 
 
 def _file_nodes(document: Any) -> list[FileNode]:
@@ -256,9 +259,11 @@ class FileCalls:
         return Call("POST", REUSE_PATH, model_reply(UploadResult), params=params, headers=headers)
 
     @staticmethod
-    def download(space_id: str, graph_id: str | None, file_uri: str) -> Call[None]:
-        """The download request; its body is streamed by the twin."""
-        params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
+    def download(
+        space_id: str, graph_id: str | None, file_uri: str, version: int | None = None
+    ) -> Call[None]:
+        """The download request (of a kept `version`, when given); its body is streamed by the twin."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=file_uri, version=version)
         return Call("GET", DOWNLOAD_PATH, lambda _: None, params=params)
 
     @staticmethod
@@ -271,9 +276,33 @@ class FileCalls:
         return Call("GET", PRESIGNED_PATH, model_reply(PresignedUrl), params=params)
 
     @staticmethod
-    def content_info(space_id: str, graph_id: str | None, file_uri: str) -> Call[ContentInfo]:
-        """Size, SHA-256, type and name of a file's content, from a HEAD request."""
-        params = query(space_id=space_id, graph_id=graph_id, uri=file_uri)
+    def list_file_versions(space_id: str, uri: str, graph_id: str | None = None) -> Call[FileVersionList]:
+        """The previous contents the file keeps (the server's FILE_VERSIONS_KEPT), newest first; each
+        `version` number downloads with `version=` and restores with `restore_file_version`."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=uri)
+        return Call("GET", VERSIONS_PATH, model_reply(FileVersionList), params=params)
+
+    @staticmethod
+    def restore_file_version(
+        space_id: str, uri: str, version: int, graph_id: str | None = None, *, if_match: int | None = None
+    ) -> Call[UploadResult]:
+        """Make a kept version the file's content again (no byte is sent): a write like an upload, so the
+        content it replaces is kept as a version in turn. With `if_match` (the `nodeVersion` you read),
+        only if the node is still at that version, else PreconditionFailedError."""
+        return Call(
+            "POST",
+            RESTORE_PATH,
+            model_reply(UploadResult),
+            params=query(space_id=space_id, graph_id=graph_id, uri=uri, version=version),
+            headers={} if if_match is None else {"If-Match": f'"{int(if_match)}"'},
+        )
+
+    @staticmethod
+    def content_info(
+        space_id: str, graph_id: str | None, file_uri: str, version: int | None = None
+    ) -> Call[ContentInfo]:
+        """Size, SHA-256, type and name of a file's content (or a kept `version`), from a HEAD request."""
+        params = query(space_id=space_id, graph_id=graph_id, uri=file_uri, version=version)
         return Call(
             "HEAD", DOWNLOAD_PATH, lambda response: content_info(file_uri, response.headers), params=params
         )
@@ -287,8 +316,9 @@ def _plan_download(
     progress: Progress | None,
     chunk_size: int | None,
     expected: ContentInfo | None = None,
+    version: int | None = None,
 ) -> DownloadPlan:
-    call = FileCalls.download(space_id, graph_id, file_uri)
+    call = FileCalls.download(space_id, graph_id, file_uri, version)
     return DownloadPlan(
         call, uri=file_uri, config=config, chunk_size=chunk_size, progress=progress, expected=expected
     )
@@ -305,6 +335,8 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
     get_content_info = AsyncOperation(FileCalls.content_info)
     get_presigned_url = AsyncOperation(FileCalls.get_presigned_url)
     reuse_content = AsyncOperation(FileCalls.reuse_content)
+    list_file_versions = AsyncOperation(FileCalls.list_file_versions)
+    restore_file_version = AsyncOperation(FileCalls.restore_file_version)
 
     async def upload_file_stream(
         self,
@@ -512,6 +544,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         progress: Progress | None = None,
         chunk_size: int | None = None,
         resume: bool = False,
+        version: int | None = None,
     ) -> DownloadResult:
         """Stream the content into `destination` (path, file object, (Async)BinaryConsumer), resuming after
         dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified.
@@ -520,9 +553,11 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
             if destination_path(destination) is None:
                 raise TypeError("resume=True needs a path to download into")
             return await self._download_continuing(
-                space_id, graph_id, file_uri, destination, progress, chunk_size
+                space_id, graph_id, file_uri, destination, progress, chunk_size, version
             )
-        plan = _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+        plan = _plan_download(
+            self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
+        )
         await pump_data_async(AsyncStreamGenerator(self._pieces(plan)), as_async_binary_consumer(destination))
         return plan.result(destination_path(destination))
 
@@ -534,20 +569,34 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         path: Any,
         progress: Progress | None,
         chunk_size: int | None,
+        version: int | None = None,
     ) -> DownloadResult:
         """The sync client's `_download_continuing`, with the file work in worker threads."""
         target = ResumableFileConsumer(path)
         kept, kept_etag = await anyio.to_thread.run_sync(target.kept)
         for attempt in range(2):  # a second time only if the content changes between HEAD and GET
             try:
-                info = await self.get_content_info(space_id, graph_id, file_uri)
+                info = await self.get_content_info(space_id, graph_id, file_uri, version)
             except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
                 return await self.download_file_stream(
-                    space_id, graph_id, file_uri, path, progress=progress, chunk_size=chunk_size
+                    space_id,
+                    graph_id,
+                    file_uri,
+                    path,
+                    progress=progress,
+                    chunk_size=chunk_size,
+                    version=version,
                 )
             keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
             plan = _plan_download(
-                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, expected=info
+                self._client.config,
+                space_id,
+                graph_id,
+                file_uri,
+                progress,
+                chunk_size,
+                expected=info,
+                version=version,
             )
             kept_bytes = target.kept_bytes(keep, plan.chunk_size) if keep else ()
             await anyio.to_thread.run_sync(plan.continue_at, keep, kept_bytes)
@@ -579,11 +628,12 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         *,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        version: int | None = None,
     ) -> bytes | DownloadResult:
         """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
         into = destination if destination is not None else AsyncBytesConsumer()
         result = await self.download_file_stream(
-            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size
+            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size, version=version
         )
         return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
 
@@ -595,11 +645,14 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         *,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        version: int | None = None,
     ) -> AsyncIterator[bytes]:
         """The content as an async iterator of verified chunks, e.g. for a StreamingResponse. It resumes
         after dropped connections; a checksum mismatch raises before the last chunk is yielded."""
         return self._pieces(
-            _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+            _plan_download(
+                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
+            )
         )
 
     async def pump_file(
@@ -654,6 +707,8 @@ class FilesEndpoint(SyncEndpointGroup):
     get_content_info = SyncOperation(FileCalls.content_info)
     get_presigned_url = SyncOperation(FileCalls.get_presigned_url)
     reuse_content = SyncOperation(FileCalls.reuse_content)
+    list_file_versions = SyncOperation(FileCalls.list_file_versions)
+    restore_file_version = SyncOperation(FileCalls.restore_file_version)
 
     def upload_file_stream(
         self,
@@ -860,6 +915,7 @@ class FilesEndpoint(SyncEndpointGroup):
         progress: Progress | None = None,
         chunk_size: int | None = None,
         resume: bool = False,
+        version: int | None = None,
     ) -> DownloadResult:
         """Stream the content into `destination` (path, file object, BinaryConsumer), resuming after
         dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified.
@@ -871,8 +927,12 @@ class FilesEndpoint(SyncEndpointGroup):
         if resume:
             if destination_path(destination) is None:
                 raise TypeError("resume=True needs a path to download into")
-            return self._download_continuing(space_id, graph_id, file_uri, destination, progress, chunk_size)
-        plan = _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+            return self._download_continuing(
+                space_id, graph_id, file_uri, destination, progress, chunk_size, version
+            )
+        plan = _plan_download(
+            self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
+        )
         pump_data(IteratorGenerator(self._pieces(plan)), as_binary_consumer(destination))
         return plan.result(destination_path(destination))
 
@@ -884,19 +944,33 @@ class FilesEndpoint(SyncEndpointGroup):
         path: Any,
         progress: Progress | None,
         chunk_size: int | None,
+        version: int | None = None,
     ) -> DownloadResult:
         target = ResumableFileConsumer(path)
         kept, kept_etag = target.kept()
         for attempt in range(2):  # a second time only if the content changes between HEAD and GET
             try:
-                info = self.get_content_info(space_id, graph_id, file_uri)
+                info = self.get_content_info(space_id, graph_id, file_uri, version)
             except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
                 return self.download_file_stream(
-                    space_id, graph_id, file_uri, path, progress=progress, chunk_size=chunk_size
+                    space_id,
+                    graph_id,
+                    file_uri,
+                    path,
+                    progress=progress,
+                    chunk_size=chunk_size,
+                    version=version,
                 )
             keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
             plan = _plan_download(
-                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, expected=info
+                self._client.config,
+                space_id,
+                graph_id,
+                file_uri,
+                progress,
+                chunk_size,
+                expected=info,
+                version=version,
             )
             plan.continue_at(keep, target.kept_bytes(keep, plan.chunk_size) if keep else ())
             target.begin(f'"{info.sha256}"' if info.sha256 else "", keep)
@@ -927,11 +1001,12 @@ class FilesEndpoint(SyncEndpointGroup):
         *,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        version: int | None = None,
     ) -> bytes | DownloadResult:
         """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
         into = destination if destination is not None else BytesConsumer()
         result = self.download_file_stream(
-            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size
+            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size, version=version
         )
         return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
 
@@ -943,10 +1018,13 @@ class FilesEndpoint(SyncEndpointGroup):
         *,
         progress: Progress | None = None,
         chunk_size: int | None = None,
+        version: int | None = None,
     ) -> Iterator[bytes]:
         """The content as an iterator of verified chunks; resumes after dropped connections."""
         return self._pieces(
-            _plan_download(self._client.config, space_id, graph_id, file_uri, progress, chunk_size)
+            _plan_download(
+                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
+            )
         )
 
     def pump_file(
