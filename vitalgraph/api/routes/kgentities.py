@@ -58,10 +58,17 @@ async def create_kgentities(
 
 @router.put("")
 async def update_kgentities(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
+    entity_only: bool = False,
 ) -> dict:
-    """Replaces each entity (404 if missing); frames, slots and edges sent along are created or replaced."""
-    uris = await services.kgentities.update(space_id, graph_id, await read_graph_objects(request))
+    """Replaces each entity (404 if missing); frames, slots and edges sent along are created or replaced.
+    `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay."""
+    entities = services.kgentities
+    update = entities.update_entities_only if entity_only else entities.update
+    uris = await update(space_id, graph_id, await read_graph_objects(request))
     return {"updated_uris": uris, "updated_count": len(uris)}
 
 
