@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import ConfigDict
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
@@ -270,6 +271,10 @@ async def query_entities(
     )
 
 
+class _CountParameters(EntityCount):
+    model_config = ConfigDict(extra="ignore")  # space_id and graph_id are read as the other routes read them
+
+
 @router.get(
     "/count",
     summary="How many entities match",
@@ -280,7 +285,7 @@ async def count_entities(
     services: ServicesDep,
     space_id: ReadableSpace,
     graph_id: GraphId = None,
-    filters: Annotated[EntityCount, Query()] = EntityCount(),
+    filters: Annotated[_CountParameters, Query()] = _CountParameters(),
 ) -> dict:
     return {"count": await services.kgentities.count(space_id, graph_id, filters.criteria())}
 
