@@ -38,18 +38,6 @@ from vitalgraph.client.response.client_response import (
 from vitalgraph.client.utils.client_utils import validate_required_params
 from vitalgraph.model import KGFrame
 
-_UNSUPPORTED_FILTERS = (
-    "sort_by",
-    "status",
-    "exclude_status",
-    "created_after",
-    "created_before",
-    "modified_after",
-    "modified_before",
-    "action_type",
-    "provenance_type",
-)
-
 
 def _update_reply(uris: list[str], message: str) -> UpdateEntityResponse:
     return UpdateEntityResponse(updated_uri=uris[0] if uris else None, updated_uris=uris, message=message)
