@@ -14,6 +14,7 @@ from typing import Literal
 
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.model import Edge_hasEntityKGFrame, Edge_hasKGSlot, GraphObject, KGFrame, KGSlot
+from vitalgraph.services.files import check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection
 from vitalgraph.services.kgentities import KGEntityService, check_edge_ends
 
@@ -56,6 +57,7 @@ class KGFrameService(GraphObjectCollection):
         self, space_id: str, graph_id: str | None, entity_uri: str, frame_uris: Sequence[str]
     ) -> dict[str, list[GraphObject]]:
         """Each asked frame the entity has, with its Edge_hasKGSlot edges and slots; others are left out."""
+        check_uri_count(frame_uris)
         graph = await self.graph_for(space_id, graph_id)
         owned = {f.URI: f for f in await self._frames_of(graph, entity_uri)}
         frames = [owned[u] for u in dict.fromkeys(frame_uris) if u in owned]
@@ -132,6 +134,7 @@ class KGFrameService(GraphObjectCollection):
         `recursive`; otherwise they fail the call (409). A frame the entity does not have: 404."""
         if not frame_uris:
             raise InvalidInputError("no frame URIs given")
+        check_uri_count(frame_uris)
         graph = await self.graph_for(space_id, graph_id)
         async with self.writing(graph):
             frames = await self._frames_of(graph, entity_uri)
