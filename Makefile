@@ -12,8 +12,10 @@ USE_UV ?= 1
 # worker (--dist loadfile), so its module-scoped servers and its order hold. TEST_WORKERS=0: serial.
 TEST_WORKERS ?= 2
 PYTEST_FLAGS ?= -q -rs --durations=20
-# Tests that assert latency bounds (tests/load) run in their own CI stage, on a machine to themselves.
-TEST_SELECTION ?= -m "not measurement"
+# Left to their own CI stages (.ci/run): tests that assert latency bounds (tests/load), on a machine to
+# themselves; the browser tests (tests/ui, Debian's Chromium); the replica suites (several servers).
+# `make test TEST_SELECTION=` runs everything.
+TEST_SELECTION ?= -m "not measurement and not browser and not replicas"
 PORT ?= 8001
 
 .PHONY: serve test bench clean vitalsigns ui-vendor ui-screenshots

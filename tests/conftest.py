@@ -1,5 +1,9 @@
 """Shared fixtures. Servers a test needs (SeaweedFS, oxigraph, VitalGraph) live in tests/fixtures/."""
 
+import functools
+import ssl
+
+import httpx._transports.default
 import pytest
 from hypothesis import settings
 
@@ -7,6 +11,26 @@ from hypothesis import settings
 # a loaded machine, failing tests that are right. Example counts stay as each test sets them.
 settings.register_profile("vitalgraph", deadline=None)
 settings.load_profile("vitalgraph")
+
+
+def _share_ssl_contexts() -> None:
+    """httpx parses the whole CA bundle for every Client it builds (about 30 ms of CPU here) and the
+    suite builds thousands of clients: one context per setting, shared, is a fifth of some files' CPU.
+    A context given explicitly (`verify=<SSLContext>`) or with a client certificate is left alone."""
+    build = httpx._transports.default.create_ssl_context
+    shared = functools.lru_cache(maxsize=16)(build)
+
+    def create_ssl_context(
+        verify: object = True, cert: object = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if cert is None and isinstance(verify, (bool, str)):
+            return shared(verify=verify, cert=None, trust_env=trust_env)
+        return build(verify=verify, cert=cert, trust_env=trust_env)
+
+    httpx._transports.default.create_ssl_context = create_ssl_context
+
+
+_share_ssl_contexts()
 
 pytest_plugins = [
     "tests.fixtures.servers",

@@ -21,6 +21,8 @@ from tests.fixtures.servers import ADMIN_PASSWORD
 
 MiB = 1024 * 1024
 SIZE = 200 * MiB
+# Peak-memory bounds over 200 MiB each way: `make test` leaves it out; `.ci/run measurements` runs it.
+pytestmark = pytest.mark.measurement
 STREAMING_LIMIT = 64 * MiB  # a few 1 MiB chunks, the hashing thread's buffers and allocator slack
 
 CHILD = r"""

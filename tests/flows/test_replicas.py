@@ -22,7 +22,7 @@ from tests.fixtures.oxigraph import OxigraphServer
 from tests.fixtures.seaweedfs import SeaweedFS
 from tests.fixtures.servers import ADMIN_PASSWORD, RunningServer
 
-pytestmark = [pytest.mark.s3, pytest.mark.sparql]
+pytestmark = [pytest.mark.s3, pytest.mark.sparql, pytest.mark.replicas]
 
 MiB = 1024 * 1024
 PART = 5 * MiB  # the replicas' S3 part size

@@ -16,7 +16,7 @@ from tests.fixtures.servers import ADMIN_PASSWORD, RunningServer
 from vitalgraph.client import NotFoundError, VitalGraphClient
 from vitalgraph.model import FileNode, KGEntity
 
-pytestmark = [pytest.mark.s3, pytest.mark.sparql]
+pytestmark = [pytest.mark.s3, pytest.mark.sparql, pytest.mark.replicas]
 
 MiB = 1024 * 1024
 SIZE = 12 * MiB + 321  # more than one 8 MiB S3 part

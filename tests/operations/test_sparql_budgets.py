@@ -301,7 +301,9 @@ def test_the_sparql_servers_own_time_limit_answers_504_not_partial_rows(server_f
     hog = next(tenant)
     # oxigraph's server checks its limit only now and then (with the dataset given as protocol
     # parameters it fired after ~14 s here, not 3): whichever limit comes first, 504 and never rows.
-    for query in [f"SELECT * WHERE {{ {CROSS} }}", RUNAWAYS["count"], RUNAWAYS["construct"]]:
+    # Rows streamed as they come (SELECT *) and a graph (CONSTRUCT): the two ways partial results
+    # could leak out. An aggregate adds nothing here (it has no rows before the end) and costs ~20 s.
+    for query in [f"SELECT * WHERE {{ {CROSS} }}", RUNAWAYS["construct"]]:
         started = time.monotonic()
         response = hog.query(query)
         assert response.status_code == 504, (query, response.status_code, response.text[:300])

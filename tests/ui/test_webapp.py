@@ -15,6 +15,8 @@ import pytest
 from tests.fixtures.servers import ADMIN_PASSWORD
 from tests.ui.conftest import PHONE, App, MiB
 
+pytestmark = pytest.mark.browser
+
 BIG = 200 * MiB
 THROTTLE_BYTES_PER_SECOND = 12 * MiB
 
