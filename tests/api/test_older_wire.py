@@ -139,6 +139,69 @@ def test_kgtypes_and_kgentities_quads(old: httpx.Client, old_space: str) -> None
     assert bad.status_code == 400 and "quad 0" in bad.json()["detail"]
 
 
+def test_entity_frames_query_and_counts_quads(old: httpx.Client, old_space: str) -> None:
+    """The older client's kgentities frame, query and count calls, as its request code makes them."""
+    entity, frame, slot, edge = (f"urn:{old_space}:{k}" for k in ("entity", "frame", "slot", "edge"))
+    params = {"space_id": old_space, "graph_id": "urn:kg"}
+    entity_quads = node_quads(entity, KG_ENTITY, "Acme")
+    assert old.post("/api/graphs/kgentities", params=params, json={"quads": entity_quads}).status_code == 201
+    slot_edge = [
+        {
+            "s": f"<{edge}>",
+            "p": RDF_TYPE,
+            "o": "<http://vital.ai/ontology/haley-ai-kg#Edge_hasKGSlot>",
+            "g": None,
+        },
+        {
+            "s": f"<{edge}>",
+            "p": "<http://vital.ai/ontology/vital-core#hasEdgeSource>",
+            "o": f"<{frame}>",
+            "g": None,
+        },
+        {"s": f"<{edge}>", "p": "<http://vital.ai/ontology/vital-core#hasEdgeDestination>", "o": f"<{slot}>"},
+    ]
+    frame_quads = [
+        *node_quads(frame, "<http://vital.ai/ontology/haley-ai-kg#KGFrame>", "address"),
+        *node_quads(slot, "<http://vital.ai/ontology/haley-ai-kg#KGTextSlot>", "street"),
+        *slot_edge,
+    ]
+    frames_params = {**params, "entity_uri": entity}
+    created = old.post(
+        "/api/graphs/kgentities/kgframes",
+        params={**frames_params, "operation_mode": "create"},
+        json={"quads": frame_quads},
+    )
+    assert created.status_code == 201 and created.json()["created_count"] == 4, created.text
+    listed = old.get("/api/graphs/kgentities/kgframes", params=frames_params).json()
+    assert names(listed) == {frame: "address"} and listed["total_count"] == 1
+    graphs = old.get(
+        "/api/graphs/kgentities/kgframes", params={**frames_params, "frame_uris": [frame]}
+    ).json()
+    assert names(graphs["frame_graphs"][frame]) == {frame: "address", slot: "street"}
+    renamed = [
+        q if q["p"] != HAS_NAME or q["s"] != f"<{frame}>" else {**q, "o": '"postal"'} for q in frame_quads
+    ]
+    updated = old.post(
+        "/api/graphs/kgentities/kgframes",
+        params={**frames_params, "operation_mode": "update"},
+        json={"quads": renamed},
+    )
+    assert updated.status_code == 200 and updated.json()["frames_updated"] == 1
+    query = {"criteria": {"search_string": "acme"}, "page_size": 10, "offset": 0}
+    found = old.post("/api/graphs/kgentities/query", params=params, json=query).json()
+    assert names(found) == {entity: "Acme"} and found["total_count"] == 1
+    assert old.get("/api/graphs/kgentities/count", params={**params, "search": "acme"}).json() == {"count": 1}
+    counts = old.post(
+        "/api/graphs/kgentities/counts", json={**params, "count_requests": [{"label": "all"}]}
+    ).json()
+    assert counts == {"counts": [{"label": "all", "count": 1}]}
+    deleted = old.delete(
+        "/api/graphs/kgentities/kgframes", params={**frames_params, "frame_uris": frame}
+    ).json()
+    related = deleted["deleted_related_uris"]
+    assert deleted["deleted_uris"] == [frame] and len(related) == 3 and {edge, slot} <= set(related)
+
+
 def test_graphs_objects_triples_and_sparql_routes(old: httpx.Client, old_space: str) -> None:
     space = {"space_id": old_space}
     assert old.put("/api/graphs/graph", params={**space, "graph_uri": "urn:g1"}).status_code == 201
@@ -316,3 +379,12 @@ def test_openapi_describes_the_older_routes(api: httpx.Client) -> None:
     ]:
         assert method in paths[path], (path, method)
         assert paths[path][method].get("description") or paths[path][method].get("summary")
+    for path, method in [
+        ("/api/graphs/kgentities/kgframes", "get"),
+        ("/api/graphs/kgentities/kgframes", "post"),
+        ("/api/graphs/kgentities/kgframes", "delete"),
+        ("/api/graphs/kgentities/query", "post"),
+        ("/api/graphs/kgentities/count", "get"),
+        ("/api/graphs/kgentities/counts", "post"),
+    ]:
+        assert paths[path][method]["summary"] and paths[path][method]["description"], (path, method)

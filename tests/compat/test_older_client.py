@@ -4,6 +4,7 @@ Differences kept on purpose are asserted as such (docs/migration.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from pathlib import Path
@@ -461,19 +462,193 @@ async def test_delete_entity_frames(older: VitalGraphClient, space: str) -> None
     ]
 
 
-async def test_kgentities_frame_writes_and_queries_are_refused(older: VitalGraphClient, space: str) -> None:
-    graph, entity = "urn:kg", uri("org")
-    frame = KGFrame(uri("frame"))
-    kg = older.kgentities
-    calls = {
-        "create_entity_frames": lambda: kg.create_entity_frames(space, graph, entity, [frame]),
-        "update_entity_frames": lambda: kg.update_entity_frames(space, graph, entity, [frame]),
-        "query_entities": lambda: kg.query_entities(space, graph, {"search": "x"}),
+def _edge(cls: type, source: GraphObject, destination: GraphObject) -> GraphObject:
+    return cls(uri("edge"), edgeSource=source.URI, edgeDestination=destination.URI)
+
+
+async def _frame_uris(older: VitalGraphClient, space: str, graph: str, entity: str) -> list[str]:
+    return [
+        f.URI
+        for f in (await older.kgentities.get_kgentity_frames(space, graph, entity, None, None, 100)).objects
+    ]
+
+
+async def test_create_and_update_entity_frames(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    acme, other = KGEntity(uri("org"), name="Acme"), KGEntity(uri("org"), name="Other")
+    foreign = KGFrame(uri("frame"), name="foreign")
+    await kg.create_kgentities(
+        space, graph, [acme, other, foreign, _edge(Edge_hasEntityKGFrame, other, foreign)]
+    )
+    address = KGFrame(uri("frame"), name="address", kGFrameType="urn:frame:address")
+    street = KGURISlot(uri("slot"), name="street", uriSlotValue="urn:street:1")
+    street_edge = _edge(Edge_hasKGSlot, address, street)
+    created = await kg.create_entity_frames(space, graph, acme.URI, [address, street, street_edge])
+    assert created.is_success and [o.URI for o in created.objects] == [
+        address.URI,
+        street.URI,
+        street_edge.URI,
+    ]
+    written = created.metadata["written_uris"]
+    assert len(written) == 4 and written[:3] == [
+        address.URI,
+        street.URI,
+        street_edge.URI,
+    ]  # + the entity's edge
+    assert await _frame_uris(older, space, graph, acme.URI) == [address.URI]
+    one = await kg.get_kgentity_frames(space, graph, acme.URI, [address.URI])
+    assert sorted(o.URI for o in one.frame_graph.objects) == sorted(
+        [address.URI, street.URI, street_edge.URI]
+    )
+    with pytest.raises(VitalGraphClientError) as again:
+        await kg.create_entity_frames(space, graph, acme.URI, [address])
+    assert again.value.status_code == 409 and address.URI in str(again.value)
+
+    # update replaces the frame's graph: the old slot and its edge go, the new ones come
+    address.name = "postal address"
+    city = KGURISlot(uri("slot"), name="city", uriSlotValue="urn:city:1")
+    city_edge = _edge(Edge_hasKGSlot, address, city)
+    updated = await kg.update_entity_frames(space, graph, acme.URI, [address, city, city_edge])
+    assert updated.is_success and updated.metadata["written_uris"] == [address.URI, city.URI, city_edge.URI]
+    after = await kg.get_kgentity_frames(space, graph, acme.URI, [address.URI])
+    assert sorted(o.URI for o in after.frame_graph.objects) == sorted([address.URI, city.URI, city_edge.URI])
+    assert next(o for o in after.frame_graph.objects if o.URI == address.URI).name == "postal address"
+    for gone in (street.URI, street_edge.URI):
+        assert (await older.objects.get_object(space, graph, gone)).status_code == 404
+    upserted = await kg.create_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame"))], None, "upsert")
+    assert len(await _frame_uris(older, space, graph, acme.URI)) == 2 and upserted.is_success
+
+    # refused, and nothing changed
+    before = {u: (await older.objects.get_object(space, graph, u)).object for u in (address.URI, foreign.URI)}
+    loose_slot = KGURISlot(uri("slot"))
+    refusals = {
+        404: [
+            lambda: kg.update_entity_frames(space, graph, acme.URI, [foreign]),  # another entity's frame
+            lambda: kg.update_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame"))]),  # no such frame
+            lambda: kg.create_entity_frames(space, graph, uri("org"), [KGFrame(uri("frame"))]),  # no entity
+        ],
+        409: [
+            lambda: kg.create_entity_frames(space, graph, acme.URI, [foreign], None, "upsert"),
+            lambda: kg.create_entity_frames(space, graph, acme.URI, [KGFrame(other.URI)], None, "upsert"),
+        ],
+        400: [
+            lambda: kg.create_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame")), loose_slot]),
+            lambda: kg.update_entity_frames(
+                space, graph, acme.URI, [address, _edge(Edge_hasKGSlot, foreign, city)]
+            ),
+            lambda: kg.update_entity_frames(
+                space, graph, acme.URI, [address, _edge(Edge_hasEntityKGFrame, other, address)]
+            ),
+            lambda: kg.create_entity_frames(
+                space, graph, acme.URI, [KGFrame(uri("frame")), KGEntity(uri("org"))]
+            ),
+            lambda: kg.create_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame"))], address.URI),
+        ],
     }
-    for name, call in calls.items():
+    for status, calls in refusals.items():
+        for call in calls:
+            with pytest.raises(VitalGraphClientError) as refused:
+                await call()
+            assert refused.value.status_code == status, (status, refused.value)
+    assert len(await _frame_uris(older, space, graph, acme.URI)) == 2
+    assert await _frame_uris(older, space, graph, other.URI) == [foreign.URI]
+    for u, obj in before.items():
+        assert (await older.objects.get_object(space, graph, u)).object.name == obj.name
+    assert (await older.objects.get_object(space, graph, loose_slot.URI)).status_code == 404
+
+
+async def test_frame_of_another_space_is_refused(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    elsewhere = f"compat-{uuid.uuid4().hex[:10]}"
+    assert (await older.spaces.create_space(Space(space=elsewhere, space_name="Other"))).is_success
+    try:
+        acme, theirs = KGEntity(uri("org")), KGEntity(uri("org"))
+        frame = KGFrame(uri("frame"), name="theirs")
+        await kg.create_kgentities(
+            elsewhere, graph, [theirs, frame, _edge(Edge_hasEntityKGFrame, theirs, frame)]
+        )
+        await kg.create_kgentities(space, graph, [acme])
         with pytest.raises(VitalGraphClientError) as refused:
-            await call()
-        assert refused.value.status_code == 400 and name in str(refused.value)
+            await kg.update_entity_frames(space, graph, acme.URI, [KGFrame(frame.URI, name="mine")])
+        assert refused.value.status_code == 404 and frame.URI in str(refused.value)
+        assert (await kg.get_kgentity_frames(space, graph, acme.URI, [frame.URI])).status_code == 404
+        deleted = await kg.delete_entity_frames(space, graph, acme.URI, [frame.URI])
+        assert deleted.is_error and deleted.status_code == 404
+        kept = await older.objects.get_object(elsewhere, graph, frame.URI)
+        assert kept.object.name == "theirs"
+    finally:
+        await older.spaces.delete_space(elsewhere)
+
+
+async def test_two_writers_update_frames_of_one_entity(older: VitalGraphClient, space: str) -> None:
+    """Each update replaces the frame's graph in one write: the result is one writer's graph, whole."""
+    graph, kg = "urn:kg", older.kgentities
+    acme, frame = KGEntity(uri("org")), KGFrame(uri("frame"), name="start")
+    await kg.create_kgentities(space, graph, [acme])
+    await kg.create_entity_frames(space, graph, acme.URI, [frame])
+    versions = {}
+    for writer in range(8):
+        slots = [KGURISlot(uri("slot"), name=f"w{writer}") for _ in range(3)]
+        versions[f"w{writer}"] = [KGFrame(frame.URI, name=f"w{writer}"), *slots]
+        versions[f"w{writer}"] += [_edge(Edge_hasKGSlot, frame, slot) for slot in slots]
+    results = await asyncio.gather(
+        *(kg.update_entity_frames(space, graph, acme.URI, objects) for objects in versions.values())
+    )
+    assert all(r.is_success for r in results)
+    final = (await kg.get_kgentity_frames(space, graph, acme.URI, [frame.URI])).frame_graph.objects
+    winner = next(o.name for o in final if o.URI == frame.URI)
+    assert sorted(o.URI for o in final) == sorted(o.URI for o in versions[winner])
+    assert {o.name for o in final if isinstance(o, KGURISlot)} == {winner}
+
+
+async def test_query_entities(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    orgs = [KGEntity(uri("org"), name=f"Org {i}", kGEntityType="urn:type:org") for i in range(5)]
+    bob = KGEntity(uri("person"), name='Bob "}> DROP', kGEntityType="urn:type:person")
+    frame = KGFrame(uri("frame"), kGFrameType="urn:frame:address")
+    await kg.create_kgentities(
+        space, graph, [*orgs, bob, frame, _edge(Edge_hasEntityKGFrame, orgs[3], frame)]
+    )
+
+    async def matching(criteria: dict, page_size: int = 10, offset: int = 0) -> list[str]:
+        reply = await kg.query_entities(
+            space, graph, {"criteria": criteria, "page_size": page_size, "offset": offset}
+        )
+        assert reply.is_success and reply.query_info["total_results"] >= len(reply.objects)
+        return [o.URI for o in reply.objects]
+
+    org_uris = sorted(o.URI for o in orgs)
+    assert await matching({"entity_type": "urn:type:org"}) == org_uris
+    assert await matching({"search_string": "org 2"}) == [orgs[2].URI]
+    assert await matching({"search_string": '"}> DROP'}) == [bob.URI]  # a value, never SPARQL
+    assert await matching({"frame_type": "urn:frame:address"}) == [orgs[3].URI]
+    assert await matching(
+        {"filters": [{"property_name": "name", "operator": "equals", "value": "Org 1"}]}
+    ) == [orgs[1].URI]
+    assert await matching(
+        {"filters": [{"property_name": HAS_NAME, "operator": "gte", "value": "Org 3"}]}
+    ) == sorted([orgs[3].URI, orgs[4].URI])
+    not_orgs = {
+        "filters": [{"property_name": "kGEntityType", "operator": "not_equals", "value": "urn:type:org"}]
+    }
+    assert await matching(not_orgs) == [bob.URI]
+    typed = {"property_uri": "http://vital.ai/ontology/haley-ai-kg#hasKGEntityType", "operator": "in"}
+    assert await matching({"entity_property_filters": [{**typed, "value": ["urn:type:person"]}]}) == [bob.URI]
+    page = await kg.query_entities(
+        space, graph, {"criteria": {"entity_type": "urn:type:org"}, "page_size": 2, "offset": 2}
+    )
+    assert [o.URI for o in page.objects] == org_uris[2:4] and page.query_info["total_results"] == 5
+    assert await matching({"entity_type": 'urn:type:org"} ?s ?p ?o {'}) == []
+    for bad, status, fragment in [
+        ({"criteria": {"sort_criteria": [{"sort_type": "entity_property"}]}}, 400, "sort_criteria"),
+        ({"criteria": {"filters": [{"property_name": "urn:x> ?p ?o", "operator": "exists"}]}}, 400, "IRI"),
+        ({"criteria": {"filters": [{"property_name": "name", "operator": "gt"}]}}, 400, "needs a value"),
+        ({"criteria": {"nonsense": 1}}, 422, "nonsense"),
+        ({"search": "x"}, 400, "criteria"),
+    ]:
+        with pytest.raises(VitalGraphClientError) as refused:
+            await kg.query_entities(space, graph, bad)
+        assert refused.value.status_code == status and fragment in str(refused.value), refused.value
 
 
 # --- objects and triples ---------------------------------------------------------------------------

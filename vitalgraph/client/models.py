@@ -208,6 +208,29 @@ class KGEntityList(_GraphReply):
     offset: int
 
 
+class KGFrameList(_GraphReply):
+    """A page of an entity's frames, by URI; `total_count` is how many it has."""
+
+    frames: list[GraphObject]
+    total_count: int
+    page_size: int
+    offset: int
+
+
+class FramesWritten(_Reply):
+    """Every URI a frame write stored: the objects sent, and the Edge_hasEntityKGFrame edges it added."""
+
+    entity_uri: str
+    uris: list[str]
+
+
+class FramesDeleted(ObjectsDeleted):
+    """`deleted_uris`: the frames; `deleted_related_uris`: the edges to and from them and their slots."""
+
+    entity_uri: str
+    deleted_related_uris: list[str]
+
+
 class KGEntityGraph(_GraphReply):
     """An entity with its attachments: `objects` is everything the server sent (the entity, then the
     frames, slots and edges that attach files, then the FileNodes); `files` are those FileNodes."""

@@ -239,14 +239,18 @@ class GraphStore(ABC):
         if objects:
             await self.update(f"INSERT DATA {{ {_quad_data(iri(graph), objects)} }}")
 
-    async def replace_objects(self, graph: str, objects: Sequence[GraphObject]) -> None:
-        """Swap each object's triples for its new ones in one atomic update."""
+    async def replace_objects(
+        self, graph: str, objects: Sequence[GraphObject], *, removing: Sequence[str] = ()
+    ) -> None:
+        """Swap each object's triples for its new ones, and delete the objects `removing` names, in
+        one atomic update."""
         if not objects:
             return
         g = iri(graph)
+        subjects = dict.fromkeys([*(o.URI for o in objects), *removing])
         await self.update(
             f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} "
-            f"WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(o.URI for o in objects)} }} ?s ?p ?o }} }};\n"
+            f"WHERE {{ GRAPH {g} {{ VALUES ?s {{ {_values(subjects)} }} ?s ?p ?o }} }};\n"
             f"INSERT DATA {{ {_quad_data(g, objects)} }}"
         )
 
@@ -267,6 +271,7 @@ class GraphStore(ABC):
         offset: int,
         search: str | None = None,
         contains: Sequence[tuple[Sequence[str], str]] = (),
+        patterns: Sequence[str] = (),
         order_by: str | None = None,
         descending: bool = False,
         order_as_text: bool = False,
@@ -274,12 +279,13 @@ class GraphStore(ABC):
         """A page of objects of the given classes, and the total that match.
 
         `search`: some literal of the object contains the text; `contains`: for each (properties, text),
-        one of those properties holds a literal containing the text (both case-insensitive).
+        one of those properties holds a literal containing the text (both case-insensitive);
+        `patterns`: more graph patterns (FILTERs) on `?s` that must hold, built with `iri` / `literal`.
         `order_by`: a property IRI to sort by (its smallest value; objects without one come first),
         then by URI; without it, by URI. `order_as_text` compares the values as lower-case text (names),
         else as their type does (numbers as numbers). `descending` reverses the order.
         """
-        where = self._list_where(graph, class_uris, search, contains)
+        where = self._list_where(graph, class_uris, search, contains, patterns)
         count_rows = await self.select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {where} }}")
         total = int(count_rows[0]["n"].value) if count_rows else 0
         if offset >= total:  # past the end: also keeps offsets no SPARQL engine can parse out of the query
@@ -304,6 +310,7 @@ class GraphStore(ABC):
         class_uris: Sequence[str],
         search: str | None,
         contains: Sequence[tuple[Sequence[str], str]] = (),
+        patterns: Sequence[str] = (),
     ) -> str:
         """Subjects typed with one of `class_uris` (no classes: with any type)."""
         pattern = f"?s <{RDF_TYPE}> ?type ."
@@ -321,6 +328,8 @@ class GraphStore(ABC):
                 f" FILTER EXISTS {{ ?s {path} {value} . FILTER(isLiteral({value}) && "
                 f"CONTAINS(LCASE(STR({value})), LCASE({literal(text)}))) }}"
             )
+        for extra in patterns:
+            pattern += f" {extra}"
         return f"GRAPH {iri(graph)} {{ {pattern} }}"
 
     # --- claims: one holder at a time, across replicas ------------------------------------------

@@ -154,6 +154,31 @@ class KGURISlot(KGSlot):
     declared_properties = (prop("uriSlotValue", HALEY_KG + "hasUriSlotValue", "uri"),)
 
 
+class KGTextSlot(KGSlot):
+    class_uri = HALEY_KG + "KGTextSlot"
+    declared_properties = (prop("textSlotValue", HALEY_KG + "hasTextSlotValue", "string"),)
+
+
+class KGIntegerSlot(KGSlot):
+    class_uri = HALEY_KG + "KGIntegerSlot"
+    declared_properties = (prop("integerSlotValue", HALEY_KG + "hasIntegerSlotValue", "integer"),)
+
+
+class KGDoubleSlot(KGSlot):
+    class_uri = HALEY_KG + "KGDoubleSlot"
+    declared_properties = (prop("doubleSlotValue", HALEY_KG + "hasDoubleSlotValue", "double"),)
+
+
+class KGBooleanSlot(KGSlot):
+    class_uri = HALEY_KG + "KGBooleanSlot"
+    declared_properties = (prop("booleanSlotValue", HALEY_KG + "hasBooleanSlotValue", "boolean"),)
+
+
+class KGDateTimeSlot(KGSlot):
+    class_uri = HALEY_KG + "KGDateTimeSlot"
+    declared_properties = (prop("dateTimeSlotValue", HALEY_KG + "hasDateTimeSlotValue", "datetime"),)
+
+
 # --- edges ----------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from vitalgraph.services.download_links import DownloadLinkService
 from vitalgraph.services.files import FileService
 from vitalgraph.services.graphs import GraphService, ObjectService, TripleService
 from vitalgraph.services.kgentities import KGEntityService
+from vitalgraph.services.kgframes import KGFrameService
 from vitalgraph.services.kgtypes import KGTypeService
 from vitalgraph.services.login_throttle import LoginThrottle
 from vitalgraph.services.maintenance import GcReport, Maintenance
@@ -62,6 +63,7 @@ class Services:
     maintenance: Maintenance
     kgtypes: KGTypeService
     kgentities: KGEntityService
+    kgframes: KGFrameService
     sparql: SparqlService
     access: AccessService
     tus: TusService
@@ -148,6 +150,7 @@ class Services:
         spaces.on_deleted.append(lambda space: tus.drop_uploads_into(space.space_id))
         spaces.on_deleted.append(lambda space: _cancel_space_uploads(files, space.uid))
         files.on_node_deleted.append(tus.drop_uploads_into)
+        kgentities = KGEntityService(graph, spaces, files)
         services = cls(
             settings,
             graph,
@@ -157,7 +160,8 @@ class Services:
             auth,
             maintenance,
             kgtypes=KGTypeService(graph, spaces),
-            kgentities=KGEntityService(graph, spaces, files),
+            kgentities=kgentities,
+            kgframes=KGFrameService(kgentities),
             sparql=SparqlService(
                 graph,
                 spaces,

@@ -35,17 +35,23 @@ class GraphObjectCollection:
 
     Writes may carry companion objects (e.g. an entity's frames) of the classes in `companions`:
     a create inserts them, an update inserts or replaces them; they are never required to exist.
+    Collections that write the same objects share `locks` (see `writing`).
     """
 
     def __init__(
-        self, graph: GraphStore, spaces: SpaceService, kind: type[GraphObject], companions: ObjectClasses = ()
+        self,
+        graph: GraphStore,
+        spaces: SpaceService,
+        kind: type[GraphObject],
+        companions: ObjectClasses = (),
+        locks: dict[str, asyncio.Lock] | None = None,
     ) -> None:
         self.graph = graph
         self.spaces = spaces
         self.kind = kind
         self.companions = companions
         self.label = kind.__name__
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.locks: dict[str, asyncio.Lock] = {} if locks is None else locks
 
     async def graph_for(self, space_id: str, graph_id: str | None) -> str:
         space = await self.spaces.require(space_id)
@@ -54,7 +60,7 @@ class GraphObjectCollection:
     @contextlib.asynccontextmanager
     async def writing(self, graph: str) -> AsyncIterator[None]:
         """Serialises check-then-write sequences on one graph, so two requests can't both pass a check."""
-        async with self._locks.setdefault(graph, asyncio.Lock()):
+        async with self.locks.setdefault(graph, asyncio.Lock()):
             yield
 
     # --- writes -------------------------------------------------------------------------------

@@ -26,9 +26,11 @@ from vitalgraph.model import (
     KGURISlot,
     VITAL_Edge,
 )
+from vitalgraph.model.kgentities_model import EntityQueryCriteria
 from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
+from vitalgraph.services.entity_query import criteria_patterns
 from vitalgraph.services.files import FileService
-from vitalgraph.services.graph_objects import GraphObjectCollection
+from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.spaces import SpaceService
 
 EDGE_SOURCE = VITAL_CORE + "hasEdgeSource"
@@ -74,6 +76,12 @@ def attachment_objects(entity_uri: str, file_uri: str) -> list[GraphObject]:
     ]
 
 
+def check_edge_ends(objects: Iterable[GraphObject]) -> None:
+    for obj in objects:
+        if isinstance(obj, VITAL_Edge) and not (obj.edgeSource and obj.edgeDestination):
+            raise InvalidInputError(f"edge {obj.URI} needs both hasEdgeSource and hasEdgeDestination")
+
+
 def _values(variable: str, uris: Iterable[str]) -> str:
     return f"VALUES ?{variable} {{ {' '.join(iri(u) for u in uris)} }}"
 
@@ -87,9 +95,43 @@ class KGEntityService(GraphObjectCollection):
 
     def check_request(self, objects: Sequence[GraphObject]) -> None:
         super().check_request(objects)
-        for obj in objects:
-            if isinstance(obj, VITAL_Edge) and not (obj.edgeSource and obj.edgeDestination):
-                raise InvalidInputError(f"edge {obj.URI} needs both hasEdgeSource and hasEdgeDestination")
+        check_edge_ends(objects)
+
+    async def update_entities_only(
+        self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
+    ) -> list[str]:
+        """Replace the entities' own properties; their frames, slots and edges stay. KGEntity objects
+        only (400 naming the others)."""
+        others = [o.URI for o in objects if not isinstance(o, KGEntity)]
+        if others:
+            raise InvalidInputError(
+                f"an entity_only update takes KGEntity objects only, not: {', '.join(others)}"
+            )
+        return await self.update(space_id, graph_id, objects)
+
+    async def query(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        criteria: EntityQueryCriteria,
+        *,
+        page_size: int,
+        offset: int,
+    ) -> tuple[list[GraphObject], int]:
+        """A page of the entities matching the older client's query criteria, by URI, and how many match."""
+        graph = await self.graph_for(space_id, graph_id)
+        objects, total = await self.graph.list_objects(
+            graph,
+            class_family(KGEntity),
+            limit=page_size,
+            offset=offset,
+            search=criteria.search_string,
+            patterns=criteria_patterns(criteria),
+        )
+        return [o for o in objects if isinstance(o, KGEntity)], total
+
+    async def count(self, space_id: str, graph_id: str | None, criteria: EntityQueryCriteria) -> int:
+        return (await self.query(space_id, graph_id, criteria, page_size=0, offset=0))[1]
 
     # --- reads ------------------------------------------------------------------------------
     async def get_with_attachments(
@@ -139,12 +181,12 @@ class KGEntityService(GraphObjectCollection):
             removed = {u for a in attachments for u in (a.slot_edge, a.slot)}
             frames = {a.frame for a in attachments}
             slots_by_frame: dict[str, set[str]] = {f: set() for f in frames}
-            for _edge, frame, slot in await self._edges(graph, Edge_hasKGSlot, sources=frames):
+            for _edge, frame, slot in await self.edges(graph, Edge_hasKGSlot, sources=frames):
                 slots_by_frame[frame].add(slot)
             emptied = {f for f, slots in slots_by_frame.items() if slots <= removed}
             removed |= emptied
             removed |= {
-                edge for edge, _, _ in await self._edges(graph, Edge_hasEntityKGFrame, destinations=emptied)
+                edge for edge, _, _ in await self.edges(graph, Edge_hasEntityKGFrame, destinations=emptied)
             }
             await self.graph.delete_objects(graph, sorted(removed))
         return sorted(removed)
@@ -188,7 +230,7 @@ class KGEntityService(GraphObjectCollection):
         names = ("entity", "entityEdge", "frame", "slotEdge", "slot", "file")
         return [Attachment(*(row[n].value for n in names)) for row in rows]
 
-    async def _edges(
+    async def edges(
         self,
         graph: str,
         edge_class: type[VITAL_Edge],
@@ -212,20 +254,20 @@ class KGEntityService(GraphObjectCollection):
         )
         return [(row["edge"].value, row["source"].value, row["destination"].value) for row in rows]
 
-    async def _owned(
+    async def owned(
         self, graph: str, parents: set[str], edge_class: type[VITAL_Edge]
     ) -> tuple[set[str], set[str]]:
         """Edges of `edge_class` leaving `parents`, and their destinations no other node links to."""
-        outgoing = await self._edges(graph, edge_class, sources=parents)
+        outgoing = await self.edges(graph, edge_class, sources=parents)
         children = {destination for _, _, destination in outgoing}
-        incoming = await self._edges(graph, edge_class, destinations=children)
+        incoming = await self.edges(graph, edge_class, destinations=children)
         shared = {destination for _, source, destination in incoming if source not in parents}
         return {edge for edge, _, _ in outgoing}, children - shared
 
     async def _structure(self, graph: str, entity_uris: set[str]) -> set[str]:
         """The entities' frames and slots, and the edges to them."""
-        frame_edges, frames = await self._owned(graph, entity_uris, Edge_hasEntityKGFrame)
-        slot_edges, slots = await self._owned(graph, frames, Edge_hasKGSlot)
+        frame_edges, frames = await self.owned(graph, entity_uris, Edge_hasEntityKGFrame)
+        slot_edges, slots = await self.owned(graph, frames, Edge_hasKGSlot)
         return frame_edges | frames | slot_edges | slots
 
     async def _require_file(self, graph: str, file_uri: str) -> None:

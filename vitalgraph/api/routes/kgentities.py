@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import ConfigDict
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
@@ -13,6 +14,7 @@ from vitalgraph.api.deps import (
     Offset,
     OptionalUri,
     PageSize,
+    PrincipalDep,
     Search,
     ServicesDep,
     UriList,
@@ -21,7 +23,10 @@ from vitalgraph.api.deps import (
 )
 from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.wire import objects_reply
-from vitalgraph.model import GraphObject
+from vitalgraph.errors import InvalidInputError
+from vitalgraph.model import GraphObject, KGFrame
+from vitalgraph.model.kgentities_model import BatchCountRequest, EntityCount, EntityQueryRequest
+from vitalgraph.services.access import Permission
 
 router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"], route_class=BoundedBodyRoute)
 
@@ -39,22 +44,32 @@ async def create_kgentities(
 ) -> dict:
     """Body: JSON-LD (or JSON quads) KGEntity objects, optionally with their KGFrames, KGSlots and
     edges; 409 if any URI exists. The older client updates through this route too:
-    `operation_mode=update` (or `entity_only`) does what PUT does."""
+    `operation_mode=update` does what PUT does; `entity_only` takes KGEntity objects only (400
+    otherwise) and replaces their own properties, leaving their frames, slots and edges."""
     objects = await read_graph_objects(request)
-    if operation_mode != "create":
-        uris = await services.kgentities.update(space_id, graph_id, objects)
-        response.status_code = 200
-        return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
-    uris = await services.kgentities.create(space_id, graph_id, objects)
-    return {"created_uris": uris, "created_count": len(uris)}
+    if operation_mode == "create":
+        uris = await services.kgentities.create(space_id, graph_id, objects)
+        return {"created_uris": uris, "created_count": len(uris)}
+    entities = services.kgentities
+    update = entities.update_entities_only if operation_mode == "entity_only" else entities.update
+    uris = await update(space_id, graph_id, objects)
+    response.status_code = 200
+    return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
 
 
 @router.put("")
 async def update_kgentities(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    request: Request,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    graph_id: GraphId = None,
+    entity_only: bool = False,
 ) -> dict:
-    """Replaces each entity (404 if missing); frames, slots and edges sent along are created or replaced."""
-    uris = await services.kgentities.update(space_id, graph_id, await read_graph_objects(request))
+    """Replaces each entity (404 if missing); frames, slots and edges sent along are created or replaced.
+    `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay."""
+    entities = services.kgentities
+    update = entities.update_entities_only if entity_only else entities.update
+    uris = await update(space_id, graph_id, await read_graph_objects(request))
     return {"updated_uris": uris, "updated_count": len(uris)}
 
 
@@ -117,6 +132,180 @@ async def delete_kgentities(
         "deleted_related_uris": deletion.structure_uris,
         "deleted_file_uris": deletion.file_uris,
     }
+
+
+# --- the older client's entity frames, query and counts ----------------------------------------------
+_NOT_PROVIDED = "not supported by VitalGraph: {} (docs/migration.md, kgentities)"
+
+
+def _refuse(**given: object) -> None:
+    if names := [name for name, value in given.items() if value is not None]:
+        raise InvalidInputError(_NOT_PROVIDED.format(", ".join(names)))
+
+
+@router.get(
+    "/kgframes",
+    summary="An entity's frames, or the graphs of some of them",
+    description="Without `frame_uris`: a page of the KGFrames the entity's Edge_hasEntityKGFrame edges "
+    "lead to, by URI (`frames`, `total_count`, JSON-LD or JSON quads). With `frame_uris` (repeated "
+    "or comma-separated): `frame_graphs`, each asked frame's graph (the frame, its Edge_hasKGSlot "
+    "edges and slots), or `{error, message}` for a frame the entity does not have. 404 if the entity "
+    "is missing. `parent_frame_uri` and `search` are refused (400).",
+)
+async def get_entity_frames(
+    request: Request,
+    services: ServicesDep,
+    space_id: ReadableSpace,
+    entity_uri: EntityUri,
+    graph_id: GraphId = None,
+    frame_uris: UriList = None,
+    parent_frame_uri: OptionalUri = None,
+    page_size: PageSize = 10,
+    offset: Offset = 0,
+    search: Search = None,
+) -> dict:
+    _refuse(parent_frame_uri=parent_frame_uri, search=search)
+    asked = split_uri_list(frame_uris)
+    if not asked:
+        frames, total = await services.kgframes.list_frames(
+            space_id, graph_id, entity_uri, page_size=page_size, offset=offset
+        )
+        return objects_reply(
+            request, frames, key="frames", total_count=total, page_size=page_size, offset=offset
+        )
+    graphs = await services.kgframes.frame_graphs(space_id, graph_id, entity_uri, asked)
+    replies = {
+        uri: objects_reply(request, graphs[uri])
+        if uri in graphs
+        else {"error": "not_found", "message": f"entity {entity_uri} has no frame {uri}"}
+        for uri in asked
+    }
+    return {"entity_uri": entity_uri, "frame_graphs": replies}
+
+
+@router.post(
+    "/kgframes",
+    summary="Create or replace frames of an entity",
+    description="Body: JSON-LD (or JSON quads) KGFrames with their KGSlots, Edge_hasKGSlot edges and "
+    "optionally Edge_hasEntityKGFrame edges (a frame sent without one gets one). `operation_mode`: "
+    "`create` (409 if a URI exists), `update` (replaces frames the entity has, with their slot "
+    "graphs; 404 for a frame it does not have) or `upsert`. One atomic write: a missing entity "
+    "(404), a frame of another entity (409), edges leading elsewhere or an unlinked slot (400) "
+    "change nothing. `parent_frame_uri` is refused (400).",
+)
+async def write_entity_frames(
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    space_id: WritableSpace,
+    entity_uri: EntityUri,
+    graph_id: GraphId = None,
+    operation_mode: Annotated[Literal["create", "update", "upsert"], Query()] = "create",
+    parent_frame_uri: OptionalUri = None,
+) -> dict:
+    _refuse(parent_frame_uri=parent_frame_uri)
+    objects = await read_graph_objects(request)
+    uris = await services.kgframes.write_frames(space_id, graph_id, entity_uri, objects, operation_mode)
+    if operation_mode == "create":
+        response.status_code = 201
+        return {"entity_uri": entity_uri, "created_uris": uris, "created_count": len(uris)}
+    frames = [o.URI for o in objects if isinstance(o, KGFrame)]
+    return {
+        "entity_uri": entity_uri,
+        "updated_uris": uris,
+        "updated_count": len(uris),
+        "updated_uri": entity_uri,
+        "frames_updated": len(frames),
+    }
+
+
+@router.delete(
+    "/kgframes",
+    summary="Delete frames of an entity",
+    description="`frame_uris` (comma-separated or repeated): frames of the entity, deleted with the "
+    "edges to and from them and the slots no other frame links to, all or nothing. Frames whose "
+    "parentFrameURI is a deleted one go too with `recursive=true`, otherwise they fail the call "
+    "(409). A frame the entity does not have: 404. `parent_frame_uri` is refused (400).",
+)
+async def delete_entity_frames(
+    services: ServicesDep,
+    space_id: WritableSpace,
+    entity_uri: EntityUri,
+    frame_uris: UriList = None,
+    graph_id: GraphId = None,
+    parent_frame_uri: OptionalUri = None,
+    recursive: bool = False,
+) -> dict:
+    _refuse(parent_frame_uri=parent_frame_uri)
+    deletion = await services.kgframes.delete_frames(
+        space_id, graph_id, entity_uri, split_uri_list(frame_uris), recursive=recursive
+    )
+    return {
+        "entity_uri": entity_uri,
+        "deleted_uris": deletion.frame_uris,
+        "deleted_count": len(deletion.frame_uris),
+        "deleted_related_uris": deletion.related_uris,
+    }
+
+
+@router.post(
+    "/query",
+    summary="Entities matching the older client's query criteria",
+    description="Body: `{criteria: {search_string, entity_type, frame_type, filters, "
+    "entity_property_filters}, page_size, offset}`. A page of the matching KGEntities by URI "
+    "(`entities`, `total_count`; JSON quads when Accept asks). Slot, sort, vector and geo criteria "
+    "are refused (400 naming them); an unknown field is a 422.",
+)
+async def query_entities(
+    request: Request,
+    body: EntityQueryRequest,
+    services: ServicesDep,
+    space_id: ReadableSpace,
+    graph_id: GraphId = None,
+) -> dict:
+    entities, total = await services.kgentities.query(
+        space_id, graph_id, body.criteria, page_size=body.page_size, offset=body.offset
+    )
+    return objects_reply(
+        request, entities, key="entities", total_count=total, page_size=body.page_size, offset=body.offset
+    )
+
+
+class _CountParameters(EntityCount):
+    model_config = ConfigDict(extra="ignore")  # space_id and graph_id are read as the other routes read them
+
+
+@router.get(
+    "/count",
+    summary="How many entities match",
+    description="`{count}`: the entities with kGEntityType `entity_type_uri`, a literal containing "
+    "`search`, and (`sort_by`) that property. The status, provenance and date filters are refused (400).",
+)
+async def count_entities(
+    services: ServicesDep,
+    space_id: ReadableSpace,
+    graph_id: GraphId = None,
+    filters: Annotated[_CountParameters, Query()] = _CountParameters(),
+) -> dict:
+    return {"count": await services.kgentities.count(space_id, graph_id, filters.criteria())}
+
+
+@router.post(
+    "/counts",
+    summary="Several entity counts in one call",
+    description="Body: `{space_id, graph_id, count_requests: [{label, ...the filters of /count}]}`; "
+    "`{counts: [{label, count}]}` in the same order. Needs read on the space named in the body.",
+)
+async def count_entities_batch(
+    body: BatchCountRequest, services: ServicesDep, principal: PrincipalDep
+) -> dict:
+    await services.access.check_space(principal, body.space_id, Permission.READ)
+    criteria = [(request.label, request.criteria()) for request in body.count_requests]
+    counts = [
+        {"label": label, "count": await services.kgentities.count(body.space_id, body.graph_id, c)}
+        for label, c in criteria
+    ]
+    return {"counts": counts}
 
 
 # --- file attachments -----------------------------------------------------------------------------

@@ -6,14 +6,9 @@ removes an entity's frames, slots and edges; `delete_attachments=True` also dele
 Filters and sorting our server does not have are refused with InvalidRequestError rather than
 silently ignored. Failures raise VitalGraphClientError, as the older methods did.
 
-`count_kgentities` / `batch_count_kgentities` count through the list route (its `total_count`, or
-every page when `entity_type_uri` is given); `update_entity_only` is our update with KGEntity
-objects alone, which replaces only the entity's own properties. `get_kgentity_frames` reads the
-graph the entity already holds: its Edge_hasEntityKGFrame edges (found through the triples route),
-the frames they lead to and, per frame, its Edge_hasKGSlot edges and slots; `delete_entity_frames`
-deletes such frames (with those edges, and the slots no other frame links to) in one
-all-or-nothing objects delete. Creating and updating frames on their own, and `query_entities`,
-are refused (InvalidRequestError).
+The counts, `query_entities`, `update_entity_only` and the frame methods are one request each to
+the server's routes for them (`/api/graphs/kgentities/count`, `/counts`, `/query`, `/kgframes`),
+where each is one atomic read or write.
 """
 
 from __future__ import annotations
@@ -24,7 +19,7 @@ from typing import Any
 from vitalgraph.client._vitalsigns import as_graph_objects
 from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint, failed
 from vitalgraph.client.endpoints._graph_objects import split_uris
-from vitalgraph.client.errors import ConflictError, InvalidRequestError, NotFoundError, VitalGraphClientError
+from vitalgraph.client.errors import InvalidRequestError, VitalGraphClientError
 from vitalgraph.client.response.client_response import (
     CreateEntityResponse,
     DeleteResponse,
@@ -37,34 +32,11 @@ from vitalgraph.client.response.client_response import (
     MultiEntityGraphResponse,
     MultiFrameGraphResponse,
     PaginatedGraphObjectResponse,
+    QueryResponse,
     UpdateEntityResponse,
 )
 from vitalgraph.client.utils.client_utils import validate_required_params
-from vitalgraph.model import Edge_hasEntityKGFrame, Edge_hasKGSlot, GraphObject, KGEntity, KGFrame
-from vitalgraph.model.vocab import VITAL_CORE
-
-_UNSUPPORTED_FILTERS = (
-    "sort_by",
-    "status",
-    "exclude_status",
-    "created_after",
-    "created_before",
-    "modified_after",
-    "modified_before",
-    "action_type",
-    "provenance_type",
-)
-
-
-_COUNT_PAGE = 1000  # the list routes' largest page
-_EDGE_SOURCE = VITAL_CORE + "hasEdgeSource"
-_EDGE_DESTINATION = VITAL_CORE + "hasEdgeDestination"
-
-
-def _not_provided(method: str) -> InvalidRequestError:
-    return InvalidRequestError(
-        f"{method} is not provided by VitalGraph (docs/migration.md, kgentities)", status_code=400
-    )
+from vitalgraph.model import KGFrame
 
 
 def _update_reply(uris: list[str], message: str) -> UpdateEntityResponse:
@@ -250,15 +222,11 @@ class KGEntitiesEndpoint(BaseEndpoint):
         self, space_id: str, graph_id: str, objects: list[Any]
     ) -> UpdateEntityResponse:
         """Replace the entities' own properties; their frames, slots and edges stay as they are.
-        Only KGEntity objects may be sent (InvalidRequestError otherwise); a missing entity is a 404."""
+        Only KGEntity objects may be sent (400 otherwise); a missing entity is a 404."""
         validate_required_params(space_id=space_id, graph_id=graph_id, objects=objects)
-        entities = as_graph_objects(objects)
-        others = [o.URI for o in entities if not isinstance(o, KGEntity)]
-        if others:
-            raise InvalidRequestError(
-                f"update_entity_only takes KGEntity objects only, not: {', '.join(others)}", status_code=400
-            )
-        updated = await self.api.kgentities.update_kgentities(space_id, graph_id, entities)
+        updated = await self.api.kgentities.update_kgentities(
+            space_id, graph_id, as_graph_objects(objects), entity_only=True
+        )
         return _update_reply(updated.updated_uris, "Updated entity (entity_only)")
 
     async def count_kgentities(
@@ -275,40 +243,43 @@ class KGEntitiesEndpoint(BaseEndpoint):
         modified_after: str | None = None,
         modified_before: str | None = None,
     ) -> int:
-        """The number of entities matching `entity_type_uri` (kGEntityType) and `search`; `sort_by`
-        does not change a count and is accepted. The status and date filters are refused."""
+        """The number of entities matching `entity_type_uri` (kGEntityType) and `search`, having the
+        property `sort_by`. The server refuses the status and date filters (400)."""
         validate_required_params(space_id=space_id, graph_id=graph_id)
-        _refuse(
-            status=status,
-            exclude_status=exclude_status,
-            created_after=created_after,
-            created_before=created_before,
-            modified_after=modified_after,
-            modified_before=modified_before,
-        )
-        if entity_type_uri is None:
-            return (await self.api.kgentities.list_kgentities(space_id, graph_id, 1, 0, search)).total_count
-        count, offset = 0, 0
-        while True:
-            page = await self.api.kgentities.list_kgentities(space_id, graph_id, _COUNT_PAGE, offset, search)
-            count += sum(1 for e in page.entities if e.get("kGEntityType") == entity_type_uri)
-            offset += len(page.entities)
-            if not page.entities or offset >= page.total_count:
-                return count
+        filters = {name: value for name, value in locals().items() if name in _count_filters()}
+        return await self.api.kgentities.count_kgentities(space_id, graph_id, **filters)
 
     async def batch_count_kgentities(
         self, space_id: str, graph_id: str, count_requests: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         """`[{"label": ..., "count": n}, ...]`, one per request (its filters as in count_kgentities)."""
         validate_required_params(space_id=space_id, graph_id=graph_id)
-        counts = []
-        for request in count_requests:
-            filters = {k: v for k, v in request.items() if k != "label"}
-            if unknown := sorted(set(filters) - _count_filters()):
-                raise InvalidRequestError(f"unknown count filters: {', '.join(unknown)}", status_code=400)
-            count = await self.count_kgentities(space_id, graph_id, **filters)
-            counts.append({"label": request.get("label"), "count": count})
-        return counts
+        return await self.api.kgentities.batch_count_kgentities(space_id, graph_id, count_requests)
+
+    async def query_entities(
+        self, space_id: str, graph_id: str, query_criteria: dict[str, Any]
+    ) -> QueryResponse:
+        """`query_criteria` is the older request: `{"criteria": {...}, "page_size": 10, "offset": 0}`."""
+        validate_required_params(space_id=space_id, graph_id=graph_id, query_criteria=query_criteria)
+        if not isinstance(query_criteria.get("criteria"), dict):
+            raise InvalidRequestError(
+                'query_criteria needs "criteria": {...} (docs/migration.md)', status_code=400
+            )
+        page = await self.api.kgentities.query_kgentities(
+            space_id,
+            graph_id,
+            query_criteria["criteria"],
+            query_criteria.get("page_size", 10),
+            query_criteria.get("offset", 0),
+        )
+        return QueryResponse(
+            objects=page.entities,
+            space_id=space_id,
+            graph_id=graph_id,
+            query_criteria=query_criteria,
+            query_info={"total_results": page.total_count},
+            message=f"Query returned {len(page.entities)} results",
+        )
 
     # --- frames ---------------------------------------------------------------------------------
     async def get_kgentity_frames(
@@ -328,18 +299,19 @@ class KGEntitiesEndpoint(BaseEndpoint):
         entity does not have are left out). `parent_frame_uri` and `search` are refused."""
         validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
         _refuse(parent_frame_uri=parent_frame_uri, search=search)
-        _edges, frames = await self._frames_of(space_id, graph_id, entity_uri)
+        kg = self.api.kgentities
         if not frame_uris:
+            page = await kg.list_entity_frames(space_id, graph_id, entity_uri, page_size, offset)
             return FrameResponse(
-                objects=frames[offset : offset + page_size],
+                objects=page.frames,
                 space_id=space_id,
                 graph_id=graph_id,
-                message=f"Retrieved {len(frames[offset : offset + page_size])} frames",
-                metadata={"total_count": len(frames)},
+                message=f"Retrieved {len(page.frames)} frames",
+                metadata={"total_count": page.total_count},
             )
-        owned = {f.URI: f for f in frames}
         requested = [str(u) for u in split_uris(frame_uris)]
-        graphs = [await self._frame_graph(space_id, graph_id, owned[u]) for u in requested if u in owned]
+        found = await kg.get_entity_frame_graphs(space_id, graph_id, entity_uri, requested)
+        graphs = [FrameGraph(frame_uri=uri, objects=objects) for uri, objects in found.items()]
         if len(requested) > 1:
             return MultiFrameGraphResponse(
                 frame_graph_list=graphs,
@@ -367,6 +339,34 @@ class KGEntitiesEndpoint(BaseEndpoint):
             **fields,
         )
 
+    async def create_entity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        objects: list[Any],
+        parent_frame_uri: str | None = None,
+        operation_mode: str = "create",
+    ) -> FrameResponse:
+        """Frames of the entity with their slots and edges, in one atomic write (`operation_mode`
+        create, update or upsert); a frame sent without an Edge_hasEntityKGFrame gets one."""
+        return await self._write_frames(
+            space_id, graph_id, entity_uri, objects, parent_frame_uri, operation_mode, "Created"
+        )
+
+    async def update_entity_frames(
+        self,
+        space_id: str,
+        graph_id: str,
+        entity_uri: str,
+        objects: list[Any],
+        parent_frame_uri: str | None = None,
+    ) -> FrameResponse:
+        """Replace frames the entity has (404 for one it does not), each with its slot graph."""
+        return await self._write_frames(
+            space_id, graph_id, entity_uri, objects, parent_frame_uri, "update", "Updated"
+        )
+
     async def delete_entity_frames(
         self,
         space_id: str,
@@ -376,10 +376,9 @@ class KGEntitiesEndpoint(BaseEndpoint):
         parent_frame_uri: str | None = None,
         recursive: bool = False,
     ) -> DeleteResponse:
-        """Delete frames of the entity with their Edge_hasEntityKGFrame and Edge_hasKGSlot edges and
-        the slots no other frame links to; all or nothing. Frames whose `parentFrameURI` is one of
-        them go too with `recursive=True`; otherwise their presence fails the call (409). A frame the
-        entity does not have: 404. Failures come back in the response, as before."""
+        """Delete frames of the entity with their edges and the slots no other frame links to, all or
+        nothing (the server's DELETE /api/graphs/kgentities/kgframes). Failures come back in the
+        response, as before."""
         requested = [str(u) for u in split_uris(frame_uris)]
         validate_required_params(
             space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, frame_uris=requested
@@ -387,118 +386,43 @@ class KGEntitiesEndpoint(BaseEndpoint):
         _refuse(parent_frame_uri=parent_frame_uri)
         fields = {"space_id": space_id, "graph_id": graph_id, "requested_uris": requested}
         try:
-            entity_edges, frames = await self._frames_of(space_id, graph_id, entity_uri)
-            owned = {f.URI for f in frames}
-            if missing := [u for u in requested if u not in owned]:
-                raise NotFoundError(f"entity {entity_uri} has no frame {', '.join(missing)}", status_code=404)
-            doomed = set(requested)
-            while children := {f.URI for f in frames if f.parentFrameURI in doomed} - doomed:
-                if not recursive:
-                    raise ConflictError(
-                        f"frames have child frames ({', '.join(sorted(children))}); pass recursive=True",
-                        status_code=409,
-                    )
-                doomed |= children
-            slot_edges = await self._edges_from(space_id, graph_id, sorted(doomed), Edge_hasKGSlot)
-            slots = {e.edgeDestination for e in slot_edges}
-            shared = {
-                e.edgeDestination
-                for e in await self._edges_to(space_id, graph_id, sorted(slots), Edge_hasKGSlot)
-                if e.edgeSource not in doomed
-            }
-            related = sorted(
-                {e.URI for e in entity_edges if e.edgeDestination in doomed}
-                | {e.URI for e in slot_edges}
-                | (slots - shared)
+            deleted = await self.api.kgentities.delete_entity_frames(
+                space_id, graph_id, entity_uri, requested, recursive
             )
-            frames_deleted = sorted(doomed)
-            await self.api.objects.delete_objects_batch(space_id, graph_id, [*frames_deleted, *related])
         except VitalGraphClientError as error:
             return failed(DeleteResponse, error, **fields)
         return DeleteResponse(
-            deleted_count=len(frames_deleted),
-            deleted_uris=frames_deleted,
-            message=f"Deleted {len(frames_deleted)} frames",
-            metadata={"entity_uri": entity_uri, "deleted_related_uris": related},
+            deleted_count=deleted.deleted_count,
+            deleted_uris=deleted.deleted_uris,
+            message=f"Deleted {deleted.deleted_count} frames",
+            metadata={"entity_uri": entity_uri, "deleted_related_uris": deleted.deleted_related_uris},
             **fields,
         )
 
-    # --- not provided: raised, so code relying on them fails visibly ---------------------------
-    async def create_entity_frames(
+    async def _write_frames(
         self,
         space_id: str,
         graph_id: str,
         entity_uri: str,
         objects: list[Any],
-        parent_frame_uri: str | None = None,
-        operation_mode: str = "create",
-    ) -> None:
-        raise _not_provided("create_entity_frames")
-
-    async def update_entity_frames(
-        self,
-        space_id: str,
-        graph_id: str,
-        entity_uri: str,
-        objects: list[Any],
-        parent_frame_uri: str | None = None,
-    ) -> None:
-        raise _not_provided("update_entity_frames")
-
-    async def query_entities(self, space_id: str, graph_id: str, query_criteria: dict[str, Any]) -> None:
-        raise _not_provided("query_entities")
-
-    async def _frames_of(
-        self, space_id: str, graph_id: str, entity_uri: str
-    ) -> tuple[list[GraphObject], list[GraphObject]]:
-        """The entity's Edge_hasEntityKGFrame edges and the frames they lead to (sorted by URI);
-        NotFoundError if the entity is missing."""
-        await self.api.kgentities.get_kgentity(space_id, graph_id, entity_uri)
-        edges = await self._edges_from(space_id, graph_id, [entity_uri], Edge_hasEntityKGFrame)
-        destinations = sorted({e.edgeDestination for e in edges})
-        frames = [f for f in await self._objects(space_id, graph_id, destinations) if isinstance(f, KGFrame)]
-        return edges, sorted(frames, key=lambda f: f.URI)
-
-    async def _frame_graph(self, space_id: str, graph_id: str, frame: GraphObject) -> FrameGraph:
-        slot_edges = await self._edges_from(space_id, graph_id, [frame.URI], Edge_hasKGSlot)
-        slots = await self._objects(space_id, graph_id, sorted({e.edgeDestination for e in slot_edges}))
-        return FrameGraph(frame_uri=frame.URI, objects=[frame, *slot_edges, *slots])
-
-    async def _edges_from(
-        self, space_id: str, graph_id: str, sources: list[str], edge_class: type[GraphObject]
-    ) -> list[GraphObject]:
-        """The edges of `edge_class` whose hasEdgeSource is one of `sources`."""
-        return await self._edges(space_id, graph_id, _EDGE_SOURCE, sources, edge_class)
-
-    async def _edges_to(
-        self, space_id: str, graph_id: str, destinations: list[str], edge_class: type[GraphObject]
-    ) -> list[GraphObject]:
-        """The edges of `edge_class` whose hasEdgeDestination is one of `destinations`."""
-        return await self._edges(space_id, graph_id, _EDGE_DESTINATION, destinations, edge_class)
-
-    async def _edges(
-        self, space_id: str, graph_id: str, end: str, nodes: list[str], edge_class: type[GraphObject]
-    ) -> list[GraphObject]:
-        edge_uris: list[str] = []
-        for node in nodes:
-            offset = 0
-            while True:
-                page = await self.api.triples.list_triples(
-                    space_id, graph_id, _COUNT_PAGE, offset, None, end, node
-                )
-                edge_uris += [quad.s.strip("<>") for quad in page.results]
-                offset += len(page.results)
-                if not page.results or offset >= page.total_count:
-                    break
-        edges = await self._objects(space_id, graph_id, sorted(set(edge_uris)))
-        return [e for e in edges if isinstance(e, edge_class)]
-
-    async def _objects(self, space_id: str, graph_id: str, uris: list[str]) -> list[GraphObject]:
-        found: list[GraphObject] = []
-        for start in range(0, len(uris), _COUNT_PAGE):
-            chunk = uris[start : start + _COUNT_PAGE]
-            found += await self.api.objects.get_objects_by_uris(space_id, graph_id, chunk)
-        return found
+        parent_frame_uri: str | None,
+        operation_mode: str,
+        done: str,
+    ) -> FrameResponse:
+        validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, objects=objects)
+        _refuse(parent_frame_uri=parent_frame_uri)
+        sent = as_graph_objects(objects)
+        written = await self.api.kgentities.write_entity_frames(
+            space_id, graph_id, entity_uri, sent, operation_mode
+        )
+        frames = [o for o in sent if isinstance(o, KGFrame)]
+        return FrameResponse(
+            objects=sent,
+            space_id=space_id,
+            graph_id=graph_id,
+            message=f"{done} {len(frames)} frames",
+            metadata={"entity_uri": entity_uri, "written_uris": written.uris},
+        )
 
     async def _entity_graph(self, space_id: str, graph_id: str, uri: str) -> EntityGraph:
         graph = await self.api.kgentities.get_kgentity(space_id, graph_id, uri, include_attachments=True)

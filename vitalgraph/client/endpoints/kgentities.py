@@ -7,7 +7,8 @@ None for the space's default graph.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -29,9 +30,12 @@ from vitalgraph.client.errors import NotFoundError
 from vitalgraph.client.models import (
     FileAttached,
     FileDetached,
+    FramesDeleted,
+    FramesWritten,
     KGEntitiesDeleted,
     KGEntityGraph,
     KGEntityList,
+    KGFrameList,
     ObjectsCreated,
     ObjectsUpdated,
 )
@@ -39,6 +43,19 @@ from vitalgraph.model import FileNode, GraphObject
 
 KGENTITIES_PATH = "/api/graphs/kgentities"
 ATTACHMENTS_PATH = "/api/graphs/kgentities/files"
+FRAMES_PATH = "/api/graphs/kgentities/kgframes"
+QUERY_PATH = "/api/graphs/kgentities/query"
+COUNT_PATH = "/api/graphs/kgentities/count"
+COUNTS_PATH = "/api/graphs/kgentities/counts"
+
+
+def _paging(reply: dict[str, Any]) -> dict[str, int]:
+    return {name: reply[name] for name in ("total_count", "page_size", "offset")}
+
+
+def _entity_page(response: httpx.Response) -> KGEntityList:
+    reply = response.json()
+    return KGEntityList(entities=graph_objects(reply["entities"]), **_paging(reply))
 
 
 def _entity_graph(uri: str) -> Callable[[httpx.Response], KGEntityGraph]:
@@ -69,16 +86,7 @@ class KGEntityCalls:
             space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, search=search
         )
 
-        def parse(response: httpx.Response) -> KGEntityList:
-            reply = response.json()
-            return KGEntityList(
-                entities=graph_objects(reply["entities"]),
-                total_count=reply["total_count"],
-                page_size=reply["page_size"],
-                offset=reply["offset"],
-            )
-
-        return Call("GET", KGENTITIES_PATH, parse, params=params)
+        return Call("GET", KGENTITIES_PATH, _entity_page, params=params)
 
     @staticmethod
     def get_kgentity(
@@ -125,15 +133,19 @@ class KGEntityCalls:
 
     @staticmethod
     def update_kgentities(
-        space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]
+        space_id: str,
+        graph_id: str | None,
+        objects: GraphObject | Sequence[GraphObject],
+        entity_only: bool = False,
     ) -> Call[ObjectsUpdated]:
         """Replace KGEntities (NotFoundError if one is missing); frames, slots and edges sent along are
-        created or replaced."""
+        created or replaced. `entity_only=True` takes KGEntity objects only (InvalidRequestError
+        otherwise) and leaves their frames, slots and edges as they are."""
         return Call(
             "PUT",
             KGENTITIES_PATH,
             model_reply(ObjectsUpdated),
-            params=query(space_id=space_id, graph_id=graph_id),
+            params=query(space_id=space_id, graph_id=graph_id, entity_only="true" if entity_only else None),
             json=jsonld_body(objects),
         )
 
@@ -163,6 +175,110 @@ class KGEntityCalls:
             delete_attachments="true" if delete_attachments else None,
         )
         return Call("DELETE", KGENTITIES_PATH, model_reply(KGEntitiesDeleted), params=params)
+
+    @staticmethod
+    def query_kgentities(
+        space_id: str, graph_id: str | None, criteria: Mapping[str, Any], page_size: int = 10, offset: int = 0
+    ) -> Call[KGEntityList]:
+        """A page of the KGEntities matching `criteria` (`search_string`, `entity_type`, `frame_type`,
+        `filters`, `entity_property_filters`: docs/api.md), by URI."""
+        body = {"criteria": dict(criteria), "page_size": page_size, "offset": offset}
+        return Call(
+            "POST", QUERY_PATH, _entity_page, params=query(space_id=space_id, graph_id=graph_id), json=body
+        )
+
+    @staticmethod
+    def count_kgentities(space_id: str, graph_id: str | None = None, **filters: str | None) -> Call[int]:
+        """How many KGEntities match `entity_type_uri`, `search` and `sort_by` (has that property)."""
+        params = query(space_id=space_id, graph_id=graph_id, **filters)
+        return Call("GET", COUNT_PATH, lambda response: response.json()["count"], params=params)
+
+    @staticmethod
+    def batch_count_kgentities(
+        space_id: str, graph_id: str | None, count_requests: Sequence[Mapping[str, Any]]
+    ) -> Call[list[dict[str, Any]]]:
+        """`[{"label", "count"}]`, one per request (`label` plus the filters of `count_kgentities`)."""
+        body = {
+            "space_id": space_id,
+            "graph_id": graph_id,
+            "count_requests": [dict(r) for r in count_requests],
+        }
+        return Call("POST", COUNTS_PATH, lambda response: response.json()["counts"], json=body)
+
+    # --- frames -----------------------------------------------------------------------------------
+    @staticmethod
+    def list_entity_frames(
+        space_id: str, graph_id: str | None, entity_uri: str, page_size: int = 10, offset: int = 0
+    ) -> Call[KGFrameList]:
+        """A page of the KGFrames the entity's Edge_hasEntityKGFrame edges lead to (NotFoundError if
+        the entity is unknown)."""
+        params = query(
+            space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, page_size=page_size, offset=offset
+        )
+
+        def parse(response: httpx.Response) -> KGFrameList:
+            reply = response.json()
+            return KGFrameList(frames=graph_objects(reply["frames"]), **_paging(reply))
+
+        return Call("GET", FRAMES_PATH, parse, params=params)
+
+    @staticmethod
+    def get_entity_frame_graphs(
+        space_id: str, graph_id: str | None, entity_uri: str, frame_uris: str | Sequence[str]
+    ) -> Call[dict[str, list[GraphObject]]]:
+        """Each asked frame the entity has, with its Edge_hasKGSlot edges and slots; frames it does not
+        have are left out."""
+        params = query(
+            space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, frame_uris=split_uris(frame_uris)
+        )
+
+        def parse(response: httpx.Response) -> dict[str, list[GraphObject]]:
+            graphs = response.json()["frame_graphs"]
+            return {uri: graph_objects(graph) for uri, graph in graphs.items() if "error" not in graph}
+
+        return Call("GET", FRAMES_PATH, parse, params=params)
+
+    @staticmethod
+    def write_entity_frames(
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        objects: GraphObject | Sequence[GraphObject],
+        operation_mode: str = "create",
+    ) -> Call[FramesWritten]:
+        """Frames of the entity with their slots and edges, in one atomic write: `create`, `update`
+        (replaces frames it has, slot graphs included) or `upsert`. NotFoundError if the entity is
+        unknown, ConflictError for a frame of another entity, InvalidRequestError for edges leading
+        elsewhere; then nothing is stored."""
+        params = query(
+            space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, operation_mode=operation_mode
+        )
+
+        def parse(response: httpx.Response) -> FramesWritten:
+            reply = response.json()
+            uris = reply["created_uris"] if "created_uris" in reply else reply["updated_uris"]
+            return FramesWritten(entity_uri=entity_uri, uris=uris)
+
+        return Call("POST", FRAMES_PATH, parse, params=params, json=jsonld_body(objects))
+
+    @staticmethod
+    def delete_entity_frames(
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        frame_uris: str | Sequence[str],
+        recursive: bool = False,
+    ) -> Call[FramesDeleted]:
+        """Delete frames of the entity with their edges and the slots no other frame links to, all or
+        nothing; child frames (parentFrameURI) go too with `recursive=True`, else ConflictError."""
+        params = query(
+            space_id=space_id,
+            graph_id=graph_id,
+            entity_uri=entity_uri,
+            frame_uris=split_uris(frame_uris),
+            recursive="true" if recursive else None,
+        )
+        return Call("DELETE", FRAMES_PATH, model_reply(FramesDeleted), params=params)
 
     # --- attachments ------------------------------------------------------------------------------
     @staticmethod
@@ -202,6 +318,13 @@ class AsyncKGEntitiesEndpoint(AsyncEndpointGroup):
     update_kgentities = AsyncOperation(KGEntityCalls.update_kgentities)
     delete_kgentity = AsyncOperation(KGEntityCalls.delete_kgentity)
     delete_kgentities_batch = AsyncOperation(KGEntityCalls.delete_kgentities_batch)
+    query_kgentities = AsyncOperation(KGEntityCalls.query_kgentities)
+    count_kgentities = AsyncOperation(KGEntityCalls.count_kgentities)
+    batch_count_kgentities = AsyncOperation(KGEntityCalls.batch_count_kgentities)
+    list_entity_frames = AsyncOperation(KGEntityCalls.list_entity_frames)
+    get_entity_frame_graphs = AsyncOperation(KGEntityCalls.get_entity_frame_graphs)
+    write_entity_frames = AsyncOperation(KGEntityCalls.write_entity_frames)
+    delete_entity_frames = AsyncOperation(KGEntityCalls.delete_entity_frames)
     attach_file = AsyncOperation(KGEntityCalls.attach_file)
     detach_file = AsyncOperation(KGEntityCalls.detach_file)
     list_attached_files = AsyncOperation(KGEntityCalls.list_attached_files)
@@ -215,6 +338,13 @@ class KGEntitiesEndpoint(SyncEndpointGroup):
     update_kgentities = SyncOperation(KGEntityCalls.update_kgentities)
     delete_kgentity = SyncOperation(KGEntityCalls.delete_kgentity)
     delete_kgentities_batch = SyncOperation(KGEntityCalls.delete_kgentities_batch)
+    query_kgentities = SyncOperation(KGEntityCalls.query_kgentities)
+    count_kgentities = SyncOperation(KGEntityCalls.count_kgentities)
+    batch_count_kgentities = SyncOperation(KGEntityCalls.batch_count_kgentities)
+    list_entity_frames = SyncOperation(KGEntityCalls.list_entity_frames)
+    get_entity_frame_graphs = SyncOperation(KGEntityCalls.get_entity_frame_graphs)
+    write_entity_frames = SyncOperation(KGEntityCalls.write_entity_frames)
+    delete_entity_frames = SyncOperation(KGEntityCalls.delete_entity_frames)
     attach_file = SyncOperation(KGEntityCalls.attach_file)
     detach_file = SyncOperation(KGEntityCalls.detach_file)
     list_attached_files = SyncOperation(KGEntityCalls.list_attached_files)

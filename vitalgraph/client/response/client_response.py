@@ -126,6 +126,13 @@ class FrameResponse(GraphObjectResponse):
     graph_id: str | None = None
 
 
+class QueryResponse(GraphObjectResponse):
+    space_id: str | None = None
+    graph_id: str | None = None
+    query_criteria: dict[str, Any] | None = None
+    query_info: dict[str, Any] | None = None
+
+
 class FrameGraphResponse(VitalGraphResponse):
     frame_graph: FrameGraph | None = None
     space_id: str | None = None

@@ -1,0 +1,73 @@
+"""Entity frames on the real services: each write is one graph update (so a failure there changes
+nothing), and frame writes are serialised with the entity writes of the same graph."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vitalgraph.config import load_settings
+from vitalgraph.errors import StorageUnavailableError
+from vitalgraph.model import Edge_hasEntityKGFrame, Edge_hasKGSlot, GraphObject, KGEntity, KGFrame, KGURISlot
+from vitalgraph.services.container import Services
+
+pytestmark = pytest.mark.anyio
+ENTITY, FRAME = "http://x/acme", "http://x/address"
+
+
+@pytest.fixture
+async def services(tmp_path):
+    started = await Services.start(load_settings(DATA_DIR=tmp_path, ADMIN_PASSWORD="pw"))
+    await started.spaces.create("s")
+    await started.kgentities.create("s", "g", [KGEntity(ENTITY, name="Acme")])
+    await started.kgframes.write_frames("s", "g", ENTITY, _frame_graph("old"))
+    yield started
+    await started.stop()
+
+
+def _frame_graph(name: str) -> list[GraphObject]:
+    slot = KGURISlot(f"http://x/slot-{name}", name=name)
+    return [KGFrame(FRAME, name=name), slot, Edge_hasKGSlot(edgeSource=FRAME, edgeDestination=slot.URI)]
+
+
+async def _graph_of_frame(services: Services) -> list[str]:
+    return sorted(o.URI for o in (await services.kgframes.frame_graphs("s", "g", ENTITY, [FRAME]))[FRAME])
+
+
+async def test_each_frame_write_is_one_update_and_a_failed_one_changes_nothing(services, monkeypatch) -> None:
+    before, new = await _graph_of_frame(services), _frame_graph("new")
+    updates: list[str] = []
+    real_update = services.graph.update
+
+    async def failing_update(update: str) -> None:
+        updates.append(update)
+        raise StorageUnavailableError("the store went away")
+
+    monkeypatch.setattr(services.graph, "update", failing_update)
+    with pytest.raises(StorageUnavailableError):
+        await services.kgframes.write_frames("s", "g", ENTITY, new, "update")
+    with pytest.raises(StorageUnavailableError):
+        await services.kgframes.delete_frames("s", "g", ENTITY, [FRAME], recursive=False)
+    assert len(updates) == 2  # one update per call: nothing was written before the one that failed
+    monkeypatch.setattr(services.graph, "update", real_update)
+    assert await _graph_of_frame(services) == before
+    await services.kgframes.write_frames("s", "g", ENTITY, new, "update")
+    assert await _graph_of_frame(services) == sorted(o.URI for o in new)
+
+
+async def test_frame_writes_and_entity_deletes_do_not_interleave(services) -> None:
+    """A frame create racing the entity's delete never leaves frames of a deleted entity behind."""
+    for round_ in range(10):
+        entity = KGEntity(f"http://x/e{round_}")
+        await services.kgentities.create("s", "g", [entity])
+        frame = KGFrame(f"http://x/f{round_}")
+        results = await asyncio.gather(
+            services.kgframes.write_frames("s", "g", entity.URI, [frame]),
+            services.kgentities.delete("s", "g", [entity.URI]),
+            return_exceptions=True,
+        )
+        graph = await services.kgentities.graph_for("s", "g")
+        left = await services.graph.get_objects(graph, [frame.URI])
+        links = await services.kgentities.edges(graph, Edge_hasEntityKGFrame, destinations=[frame.URI])
+        assert not left and not links, results  # the delete took the frame with it, or the create was refused

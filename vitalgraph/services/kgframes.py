@@ -1,0 +1,188 @@
+"""An entity's frames, read and written on their own (the older client's entity frame methods).
+
+An entity's frames are the KGFrames its Edge_hasEntityKGFrame edges lead to; a frame's graph is the
+frame, its Edge_hasKGSlot edges and the slots they lead to. Every write is checked in full against
+the graph, then made in one SPARQL update, under the same per-graph lock as the entity writes, so a
+request that fails changes nothing and two writers of one entity's frames never interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
+from vitalgraph.model import Edge_hasEntityKGFrame, Edge_hasKGSlot, GraphObject, KGFrame, KGSlot
+from vitalgraph.services.files import check_uri_count
+from vitalgraph.services.graph_objects import GraphObjectCollection
+from vitalgraph.services.kgentities import KGEntityService, check_edge_ends
+
+FrameWriteMode = Literal["create", "update", "upsert"]
+
+
+@dataclass(frozen=True)
+class FrameDeletion:
+    frame_uris: list[str]
+    related_uris: list[str]  # the edges to and from them, and the slots no other frame links to
+
+
+class KGFrameService(GraphObjectCollection):
+    """KGFrames with their slots and edges, always in the context of one entity."""
+
+    def __init__(self, entities: KGEntityService) -> None:
+        super().__init__(
+            entities.graph,
+            entities.spaces,
+            KGFrame,
+            companions=(KGSlot, Edge_hasKGSlot, Edge_hasEntityKGFrame),
+            locks=entities.locks,
+        )
+        self.entities = entities
+
+    def check_request(self, objects: Sequence[GraphObject]) -> None:
+        super().check_request(objects)
+        check_edge_ends(objects)
+
+    # --- reads ------------------------------------------------------------------------------
+    async def list_frames(
+        self, space_id: str, graph_id: str | None, entity_uri: str, *, page_size: int, offset: int
+    ) -> tuple[list[GraphObject], int]:
+        """A page of the entity's frames, by URI, and how many it has; 404 if the entity is missing."""
+        graph = await self.graph_for(space_id, graph_id)
+        frames = await self._frames_of(graph, entity_uri)
+        return frames[offset : offset + page_size], len(frames)
+
+    async def frame_graphs(
+        self, space_id: str, graph_id: str | None, entity_uri: str, frame_uris: Sequence[str]
+    ) -> dict[str, list[GraphObject]]:
+        """Each asked frame the entity has, with its Edge_hasKGSlot edges and slots; others are left out."""
+        check_uri_count(frame_uris)
+        graph = await self.graph_for(space_id, graph_id)
+        owned = {f.URI: f for f in await self._frames_of(graph, entity_uri)}
+        frames = [owned[u] for u in dict.fromkeys(frame_uris) if u in owned]
+        slot_edges = await self.entities.edges(graph, Edge_hasKGSlot, sources=[f.URI for f in frames])
+        linked = await self.graph.get_objects(
+            graph, [u for edge, _, slot in slot_edges for u in (edge, slot)]
+        )
+        by_uri = {o.URI: o for o in linked}
+        graphs: dict[str, list[GraphObject]] = {f.URI: [f] for f in frames}
+        for edge, frame, slot in sorted(slot_edges):
+            graphs[frame] += [by_uri[u] for u in (edge, slot) if u in by_uri]
+        return graphs
+
+    # --- writes -----------------------------------------------------------------------------
+    async def write_frames(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        objects: Sequence[GraphObject],
+        mode: FrameWriteMode = "create",
+    ) -> list[str]:
+        """Create (`create`), replace (`update`) or create-or-replace (`upsert`) frames of the entity
+        with their slots and edges; returns every URI written.
+
+        A frame sent without an Edge_hasEntityKGFrame from the entity gets one. Replacing a frame
+        replaces its graph: its slots and slot edges that are not sent again go. Refused, with nothing
+        changed: a missing entity (404); a frame of another entity, or a URI held by anything other
+        than the replaced frames' graphs (409); `update` of a frame the entity does not have (404);
+        edges that lead elsewhere than from the entity to a frame sent, or from a frame sent to a
+        slot sent, and slots no sent frame links to (400).
+        """
+        self.check_request(objects)
+        _check_structure(entity_uri, objects)
+        graph = await self.graph_for(space_id, graph_id)
+        async with self.writing(graph):
+            owned = {f.URI for f in await self._frames_of(graph, entity_uri)}
+            sent = [o.URI for o in objects if isinstance(o, KGFrame)]
+            existing = await self.graph.existing(graph, [o.URI for o in objects])
+            if mode == "create" and existing:
+                raise ConflictError(f"object already exists: {sorted(existing)[0]}")
+            if mode == "update" and (missing := [u for u in sent if u not in owned]):
+                raise NotFoundError(f"entity {entity_uri} has no frame {missing[0]}")
+            if foreign := [u for u in sent if u in existing and u not in owned]:
+                raise ConflictError(f"{foreign[0]} is not a frame of entity {entity_uri}")
+            replaced = {u for u in sent if u in owned}
+            slot_edges, slots = await self.entities.owned(graph, replaced, Edge_hasKGSlot)
+            frame_edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, destinations=replaced)
+            structure = replaced | slot_edges | slots | {edge for edge, _, _ in frame_edges}
+            if taken := sorted(existing - structure):
+                raise ConflictError(f"{taken[0]} already exists outside the frames of entity {entity_uri}")
+            linked = {o.edgeDestination for o in objects if isinstance(o, Edge_hasEntityKGFrame)}
+            linked |= {frame for _, source, frame in frame_edges if source == entity_uri}
+            links = [
+                Edge_hasEntityKGFrame(edgeSource=entity_uri, edgeDestination=u)
+                for u in sent
+                if u not in linked
+            ]
+            written = [*objects, *links]
+            await self.graph.replace_objects(graph, written, removing=sorted(slot_edges | slots))
+        return [o.URI for o in written]
+
+    async def delete_frames(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        frame_uris: Sequence[str],
+        *,
+        recursive: bool,
+    ) -> FrameDeletion:
+        """Delete frames of the entity with the edges to and from them and the slots no other frame
+        links to, all or nothing. Frames whose parentFrameURI is a deleted one go too with
+        `recursive`; otherwise they fail the call (409). A frame the entity does not have: 404."""
+        if not frame_uris:
+            raise InvalidInputError("no frame URIs given")
+        check_uri_count(frame_uris)
+        graph = await self.graph_for(space_id, graph_id)
+        async with self.writing(graph):
+            frames = await self._frames_of(graph, entity_uri)
+            owned = {f.URI for f in frames}
+            if missing := [u for u in frame_uris if u not in owned]:
+                raise NotFoundError(f"entity {entity_uri} has no frame {', '.join(missing)}")
+            doomed = set(frame_uris)
+            while children := {f.URI for f in frames if f.parentFrameURI in doomed} - doomed:
+                if not recursive:
+                    raise ConflictError(
+                        f"frames have child frames ({', '.join(sorted(children))}); pass recursive=true"
+                    )
+                doomed |= children
+            slot_edges, slots = await self.entities.owned(graph, doomed, Edge_hasKGSlot)
+            frame_edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, destinations=doomed)
+            related = sorted(slot_edges | slots | {edge for edge, _, _ in frame_edges})
+            await self.graph.delete_objects(graph, [*sorted(doomed), *related])
+        return FrameDeletion(sorted(doomed), related)
+
+    async def _frames_of(self, graph: str, entity_uri: str) -> list[GraphObject]:
+        """The entity's frames by URI; 404 if the entity is missing."""
+        await self.entities.require_all(graph, [entity_uri])
+        edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, sources=[entity_uri])
+        destinations = sorted({frame for _, _, frame in edges})
+        return [o for o in await self.graph.get_objects(graph, destinations) if isinstance(o, KGFrame)]
+
+
+def _check_structure(entity_uri: str, objects: Sequence[GraphObject]) -> None:
+    """Edges from the entity to frames sent, from frames sent to slots sent; every slot linked (400)."""
+    frames = {o.URI for o in objects if isinstance(o, KGFrame)}
+    slots = {o.URI for o in objects if isinstance(o, KGSlot)}
+    for edge in objects:
+        if isinstance(edge, Edge_hasEntityKGFrame):
+            ends, expected = (
+                (edge.edgeSource == entity_uri, edge.edgeDestination in frames),
+                "the entity to a frame",
+            )
+        elif isinstance(edge, Edge_hasKGSlot):
+            ends, expected = (edge.edgeSource in frames, edge.edgeDestination in slots), "a frame to a slot"
+        else:
+            continue
+        if not all(ends):
+            raise InvalidInputError(
+                f"edge {edge.URI} leads from {edge.edgeSource} to {edge.edgeDestination}; "
+                f"it must lead from {expected} in this request (entity {entity_uri})"
+            )
+    linked = {o.edgeDestination for o in objects if isinstance(o, Edge_hasKGSlot)}
+    if unlinked := sorted(slots - linked):
+        raise InvalidInputError(
+            f"slot {unlinked[0]} is not linked to a frame in this request by an Edge_hasKGSlot"
+        )
