@@ -22,14 +22,24 @@ def field(data: bytes) -> str:
     return f"sha-256=:{base64.b64encode(hashlib.sha256(data).digest()).decode()}:"
 
 
+@pytest.fixture(scope="module")
+def servers() -> dict[str, tuple]:
+    """One server per blob store for the module, with the view of its store: each test takes a space
+    of its own, and compares the store before and after itself."""
+    return {}
+
+
 @pytest.fixture
-def slot(server_factory, backend):  # noqa: F811
-    server = server_factory(backend.env)
+def slot(server_factory, backend, servers):  # noqa: F811
+    if backend.name not in servers:
+        server = server_factory(backend.env, scope="module")
+        servers[backend.name] = (server, backend.view(server))
+    server, store = servers[backend.name]
     space, uri = f"d-{uuid.uuid4().hex[:6]}", "http://example.org/digest"
     api = server.client()
     api.post("/api/spaces", json={"space_id": space}).raise_for_status()
     api.post("/api/files", params={"space_id": space}, json={"@id": uri, "@type": CLASS}).raise_for_status()
-    yield server, api, {"space_id": space, "uri": uri}, backend.view(server)
+    yield server, api, {"space_id": space, "uri": uri}, store
     api.close()
 
 
