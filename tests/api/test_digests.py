@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.faults.backends import backend  # noqa: F401  (local and S3)
+from tests.faults.backends import backend, shared_server  # noqa: F401  (local and S3)
 from vitalgraph.client._transfer import content_info
 from vitalgraph.client.errors import ChecksumMismatchError
 
@@ -22,19 +22,11 @@ def field(data: bytes) -> str:
     return f"sha-256=:{base64.b64encode(hashlib.sha256(data).digest()).decode()}:"
 
 
-@pytest.fixture(scope="module")
-def servers() -> dict[str, tuple]:
-    """One server per blob store for the module, with the view of its store: each test takes a space
-    of its own, and compares the store before and after itself."""
-    return {}
-
-
 @pytest.fixture
-def slot(server_factory, backend, servers):  # noqa: F811
-    if backend.name not in servers:
-        server = server_factory(backend.env, scope="module")
-        servers[backend.name] = (server, backend.view(server))
-    server, store = servers[backend.name]
+def slot(shared_server, backend):  # noqa: F811
+    """A space of its own on the module's server for this blob store."""
+    shared = shared_server(backend)
+    server, store = shared.server, shared.store
     space, uri = f"d-{uuid.uuid4().hex[:6]}", "http://example.org/digest"
     api = server.client()
     api.post("/api/spaces", json={"space_id": space}).raise_for_status()
