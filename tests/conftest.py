@@ -1,11 +1,14 @@
 """Shared fixtures. Servers a test needs (SeaweedFS, oxigraph, VitalGraph) live in tests/fixtures/."""
 
 import functools
+import os
 import ssl
 
 import httpx._transports.default
 import pytest
 from hypothesis import settings
+
+from tests.fixtures.servers import CHEAP_PASSWORD_HASHES
 
 # No per-example deadline: hypothesis's default (200 ms) is a wall-clock window that examples overrun on
 # a loaded machine, failing tests that are right. Example counts stay as each test sets them.
@@ -31,6 +34,8 @@ def _share_ssl_contexts() -> None:
 
 
 _share_ssl_contexts()
+# In-process servers (the mocks, Services.start) and the CLI processes tests start read these too.
+os.environ.update(CHEAP_PASSWORD_HASHES)
 
 pytest_plugins = [
     "tests.fixtures.servers",

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     JWT_SECRET: str | None = Field(default=None, min_length=32)
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=3600, ge=10)
     REFRESH_TOKEN_TTL_SECONDS: int = Field(default=7 * 24 * 3600, ge=60)
+    # argon2id cost of new password hashes (defaults: argon2-cffi's, RFC 9106's second profile). The
+    # cost is what makes stolen hashes slow to guess: lower it for test suites only (refused when
+    # PRODUCTION). Existing hashes keep the cost they were made with.
+    PASSWORD_HASH_TIME_COST: int = Field(default=3, ge=1, le=100)
+    PASSWORD_HASH_MEMORY_KIB: int = Field(default=65536, ge=64, le=4 * 1024 * 1024)
     # Failed logins per (username, client address) in the window before 429; 5x that per client over
     # all usernames. Counted per replica. 0 = no throttling.
     LOGIN_MAX_FAILURES: int = Field(default=10, ge=0)
@@ -221,6 +226,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VITALGRAPH_JWT_SECRET is required when VITALGRAPH_PRODUCTION=true "
                 "(set it to a random string of at least 32 characters)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _production_keeps_hash_cost(self) -> Settings:
+        # OWASP's floor for argon2id: 19 MiB of memory and 2 passes
+        if self.PRODUCTION and (
+            self.PASSWORD_HASH_MEMORY_KIB < 19 * 1024 or self.PASSWORD_HASH_TIME_COST < 2
+        ):
+            raise ValueError(
+                "VITALGRAPH_PASSWORD_HASH_MEMORY_KIB below 19456 or VITALGRAPH_PASSWORD_HASH_TIME_COST "
+                "below 2 is for test suites only, not with VITALGRAPH_PRODUCTION=true"
             )
         return self
 

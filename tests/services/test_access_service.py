@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from vitalgraph.config import load_settings
+from vitalgraph.config import SettingsError, load_settings
 from vitalgraph.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
 from vitalgraph.services.access import Permission
 from vitalgraph.services.accounts import Role, check_password, check_username
-from vitalgraph.services.auth import Principal
+from vitalgraph.services.auth import Principal, password_hasher
 from vitalgraph.services.container import Services
 from vitalgraph.services.spaces import SYSTEM_GRAPH
 
@@ -61,6 +61,24 @@ async def test_passwords_are_stored_as_argon2_hashes_only(services):
     await services.auth.create_user("alice", PASSWORD, Role.WRITER)
     stored = await system_graph_text(services)
     assert PASSWORD not in stored and "$argon2id$" in stored
+
+
+async def test_new_hashes_have_the_configured_cost(services):
+    """The suite runs at a test suite's cost (tests/fixtures/servers.py): the setting reaches the hash."""
+    await services.auth.create_user("carol", PASSWORD, Role.WRITER)
+    assert "$argon2id$v=19$m=1024,t=1,p=4$" in await system_graph_text(services)
+
+
+def test_the_default_cost_is_argon2_cffis_and_production_refuses_less(monkeypatch, tmp_path):
+    for name in ("VITALGRAPH_PASSWORD_HASH_TIME_COST", "VITALGRAPH_PASSWORD_HASH_MEMORY_KIB"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(DATA_DIR=tmp_path)
+    hasher = password_hasher(settings.PASSWORD_HASH_TIME_COST, settings.PASSWORD_HASH_MEMORY_KIB)
+    assert hasher.hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    with pytest.raises(SettingsError, match="VITALGRAPH_PASSWORD_HASH_MEMORY_KIB below 19456"):
+        load_settings(DATA_DIR=tmp_path, PRODUCTION=True, JWT_SECRET="s" * 32, PASSWORD_HASH_MEMORY_KIB=1024)
+    production = load_settings(DATA_DIR=tmp_path, PRODUCTION=True, JWT_SECRET="s" * 32)
+    assert (production.PASSWORD_HASH_TIME_COST, production.PASSWORD_HASH_MEMORY_KIB) == (3, 65536)
 
 
 async def test_api_tokens_are_stored_as_sha256_only(services):

@@ -12,7 +12,7 @@ from vitalgraph.graph import GraphStore, create_graph_store
 from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.audit import AuditLog
-from vitalgraph.services.auth import AuthService, load_or_create_secrets
+from vitalgraph.services.auth import AuthService, load_or_create_secrets, password_hasher
 from vitalgraph.services.blob_release import BlobReleaser
 from vitalgraph.services.direct_uploads import DirectUploadService
 from vitalgraph.services.download_links import DownloadLinkService
@@ -100,7 +100,10 @@ class Services:
             raise
         for step in applied:
             logger.info("store migrated to %s", step)
-        secrets = load_or_create_secrets(settings.DATA_DIR, settings.ADMIN_PASSWORD, settings.JWT_SECRET)
+        hasher = password_hasher(settings.PASSWORD_HASH_TIME_COST, settings.PASSWORD_HASH_MEMORY_KIB)
+        secrets = load_or_create_secrets(
+            settings.DATA_DIR, settings.ADMIN_PASSWORD, settings.JWT_SECRET, hasher
+        )
         spaces = SpaceService(graph, blobs)
         quotas = QuotaService(graph, spaces)
         # the one path that releases shared blobs, for uploads, deletes and gc alike
@@ -126,6 +129,7 @@ class Services:
             login_throttle=LoginThrottle(
                 graph, settings.LOGIN_MAX_FAILURES, settings.LOGIN_FAILURE_WINDOW_SECONDS
             ),
+            hasher=hasher,
         )
         tus = TusService(
             files,
