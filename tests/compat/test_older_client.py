@@ -412,9 +412,6 @@ async def test_kgentity_frames(older: VitalGraphClient, space: str) -> None:
     assert [o.URI for o in graphs[contact.URI].objects] == [contact.URI]
     not_its = await older.kgentities.get_kgentity_frames(space, graph, acme.URI, [foreign.URI])
     assert not not_its.is_success and not_its.status_code == 404 and not_its.frame_graph is None
-    with pytest.raises(VitalGraphClientError) as refused:
-        await older.kgentities.get_kgentity_frames(space, graph, acme.URI, search="street")
-    assert "search" in str(refused.value)
     with pytest.raises(VitalGraphClientError) as missing:
         await older.kgentities.get_kgentity_frames(space, graph, uri("org"))
     assert missing.value.status_code == 404
@@ -629,6 +626,32 @@ async def test_frames_under_a_parent_frame(older: VitalGraphClient, space: str) 
     await kg.create_entity_frames(space, graph, acme.URI, [unit], address.URI)
     await kg.delete_kgentity(space, graph, acme.URI)
     assert (await older.objects.get_object(space, graph, link)).status_code == 404
+
+
+async def test_frame_listing_search_and_sort(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    acme, _, foreign = await _acme_and_other_with_its_frame(older, space, graph)
+    frames = [KGFrame(uri("frame"), name=f"Frame {n}", frameSequence=5 - n) for n in range(5)]
+    await kg.create_entity_frames(space, graph, acme.URI, frames)
+    by_sequence = [f.URI for f in reversed(frames)]
+
+    async def listed(page_size: int = 100, offset: int = 0, **options: str) -> list[str]:
+        page = await kg.get_kgentity_frames(space, graph, acme.URI, None, None, page_size, offset, **options)
+        return [f.URI for f in page.objects]
+
+    sequence = "http://vital.ai/ontology/haley-ai-kg#hasFrameSequence"
+    assert await listed(sort_by=sequence) == by_sequence
+    assert await listed(sort_by="frameSequence", sort_order="desc") == by_sequence[::-1]
+    assert await listed(2, 2, sort_by=sequence) == by_sequence[2:4]  # pages follow the sort
+    assert await listed(search="FRAME 3") == [frames[3].URI]  # a literal containing it, any case
+    assert await listed(search="foreign") == []  # another entity's frame is never listed
+    page = await kg.get_kgentity_frames(space, graph, acme.URI, None, None, 1, 0, "frame")
+    assert page.metadata["total_count"] == 5 and len(page.objects) == 1
+    for bad in ({"sort_by": "http://example.org/not-sortable"}, {"sort_by": sequence, "sort_order": "up"}):
+        with pytest.raises(VitalGraphClientError) as refused:
+            await listed(**bad)
+        assert refused.value.status_code in (400, 422) and "sort" in str(refused.value), refused.value
+    assert foreign.URI not in await listed()
 
 
 def _slot_edge(objects: list[GraphObject]) -> str:

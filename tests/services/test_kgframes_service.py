@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from vitalgraph.config import load_settings
-from vitalgraph.errors import NotFoundError, StorageUnavailableError
+from vitalgraph.errors import InvalidInputError, NotFoundError, StorageUnavailableError
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
     Edge_hasKGFrame,
@@ -99,3 +99,23 @@ async def test_child_frames_hang_under_their_parent_by_an_edge(services) -> None
     assert not await services.graph.get_objects(graph, ["http://x/c2"])  # nothing stored
     await services.kgentities.delete("s", "g", [ENTITY])
     assert not await services.kgentities.edges(graph, Edge_hasKGFrame, sources=[FRAME])
+
+
+async def test_frame_listing_is_searched_and_sorted_in_the_store(services) -> None:
+    frames = [KGFrame(f"http://x/f{n}", name=f"Part {n}", frameSequence=9 - n) for n in range(3)]
+    await services.kgframes.write_frames("s", "g", ENTITY, frames)
+
+    async def listed(**options) -> list[str]:
+        page, _ = await services.kgframes.list_frames("s", "g", ENTITY, page_size=10, offset=0, **options)
+        return [f.URI for f in page]
+
+    assert await listed(sort_by="frameSequence") == [FRAME, "http://x/f2", "http://x/f1", "http://x/f0"]
+    assert await listed(sort_by="frameSequence", descending=True) == [
+        "http://x/f0",
+        "http://x/f1",
+        "http://x/f2",
+        FRAME,
+    ]
+    assert await listed(search="part 1") == ["http://x/f1"]
+    with pytest.raises(InvalidInputError, match="sort_by"):
+        await listed(sort_by="http://x/unknown")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
+from vitalgraph.graph.base import iri
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
     Edge_hasKGFrame,
@@ -26,7 +27,7 @@ from vitalgraph.model import (
     KGSlot,
 )
 from vitalgraph.services.files import check_uri_count
-from vitalgraph.services.graph_objects import GraphObjectCollection
+from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.kgentities import KGEntityService, check_edge_ends
 
 FrameWriteMode = Literal["create", "update", "upsert"]
@@ -65,12 +66,28 @@ class KGFrameService(GraphObjectCollection):
         page_size: int,
         offset: int,
         parent_frame_uri: str | None = None,
+        search: str | None = None,
+        sort_by: str | None = None,
+        descending: bool = False,
     ) -> tuple[list[GraphObject], int]:
-        """A page of the entity's frames (those under `parent_frame_uri` if given), by URI, and how
-        many there are; 404 if the entity, or its parent frame, is missing."""
+        """A page of the entity's frames (those under `parent_frame_uri` if given, with a literal
+        containing `search`), and how many there are; 404 if the entity, or its parent frame, is
+        missing. By URI, or by the KGFrame property `sort_by` (an IRI or attribute name; frames
+        without it first, 400 for another property), then URI; `descending` reverses the order."""
+        order_by = _frame_property(sort_by) if sort_by else None
         graph = await self.graph_for(space_id, graph_id)
         frames = await self._frames_of(graph, entity_uri, parent_frame_uri)
-        return frames[offset : offset + page_size], len(frames)
+        among = f"FILTER(?s IN ({', '.join(iri(f.URI) for f in frames)}))"
+        return await self.graph.list_objects(
+            graph,
+            class_family(KGFrame),
+            limit=page_size,
+            offset=offset,
+            search=search,
+            patterns=[among],
+            order_by=order_by,
+            descending=descending,
+        )
 
     async def frame_graphs(
         self,
@@ -254,6 +271,18 @@ class KGFrameService(GraphObjectCollection):
         return [
             Edge_hasKGFrame(edgeSource=parent_frame_uri, edgeDestination=u) for u in sent if u not in children
         ]
+
+
+def _frame_property(name: str) -> str:
+    """The IRI of a KGFrame property given as its IRI or attribute name (400 otherwise)."""
+    specs = KGFrame.property_specs
+    if name in specs:
+        return specs[name].uri
+    if name in {spec.uri for spec in specs.values()}:
+        return name
+    raise InvalidInputError(
+        f"sort_by {name!r} is not a KGFrame property: give its IRI or attribute name (e.g. frameSequence)"
+    )
 
 
 def _check_structure(entity_uri: str, objects: Sequence[GraphObject], parent_frame_uri: str | None) -> None:

@@ -23,7 +23,6 @@ from vitalgraph.api.deps import (
 )
 from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.wire import objects_reply
-from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import GraphObject, KGFrame
 from vitalgraph.model.kgentities_model import BatchCountRequest, EntityCount, EntityQueryRequest
 from vitalgraph.services.access import Permission
@@ -135,14 +134,6 @@ async def delete_kgentities(
 
 
 # --- the older client's entity frames, query and counts ----------------------------------------------
-_NOT_PROVIDED = "not supported by VitalGraph: {} (docs/migration.md, kgentities)"
-
-
-def _refuse(**given: object) -> None:
-    if names := [name for name, value in given.items() if value is not None]:
-        raise InvalidInputError(_NOT_PROVIDED.format(", ".join(names)))
-
-
 @router.get(
     "/kgframes",
     summary="An entity's frames, or the graphs of some of them",
@@ -151,7 +142,9 @@ def _refuse(**given: object) -> None:
     "or comma-separated): `frame_graphs`, each asked frame's graph (the frame, its Edge_hasKGSlot "
     "edges and slots), or `{error, message}` for a frame the entity does not have. 404 if the entity "
     "is missing. `parent_frame_uri`: only the frames under that frame of the entity (an Edge_hasKGFrame "
-    "from it, or their parentFrameURI; 404 if the entity has no such frame). `search` is refused (400).",
+    "from it, or their parentFrameURI; 404 if the entity has no such frame). `search`: frames with a "
+    "literal containing it (case-insensitive). `sort_by`: a KGFrame property (IRI or attribute name, "
+    "400 otherwise) to sort the page by, frames without it first, then by URI; `sort_order` asc or desc.",
 )
 async def get_entity_frames(
     request: Request,
@@ -164,8 +157,9 @@ async def get_entity_frames(
     page_size: PageSize = 10,
     offset: Offset = 0,
     search: Search = None,
+    sort_by: OptionalUri = None,
+    sort_order: Literal["asc", "desc"] = "asc",
 ) -> dict:
-    _refuse(search=search)
     asked = split_uri_list(frame_uris)
     if not asked:
         frames, total = await services.kgframes.list_frames(
@@ -175,6 +169,9 @@ async def get_entity_frames(
             page_size=page_size,
             offset=offset,
             parent_frame_uri=parent_frame_uri,
+            search=search,
+            sort_by=sort_by,
+            descending=sort_order == "desc",
         )
         return objects_reply(
             request, frames, key="frames", total_count=total, page_size=page_size, offset=offset

@@ -292,18 +292,28 @@ class KGEntitiesEndpoint(BaseEndpoint):
         page_size: int = 10,
         offset: int = 0,
         search: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str = "asc",
     ) -> FrameResponse | FrameGraphResponse | MultiFrameGraphResponse:
         """Without `frame_uris`, a page of the entity's frames (FrameResponse). With one, that frame's
         graph (FrameGraphResponse: the frame, its Edge_hasKGSlot edges and slots; status 404 in the
         response if the entity has no such frame); with several, MultiFrameGraphResponse (frames the
         entity does not have are left out). `parent_frame_uri`: only the frames under that frame.
-        `search` is refused."""
+        A page may be narrowed by `search` (a literal containing it) and sorted by the KGFrame
+        property `sort_by` (`sort_order` asc or desc)."""
         validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
-        _refuse(search=search)
         kg = self.api.kgentities
         if not frame_uris:
             page = await kg.list_entity_frames(
-                space_id, graph_id, entity_uri, page_size, offset, parent_frame_uri
+                space_id,
+                graph_id,
+                entity_uri,
+                page_size,
+                offset,
+                parent_frame_uri,
+                search,
+                sort_by,
+                sort_order,
             )
             return FrameResponse(
                 objects=page.frames,

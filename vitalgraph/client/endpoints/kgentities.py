@@ -214,9 +214,14 @@ class KGEntityCalls:
         page_size: int = 10,
         offset: int = 0,
         parent_frame_uri: str | None = None,
+        search: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str = "asc",
     ) -> Call[KGFrameList]:
         """A page of the KGFrames the entity's Edge_hasEntityKGFrame edges lead to, only those under
-        `parent_frame_uri` if given (NotFoundError if the entity or that frame is unknown)."""
+        `parent_frame_uri` if given (NotFoundError if the entity or that frame is unknown) and with a
+        literal containing `search`; by URI, or by the KGFrame property `sort_by` (`sort_order`
+        asc or desc)."""
         params = query(
             space_id=space_id,
             graph_id=graph_id,
@@ -224,6 +229,9 @@ class KGEntityCalls:
             page_size=page_size,
             offset=offset,
             parent_frame_uri=parent_frame_uri,
+            search=search,
+            sort_by=sort_by,
+            sort_order=sort_order if sort_by else None,
         )
 
         def parse(response: httpx.Response) -> KGFrameList:
