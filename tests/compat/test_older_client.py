@@ -654,6 +654,24 @@ async def test_frame_listing_search_and_sort(older: VitalGraphClient, space: str
     assert foreign.URI not in await listed()
 
 
+async def test_frame_listing_with_slot_counts(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    acme, _, _ = await _acme_and_other_with_its_frame(older, space, graph)
+    frames = [KGFrame(uri("frame"), frameSequence=n) for n in range(3)]
+    objects: list[GraphObject] = list(frames)
+    for frame, slots in zip(frames, (2, 0, 3), strict=True):
+        for _ in range(slots):
+            slot = KGURISlot(uri("slot"))
+            objects += [slot, _edge(Edge_hasKGSlot, frame, slot)]
+    await kg.create_entity_frames(space, graph, acme.URI, objects)
+    sequence = "http://vital.ai/ontology/haley-ai-kg#hasFrameSequence"
+    page = await kg.get_kgentity_frames(
+        space, graph, acme.URI, page_size=2, sort_by=sequence, include_slot_counts=True
+    )
+    assert page.slot_counts == {frames[0].URI: 2, frames[1].URI: 0}  # the page's frames, 0 included
+    assert (await kg.get_kgentity_frames(space, graph, acme.URI)).slot_counts is None  # only when asked
+
+
 def _slot_edge(objects: list[GraphObject]) -> str:
     return next(o.URI for o in objects if isinstance(o, Edge_hasKGSlot))
 

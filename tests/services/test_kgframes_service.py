@@ -119,3 +119,10 @@ async def test_frame_listing_is_searched_and_sorted_in_the_store(services) -> No
     assert await listed(search="part 1") == ["http://x/f1"]
     with pytest.raises(InvalidInputError, match="sort_by"):
         await listed(sort_by="http://x/unknown")
+
+
+async def test_slot_counts_name_every_frame_asked(services) -> None:
+    empty = KGFrame("http://x/empty")
+    await services.kgframes.write_frames("s", "g", ENTITY, [empty])
+    frames, _ = await services.kgframes.list_frames("s", "g", ENTITY, page_size=10, offset=0)
+    assert await services.kgframes.slot_counts("s", "g", frames) == {FRAME: 1, empty.URI: 0}

@@ -113,6 +113,17 @@ class KGFrameService(GraphObjectCollection):
             graphs[frame] += [by_uri[u] for u in (edge, slot) if u in by_uri]
         return graphs
 
+    async def slot_counts(
+        self, space_id: str, graph_id: str | None, frames: Sequence[GraphObject]
+    ) -> dict[str, int]:
+        """Frame URI -> how many slots its Edge_hasKGSlot edges lead to (0 included)."""
+        graph = await self.graph_for(space_id, graph_id)
+        edges = await self.entities.edges(graph, Edge_hasKGSlot, sources=[f.URI for f in frames])
+        counts = dict.fromkeys((f.URI for f in frames), 0)
+        for frame, _ in {(source, slot) for _, source, slot in edges}:
+            counts[frame] += 1
+        return counts
+
     # --- writes -----------------------------------------------------------------------------
     async def write_frames(
         self,

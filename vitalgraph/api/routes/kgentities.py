@@ -144,7 +144,8 @@ async def delete_kgentities(
     "is missing. `parent_frame_uri`: only the frames under that frame of the entity (an Edge_hasKGFrame "
     "from it, or their parentFrameURI; 404 if the entity has no such frame). `search`: frames with a "
     "literal containing it (case-insensitive). `sort_by`: a KGFrame property (IRI or attribute name, "
-    "400 otherwise) to sort the page by, frames without it first, then by URI; `sort_order` asc or desc.",
+    "400 otherwise) to sort the page by, frames without it first, then by URI; `sort_order` asc or desc. "
+    "`include_slot_counts=true`: `slot_counts`, each listed frame's number of slots (0 included).",
 )
 async def get_entity_frames(
     request: Request,
@@ -159,6 +160,7 @@ async def get_entity_frames(
     search: Search = None,
     sort_by: OptionalUri = None,
     sort_order: Literal["asc", "desc"] = "asc",
+    include_slot_counts: bool = False,
 ) -> dict:
     asked = split_uri_list(frame_uris)
     if not asked:
@@ -173,9 +175,12 @@ async def get_entity_frames(
             sort_by=sort_by,
             descending=sort_order == "desc",
         )
-        return objects_reply(
+        reply = objects_reply(
             request, frames, key="frames", total_count=total, page_size=page_size, offset=offset
         )
+        if include_slot_counts:
+            reply["slot_counts"] = await services.kgframes.slot_counts(space_id, graph_id, frames)
+        return reply
     graphs = await services.kgframes.frame_graphs(space_id, graph_id, entity_uri, asked, parent_frame_uri)
     replies = {
         uri: objects_reply(request, graphs[uri])

@@ -294,13 +294,15 @@ class KGEntitiesEndpoint(BaseEndpoint):
         search: str | None = None,
         sort_by: str | None = None,
         sort_order: str = "asc",
+        include_slot_counts: bool = False,
     ) -> FrameResponse | FrameGraphResponse | MultiFrameGraphResponse:
         """Without `frame_uris`, a page of the entity's frames (FrameResponse). With one, that frame's
         graph (FrameGraphResponse: the frame, its Edge_hasKGSlot edges and slots; status 404 in the
         response if the entity has no such frame); with several, MultiFrameGraphResponse (frames the
         entity does not have are left out). `parent_frame_uri`: only the frames under that frame.
         A page may be narrowed by `search` (a literal containing it) and sorted by the KGFrame
-        property `sort_by` (`sort_order` asc or desc)."""
+        property `sort_by` (`sort_order` asc or desc); `include_slot_counts` gives each listed frame's
+        number of slots in `slot_counts` (0 included)."""
         validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
         kg = self.api.kgentities
         if not frame_uris:
@@ -314,6 +316,7 @@ class KGEntitiesEndpoint(BaseEndpoint):
                 search,
                 sort_by,
                 sort_order,
+                include_slot_counts,
             )
             return FrameResponse(
                 objects=page.frames,
@@ -321,6 +324,7 @@ class KGEntitiesEndpoint(BaseEndpoint):
                 graph_id=graph_id,
                 message=f"Retrieved {len(page.frames)} frames",
                 metadata={"total_count": page.total_count},
+                slot_counts=page.slot_counts,
             )
         requested = [str(u) for u in split_uris(frame_uris)]
         found = await kg.get_entity_frame_graphs(space_id, graph_id, entity_uri, requested, parent_frame_uri)

@@ -217,11 +217,12 @@ class KGEntityCalls:
         search: str | None = None,
         sort_by: str | None = None,
         sort_order: str = "asc",
+        include_slot_counts: bool = False,
     ) -> Call[KGFrameList]:
         """A page of the KGFrames the entity's Edge_hasEntityKGFrame edges lead to, only those under
         `parent_frame_uri` if given (NotFoundError if the entity or that frame is unknown) and with a
         literal containing `search`; by URI, or by the KGFrame property `sort_by` (`sort_order`
-        asc or desc)."""
+        asc or desc). `include_slot_counts`: each listed frame's number of slots in `slot_counts`."""
         params = query(
             space_id=space_id,
             graph_id=graph_id,
@@ -232,11 +233,13 @@ class KGEntityCalls:
             search=search,
             sort_by=sort_by,
             sort_order=sort_order if sort_by else None,
+            include_slot_counts="true" if include_slot_counts else None,
         )
 
         def parse(response: httpx.Response) -> KGFrameList:
             reply = response.json()
-            return KGFrameList(frames=graph_objects(reply["frames"]), **_paging(reply))
+            frames = graph_objects(reply["frames"])
+            return KGFrameList(frames=frames, slot_counts=reply.get("slot_counts"), **_paging(reply))
 
         return Call("GET", FRAMES_PATH, parse, params=params)
 
