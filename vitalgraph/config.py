@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # references that are older than ORPHAN_MIN_AGE_SECONDS are removed every GC_INTERVAL_SECONDS.
     STALE_UPLOAD_SECONDS: int = Field(default=24 * 3600, ge=0)
     ORPHAN_MIN_AGE_SECONDS: int = Field(default=3600, ge=0)
+    # A replica holds a blob's claim while it releases or adopts that blob. A replica that dies holding
+    # one leaves the blob untouched (not released, not collected) until the claim expires.
+    BLOB_CLAIM_TTL_SECONDS: float = Field(default=60.0, gt=0)
     GC_INTERVAL_SECONDS: int = Field(
         default=3600, ge=0, description="0 = only at start and by `vitalgraph gc`"
     )

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.faults.backends import backend  # noqa: F401  (local and S3)
+from tests.faults.backends import backend, shared_server  # noqa: F401  (local and S3)
 from vitalgraph.client._transfer import content_info
 from vitalgraph.client.errors import ChecksumMismatchError
 
@@ -23,13 +23,15 @@ def field(data: bytes) -> str:
 
 
 @pytest.fixture
-def slot(server_factory, backend):  # noqa: F811
-    server = server_factory(backend.env)
+def slot(shared_server, backend):  # noqa: F811
+    """A space of its own on the module's server for this blob store."""
+    shared = shared_server(backend)
+    server, store = shared.server, shared.store
     space, uri = f"d-{uuid.uuid4().hex[:6]}", "http://example.org/digest"
     api = server.client()
     api.post("/api/spaces", json={"space_id": space}).raise_for_status()
     api.post("/api/files", params={"space_id": space}, json={"@id": uri, "@type": CLASS}).raise_for_status()
-    yield server, api, {"space_id": space, "uri": uri}, backend.view(server)
+    yield server, api, {"space_id": space, "uri": uri}, store
     api.close()
 
 

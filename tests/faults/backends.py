@@ -23,6 +23,28 @@ class Backend:
     view: Callable[[object], LocalStoreView | S3StoreView]  # server -> what its store holds
 
 
+@dataclass
+class SharedServer:
+    server: object  # RunningServer
+    store: LocalStoreView | S3StoreView  # what its store holds
+
+
+@pytest.fixture(scope="module")
+def shared_server(server_factory) -> Callable[..., SharedServer]:
+    """`shared_server(backend, extra_env)`: one server per blob store and settings for the whole
+    module, with the view of its store. For tests that each take a space of their own."""
+    started: dict[tuple, SharedServer] = {}
+
+    def server_for(backend: Backend, extra_env: dict[str, str] | None = None) -> SharedServer:
+        key = (backend.name, tuple(sorted((extra_env or {}).items())))
+        if key not in started:
+            server = server_factory({**backend.env, **(extra_env or {})}, scope="module")
+            started[key] = SharedServer(server, backend.view(server))
+        return started[key]
+
+    return server_for
+
+
 @pytest.fixture(params=["local", "s3"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "local":

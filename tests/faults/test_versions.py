@@ -19,9 +19,11 @@ import httpx
 
 from tests.faults.state import make_file_nodes, make_space
 from tests.fixtures.servers import start_server
-from vitalgraph.services.blob_release import BLOB_CLAIM_TTL_SECONDS
 
 KEPT = 2
+# A claim the kill left behind holds its blob until it expires: shorter than the default 60 s so that
+# the test waits less, still far above how long a live release holds one.
+BLOB_CLAIM_TTL_SECONDS = 8
 WRITERS = 4
 
 
@@ -62,7 +64,13 @@ def _download(api: httpx.Client, space: str, uri: str, version: int | None = Non
 
 
 def test_kill_9_during_replaces_keeps_every_version_once_and_leaves_no_orphan(server_factory, backend):
-    server = server_factory({**backend.env, "VITALGRAPH_FILE_VERSIONS_KEPT": str(KEPT)})
+    server = server_factory(
+        {
+            **backend.env,
+            "VITALGRAPH_FILE_VERSIONS_KEPT": str(KEPT),
+            "VITALGRAPH_BLOB_CLAIM_TTL_SECONDS": str(BLOB_CLAIM_TTL_SECONDS),
+        }
+    )
     store = backend.view(server)
     env = {k: v for k, v in server.env.items() if k.startswith("VITALGRAPH_")}
     with server.client() as api:

@@ -11,7 +11,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.faults.backends import backend  # noqa: F401  (local and S3)
+from tests.faults.backends import SharedServer, backend, shared_server  # noqa: F401  (local and S3)
+from tests.faults.state import LocalStoreView
 from tests.fixtures.oxigraph import oxigraph_server  # noqa: F401
 from tests.flows.test_shared_backends import server_env as shared_env
 
@@ -33,10 +34,9 @@ def _upload(api: httpx.Client, space: str, name: str, body) -> httpx.Response:  
     )
 
 
-def _content_blobs(server, backend) -> list[str]:  # noqa: F811
+def _content_blobs(server, view) -> list[str]:
     """Every file blob and unfinished upload the server's store holds."""
-    view = backend.view(server)
-    if backend.name == "local":
+    if isinstance(view, LocalStoreView):
         root = server.data_dir / "blobs"
         return sorted(p.as_posix() for p in (root / "spaces").rglob("*") if p.is_file()) + view.staging()
     client, prefix = view.client, view.prefix
@@ -52,11 +52,17 @@ def _uploaded_bytes(api: httpx.Client) -> float:
 
 
 @pytest.fixture
-def server(server_factory, backend):  # noqa: F811
-    return server_factory({**backend.env, "VITALGRAPH_USAGE_METRICS_INTERVAL_SECONDS": "0.2"})
+def shared(shared_server, backend) -> SharedServer:  # noqa: F811
+    """The module's server for this blob store; each test takes spaces of its own."""
+    return shared_server(backend, {"VITALGRAPH_USAGE_METRICS_INTERVAL_SECONDS": "0.2"})
 
 
-def test_space_byte_quota_stops_an_upload_mid_stream_and_keeps_nothing(server, backend):  # noqa: F811
+@pytest.fixture
+def server(shared: SharedServer):
+    return shared.server
+
+
+def test_space_byte_quota_stops_an_upload_mid_stream_and_keeps_nothing(server, shared):
     space = f"q-{uuid.uuid4().hex[:6]}"
     with server.client() as api:
         api.post("/api/spaces", json={"space_id": space}).raise_for_status()
@@ -65,7 +71,7 @@ def test_space_byte_quota_stops_an_upload_mid_stream_and_keeps_nothing(server, b
         for name in ("a", "b", "c"):
             _node(api, space, name).raise_for_status()
         assert _upload(api, space, "a", os.urandom(3 * MiB)).status_code == 200
-        before = _content_blobs(server, backend)
+        before = _content_blobs(server, shared.store)
         received_before = _uploaded_bytes(api)
 
         def big():  # 64 MiB offered; the server must stop reading long before the end
@@ -85,7 +91,7 @@ def test_space_byte_quota_stops_an_upload_mid_stream_and_keeps_nothing(server, b
                 and "1048576 left" in detail
             )
         assert _uploaded_bytes(api) - received_before < 8 * MiB  # the app stopped reading at the quota
-        assert _content_blobs(server, backend) == before  # nothing kept
+        assert _content_blobs(server, shared.store) == before  # nothing kept
 
         # Replacing a file frees what it replaces: 3 MiB -> 4 MiB fits the 4 MiB quota.
         assert _upload(api, space, "a", os.urandom(4 * MiB)).status_code == 200

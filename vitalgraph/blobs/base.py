@@ -12,9 +12,16 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vitalgraph.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from vitalgraph.blobs.s3.direct import S3DirectUploads
+
+# The SHA-256 of one part, as S3 checks it (x-amz-checksum-sha256): signed into each presigned part
+# URL of a direct upload, so the client must send exactly the value the server planned.
+CHECKSUM_HEADER = "x-amz-checksum-sha256"
 
 # Keys are produced by the services from hashes and uuids; anything else is refused so that no
 # key can escape the store's directory or prefix, whatever the file URI contained.
@@ -118,6 +125,11 @@ class BlobStore(ABC):
     @abstractmethod
     async def clean_staging(self, older_than_seconds: float) -> int:
         """Remove unfinished writes (temp files, staging objects, multipart uploads) older than the age."""
+
+    def direct_uploads(self) -> S3DirectUploads | None:
+        """Optional capability: uploads that go from the client straight into the store through
+        presigned part URLs. None where the store has none (the local store)."""
+        return None
 
 
 class PinnedBlob(ABC):

@@ -30,15 +30,17 @@ from vitalgraph.model.vocab import VG_BLOB_KEY, VG_FILE_SHA256, VITAL
 
 logger = logging.getLogger("vitalgraph.blobs")
 SYSTEM_GRAPH = "urn:vitalgraph:system"  # where the server keeps its own records and claims
-BLOB_CLAIM_TTL_SECONDS = 60.0
 BLOB_CLAIM_WAIT_SECONDS = 10.0
 _FILE_LENGTH = VITAL + "hasFileLength"
 
 
 class BlobReleaser:
-    def __init__(self, blobs: BlobStore, graph: GraphStore | None = None) -> None:
+    def __init__(
+        self, blobs: BlobStore, graph: GraphStore | None = None, *, claim_ttl_seconds: float = 60.0
+    ) -> None:
         self.blobs = blobs
         self.graph = graph  # None: blobs are never shared (then a release is a plain delete)
+        self.claim_ttl_seconds = claim_ttl_seconds  # BLOB_CLAIM_TTL_SECONDS
 
     async def release(self, keys: Iterable[str | None], *, reason: str) -> int:
         """Remove each key that no node references any more (None and repeats are skipped); how many
@@ -95,7 +97,7 @@ class BlobReleaser:
             return
         graph, claim, owner = self.graph, f"blob:{key}", uuid.uuid4().hex
         held = await graph.claim(
-            SYSTEM_GRAPH, claim, owner, BLOB_CLAIM_TTL_SECONDS, wait_seconds=BLOB_CLAIM_WAIT_SECONDS
+            SYSTEM_GRAPH, claim, owner, self.claim_ttl_seconds, wait_seconds=BLOB_CLAIM_WAIT_SECONDS
         )
         try:
             yield held

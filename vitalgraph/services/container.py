@@ -13,6 +13,7 @@ from vitalgraph.services.access import AccessService
 from vitalgraph.services.accounts import AccountStore
 from vitalgraph.services.audit import AuditLog
 from vitalgraph.services.auth import AuthService, load_or_create_secrets
+from vitalgraph.services.blob_release import BlobReleaser
 from vitalgraph.services.direct_uploads import DirectUploadService
 from vitalgraph.services.download_links import DownloadLinkService
 from vitalgraph.services.files import FileService
@@ -102,6 +103,8 @@ class Services:
         secrets = load_or_create_secrets(settings.DATA_DIR, settings.ADMIN_PASSWORD, settings.JWT_SECRET)
         spaces = SpaceService(graph, blobs)
         quotas = QuotaService(graph, spaces)
+        # the one path that releases shared blobs, for uploads, deletes and gc alike
+        releaser = BlobReleaser(blobs, graph, claim_ttl_seconds=settings.BLOB_CLAIM_TTL_SECONDS)
         files = FileService(
             graph,
             blobs,
@@ -111,6 +114,7 @@ class Services:
             public_base_url=settings.PUBLIC_BASE_URL,
             quotas=quotas,
             versions_kept=settings.FILE_VERSIONS_KEPT,
+            releaser=releaser,
         )
         auth = AuthService(
             admin_username=settings.ADMIN_USERNAME,
@@ -142,7 +146,11 @@ class Services:
             else settings.DIRECT_UPLOAD_EXPIRY_SECONDS,
         )
         maintenance = Maintenance(
-            graph, blobs, expire_resumable=tus.remove_expired, expire_direct=direct.remove_expired
+            graph,
+            blobs,
+            expire_resumable=tus.remove_expired,
+            expire_direct=direct.remove_expired,
+            releaser=releaser,
         )
         access = AccessService(auth.accounts, auth, spaces)
         tus.authorize = access.check_user_may_write

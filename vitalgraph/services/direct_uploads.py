@@ -24,11 +24,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vitalgraph.blobs.base import BlobStore, WrittenBlob
-from vitalgraph.blobs.s3.direct import CHECKSUM_HEADER, S3DirectUploads
-from vitalgraph.blobs.s3.store import S3BlobStore
+from vitalgraph.blobs.base import CHECKSUM_HEADER, BlobStore, WrittenBlob
 from vitalgraph.errors import (
     FeatureDisabledError,
     GoneError,
@@ -47,6 +45,9 @@ from vitalgraph.services.files import (
     check_content_type,
     check_filename,
 )
+
+if TYPE_CHECKING:  # not at run time: a server on the local store never loads the S3 client
+    from vitalgraph.blobs.s3.direct import S3DirectUploads
 
 logger = logging.getLogger("vitalgraph.direct")
 
@@ -146,7 +147,7 @@ class DirectUploadService:
         self.enabled = enabled
         self.expiry_seconds = expiry_seconds
         self.releaser = files.releaser
-        self._s3 = S3DirectUploads(blobs) if isinstance(blobs, S3BlobStore) else None
+        self._s3 = blobs.direct_uploads()
         # the owner's write grant on the space, checked again at commit (set by the container)
         self.authorize: Callable[[str, str], Awaitable[None]] | None = None
 

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vitalgraph.blobs.base import CHECKSUM_HEADER
 from vitalgraph.blobs.s3.multipart import MultipartWriter
 from vitalgraph.blobs.s3.session import MISSING_KEY_ERRORS, MISSING_UPLOAD_ERRORS, S3Session
 from vitalgraph.blobs.s3.store import S3BlobStore
@@ -35,8 +36,6 @@ PROBE_TIMEOUT_SECONDS = 15.0
 # CompleteMultipartUpload's answers when the parts are not the ones named (e.g. SeaweedFS: BadDigest
 # for a part whose stored bytes do not have the SHA-256 the completion names).
 PART_REFUSALS = {"BadDigest", "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidDigest"}
-# Signed into each part URL (SigV4 SignedHeaders): the client must send it with exactly this value.
-CHECKSUM_HEADER = "x-amz-checksum-sha256"
 
 
 def sha256_b64(data: bytes) -> str:

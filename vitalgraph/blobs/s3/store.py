@@ -47,6 +47,7 @@ from vitalgraph.blobs.s3.session import S3Session
 from vitalgraph.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
 
 if TYPE_CHECKING:
+    from vitalgraph.blobs.s3.direct import S3DirectUploads
     from vitalgraph.config import Settings
 
 log = logging.getLogger("vitalgraph.blobs.s3")
@@ -147,6 +148,11 @@ class S3BlobStore(BucketResumableUploads, BlobStore):
             except BaseException:
                 await self.session.close()
                 raise
+
+    def direct_uploads(self) -> S3DirectUploads:
+        from vitalgraph.blobs.s3.direct import S3DirectUploads  # that module builds on this one
+
+        return S3DirectUploads(self)
 
     async def check(self) -> None:
         await self.session.check()
