@@ -29,6 +29,7 @@ from vitalgraph.client.utils.client_utils import VitalGraphClientError
 from vitalgraph.client.vitalgraph_client import VitalGraphClient
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
+    Edge_hasKGFrame,
     Edge_hasKGSlot,
     FileNode,
     GraphObject,
@@ -411,9 +412,6 @@ async def test_kgentity_frames(older: VitalGraphClient, space: str) -> None:
     assert [o.URI for o in graphs[contact.URI].objects] == [contact.URI]
     not_its = await older.kgentities.get_kgentity_frames(space, graph, acme.URI, [foreign.URI])
     assert not not_its.is_success and not_its.status_code == 404 and not_its.frame_graph is None
-    with pytest.raises(VitalGraphClientError) as refused:
-        await older.kgentities.get_kgentity_frames(space, graph, acme.URI, parent_frame_uri=address.URI)
-    assert "parent_frame_uri" in str(refused.value)
     with pytest.raises(VitalGraphClientError) as missing:
         await older.kgentities.get_kgentity_frames(space, graph, uri("org"))
     assert missing.value.status_code == 404
@@ -473,13 +471,20 @@ async def _frame_uris(older: VitalGraphClient, space: str, graph: str, entity: s
     ]
 
 
-async def test_create_and_update_entity_frames(older: VitalGraphClient, space: str) -> None:
-    graph, kg = "urn:kg", older.kgentities
+async def _acme_and_other_with_its_frame(
+    older: VitalGraphClient, space: str, graph: str
+) -> tuple[KGEntity, KGEntity, KGFrame]:
     acme, other = KGEntity(uri("org"), name="Acme"), KGEntity(uri("org"), name="Other")
     foreign = KGFrame(uri("frame"), name="foreign")
-    await kg.create_kgentities(
+    await older.kgentities.create_kgentities(
         space, graph, [acme, other, foreign, _edge(Edge_hasEntityKGFrame, other, foreign)]
     )
+    return acme, other, foreign
+
+
+async def test_create_and_update_entity_frames(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    acme, other, foreign = await _acme_and_other_with_its_frame(older, space, graph)
     address = KGFrame(uri("frame"), name="address", kGFrameType="urn:frame:address")
     street = KGURISlot(uri("slot"), name="street", uriSlotValue="urn:street:1")
     street_edge = _edge(Edge_hasKGSlot, address, street)
@@ -526,6 +531,7 @@ async def test_create_and_update_entity_frames(older: VitalGraphClient, space: s
             lambda: kg.update_entity_frames(space, graph, acme.URI, [foreign]),  # another entity's frame
             lambda: kg.update_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame"))]),  # no such frame
             lambda: kg.create_entity_frames(space, graph, uri("org"), [KGFrame(uri("frame"))]),  # no entity
+            lambda: kg.create_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame"))], foreign.URI),
         ],
         409: [
             lambda: kg.create_entity_frames(space, graph, acme.URI, [foreign], None, "upsert"),
@@ -542,7 +548,7 @@ async def test_create_and_update_entity_frames(older: VitalGraphClient, space: s
             lambda: kg.create_entity_frames(
                 space, graph, acme.URI, [KGFrame(uri("frame")), KGEntity(uri("org"))]
             ),
-            lambda: kg.create_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame"))], address.URI),
+            lambda: kg.create_entity_frames(space, graph, acme.URI, [address], address.URI),  # its own parent
         ],
     }
     for status, calls in refusals.items():
@@ -555,6 +561,119 @@ async def test_create_and_update_entity_frames(older: VitalGraphClient, space: s
     for u, obj in before.items():
         assert (await older.objects.get_object(space, graph, u)).object.name == obj.name
     assert (await older.objects.get_object(space, graph, loose_slot.URI)).status_code == 404
+
+
+async def test_frames_under_a_parent_frame(older: VitalGraphClient, space: str) -> None:
+    """`parent_frame_uri` as the older server modelled it: an Edge_hasKGFrame from the parent frame."""
+    graph, kg = "urn:kg", older.kgentities
+    acme, other, foreign = await _acme_and_other_with_its_frame(older, space, graph)
+    address, unit = KGFrame(uri("frame"), name="address"), KGFrame(uri("frame"), name="unit")
+    await kg.create_entity_frames(space, graph, acme.URI, [address])
+    floor = KGURISlot(uri("slot"), name="floor")
+    created = await kg.create_entity_frames(
+        space, graph, acme.URI, [unit, floor, _edge(Edge_hasKGSlot, unit, floor)], address.URI
+    )
+    added = [u for u in created.metadata["written_uris"] if u not in (unit.URI, floor.URI)]
+    stored = [(await older.objects.get_object(space, graph, u)).object for u in added]
+    assert {type(o) for o in stored} == {Edge_hasEntityKGFrame, Edge_hasKGFrame, Edge_hasKGSlot}
+    linked = next(o for o in stored if isinstance(o, Edge_hasKGFrame))
+    assert (linked.edgeSource, linked.edgeDestination) == (address.URI, unit.URI)
+    link = linked.URI
+
+    def listed(parent: str | None) -> object:
+        return kg.get_kgentity_frames(space, graph, acme.URI, None, parent, 100)
+
+    assert [f.URI for f in (await listed(address.URI)).objects] == [unit.URI]
+    assert (await listed(unit.URI)).objects == []
+    assert sorted(await _frame_uris(older, space, graph, acme.URI)) == sorted([address.URI, unit.URI])
+    one = await kg.get_kgentity_frames(space, graph, acme.URI, [unit.URI], address.URI)
+    assert one.is_success and sorted(o.URI for o in one.frame_graph.objects) == sorted(
+        [unit.URI, floor.URI, _slot_edge(one.frame_graph.objects)]
+    )
+    not_under = await kg.get_kgentity_frames(space, graph, acme.URI, [address.URI], unit.URI)
+    assert not_under.status_code == 404 and not_under.frame_graph is None
+
+    unit.name = "flat"
+    updated = await kg.update_entity_frames(space, graph, acme.URI, [unit], address.URI)
+    assert updated.is_success and updated.metadata["written_uris"] == [unit.URI]  # already under it
+    assert (await older.objects.get_object(space, graph, link)).status_code == 200
+    for status, call in [
+        (404, lambda: listed(foreign.URI)),  # not a frame of acme
+        (404, lambda: kg.update_entity_frames(space, graph, acme.URI, [address], unit.URI)),  # not its child
+        (404, lambda: kg.create_entity_frames(space, graph, acme.URI, [KGFrame(uri("frame"))], uri("frame"))),
+        (
+            400,
+            lambda: kg.create_entity_frames(
+                space, graph, acme.URI, [KGFrame(uri("frame")), _edge(Edge_hasKGFrame, foreign, unit)]
+            ),
+        ),
+    ]:
+        with pytest.raises(VitalGraphClientError) as refused:
+            await call()
+        assert refused.value.status_code == status, (status, refused.value)
+    assert sorted(await _frame_uris(older, space, graph, acme.URI)) == sorted([address.URI, unit.URI])
+
+    not_its_child = await kg.delete_entity_frames(space, graph, acme.URI, [address.URI], unit.URI)
+    assert not_its_child.is_error and not_its_child.status_code == 404
+    has_child = await kg.delete_entity_frames(space, graph, acme.URI, [address.URI])
+    assert has_child.is_error and has_child.status_code == 409 and unit.URI in has_child.error_message
+    deleted = await kg.delete_entity_frames(space, graph, acme.URI, [unit.URI], address.URI)
+    assert deleted.is_success and deleted.deleted_uris == [unit.URI]
+    assert link in deleted.metadata["deleted_related_uris"]
+    assert (await listed(address.URI)).objects == []
+
+    # the entity's delete takes the edges between its frames with it
+    await kg.create_entity_frames(space, graph, acme.URI, [unit], address.URI)
+    await kg.delete_kgentity(space, graph, acme.URI)
+    assert (await older.objects.get_object(space, graph, link)).status_code == 404
+
+
+async def test_frame_listing_search_and_sort(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    acme, _, foreign = await _acme_and_other_with_its_frame(older, space, graph)
+    frames = [KGFrame(uri("frame"), name=f"Frame {n}", frameSequence=5 - n) for n in range(5)]
+    await kg.create_entity_frames(space, graph, acme.URI, frames)
+    by_sequence = [f.URI for f in reversed(frames)]
+
+    async def listed(page_size: int = 100, offset: int = 0, **options: str) -> list[str]:
+        page = await kg.get_kgentity_frames(space, graph, acme.URI, None, None, page_size, offset, **options)
+        return [f.URI for f in page.objects]
+
+    sequence = "http://vital.ai/ontology/haley-ai-kg#hasFrameSequence"
+    assert await listed(sort_by=sequence) == by_sequence
+    assert await listed(sort_by="frameSequence", sort_order="desc") == by_sequence[::-1]
+    assert await listed(2, 2, sort_by=sequence) == by_sequence[2:4]  # pages follow the sort
+    assert await listed(search="FRAME 3") == [frames[3].URI]  # a literal containing it, any case
+    assert await listed(search="foreign") == []  # another entity's frame is never listed
+    page = await kg.get_kgentity_frames(space, graph, acme.URI, None, None, 1, 0, "frame")
+    assert page.metadata["total_count"] == 5 and len(page.objects) == 1
+    for bad in ({"sort_by": "http://example.org/not-sortable"}, {"sort_by": sequence, "sort_order": "up"}):
+        with pytest.raises(VitalGraphClientError) as refused:
+            await listed(**bad)
+        assert refused.value.status_code in (400, 422) and "sort" in str(refused.value), refused.value
+    assert foreign.URI not in await listed()
+
+
+async def test_frame_listing_with_slot_counts(older: VitalGraphClient, space: str) -> None:
+    graph, kg = "urn:kg", older.kgentities
+    acme, _, _ = await _acme_and_other_with_its_frame(older, space, graph)
+    frames = [KGFrame(uri("frame"), frameSequence=n) for n in range(3)]
+    objects: list[GraphObject] = list(frames)
+    for frame, slots in zip(frames, (2, 0, 3), strict=True):
+        for _ in range(slots):
+            slot = KGURISlot(uri("slot"))
+            objects += [slot, _edge(Edge_hasKGSlot, frame, slot)]
+    await kg.create_entity_frames(space, graph, acme.URI, objects)
+    sequence = "http://vital.ai/ontology/haley-ai-kg#hasFrameSequence"
+    page = await kg.get_kgentity_frames(
+        space, graph, acme.URI, page_size=2, sort_by=sequence, include_slot_counts=True
+    )
+    assert page.slot_counts == {frames[0].URI: 2, frames[1].URI: 0}  # the page's frames, 0 included
+    assert (await kg.get_kgentity_frames(space, graph, acme.URI)).slot_counts is None  # only when asked
+
+
+def _slot_edge(objects: list[GraphObject]) -> str:
+    return next(o.URI for o in objects if isinstance(o, Edge_hasKGSlot))
 
 
 async def test_frame_of_another_space_is_refused(older: VitalGraphClient, space: str) -> None:

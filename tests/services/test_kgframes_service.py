@@ -8,8 +8,16 @@ import asyncio
 import pytest
 
 from vitalgraph.config import load_settings
-from vitalgraph.errors import StorageUnavailableError
-from vitalgraph.model import Edge_hasEntityKGFrame, Edge_hasKGSlot, GraphObject, KGEntity, KGFrame, KGURISlot
+from vitalgraph.errors import InvalidInputError, NotFoundError, StorageUnavailableError
+from vitalgraph.model import (
+    Edge_hasEntityKGFrame,
+    Edge_hasKGFrame,
+    Edge_hasKGSlot,
+    GraphObject,
+    KGEntity,
+    KGFrame,
+    KGURISlot,
+)
 from vitalgraph.services.container import Services
 
 pytestmark = pytest.mark.anyio
@@ -71,3 +79,50 @@ async def test_frame_writes_and_entity_deletes_do_not_interleave(services) -> No
         left = await services.graph.get_objects(graph, [frame.URI])
         links = await services.kgentities.edges(graph, Edge_hasEntityKGFrame, destinations=[frame.URI])
         assert not left and not links, results  # the delete took the frame with it, or the create was refused
+
+
+async def test_child_frames_hang_under_their_parent_by_an_edge(services) -> None:
+    graph = await services.kgentities.graph_for("s", "g")
+    child = KGFrame("http://x/unit")
+    written = await services.kgframes.write_frames("s", "g", ENTITY, [child], parent_frame_uri=FRAME)
+    links = await services.kgentities.edges(graph, Edge_hasKGFrame, sources=[FRAME])
+    assert [(source, frame) for _, source, frame in links] == [(FRAME, child.URI)]
+    assert links[0][0] in written
+    listed, total = await services.kgframes.list_frames(
+        "s", "g", ENTITY, page_size=10, offset=0, parent_frame_uri=FRAME
+    )
+    assert [f.URI for f in listed] == [child.URI] and total == 1
+    with pytest.raises(NotFoundError, match="parent_frame_uri"):  # a parent the entity does not have
+        await services.kgframes.write_frames(
+            "s", "g", ENTITY, [KGFrame("http://x/c2")], parent_frame_uri=ENTITY
+        )
+    assert not await services.graph.get_objects(graph, ["http://x/c2"])  # nothing stored
+    await services.kgentities.delete("s", "g", [ENTITY])
+    assert not await services.kgentities.edges(graph, Edge_hasKGFrame, sources=[FRAME])
+
+
+async def test_frame_listing_is_searched_and_sorted_in_the_store(services) -> None:
+    frames = [KGFrame(f"http://x/f{n}", name=f"Part {n}", frameSequence=9 - n) for n in range(3)]
+    await services.kgframes.write_frames("s", "g", ENTITY, frames)
+
+    async def listed(**options) -> list[str]:
+        page, _ = await services.kgframes.list_frames("s", "g", ENTITY, page_size=10, offset=0, **options)
+        return [f.URI for f in page]
+
+    assert await listed(sort_by="frameSequence") == [FRAME, "http://x/f2", "http://x/f1", "http://x/f0"]
+    assert await listed(sort_by="frameSequence", descending=True) == [
+        "http://x/f0",
+        "http://x/f1",
+        "http://x/f2",
+        FRAME,
+    ]
+    assert await listed(search="part 1") == ["http://x/f1"]
+    with pytest.raises(InvalidInputError, match="sort_by"):
+        await listed(sort_by="http://x/unknown")
+
+
+async def test_slot_counts_name_every_frame_asked(services) -> None:
+    empty = KGFrame("http://x/empty")
+    await services.kgframes.write_frames("s", "g", ENTITY, [empty])
+    frames, _ = await services.kgframes.list_frames("s", "g", ENTITY, page_size=10, offset=0)
+    assert await services.kgframes.slot_counts("s", "g", frames) == {FRAME: 1, empty.URI: 0}

@@ -215,6 +215,7 @@ class KGFrameList(_GraphReply):
     total_count: int
     page_size: int
     offset: int
+    slot_counts: dict[str, int] | None = None  # frame URI -> its slots (0 included), when asked
 
 
 class FramesWritten(_Reply):

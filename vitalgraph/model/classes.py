@@ -204,6 +204,12 @@ class Edge_hasEntityKGFrame(Edge_hasKGEdge):
     class_uri = HALEY_KG + "Edge_hasEntityKGFrame"
 
 
+class Edge_hasKGFrame(Edge_hasKGEdge):
+    """KGFrame -> its child KGFrame (the older server's frames under a parent frame)."""
+
+    class_uri = HALEY_KG + "Edge_hasKGFrame"
+
+
 class Edge_hasKGSlot(Edge_hasKGEdge):
     """KGFrame -> KGSlot."""
 

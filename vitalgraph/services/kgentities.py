@@ -17,6 +17,7 @@ from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import GraphStore, iri
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
+    Edge_hasKGFrame,
     Edge_hasKGSlot,
     FileNode,
     GraphObject,
@@ -265,10 +266,11 @@ class KGEntityService(GraphObjectCollection):
         return {edge for edge, _, _ in outgoing}, children - shared
 
     async def _structure(self, graph: str, entity_uris: set[str]) -> set[str]:
-        """The entities' frames and slots, and the edges to them."""
+        """The entities' frames and slots, the edges to them and those between their frames."""
         frame_edges, frames = await self.owned(graph, entity_uris, Edge_hasEntityKGFrame)
         slot_edges, slots = await self.owned(graph, frames, Edge_hasKGSlot)
-        return frame_edges | frames | slot_edges | slots
+        child_edges = {edge for edge, _, _ in await self.edges(graph, Edge_hasKGFrame, sources=frames)}
+        return frame_edges | frames | slot_edges | slots | child_edges
 
     async def _require_file(self, graph: str, file_uri: str) -> None:
         found = await self.graph.get_objects(graph, [file_uri])

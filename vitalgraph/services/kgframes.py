@@ -4,6 +4,10 @@ An entity's frames are the KGFrames its Edge_hasEntityKGFrame edges lead to; a f
 frame, its Edge_hasKGSlot edges and the slots they lead to. Every write is checked in full against
 the graph, then made in one SPARQL update, under the same per-graph lock as the entity writes, so a
 request that fails changes nothing and two writers of one entity's frames never interleave.
+
+A frame may hang under a parent frame of the same entity (`parent_frame_uri`), as the older server
+modelled it: an Edge_hasKGFrame leads from the parent to the child, which the entity also links to.
+A frame whose parentFrameURI names the parent counts as its child too.
 """
 
 from __future__ import annotations
@@ -13,9 +17,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
-from vitalgraph.model import Edge_hasEntityKGFrame, Edge_hasKGSlot, GraphObject, KGFrame, KGSlot
+from vitalgraph.graph.base import iri
+from vitalgraph.model import (
+    Edge_hasEntityKGFrame,
+    Edge_hasKGFrame,
+    Edge_hasKGSlot,
+    GraphObject,
+    KGFrame,
+    KGSlot,
+)
 from vitalgraph.services.files import check_uri_count
-from vitalgraph.services.graph_objects import GraphObjectCollection
+from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.kgentities import KGEntityService, check_edge_ends
 
 FrameWriteMode = Literal["create", "update", "upsert"]
@@ -35,7 +47,7 @@ class KGFrameService(GraphObjectCollection):
             entities.graph,
             entities.spaces,
             KGFrame,
-            companions=(KGSlot, Edge_hasKGSlot, Edge_hasEntityKGFrame),
+            companions=(KGSlot, Edge_hasKGSlot, Edge_hasEntityKGFrame, Edge_hasKGFrame),
             locks=entities.locks,
         )
         self.entities = entities
@@ -46,20 +58,50 @@ class KGFrameService(GraphObjectCollection):
 
     # --- reads ------------------------------------------------------------------------------
     async def list_frames(
-        self, space_id: str, graph_id: str | None, entity_uri: str, *, page_size: int, offset: int
+        self,
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        *,
+        page_size: int,
+        offset: int,
+        parent_frame_uri: str | None = None,
+        search: str | None = None,
+        sort_by: str | None = None,
+        descending: bool = False,
     ) -> tuple[list[GraphObject], int]:
-        """A page of the entity's frames, by URI, and how many it has; 404 if the entity is missing."""
+        """A page of the entity's frames (those under `parent_frame_uri` if given, with a literal
+        containing `search`), and how many there are; 404 if the entity, or its parent frame, is
+        missing. By URI, or by the KGFrame property `sort_by` (an IRI or attribute name; frames
+        without it first, 400 for another property), then URI; `descending` reverses the order."""
+        order_by = _frame_property(sort_by) if sort_by else None
         graph = await self.graph_for(space_id, graph_id)
-        frames = await self._frames_of(graph, entity_uri)
-        return frames[offset : offset + page_size], len(frames)
+        frames = await self._frames_of(graph, entity_uri, parent_frame_uri)
+        among = f"FILTER(?s IN ({', '.join(iri(f.URI) for f in frames)}))"
+        return await self.graph.list_objects(
+            graph,
+            class_family(KGFrame),
+            limit=page_size,
+            offset=offset,
+            search=search,
+            patterns=[among],
+            order_by=order_by,
+            descending=descending,
+        )
 
     async def frame_graphs(
-        self, space_id: str, graph_id: str | None, entity_uri: str, frame_uris: Sequence[str]
+        self,
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        frame_uris: Sequence[str],
+        parent_frame_uri: str | None = None,
     ) -> dict[str, list[GraphObject]]:
-        """Each asked frame the entity has, with its Edge_hasKGSlot edges and slots; others are left out."""
+        """Each asked frame the entity has (under `parent_frame_uri` if given), with its Edge_hasKGSlot
+        edges and slots; others are left out."""
         check_uri_count(frame_uris)
         graph = await self.graph_for(space_id, graph_id)
-        owned = {f.URI: f for f in await self._frames_of(graph, entity_uri)}
+        owned = {f.URI: f for f in await self._frames_of(graph, entity_uri, parent_frame_uri)}
         frames = [owned[u] for u in dict.fromkeys(frame_uris) if u in owned]
         slot_edges = await self.entities.edges(graph, Edge_hasKGSlot, sources=[f.URI for f in frames])
         linked = await self.graph.get_objects(
@@ -71,6 +113,17 @@ class KGFrameService(GraphObjectCollection):
             graphs[frame] += [by_uri[u] for u in (edge, slot) if u in by_uri]
         return graphs
 
+    async def slot_counts(
+        self, space_id: str, graph_id: str | None, frames: Sequence[GraphObject]
+    ) -> dict[str, int]:
+        """Frame URI -> how many slots its Edge_hasKGSlot edges lead to (0 included)."""
+        graph = await self.graph_for(space_id, graph_id)
+        edges = await self.entities.edges(graph, Edge_hasKGSlot, sources=[f.URI for f in frames])
+        counts = dict.fromkeys((f.URI for f in frames), 0)
+        for frame, _ in {(source, slot) for _, source, slot in edges}:
+            counts[frame] += 1
+        return counts
+
     # --- writes -----------------------------------------------------------------------------
     async def write_frames(
         self,
@@ -79,6 +132,7 @@ class KGFrameService(GraphObjectCollection):
         entity_uri: str,
         objects: Sequence[GraphObject],
         mode: FrameWriteMode = "create",
+        parent_frame_uri: str | None = None,
     ) -> list[str]:
         """Create (`create`), replace (`update`) or create-or-replace (`upsert`) frames of the entity
         with their slots and edges; returns every URI written.
@@ -89,13 +143,18 @@ class KGFrameService(GraphObjectCollection):
         than the replaced frames' graphs (409); `update` of a frame the entity does not have (404);
         edges that lead elsewhere than from the entity to a frame sent, or from a frame sent to a
         slot sent, and slots no sent frame links to (400).
+
+        With `parent_frame_uri` (a frame of the entity, 404 otherwise) the frames sent hang under it: a
+        new one gets an Edge_hasKGFrame from it, and one replaced must already be its child (404).
         """
         self.check_request(objects)
-        _check_structure(entity_uri, objects)
+        _check_structure(entity_uri, objects, parent_frame_uri)
         graph = await self.graph_for(space_id, graph_id)
         async with self.writing(graph):
-            owned = {f.URI for f in await self._frames_of(graph, entity_uri)}
+            frames = await self._frames_of(graph, entity_uri)
+            owned = {f.URI for f in frames}
             sent = [o.URI for o in objects if isinstance(o, KGFrame)]
+            parent_links = await self._parent_links(graph, entity_uri, frames, parent_frame_uri, objects)
             existing = await self.graph.existing(graph, [o.URI for o in objects])
             if mode == "create" and existing:
                 raise ConflictError(f"object already exists: {sorted(existing)[0]}")
@@ -106,7 +165,8 @@ class KGFrameService(GraphObjectCollection):
             replaced = {u for u in sent if u in owned}
             slot_edges, slots = await self.entities.owned(graph, replaced, Edge_hasKGSlot)
             frame_edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, destinations=replaced)
-            structure = replaced | slot_edges | slots | {edge for edge, _, _ in frame_edges}
+            child_edges = await self.entities.edges(graph, Edge_hasKGFrame, destinations=replaced)
+            structure = replaced | slot_edges | slots | {edge for edge, _, _ in frame_edges + child_edges}
             if taken := sorted(existing - structure):
                 raise ConflictError(f"{taken[0]} already exists outside the frames of entity {entity_uri}")
             linked = {o.edgeDestination for o in objects if isinstance(o, Edge_hasEntityKGFrame)}
@@ -116,7 +176,7 @@ class KGFrameService(GraphObjectCollection):
                 for u in sent
                 if u not in linked
             ]
-            written = [*objects, *links]
+            written = [*objects, *links, *parent_links]
             await self.graph.replace_objects(graph, written, removing=sorted(slot_edges | slots))
         return [o.URI for o in written]
 
@@ -128,10 +188,12 @@ class KGFrameService(GraphObjectCollection):
         frame_uris: Sequence[str],
         *,
         recursive: bool,
+        parent_frame_uri: str | None = None,
     ) -> FrameDeletion:
         """Delete frames of the entity with the edges to and from them and the slots no other frame
-        links to, all or nothing. Frames whose parentFrameURI is a deleted one go too with
-        `recursive`; otherwise they fail the call (409). A frame the entity does not have: 404."""
+        links to, all or nothing. Child frames of a deleted one go too with `recursive`; otherwise
+        they fail the call (409). A frame the entity does not have, or (with `parent_frame_uri`) one
+        not under that parent: 404."""
         if not frame_uris:
             raise InvalidInputError("no frame URIs given")
         check_uri_count(frame_uris)
@@ -141,8 +203,10 @@ class KGFrameService(GraphObjectCollection):
             owned = {f.URI for f in frames}
             if missing := [u for u in frame_uris if u not in owned]:
                 raise NotFoundError(f"entity {entity_uri} has no frame {', '.join(missing)}")
+            if parent_frame_uri is not None:
+                await self._require_children(graph, entity_uri, frames, parent_frame_uri, frame_uris)
             doomed = set(frame_uris)
-            while children := {f.URI for f in frames if f.parentFrameURI in doomed} - doomed:
+            while children := await self._children(graph, frames, doomed) - doomed:
                 if not recursive:
                     raise ConflictError(
                         f"frames have child frames ({', '.join(sorted(children))}); pass recursive=true"
@@ -150,22 +214,95 @@ class KGFrameService(GraphObjectCollection):
                 doomed |= children
             slot_edges, slots = await self.entities.owned(graph, doomed, Edge_hasKGSlot)
             frame_edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, destinations=doomed)
+            frame_edges += await self.entities.edges(graph, Edge_hasKGFrame, sources=doomed)
+            frame_edges += await self.entities.edges(graph, Edge_hasKGFrame, destinations=doomed)
             related = sorted(slot_edges | slots | {edge for edge, _, _ in frame_edges})
             await self.graph.delete_objects(graph, [*sorted(doomed), *related])
         return FrameDeletion(sorted(doomed), related)
 
-    async def _frames_of(self, graph: str, entity_uri: str) -> list[GraphObject]:
-        """The entity's frames by URI; 404 if the entity is missing."""
+    async def _frames_of(
+        self, graph: str, entity_uri: str, parent_frame_uri: str | None = None
+    ) -> list[GraphObject]:
+        """The entity's frames (those under `parent_frame_uri` if given) by URI; 404 if the entity,
+        or its parent frame, is missing."""
         await self.entities.require_all(graph, [entity_uri])
         edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, sources=[entity_uri])
         destinations = sorted({frame for _, _, frame in edges})
-        return [o for o in await self.graph.get_objects(graph, destinations) if isinstance(o, KGFrame)]
+        frames = [o for o in await self.graph.get_objects(graph, destinations) if isinstance(o, KGFrame)]
+        if parent_frame_uri is None:
+            return frames
+        children = await self._require_children(graph, entity_uri, frames, parent_frame_uri, [])
+        return [f for f in frames if f.URI in children]
+
+    async def _children(self, graph: str, frames: Sequence[GraphObject], parents: set[str]) -> set[str]:
+        """The frames directly under `parents`: an Edge_hasKGFrame from one leads to them, or their
+        parentFrameURI names one."""
+        edges = await self.entities.edges(graph, Edge_hasKGFrame, sources=parents)
+        linked = {child for _, _, child in edges}
+        return {f.URI for f in frames if f.URI in linked or getattr(f, "parentFrameURI", None) in parents}
+
+    async def _require_children(
+        self,
+        graph: str,
+        entity_uri: str,
+        frames: Sequence[GraphObject],
+        parent_frame_uri: str,
+        frame_uris: Sequence[str],
+    ) -> set[str]:
+        """The children of the entity's frame `parent_frame_uri`; 404 if the entity has no such frame
+        or one of `frame_uris` is not its child."""
+        if parent_frame_uri not in {f.URI for f in frames}:
+            raise NotFoundError(f"entity {entity_uri} has no frame {parent_frame_uri} (parent_frame_uri)")
+        children = await self._children(graph, frames, {parent_frame_uri})
+        if strays := [u for u in frame_uris if u not in children]:
+            raise NotFoundError(f"frame {strays[0]} is not a child of frame {parent_frame_uri}")
+        return children
+
+    async def _parent_links(
+        self,
+        graph: str,
+        entity_uri: str,
+        frames: Sequence[GraphObject],
+        parent_frame_uri: str | None,
+        objects: Sequence[GraphObject],
+    ) -> list[GraphObject]:
+        """Edge_hasKGFrame edges from the parent frame to the frames sent that are not under it yet;
+        404 if the entity has no such parent frame, or a frame sent that it has is not under it."""
+        if parent_frame_uri is None:
+            return []
+        owned = {f.URI for f in frames}
+        sent = [o.URI for o in objects if isinstance(o, KGFrame)]
+        replaced = [u for u in sent if u in owned]
+        children = await self._require_children(graph, entity_uri, frames, parent_frame_uri, replaced)
+        children |= {
+            o.edgeDestination
+            for o in objects
+            if isinstance(o, Edge_hasKGFrame) and o.edgeSource == parent_frame_uri
+        }
+        return [
+            Edge_hasKGFrame(edgeSource=parent_frame_uri, edgeDestination=u) for u in sent if u not in children
+        ]
 
 
-def _check_structure(entity_uri: str, objects: Sequence[GraphObject]) -> None:
-    """Edges from the entity to frames sent, from frames sent to slots sent; every slot linked (400)."""
+def _frame_property(name: str) -> str:
+    """The IRI of a KGFrame property given as its IRI or attribute name (400 otherwise)."""
+    specs = KGFrame.property_specs
+    if name in specs:
+        return specs[name].uri
+    if name in {spec.uri for spec in specs.values()}:
+        return name
+    raise InvalidInputError(
+        f"sort_by {name!r} is not a KGFrame property: give its IRI or attribute name (e.g. frameSequence)"
+    )
+
+
+def _check_structure(entity_uri: str, objects: Sequence[GraphObject], parent_frame_uri: str | None) -> None:
+    """Edges from the entity to frames sent, from frames sent to slots sent, from the parent frame
+    or a frame sent to a frame sent; every slot linked (400)."""
     frames = {o.URI for o in objects if isinstance(o, KGFrame)}
     slots = {o.URI for o in objects if isinstance(o, KGSlot)}
+    if parent_frame_uri in frames:
+        raise InvalidInputError(f"parent_frame_uri {parent_frame_uri} is one of the frames sent")
     for edge in objects:
         if isinstance(edge, Edge_hasEntityKGFrame):
             ends, expected = (
@@ -174,6 +311,10 @@ def _check_structure(entity_uri: str, objects: Sequence[GraphObject]) -> None:
             )
         elif isinstance(edge, Edge_hasKGSlot):
             ends, expected = (edge.edgeSource in frames, edge.edgeDestination in slots), "a frame to a slot"
+        elif isinstance(edge, Edge_hasKGFrame):
+            parents = frames | {parent_frame_uri} if parent_frame_uri else frames
+            ends = (edge.edgeSource in parents, edge.edgeDestination in frames - {edge.edgeSource})
+            expected = "the parent frame or a frame to a frame"
         else:
             continue
         if not all(ends):

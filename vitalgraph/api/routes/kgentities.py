@@ -23,7 +23,6 @@ from vitalgraph.api.deps import (
 )
 from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.wire import objects_reply
-from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import GraphObject, KGFrame
 from vitalgraph.model.kgentities_model import BatchCountRequest, EntityCount, EntityQueryRequest
 from vitalgraph.services.access import Permission
@@ -135,14 +134,6 @@ async def delete_kgentities(
 
 
 # --- the older client's entity frames, query and counts ----------------------------------------------
-_NOT_PROVIDED = "not supported by VitalGraph: {} (docs/migration.md, kgentities)"
-
-
-def _refuse(**given: object) -> None:
-    if names := [name for name, value in given.items() if value is not None]:
-        raise InvalidInputError(_NOT_PROVIDED.format(", ".join(names)))
-
-
 @router.get(
     "/kgframes",
     summary="An entity's frames, or the graphs of some of them",
@@ -150,7 +141,11 @@ def _refuse(**given: object) -> None:
     "lead to, by URI (`frames`, `total_count`, JSON-LD or JSON quads). With `frame_uris` (repeated "
     "or comma-separated): `frame_graphs`, each asked frame's graph (the frame, its Edge_hasKGSlot "
     "edges and slots), or `{error, message}` for a frame the entity does not have. 404 if the entity "
-    "is missing. `parent_frame_uri` and `search` are refused (400).",
+    "is missing. `parent_frame_uri`: only the frames under that frame of the entity (an Edge_hasKGFrame "
+    "from it, or their parentFrameURI; 404 if the entity has no such frame). `search`: frames with a "
+    "literal containing it (case-insensitive). `sort_by`: a KGFrame property (IRI or attribute name, "
+    "400 otherwise) to sort the page by, frames without it first, then by URI; `sort_order` asc or desc. "
+    "`include_slot_counts=true`: `slot_counts`, each listed frame's number of slots (0 included).",
 )
 async def get_entity_frames(
     request: Request,
@@ -163,17 +158,30 @@ async def get_entity_frames(
     page_size: PageSize = 10,
     offset: Offset = 0,
     search: Search = None,
+    sort_by: OptionalUri = None,
+    sort_order: Literal["asc", "desc"] = "asc",
+    include_slot_counts: bool = False,
 ) -> dict:
-    _refuse(parent_frame_uri=parent_frame_uri, search=search)
     asked = split_uri_list(frame_uris)
     if not asked:
         frames, total = await services.kgframes.list_frames(
-            space_id, graph_id, entity_uri, page_size=page_size, offset=offset
+            space_id,
+            graph_id,
+            entity_uri,
+            page_size=page_size,
+            offset=offset,
+            parent_frame_uri=parent_frame_uri,
+            search=search,
+            sort_by=sort_by,
+            descending=sort_order == "desc",
         )
-        return objects_reply(
+        reply = objects_reply(
             request, frames, key="frames", total_count=total, page_size=page_size, offset=offset
         )
-    graphs = await services.kgframes.frame_graphs(space_id, graph_id, entity_uri, asked)
+        if include_slot_counts:
+            reply["slot_counts"] = await services.kgframes.slot_counts(space_id, graph_id, frames)
+        return reply
+    graphs = await services.kgframes.frame_graphs(space_id, graph_id, entity_uri, asked, parent_frame_uri)
     replies = {
         uri: objects_reply(request, graphs[uri])
         if uri in graphs
@@ -191,7 +199,8 @@ async def get_entity_frames(
     "`create` (409 if a URI exists), `update` (replaces frames the entity has, with their slot "
     "graphs; 404 for a frame it does not have) or `upsert`. One atomic write: a missing entity "
     "(404), a frame of another entity (409), edges leading elsewhere or an unlinked slot (400) "
-    "change nothing. `parent_frame_uri` is refused (400).",
+    "change nothing. `parent_frame_uri`: the frames sent hang under that frame of the entity (a new one "
+    "gets an Edge_hasKGFrame from it; one replaced must be its child; 404 otherwise).",
 )
 async def write_entity_frames(
     request: Request,
@@ -203,9 +212,10 @@ async def write_entity_frames(
     operation_mode: Annotated[Literal["create", "update", "upsert"], Query()] = "create",
     parent_frame_uri: OptionalUri = None,
 ) -> dict:
-    _refuse(parent_frame_uri=parent_frame_uri)
     objects = await read_graph_objects(request)
-    uris = await services.kgframes.write_frames(space_id, graph_id, entity_uri, objects, operation_mode)
+    uris = await services.kgframes.write_frames(
+        space_id, graph_id, entity_uri, objects, operation_mode, parent_frame_uri
+    )
     if operation_mode == "create":
         response.status_code = 201
         return {"entity_uri": entity_uri, "created_uris": uris, "created_count": len(uris)}
@@ -223,9 +233,10 @@ async def write_entity_frames(
     "/kgframes",
     summary="Delete frames of an entity",
     description="`frame_uris` (comma-separated or repeated): frames of the entity, deleted with the "
-    "edges to and from them and the slots no other frame links to, all or nothing. Frames whose "
-    "parentFrameURI is a deleted one go too with `recursive=true`, otherwise they fail the call "
-    "(409). A frame the entity does not have: 404. `parent_frame_uri` is refused (400).",
+    "edges to and from them and the slots no other frame links to, all or nothing. Their "
+    "child frames (Edge_hasKGFrame or parentFrameURI) go too with `recursive=true`, otherwise they fail "
+    "the call (409). A frame the entity does not have, or with `parent_frame_uri` one not under that "
+    "frame: 404.",
 )
 async def delete_entity_frames(
     services: ServicesDep,
@@ -236,9 +247,13 @@ async def delete_entity_frames(
     parent_frame_uri: OptionalUri = None,
     recursive: bool = False,
 ) -> dict:
-    _refuse(parent_frame_uri=parent_frame_uri)
     deletion = await services.kgframes.delete_frames(
-        space_id, graph_id, entity_uri, split_uri_list(frame_uris), recursive=recursive
+        space_id,
+        graph_id,
+        entity_uri,
+        split_uri_list(frame_uris),
+        recursive=recursive,
+        parent_frame_uri=parent_frame_uri,
     )
     return {
         "entity_uri": entity_uri,

@@ -292,25 +292,42 @@ class KGEntitiesEndpoint(BaseEndpoint):
         page_size: int = 10,
         offset: int = 0,
         search: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str = "asc",
+        include_slot_counts: bool = False,
     ) -> FrameResponse | FrameGraphResponse | MultiFrameGraphResponse:
         """Without `frame_uris`, a page of the entity's frames (FrameResponse). With one, that frame's
         graph (FrameGraphResponse: the frame, its Edge_hasKGSlot edges and slots; status 404 in the
         response if the entity has no such frame); with several, MultiFrameGraphResponse (frames the
-        entity does not have are left out). `parent_frame_uri` and `search` are refused."""
+        entity does not have are left out). `parent_frame_uri`: only the frames under that frame.
+        A page may be narrowed by `search` (a literal containing it) and sorted by the KGFrame
+        property `sort_by` (`sort_order` asc or desc); `include_slot_counts` gives each listed frame's
+        number of slots in `slot_counts` (0 included)."""
         validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri)
-        _refuse(parent_frame_uri=parent_frame_uri, search=search)
         kg = self.api.kgentities
         if not frame_uris:
-            page = await kg.list_entity_frames(space_id, graph_id, entity_uri, page_size, offset)
+            page = await kg.list_entity_frames(
+                space_id,
+                graph_id,
+                entity_uri,
+                page_size,
+                offset,
+                parent_frame_uri,
+                search,
+                sort_by,
+                sort_order,
+                include_slot_counts,
+            )
             return FrameResponse(
                 objects=page.frames,
                 space_id=space_id,
                 graph_id=graph_id,
                 message=f"Retrieved {len(page.frames)} frames",
                 metadata={"total_count": page.total_count},
+                slot_counts=page.slot_counts,
             )
         requested = [str(u) for u in split_uris(frame_uris)]
-        found = await kg.get_entity_frame_graphs(space_id, graph_id, entity_uri, requested)
+        found = await kg.get_entity_frame_graphs(space_id, graph_id, entity_uri, requested, parent_frame_uri)
         graphs = [FrameGraph(frame_uri=uri, objects=objects) for uri, objects in found.items()]
         if len(requested) > 1:
             return MultiFrameGraphResponse(
@@ -383,11 +400,10 @@ class KGEntitiesEndpoint(BaseEndpoint):
         validate_required_params(
             space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, frame_uris=requested
         )
-        _refuse(parent_frame_uri=parent_frame_uri)
         fields = {"space_id": space_id, "graph_id": graph_id, "requested_uris": requested}
         try:
             deleted = await self.api.kgentities.delete_entity_frames(
-                space_id, graph_id, entity_uri, requested, recursive
+                space_id, graph_id, entity_uri, requested, recursive, parent_frame_uri
             )
         except VitalGraphClientError as error:
             return failed(DeleteResponse, error, **fields)
@@ -410,10 +426,9 @@ class KGEntitiesEndpoint(BaseEndpoint):
         done: str,
     ) -> FrameResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, objects=objects)
-        _refuse(parent_frame_uri=parent_frame_uri)
         sent = as_graph_objects(objects)
         written = await self.api.kgentities.write_entity_frames(
-            space_id, graph_id, entity_uri, sent, operation_mode
+            space_id, graph_id, entity_uri, sent, operation_mode, parent_frame_uri
         )
         frames = [o for o in sent if isinstance(o, KGFrame)]
         return FrameResponse(

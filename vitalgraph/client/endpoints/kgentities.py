@@ -208,28 +208,57 @@ class KGEntityCalls:
     # --- frames -----------------------------------------------------------------------------------
     @staticmethod
     def list_entity_frames(
-        space_id: str, graph_id: str | None, entity_uri: str, page_size: int = 10, offset: int = 0
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        page_size: int = 10,
+        offset: int = 0,
+        parent_frame_uri: str | None = None,
+        search: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str = "asc",
+        include_slot_counts: bool = False,
     ) -> Call[KGFrameList]:
-        """A page of the KGFrames the entity's Edge_hasEntityKGFrame edges lead to (NotFoundError if
-        the entity is unknown)."""
+        """A page of the KGFrames the entity's Edge_hasEntityKGFrame edges lead to, only those under
+        `parent_frame_uri` if given (NotFoundError if the entity or that frame is unknown) and with a
+        literal containing `search`; by URI, or by the KGFrame property `sort_by` (`sort_order`
+        asc or desc). `include_slot_counts`: each listed frame's number of slots in `slot_counts`."""
         params = query(
-            space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, page_size=page_size, offset=offset
+            space_id=space_id,
+            graph_id=graph_id,
+            entity_uri=entity_uri,
+            page_size=page_size,
+            offset=offset,
+            parent_frame_uri=parent_frame_uri,
+            search=search,
+            sort_by=sort_by,
+            sort_order=sort_order if sort_by else None,
+            include_slot_counts="true" if include_slot_counts else None,
         )
 
         def parse(response: httpx.Response) -> KGFrameList:
             reply = response.json()
-            return KGFrameList(frames=graph_objects(reply["frames"]), **_paging(reply))
+            frames = graph_objects(reply["frames"])
+            return KGFrameList(frames=frames, slot_counts=reply.get("slot_counts"), **_paging(reply))
 
         return Call("GET", FRAMES_PATH, parse, params=params)
 
     @staticmethod
     def get_entity_frame_graphs(
-        space_id: str, graph_id: str | None, entity_uri: str, frame_uris: str | Sequence[str]
+        space_id: str,
+        graph_id: str | None,
+        entity_uri: str,
+        frame_uris: str | Sequence[str],
+        parent_frame_uri: str | None = None,
     ) -> Call[dict[str, list[GraphObject]]]:
-        """Each asked frame the entity has, with its Edge_hasKGSlot edges and slots; frames it does not
-        have are left out."""
+        """Each asked frame the entity has (under `parent_frame_uri` if given), with its Edge_hasKGSlot
+        edges and slots; other frames are left out."""
         params = query(
-            space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, frame_uris=split_uris(frame_uris)
+            space_id=space_id,
+            graph_id=graph_id,
+            entity_uri=entity_uri,
+            frame_uris=split_uris(frame_uris),
+            parent_frame_uri=parent_frame_uri,
         )
 
         def parse(response: httpx.Response) -> dict[str, list[GraphObject]]:
@@ -245,13 +274,19 @@ class KGEntityCalls:
         entity_uri: str,
         objects: GraphObject | Sequence[GraphObject],
         operation_mode: str = "create",
+        parent_frame_uri: str | None = None,
     ) -> Call[FramesWritten]:
         """Frames of the entity with their slots and edges, in one atomic write: `create`, `update`
-        (replaces frames it has, slot graphs included) or `upsert`. NotFoundError if the entity is
-        unknown, ConflictError for a frame of another entity, InvalidRequestError for edges leading
+        (replaces frames it has, slot graphs included) or `upsert`; under the entity's frame
+        `parent_frame_uri` if given. NotFoundError if the entity (or parent frame) is unknown,
+        ConflictError for a frame of another entity, InvalidRequestError for edges leading
         elsewhere; then nothing is stored."""
         params = query(
-            space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, operation_mode=operation_mode
+            space_id=space_id,
+            graph_id=graph_id,
+            entity_uri=entity_uri,
+            operation_mode=operation_mode,
+            parent_frame_uri=parent_frame_uri,
         )
 
         def parse(response: httpx.Response) -> FramesWritten:
@@ -268,15 +303,18 @@ class KGEntityCalls:
         entity_uri: str,
         frame_uris: str | Sequence[str],
         recursive: bool = False,
+        parent_frame_uri: str | None = None,
     ) -> Call[FramesDeleted]:
         """Delete frames of the entity with their edges and the slots no other frame links to, all or
-        nothing; child frames (parentFrameURI) go too with `recursive=True`, else ConflictError."""
+        nothing; child frames (Edge_hasKGFrame or parentFrameURI) go too with `recursive=True`, else
+        ConflictError. With `parent_frame_uri`, NotFoundError for a frame not under it."""
         params = query(
             space_id=space_id,
             graph_id=graph_id,
             entity_uri=entity_uri,
             frame_uris=split_uris(frame_uris),
             recursive="true" if recursive else None,
+            parent_frame_uri=parent_frame_uri,
         )
         return Call("DELETE", FRAMES_PATH, model_reply(FramesDeleted), params=params)
 

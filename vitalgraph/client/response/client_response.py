@@ -124,6 +124,7 @@ class FrameGraph(BaseModel):
 class FrameResponse(GraphObjectResponse):
     space_id: str | None = None
     graph_id: str | None = None
+    slot_counts: dict[str, int] | None = None  # frame URI -> slots, for the page, when asked
 
 
 class QueryResponse(GraphObjectResponse):
