@@ -77,18 +77,17 @@ class GeneratedSecrets:
     admin_password: str | None
 
 
-def password_hasher(time_cost: int = 3, memory_kib: int = 65536) -> PasswordHasher:
+def password_hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
     """argon2id with the configured cost (PASSWORD_HASH_TIME_COST, PASSWORD_HASH_MEMORY_KIB)."""
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=min(4, memory_kib // 8))
 
 
 def load_or_create_secrets(
-    data_dir: Path, admin_password: str | None, jwt_secret: str | None, hasher: PasswordHasher | None = None
+    data_dir: Path, admin_password: str | None, jwt_secret: str | None, hasher: PasswordHasher
 ) -> GeneratedSecrets:
     """Read (or at first start create) `auth.json` in the data dir, readable by the owner only."""
     path = data_dir / "auth.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
-    hasher = hasher or password_hasher()
     generated_password = None
     if admin_password:
         password_hash = stored.get("admin_password_hash")
@@ -129,7 +128,7 @@ class AuthService:
         refresh_ttl: int,
         accounts: AccountStore,
         login_throttle: LoginThrottle | None = None,
-        hasher: PasswordHasher | None = None,
+        hasher: PasswordHasher,
     ) -> None:
         self.admin_username = admin_username
         self._password_hash = admin_password_hash
@@ -140,7 +139,7 @@ class AuthService:
         self.login_throttle = login_throttle or LoginThrottle(
             accounts.graph, max_failures=0, window_seconds=1
         )
-        self._hasher = hasher or password_hasher()
+        self._hasher = hasher
         self._dummy_hash: str | None = None  # made at the first login, not at start (see _dummy)
         self._users_lock = asyncio.Lock()
 

@@ -250,7 +250,7 @@ class FileService:
         public_base_url: str | None = None,
         quotas: QuotaService | None = None,
         versions_kept: int = 0,
-        releaser: BlobReleaser | None = None,
+        releaser: BlobReleaser,
     ) -> None:
         self.public_base_url = (public_base_url or "").rstrip("/")
         self.graph = graph
@@ -259,7 +259,7 @@ class FileService:
         self.quotas = quotas or QuotaService(graph, spaces)
         self.max_upload_size = max_upload_size
         self.log_every_mib = log_every_mib
-        self.releaser = releaser or BlobReleaser(blobs, graph)
+        self.releaser = releaser
         self.versions = FileVersions(graph, versions_kept)
         # streamed uploads receiving bytes on this server, by (space uid, graph, node): cancelled at
         # once when their space or node is deleted (on other replicas, their commit refuses them)

@@ -34,13 +34,11 @@ class Maintenance:
         *,
         expire_resumable: Callable[[], Awaitable[int]] | None = None,
         expire_direct: Callable[[], Awaitable[int]] | None = None,
-        releaser: BlobReleaser | None = None,
+        releaser: BlobReleaser,
     ) -> None:
         self.graph = graph
         self.blobs = blobs
-        self.releaser = releaser or BlobReleaser(
-            blobs, graph
-        )  # checks again, under the claim, that it is unreferenced
+        self.releaser = releaser  # checks again, under the claim, that it is unreferenced
         self.expire_resumable = expire_resumable  # drops expired resumable (tus) uploads; returns how many
         self.expire_direct = expire_direct  # aborts expired direct-to-S3 uploads; returns how many
 
