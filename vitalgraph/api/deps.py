@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -132,7 +133,7 @@ def split_uri_list(uri_list: list[str] | None) -> list[str]:
     return [u for u in uris if u]
 
 
-# --- query parameters shared by the files, kgtypes and kgentities routes ---------------------------
+# --- query parameters shared by the routes over graph objects (objects, files, kgtypes, kgentities) ---
 GraphId = Annotated[str | None, Query(max_length=256)]
 
 
@@ -150,9 +151,62 @@ Offset = Annotated[int, Query(ge=0)]
 Search = Annotated[str | None, Query(max_length=1024)]
 
 
-def uris_to_delete(uri: str | None, uri_list: list[str] | None, what: str = "objects") -> list[str]:
-    """`uri` and `uri_list` together; InvalidInputError naming `what` when both are empty."""
-    uris = ([uri] if uri else []) + split_uri_list(uri_list)
-    if not uris:
-        raise InvalidInputError(f"name the {what} to delete with 'uri' or 'uri_list'")
-    return uris
+@dataclass(frozen=True)
+class Selection:
+    """The objects a GET or DELETE names: `uri`, and `uri_list` as sent (repeated or comma-separated)."""
+
+    uri: str | None
+    uri_list: list[str] | None
+
+    def listed(self) -> list[str]:
+        return split_uri_list(self.uri_list)
+
+    def uris(self) -> list[str]:
+        """`uri` and `uri_list` together."""
+        return ([self.uri] if self.uri else []) + self.listed()
+
+    def to_delete(self, what: str = "objects") -> list[str]:
+        """`uris()`; InvalidInputError naming `what` when there are none."""
+        uris = self.uris()
+        if not uris:
+            raise InvalidInputError(f"name the {what} to delete with 'uri' or 'uri_list'")
+        return uris
+
+
+async def selection(uri: OptionalUri = None, uri_list: UriList = None) -> Selection:
+    return Selection(uri, uri_list)
+
+
+Selected = Annotated[Selection, Depends(selection)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which page of a list: at most `size` items from `offset` on."""
+
+    size: int
+    offset: int
+
+
+async def page(page_size: PageSize = 100, offset: Offset = 0) -> Page:
+    return Page(page_size, offset)
+
+
+Paged = Annotated[Page, Depends(page)]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a GET over a collection asks for: the objects `selected` names, else a page of those whose
+    text values contain `search`."""
+
+    selected: Selection
+    page: Page
+    search: str | None
+
+
+async def listing(selected: Selected, page: Paged, search: Search = None) -> Listing:
+    return Listing(selected, page, search)
+
+
+Listed = Annotated[Listing, Depends(listing)]

@@ -18,23 +18,21 @@ from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
     FileUri,
     GraphId,
-    Offset,
     OptionalUri,
-    PageSize,
+    Paged,
     PrincipalDep,
     Search,
+    Selected,
     ServicesDep,
-    UriList,
     declared_length,
     request_body,
     require_streaming,
-    split_uri_list,
-    uris_to_delete,
 )
 from vitalgraph.api.digests import sha256_from_field
 from vitalgraph.api.download import RangeStreamResponse, build_download_response
 from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.multipart import open_multipart_file
+from vitalgraph.api.object_routes import uris_reply
 from vitalgraph.api.openapi import DOWNLOAD_RESPONSES, upload_body
 from vitalgraph.api.ranges import make_etag
 from vitalgraph.api.wire import objects_reply
@@ -81,8 +79,7 @@ async def create_files(
 ) -> dict:
     """Create file nodes from JSON-LD (one object, a list, or a graph); content comes later."""
     objects = await read_graph_objects(request)
-    uris = await services.files.create_files(space_id, graph_id, objects)
-    return {"created_uris": uris, "created_count": len(uris)}
+    return uris_reply("created", await services.files.create_files(space_id, graph_id, objects))
 
 
 @router.put("")
@@ -101,8 +98,7 @@ async def update_files(
     if len(updated) == 1:
         response.headers["ETag"] = node_etag(updated[0].version)
     return {
-        "updated_uris": [u.uri for u in updated],
-        "updated_count": len(updated),
+        **uris_reply("updated", [u.uri for u in updated]),
         "versions": {u.uri: u.version for u in updated},
     }
 
@@ -113,11 +109,9 @@ async def get_files(
     response: Response,
     services: ServicesDep,
     space_id: ReadableSpace,
+    selected: Selected,
+    page: Paged,
     graph_id: GraphId = None,
-    uri: OptionalUri = None,
-    uri_list: UriList = None,
-    page_size: PageSize = 100,
-    offset: Offset = 0,
     file_filter: Search = None,
     name: Annotated[
         str | None, Query(max_length=1024, description="the name or file name contains this text")
@@ -132,17 +126,22 @@ async def get_files(
 ) -> dict:
     """One node (`uri`), several (`uri_list`) or a page, filtered and sorted by the server;
     JSON-LD, or JSON quads when Accept asks (api/wire.py)."""
-    if uri:
-        node = await services.files.get_file(space_id, graph_id, uri)
+    if selected.uri:
+        node = await services.files.get_file(space_id, graph_id, selected.uri)
         response.headers["ETag"] = node_etag(node.nodeVersion)
         return objects_reply(request, [node], single=True)
-    if uri_list:
-        nodes = await services.files.get_files(space_id, graph_id, split_uri_list(uri_list))
-        return objects_reply(request, nodes)
+    if selected.uri_list:
+        return objects_reply(request, await services.files.get_files(space_id, graph_id, selected.listed()))
     nodes, total = await services.files.list_files(
-        space_id, graph_id, page_size=page_size, offset=offset, file_filter=file_filter, name=name, sort=sort
+        space_id,
+        graph_id,
+        page_size=page.size,
+        offset=page.offset,
+        file_filter=file_filter,
+        name=name,
+        sort=sort,
     )
-    return objects_reply(request, nodes, key="files", total_count=total, page_size=page_size, offset=offset)
+    return objects_reply(request, nodes, key="files", total_count=total, page=page)
 
 
 @router.delete("")
@@ -150,18 +149,17 @@ async def delete_files(
     request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
+    selected: Selected,
     graph_id: GraphId = None,
-    uri: OptionalUri = None,
-    uri_list: UriList = None,
 ) -> dict:
     """Delete file nodes and their content; all or none."""
     deleted = await services.files.delete_files(
         space_id,
         graph_id,
-        uris_to_delete(uri, uri_list, "file nodes"),
+        selected.to_delete("file nodes"),
         if_match=parse_if_match(request.headers.get("if-match")),
     )
-    return {"deleted_uris": deleted, "deleted_count": len(deleted)}
+    return uris_reply("deleted", deleted)
 
 
 class PresignedResponse(BaseModel):

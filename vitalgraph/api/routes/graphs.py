@@ -8,26 +8,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
-from vitalgraph.api.deps import (
-    GraphId,
-    Offset,
-    OptionalUri,
-    PageSize,
-    PrincipalDep,
-    Search,
-    ServicesDep,
-    UriList,
-    split_uri_list,
-    uris_to_delete,
-)
+from vitalgraph.api.deps import GraphId, Listed, Paged, PrincipalDep, Search, Selected, ServicesDep
 from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects, read_json
+from vitalgraph.api.object_routes import read_collection, uris_reply
 from vitalgraph.api.routes.sparql import read_query
-from vitalgraph.api.wire import objects_reply
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import GraphObject
 from vitalgraph.model.quad_model import Quad, is_quad_request, parse_quad_triples
@@ -151,27 +140,12 @@ async def get_objects(
     request: Request,
     services: ServicesDep,
     space_id: ReadableSpace,
+    listing: Listed,
     graph_id: GraphId = None,
-    uri: OptionalUri = None,
-    uri_list: UriList = None,
-    page_size: PageSize = 100,
-    offset: Offset = 0,
-    search: Search = None,
 ) -> dict:
     """Objects of any class: one (`uri`), several (`uri_list`) or a page; JSON-LD, or JSON quads
     when Accept asks (api/wire.py)."""
-    if uri:
-        return objects_reply(request, [await services.objects.get(space_id, graph_id, uri)], single=True)
-    if uri_list:
-        return objects_reply(
-            request, await services.objects.get_many(space_id, graph_id, split_uri_list(uri_list))
-        )
-    objects, total = await services.objects.list(
-        space_id, graph_id, page_size=page_size, offset=offset, search=search
-    )
-    return objects_reply(
-        request, objects, key="objects", total_count=total, page_size=page_size, offset=offset
-    )
+    return await read_collection(request, services.objects, space_id, graph_id, listing, key="objects")
 
 
 @router.post("/objects", status_code=201)
@@ -179,8 +153,8 @@ async def create_objects(
     request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     """Body: JSON-LD or JSON quads; 409 (nothing stored) if a URI exists. FileNodes go to /api/files."""
-    uris = await services.objects.create(space_id, graph_id, await read_graph_objects(request))
-    return {"created_uris": uris, "created_count": len(uris)}
+    objects = await read_graph_objects(request)
+    return uris_reply("created", await services.objects.create(space_id, graph_id, objects))
 
 
 @router.put("/objects")
@@ -188,34 +162,34 @@ async def update_objects(
     request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
 ) -> dict:
     """Replace objects that exist (JSON-LD or JSON quads); 404 (nothing changed) if a URI is missing."""
-    uris = await services.objects.update(space_id, graph_id, await read_graph_objects(request))
-    return {"updated_uris": uris, "updated_count": len(uris)}
+    objects = await read_graph_objects(request)
+    return uris_reply("updated", await services.objects.update(space_id, graph_id, objects))
 
 
 @router.delete("/objects")
 async def delete_objects(
-    services: ServicesDep,
-    space_id: WritableSpace,
-    graph_id: GraphId = None,
-    uri: OptionalUri = None,
-    uri_list: UriList = None,
+    services: ServicesDep, space_id: WritableSpace, selected: Selected, graph_id: GraphId = None
 ) -> dict:
     """Delete objects by `uri` or `uri_list`; all or none."""
-    deleted = await services.objects.delete(space_id, graph_id, uris_to_delete(uri, uri_list))
-    return {"deleted_uris": deleted, "deleted_count": len(deleted)}
+    return uris_reply("deleted", await services.objects.delete(space_id, graph_id, selected.to_delete()))
 
 
 # --- triples ------------------------------------------------------------------------------------
+async def triple_pattern(subject: Term = None, predicate: Term = None, object: Term = None) -> TriplePattern:
+    """subject / predicate / object: each a URI or an N-Triples term, or absent (any)."""
+    return TriplePattern(subject, predicate, object)
+
+
+Pattern = Annotated[TriplePattern, Depends(triple_pattern)]
+
+
 @router.get("/triples")
 async def list_triples(
     services: ServicesDep,
     space_id: ReadableSpace,
+    pattern: Pattern,
+    page: Paged,
     graph_id: GraphId = None,
-    page_size: PageSize = 100,
-    offset: Offset = 0,
-    subject: Term = None,
-    predicate: Term = None,
-    object: Term = None,
     object_filter: Search = None,
 ) -> dict:
     """A page of the graph's triples as JSON quads (`results`), filtered by subject / predicate /
@@ -223,9 +197,9 @@ async def list_triples(
     triples, total = await services.triples.list(
         space_id,
         graph_id,
-        TriplePattern(subject, predicate, object),
-        page_size=page_size,
-        offset=offset,
+        pattern,
+        page_size=page.size,
+        offset=page.offset,
         object_filter=object_filter,
     )
     quads = [Quad(s=str(t.subject), p=str(t.predicate), o=str(t.object)).model_dump() for t in triples]
@@ -233,9 +207,9 @@ async def list_triples(
         "success": True,
         "status": "found" if quads else "empty",
         "total_count": total,
-        "page_size": page_size,
-        "offset": offset,
-        "has_more": offset + len(quads) < total,
+        "page_size": page.size,
+        "offset": page.offset,
+        "has_more": page.offset + len(quads) < total,
         "results": quads,
     }
 
@@ -252,15 +226,10 @@ async def add_triples(
 
 @router.delete("/triples")
 async def delete_triples(
-    services: ServicesDep,
-    space_id: WritableSpace,
-    graph_id: GraphId = None,
-    subject: Term = None,
-    predicate: Term = None,
-    object: Term = None,
+    services: ServicesDep, space_id: WritableSpace, pattern: Pattern, graph_id: GraphId = None
 ) -> dict:
     """Delete every triple matching the pattern; at least one of subject, predicate, object."""
-    deleted = await services.triples.delete(space_id, graph_id, TriplePattern(subject, predicate, object))
+    deleted = await services.triples.delete(space_id, graph_id, pattern)
     return {"success": True, "message": f"deleted {deleted} triples", "deleted_count": deleted}
 
 

@@ -11,17 +11,20 @@ from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
     FileUri,
     GraphId,
+    Listed,
     Offset,
     OptionalUri,
+    Page,
     PageSize,
     PrincipalDep,
     Search,
+    Selected,
     ServicesDep,
     UriList,
     split_uri_list,
-    uris_to_delete,
 )
 from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
+from vitalgraph.api.object_routes import read_collection, uris_reply
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.model import GraphObject, KGFrame
 from vitalgraph.model.kgentities_model import BatchCountRequest, EntityCount, EntityQueryRequest
@@ -47,13 +50,12 @@ async def create_kgentities(
     otherwise) and replaces their own properties, leaving their frames, slots and edges."""
     objects = await read_graph_objects(request)
     if operation_mode == "create":
-        uris = await services.kgentities.create(space_id, graph_id, objects)
-        return {"created_uris": uris, "created_count": len(uris)}
+        return uris_reply("created", await services.kgentities.create(space_id, graph_id, objects))
     entities = services.kgentities
     update = entities.update_entities_only if operation_mode == "entity_only" else entities.update
     uris = await update(space_id, graph_id, objects)
     response.status_code = 200
-    return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
+    return {**uris_reply("updated", uris), "updated_uri": uris[0]}
 
 
 @router.put("")
@@ -68,8 +70,7 @@ async def update_kgentities(
     `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay."""
     entities = services.kgentities
     update = entities.update_entities_only if entity_only else entities.update
-    uris = await update(space_id, graph_id, await read_graph_objects(request))
-    return {"updated_uris": uris, "updated_count": len(uris)}
+    return uris_reply("updated", await update(space_id, graph_id, await read_graph_objects(request)))
 
 
 @router.get("")
@@ -77,14 +78,10 @@ async def get_kgentities(
     request: Request,
     services: ServicesDep,
     space_id: ReadableSpace,
+    listing: Listed,
     graph_id: GraphId = None,
-    uri: OptionalUri = None,
-    uri_list: UriList = None,
     include_attachments: bool = False,
     include_entity_graph: bool = False,
-    page_size: PageSize = 100,
-    offset: Offset = 0,
-    search: Search = None,
 ) -> dict:
     """One entity (`uri`), several (`uri_list`), or a page of them.
 
@@ -93,41 +90,29 @@ async def get_kgentities(
     JSON-LD, or JSON quads when Accept asks (api/wire.py). `include_entity_graph` is the older
     client's name for `include_attachments`.
     """
-    include_attachments = include_attachments or include_entity_graph
-    uris = ([uri] if uri else []) + split_uri_list(uri_list)
-    if uris and include_attachments:
+    uris = listing.selected.uris()
+    if uris and (include_attachments or include_entity_graph):
         return objects_reply(
             request, await services.kgentities.get_with_attachments(space_id, graph_id, uris)
         )
-    if uri:
-        return objects_reply(request, [await services.kgentities.get(space_id, graph_id, uri)], single=True)
-    if uris:
-        return objects_reply(request, await services.kgentities.get_many(space_id, graph_id, uris))
-    entities, total = await services.kgentities.list(
-        space_id, graph_id, page_size=page_size, offset=offset, search=search
-    )
-    return objects_reply(
-        request, entities, key="entities", total_count=total, page_size=page_size, offset=offset
-    )
+    return await read_collection(request, services.kgentities, space_id, graph_id, listing, key="entities")
 
 
 @router.delete("")
 async def delete_kgentities(
     services: ServicesDep,
     space_id: WritableSpace,
+    selected: Selected,
     graph_id: GraphId = None,
-    uri: OptionalUri = None,
-    uri_list: UriList = None,
     delete_attachments: bool = False,
 ) -> dict:
     """Removes the entities with their frames, slots and edges; `delete_attachments=true` also deletes
     the attached FileNodes and their bytes (otherwise the files stay)."""
     deletion = await services.kgentities.delete(
-        space_id, graph_id, uris_to_delete(uri, uri_list), delete_attachments=delete_attachments
+        space_id, graph_id, selected.to_delete(), delete_attachments=delete_attachments
     )
     return {
-        "deleted_uris": deletion.entity_uris,
-        "deleted_count": len(deletion.entity_uris),
+        **uris_reply("deleted", deletion.entity_uris),
         "deleted_related_uris": deletion.structure_uris,
         "deleted_file_uris": deletion.file_uris,
     }
@@ -175,9 +160,7 @@ async def get_entity_frames(
             sort_by=sort_by,
             descending=sort_order == "desc",
         )
-        reply = objects_reply(
-            request, frames, key="frames", total_count=total, page_size=page_size, offset=offset
-        )
+        reply = objects_reply(request, frames, key="frames", total_count=total, page=Page(page_size, offset))
         if include_slot_counts:
             reply["slot_counts"] = await services.kgframes.slot_counts(space_id, graph_id, frames)
         return reply
@@ -218,12 +201,11 @@ async def write_entity_frames(
     )
     if operation_mode == "create":
         response.status_code = 201
-        return {"entity_uri": entity_uri, "created_uris": uris, "created_count": len(uris)}
+        return {"entity_uri": entity_uri, **uris_reply("created", uris)}
     frames = [o.URI for o in objects if isinstance(o, KGFrame)]
     return {
         "entity_uri": entity_uri,
-        "updated_uris": uris,
-        "updated_count": len(uris),
+        **uris_reply("updated", uris),
         "updated_uri": entity_uri,
         "frames_updated": len(frames),
     }
@@ -257,8 +239,7 @@ async def delete_entity_frames(
     )
     return {
         "entity_uri": entity_uri,
-        "deleted_uris": deletion.frame_uris,
-        "deleted_count": len(deletion.frame_uris),
+        **uris_reply("deleted", deletion.frame_uris),
         "deleted_related_uris": deletion.related_uris,
     }
 
@@ -281,9 +262,8 @@ async def query_entities(
     entities, total = await services.kgentities.query(
         space_id, graph_id, body.criteria, page_size=body.page_size, offset=body.offset
     )
-    return objects_reply(
-        request, entities, key="entities", total_count=total, page_size=body.page_size, offset=body.offset
-    )
+    page = Page(body.page_size, body.offset)
+    return objects_reply(request, entities, key="entities", total_count=total, page=page)
 
 
 class _CountParameters(EntityCount):
