@@ -6,6 +6,7 @@ The JavaScript and CSS come from the `fastapi-offline` package (maintained, on P
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_URL = "/docs/assets"
+FAVICON_URL = f"{ASSETS_URL}/favicon.png"
 SWAGGER_UI_PARAMETERS = {
     "persistAuthorization": True,  # a reload keeps the login
     "validatorUrl": None,  # no badge fetched from validator.swagger.io
@@ -34,14 +36,14 @@ def install_explorer(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        url = _served_at(request)
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=url(app.openapi_url),
             title=f"{app.title} API explorer",
-            oauth2_redirect_url=f"{root}{redirect_url}",
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            oauth2_redirect_url=url(redirect_url),
+            swagger_js_url=url(f"{ASSETS_URL}/swagger-ui-bundle.js"),
+            swagger_css_url=url(f"{ASSETS_URL}/swagger-ui.css"),
+            swagger_favicon_url=url(FAVICON_URL),
             swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
         )
 
@@ -51,11 +53,17 @@ def install_explorer(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        url = _served_at(request)
         return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=url(app.openapi_url),
             title=f"{app.title} API reference",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            redoc_js_url=url(f"{ASSETS_URL}/redoc.standalone.js"),
+            redoc_favicon_url=url(FAVICON_URL),
             with_google_fonts=False,
         )
+
+
+def _served_at(request: Request) -> Callable[[str | None], str]:
+    """The URL of an app path as the browser sees it: under the root path a proxy may serve the app at."""
+    root = request.scope.get("root_path", "")
+    return lambda path: f"{root}{path}"

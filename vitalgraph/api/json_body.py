@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
@@ -97,6 +97,10 @@ async def read_graph_objects(request: Request) -> list[GraphObject]:
     if not isinstance(document, (dict, list)):  # from_jsonld would take a string for JSON text to parse
         raise InvalidInputError(f"JSON-LD must be an object or an array, got {type(document).__name__}")
     return GraphObject.from_jsonld(document)
+
+
+# A route's body as graph objects; declared after the space guard, so the caller is checked first.
+GraphObjects = Annotated[list[GraphObject], Depends(read_graph_objects)]
 
 
 class _BodyReadRequest(Request):

@@ -15,8 +15,4 @@ def create_blob_store(settings: Settings) -> BlobStore:
         return S3BlobStore.from_settings(settings)
     from vitalgraph.blobs.local import LocalBlobStore
 
-    return LocalBlobStore(
-        settings.DATA_DIR / "blobs",
-        chunk_size=settings.STREAMING_CHUNK_SIZE,
-        records_dir=settings.DATA_DIR / "tus",
-    )
+    return LocalBlobStore.from_settings(settings)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ class BlobStore(ABC):
     async def check(self) -> None:
         """A cheap readiness probe (for /ready): StorageUnavailableError naming the problem, else None."""
 
-    @abstractmethod
     async def write(
         self,
         key: str,
@@ -85,6 +85,12 @@ class BlobStore(ABC):
         UploadIncompleteError when `expected_size` is given and not met; in every failure,
         including cancellation, nothing is left under `key` or in staging.
         """
+        return await self._write(key, chunks, SizeGuard(max_size, expected_size))
+
+    @abstractmethod
+    async def _write(self, key: str, chunks: AsyncIterator[bytes], guard: SizeGuard) -> WrittenBlob:
+        """`write`, with its limits in `guard`: every piece is counted by it (`guard.watch` or
+        `guard.add`) and `guard.finish()` passes before the blob becomes visible."""
 
     @abstractmethod
     def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:

@@ -30,11 +30,12 @@ from vitalgraph.blobs.base import BlobStat, BlobStore, PinnedBlob, WrittenBlob, 
 from vitalgraph.blobs.chunking import SizeGuard, rechunk
 from vitalgraph.blobs.resumable import (
     AppendCounter,
-    ChunkCheck,
+    ResumableUploads,
     RunningDigests,
     check_offset,
     check_upload_id,
 )
+from vitalgraph.config import Settings
 from vitalgraph.errors import NotFoundError, StorageUnavailableError
 
 T = TypeVar("T")
@@ -48,7 +49,7 @@ CROWDED_WRITES = 4
 CROWDED_BLOCK = 128 * 1024
 
 
-class LocalBlobStore(BlobStore):
+class LocalBlobStore(ResumableUploads, BlobStore):
     def __init__(
         self,
         root: Path,
@@ -64,6 +65,14 @@ class LocalBlobStore(BlobStore):
         self._executor = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="blob-io")
         self._digests = RunningDigests()
         self._writes_in_flight = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalBlobStore:
+        return cls(
+            settings.DATA_DIR / "blobs",
+            chunk_size=settings.STREAMING_CHUNK_SIZE,
+            records_dir=settings.DATA_DIR / "tus",
+        )
 
     async def open(self) -> None:
         try:
@@ -88,16 +97,8 @@ class LocalBlobStore(BlobStore):
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    async def write(
-        self,
-        key: str,
-        chunks: AsyncIterator[bytes],
-        *,
-        max_size: int | None = None,
-        expected_size: int | None = None,
-    ) -> WrittenBlob:
+    async def _write(self, key: str, chunks: AsyncIterator[bytes], guard: SizeGuard) -> WrittenBlob:
         final_path = self._path(key)
-        guard = SizeGuard(max_size, expected_size)
         sink = _StagedFile(self.staging / f"{uuid.uuid4().hex}.part")
         await self._run(sink.open)
         try:
@@ -238,17 +239,11 @@ class LocalBlobStore(BlobStore):
         except FileNotFoundError:
             raise NotFoundError(f"no staged upload {upload_id}") from None
 
-    async def append_upload(
-        self,
-        upload_id: str,
-        offset: int,
-        chunks: AsyncIterator[bytes],
-        *,
-        limit: int | None = None,
-        check: ChunkCheck | None = None,
+    async def _append(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], counter: AppendCounter
     ) -> int:
         check_offset(offset, await self.upload_offset(upload_id))
-        counter = AppendCounter(self._digests.resume(upload_id, offset), check, limit)
+        check = counter.check
         sink = _Appender(self._staged(upload_id, "upload"), offset, counter)
         await self._run(sink.open)
         try:
@@ -264,7 +259,6 @@ class LocalBlobStore(BlobStore):
                     self._digests.commit(upload_id, counter.digest, offset + counter.written)
             raise
         await self._run(sink.close, True)
-        self._digests.commit(upload_id, counter.digest, offset + counter.written)
         return offset + counter.written
 
     async def finish_upload(self, upload_id: str) -> WrittenBlob:

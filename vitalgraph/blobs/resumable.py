@@ -18,9 +18,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from vitalgraph.blobs.base import WrittenBlob
 from vitalgraph.errors import (
@@ -144,13 +145,16 @@ def check_offset(offset: int, actual: int) -> None:
         raise ConflictError(f"Upload-Offset {offset} does not match the upload's current offset {actual}")
 
 
-@runtime_checkable
-class ResumableUploads(Protocol):
-    """The capability a BlobStore implements to stage uploads that grow over many requests."""
+class ResumableUploads(ABC):
+    """The capability a BlobStore has (as a base class) to stage uploads that grow over many requests."""
 
+    _digests: RunningDigests  # each staged upload's SHA-256 so far, kept by the store
+
+    @abstractmethod
     async def begin_upload(self, upload_id: str, key: str) -> None:
         """Stage an empty upload that will become blob `key` when finished."""
 
+    @abstractmethod
     async def upload_offset(self, upload_id: str) -> int:
         """How many bytes are staged; NotFoundError for an unknown id."""
 
@@ -168,26 +172,45 @@ class ResumableUploads(Protocol):
         Without `check`, the bytes written stay when the stream fails. With it, nothing stays unless the
         whole chunk matches (ChecksumMismatchError otherwise). More than `limit` bytes: PayloadTooLargeError.
         """
+        counter = AppendCounter(self._digests.resume(upload_id, offset), check, limit)
+        new_offset = await self._append(upload_id, offset, chunks, counter)
+        self._digests.commit(upload_id, counter.digest, offset + counter.written)
+        return new_offset
 
+    @abstractmethod
+    async def _append(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], counter: AppendCounter
+    ) -> int:
+        """`append_upload`, counted by `counter` (its limit, `counter.check` and the running digest):
+        check the offset, write, and when the stream fails keep what arrived, in the digest too,
+        unless there is a check."""
+
+    @abstractmethod
     async def finish_upload(self, upload_id: str) -> WrittenBlob:
         """Turn the staged bytes into the blob under the key given at `begin_upload`."""
 
+    @abstractmethod
     async def terminate_upload(self, upload_id: str) -> bool:
         """Drop a staged upload and its bytes; False if there was none."""
 
+    @abstractmethod
     async def staged_upload_ids(self) -> list[str]:
         """Every staged upload, for garbage collection of ones whose record is gone."""
 
     # The caller's record of each upload (tus: length, owner, metadata, expiry), kept beside the staged
     # bytes like tusd's `.info`, so whoever can reach the bytes (every server sharing a bucket) has it too.
+    @abstractmethod
     async def save_record(self, upload_id: str, record: dict[str, Any]) -> None:
         """Store (replace) the record, durably."""
 
+    @abstractmethod
     async def load_record(self, upload_id: str) -> dict[str, Any] | None:
         """The record, or None when there is none."""
 
+    @abstractmethod
     async def remove_record(self, upload_id: str) -> None:
         """Drop the record; nothing happens when there is none."""
 
+    @abstractmethod
     async def record_ids(self) -> list[str]:
         """The id of every record, for expiry."""

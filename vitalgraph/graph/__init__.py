@@ -15,8 +15,4 @@ def create_graph_store(settings: Settings) -> GraphStore:
         return SparqlGraphStore.from_settings(settings)
     from vitalgraph.graph.oxigraph_store import OxigraphGraphStore
 
-    return OxigraphGraphStore(
-        settings.DATA_DIR / "graph",
-        query_timeout_seconds=settings.SPARQL_QUERY_TIMEOUT,
-        query_nice=settings.SPARQL_QUERY_NICE,
-    )
+    return OxigraphGraphStore.from_settings(settings)

@@ -26,6 +26,7 @@ from pyoxigraph import (
     parse,
 )
 
+from vitalgraph.config import Settings
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph import query_worker
 from vitalgraph.graph.base import GraphStore, Row
@@ -57,6 +58,14 @@ class OxigraphGraphStore(GraphStore):
         if path is not None:
             self._processes = QueryProcesses(timeout_seconds=query_timeout_seconds, nice=query_nice)
             self._snapshots = Snapshots(path.parent / f"{path.name}-query-snapshots", self._backup)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OxigraphGraphStore:
+        return cls(
+            settings.DATA_DIR / "graph",
+            query_timeout_seconds=settings.SPARQL_QUERY_TIMEOUT,
+            query_nice=settings.SPARQL_QUERY_NICE,
+        )
 
     async def open(self) -> None:
         if self._store is None:

@@ -22,8 +22,8 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from vitalgraph.blobs.base import CHECKSUM_HEADER, BlobStore, WrittenBlob
@@ -38,13 +38,13 @@ from vitalgraph.errors import (
 from vitalgraph.model import check_uri_length
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
-    COMMIT_REFUSALS,
     DEFAULT_GRAPH_ID,
     FileService,
     UploadResult,
     check_content_type,
     check_filename,
 )
+from vitalgraph.services.upload_commit import OwnerCheck, commit_for_owner
 
 if TYPE_CHECKING:  # not at run time: a server on the local store never loads the S3 client
     from vitalgraph.blobs.s3.direct import S3DirectUploads
@@ -149,7 +149,7 @@ class DirectUploadService:
         self.releaser = files.releaser
         self._s3 = blobs.direct_uploads()
         # the owner's write grant on the space, checked again at commit (set by the container)
-        self.authorize: Callable[[str, str], Awaitable[None]] | None = None
+        self.authorize: OwnerCheck | None = None
 
     async def _direct(self) -> S3DirectUploads:
         """The store's direct uploads, or FeatureDisabledError (404) naming why there are none."""
@@ -261,29 +261,15 @@ class DirectUploadService:
                 f"direct upload {upload_id} refused: {refused}; the upload was aborted"
             ) from None
         written = await self._read_back(upload)
-        authorize = self.authorize
-
-        async def owner_may_still_write() -> None:
-            if authorize is not None:
-                await authorize(upload.owner, upload.space_id)
-
-        try:
-            result = await self.files.attach_content(
-                upload.space_id,
-                upload.graph_id,
-                upload.file_uri,
-                written,
-                content_type=upload.content_type,
-                filename=upload.filename,
-                space_uid=upload.space_uid,
-                authorize=owner_may_still_write,
-                uploader=upload.owner,
-            )
-        except COMMIT_REFUSALS:  # attach_content released the blob
-            await direct.delete_state(upload.id)
-            raise
-        await direct.delete_state(upload.id)
-        return result
+        forget = partial(direct.delete_state, upload.id)
+        return await commit_for_owner(
+            self.files,
+            upload,
+            written,
+            content_type=upload.content_type,
+            authorize=self.authorize,
+            forget=forget,
+        )
 
     async def _read_back(self, upload: DirectUpload) -> WrittenBlob:
         """Read the completed object once: whole-file and per-part SHA-256 and size, checked against the

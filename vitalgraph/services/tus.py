@@ -23,8 +23,9 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 from vitalgraph.blobs.base import BlobStore, WrittenBlob
 from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads, check_upload_id
@@ -40,13 +41,13 @@ from vitalgraph.graph.base import graph_uri
 from vitalgraph.model import check_uri_length
 from vitalgraph.services.blob_keys import new_content_key
 from vitalgraph.services.files import (
-    COMMIT_REFUSALS,
     DEFAULT_GRAPH_ID,
     FileService,
     UploadResult,
     check_content_type,
     check_filename,
 )
+from vitalgraph.services.upload_commit import OwnerCheck, commit_for_owner
 from vitalgraph.services.upload_locks import UploadLocks
 
 logger = logging.getLogger("vitalgraph.tus")
@@ -131,7 +132,7 @@ class TusService:
         self.max_bytes_per_user = max_bytes_per_user  # 0: no cap
         self.releaser = files.releaser
         # the owner's write grant on the space, checked again at commit (set by the container)
-        self.authorize: Callable[[str, str], Awaitable[None]] | None = None
+        self.authorize: OwnerCheck | None = None
         self.locks = locks
 
     @property
@@ -386,29 +387,10 @@ class TusService:
             await self._save(upload)
         else:
             written = WrittenBlob(**upload.finished)
-        authorize = self.authorize
-
-        async def owner_may_still_write() -> None:
-            if authorize is not None:
-                await authorize(upload.owner, upload.space_id)
-
-        try:
-            result = await self.files.attach_content(
-                upload.space_id,
-                upload.graph_id,
-                upload.file_uri,
-                written,
-                content_type=upload.filetype,
-                filename=upload.filename,
-                space_uid=upload.space_uid,
-                authorize=owner_may_still_write,
-                uploader=upload.owner,
-            )
-        except COMMIT_REFUSALS:  # refused at commit: attach_content released the blob
-            await self._forget(upload.id)
-            raise
-        await self._forget(upload.id)
-        return result
+        forget = partial(self._forget, upload.id)
+        return await commit_for_owner(
+            self.files, upload, written, content_type=upload.filetype, authorize=self.authorize, forget=forget
+        )
 
     async def _forget(self, upload_id: str) -> None:
         await self.store.remove_record(upload_id)

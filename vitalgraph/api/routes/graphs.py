@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import GraphId, Listed, Paged, PrincipalDep, Search, Selected, ServicesDep
-from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects, read_json
+from vitalgraph.api.json_body import BoundedBodyRoute, GraphObjects, read_json
 from vitalgraph.api.object_routes import read_collection, uris_reply
 from vitalgraph.api.routes.sparql import read_query
 from vitalgraph.errors import InvalidInputError
@@ -150,19 +150,17 @@ async def get_objects(
 
 @router.post("/objects", status_code=201)
 async def create_objects(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    services: ServicesDep, space_id: WritableSpace, objects: GraphObjects, graph_id: GraphId = None
 ) -> dict:
     """Body: JSON-LD or JSON quads; 409 (nothing stored) if a URI exists. FileNodes go to /api/files."""
-    objects = await read_graph_objects(request)
     return uris_reply("created", await services.objects.create(space_id, graph_id, objects))
 
 
 @router.put("/objects")
 async def update_objects(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    services: ServicesDep, space_id: WritableSpace, objects: GraphObjects, graph_id: GraphId = None
 ) -> dict:
     """Replace objects that exist (JSON-LD or JSON quads); 404 (nothing changed) if a URI is missing."""
-    objects = await read_graph_objects(request)
     return uris_reply("updated", await services.objects.update(space_id, graph_id, objects))
 
 

@@ -23,7 +23,7 @@ from vitalgraph.api.deps import (
     UriList,
     split_uri_list,
 )
-from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
+from vitalgraph.api.json_body import BoundedBodyRoute, GraphObjects, read_graph_objects
 from vitalgraph.api.object_routes import read_collection, uris_reply
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.model import GraphObject, KGFrame
@@ -37,10 +37,10 @@ EntityUri = FileUri  # the same limit: MAX_URI_LENGTH
 
 @router.post("", status_code=201)
 async def create_kgentities(
-    request: Request,
     response: Response,
     services: ServicesDep,
     space_id: WritableSpace,
+    objects: GraphObjects,
     graph_id: GraphId = None,
     operation_mode: Annotated[Literal["create", "update", "entity_only"], Query()] = "create",
 ) -> dict:
@@ -48,7 +48,6 @@ async def create_kgentities(
     edges; 409 if any URI exists. The older client updates through this route too:
     `operation_mode=update` does what PUT does; `entity_only` takes KGEntity objects only (400
     otherwise) and replaces their own properties, leaving their frames, slots and edges."""
-    objects = await read_graph_objects(request)
     if operation_mode == "create":
         return uris_reply("created", await services.kgentities.create(space_id, graph_id, objects))
     entities = services.kgentities
@@ -60,9 +59,9 @@ async def create_kgentities(
 
 @router.put("")
 async def update_kgentities(
-    request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
+    objects: GraphObjects,
     graph_id: GraphId = None,
     entity_only: bool = False,
 ) -> dict:
@@ -70,7 +69,7 @@ async def update_kgentities(
     `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay."""
     entities = services.kgentities
     update = entities.update_entities_only if entity_only else entities.update
-    return uris_reply("updated", await update(space_id, graph_id, await read_graph_objects(request)))
+    return uris_reply("updated", await update(space_id, graph_id, objects))
 
 
 @router.get("")

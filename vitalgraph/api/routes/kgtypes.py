@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import GraphId, Listed, Selected, ServicesDep
-from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
+from vitalgraph.api.json_body import BoundedBodyRoute, GraphObjects
 from vitalgraph.api.object_routes import read_collection, uris_reply
 
 router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"], route_class=BoundedBodyRoute)
@@ -14,19 +14,17 @@ router = APIRouter(prefix="/api/graphs/kgtypes", tags=["kgtypes"], route_class=B
 
 @router.post("", status_code=201)
 async def create_kgtypes(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    services: ServicesDep, space_id: WritableSpace, objects: GraphObjects, graph_id: GraphId = None
 ) -> dict:
     """Body: JSON-LD KGType objects (one, a list or `@graph`); 409 if one exists."""
-    objects = await read_graph_objects(request)
     return uris_reply("created", await services.kgtypes.create(space_id, graph_id, objects))
 
 
 @router.put("")
 async def update_kgtypes(
-    request: Request, services: ServicesDep, space_id: WritableSpace, graph_id: GraphId = None
+    services: ServicesDep, space_id: WritableSpace, objects: GraphObjects, graph_id: GraphId = None
 ) -> dict:
     """Replaces each type's properties; 404 if one is missing."""
-    objects = await read_graph_objects(request)
     return uris_reply("updated", await services.kgtypes.update(space_id, graph_id, objects))
 
 

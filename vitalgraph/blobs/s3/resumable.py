@@ -33,7 +33,7 @@ from vitalgraph.blobs.base import WrittenBlob
 from vitalgraph.blobs.chunking import rechunk
 from vitalgraph.blobs.resumable import (
     AppendCounter,
-    ChunkCheck,
+    ResumableUploads,
     RunningDigests,
     check_offset,
     check_upload_id,
@@ -64,7 +64,7 @@ class UploadState:
         return len(self.parts) + 1
 
 
-class BucketResumableUploads:
+class BucketResumableUploads(ResumableUploads):
     """The ResumableUploads capability of the S3 store (a base class of S3BlobStore)."""
 
     def __init__(self, session: S3Session, *, part_size: int, chunk_size: int) -> None:
@@ -137,20 +137,14 @@ class BucketResumableUploads:
             return state.sent
         return state.sent + int(head["ContentLength"])
 
-    async def append_upload(
-        self,
-        upload_id: str,
-        offset: int,
-        chunks: AsyncIterator[bytes],
-        *,
-        limit: int | None = None,
-        check: ChunkCheck | None = None,
+    async def _append(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], counter: AppendCounter
     ) -> int:
         state = await self._load(upload_id)
         first_tail = state.next_part
         pending = _Pending(await self._tail(upload_id, state), self.part_size)
         check_offset(offset, state.sent + pending.size)
-        counter = AppendCounter(self._digests.resume(upload_id, offset), check, limit)
+        check = counter.check
         writer = self._writer(state)
         run = self.session.run_on_worker
         try:
@@ -171,7 +165,6 @@ class BucketResumableUploads:
             raise
         finally:
             pending.close()
-        self._digests.commit(upload_id, counter.digest, offset + counter.written)
         return state.sent + pending.size
 
     async def _keep_what_arrived(

@@ -162,21 +162,14 @@ class S3BlobStore(BucketResumableUploads, BlobStore):
 
     # ---------------------------------------------------------------- write
 
-    async def write(
-        self,
-        key: str,
-        chunks: AsyncIterator[bytes],
-        *,
-        max_size: int | None = None,
-        expected_size: int | None = None,
-    ) -> WrittenBlob:
+    async def _write(self, key: str, chunks: AsyncIterator[bytes], guard: SizeGuard) -> WrittenBlob:
         object_key = self.session.object_key(key)
+        expected_size = guard.expected_size
         if expected_size is not None and expected_size > S3_MAX_OBJECT_SIZE:
             raise PayloadTooLargeError(
                 f"upload of {expected_size} bytes exceeds S3's object size limit of 5 TiB"
             )
         part_size = self._part_size_for(expected_size)
-        guard = SizeGuard(max_size, expected_size)
         digest = StreamDigest(self.session)
         upload = MultipartWriter(self.session, object_key, part_size, concurrency=self.max_concurrency)
         held: tuple[io.BytesIO, asyncio.Future[str]] | None = None  # one part of look-ahead: see below
