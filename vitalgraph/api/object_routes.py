@@ -32,7 +32,9 @@ async def read_collection(
     objects, total = await collection.list(
         space_id, graph_id, page_size=page.size, offset=page.offset, search=listing.search
     )
-    return objects_reply(request, objects, key=key, total_count=total, page=page)
+    return objects_reply(
+        request, objects, key=key, total_count=total, page_size=page.size, offset=page.offset
+    )
 
 
 def uris_reply(done: str, uris: Sequence[str]) -> dict[str, Any]:

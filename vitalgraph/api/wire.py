@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import Request
 
-from vitalgraph.api.deps import Page
 from vitalgraph.model import GraphObject
 from vitalgraph.model.quad_model import QUADS_MEDIA_TYPE, quad_reply
 
@@ -38,7 +37,8 @@ def objects_reply(
     *,
     key: str | None = None,
     total_count: int | None = None,
-    page: Page | None = None,
+    page_size: int | None = None,
+    offset: int | None = None,
     single: bool = False,
 ) -> dict[str, Any]:
     """`objects` in the format the caller asked for.
@@ -46,7 +46,6 @@ def objects_reply(
     JSON-LD: one object when `single`, a `{key: @graph, total_count, page_size, offset}` page when
     `key` is given, else an `@graph`. Quads: a QuadResponse when paged, else a QuadResultsResponse.
     """
-    page_size, offset = (page.size, page.offset) if page else (None, None)
     if wants_quads(request):
         return quad_reply(objects, total_count=total_count, page_size=page_size, offset=offset)
     if single:

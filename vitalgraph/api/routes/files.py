@@ -141,7 +141,9 @@ async def get_files(
         name=name,
         sort=sort,
     )
-    return objects_reply(request, nodes, key="files", total_count=total, page=page)
+    return objects_reply(
+        request, nodes, key="files", total_count=total, page_size=page.size, offset=page.offset
+    )
 
 
 @router.delete("")

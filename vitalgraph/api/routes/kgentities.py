@@ -11,10 +11,8 @@ from vitalgraph.api.access import ReadableSpace, WritableSpace
 from vitalgraph.api.deps import (
     FileUri,
     GraphId,
-    Listed,
     Offset,
     OptionalUri,
-    Page,
     PageSize,
     PrincipalDep,
     Search,
@@ -23,8 +21,8 @@ from vitalgraph.api.deps import (
     UriList,
     split_uri_list,
 )
-from vitalgraph.api.json_body import BoundedBodyRoute, GraphObjects, read_graph_objects
-from vitalgraph.api.object_routes import read_collection, uris_reply
+from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
+from vitalgraph.api.object_routes import uris_reply
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.model import GraphObject, KGFrame
 from vitalgraph.model.kgentities_model import BatchCountRequest, EntityCount, EntityQueryRequest
@@ -37,10 +35,10 @@ EntityUri = FileUri  # the same limit: MAX_URI_LENGTH
 
 @router.post("", status_code=201)
 async def create_kgentities(
+    request: Request,
     response: Response,
     services: ServicesDep,
     space_id: WritableSpace,
-    objects: GraphObjects,
     graph_id: GraphId = None,
     operation_mode: Annotated[Literal["create", "update", "entity_only"], Query()] = "create",
 ) -> dict:
@@ -48,20 +46,22 @@ async def create_kgentities(
     edges; 409 if any URI exists. The older client updates through this route too:
     `operation_mode=update` does what PUT does; `entity_only` takes KGEntity objects only (400
     otherwise) and replaces their own properties, leaving their frames, slots and edges."""
+    objects = await read_graph_objects(request)
     if operation_mode == "create":
-        return uris_reply("created", await services.kgentities.create(space_id, graph_id, objects))
+        uris = await services.kgentities.create(space_id, graph_id, objects)
+        return {"created_uris": uris, "created_count": len(uris)}
     entities = services.kgentities
     update = entities.update_entities_only if operation_mode == "entity_only" else entities.update
     uris = await update(space_id, graph_id, objects)
     response.status_code = 200
-    return {**uris_reply("updated", uris), "updated_uri": uris[0]}
+    return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
 
 
 @router.put("")
 async def update_kgentities(
+    request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
-    objects: GraphObjects,
     graph_id: GraphId = None,
     entity_only: bool = False,
 ) -> dict:
@@ -69,7 +69,8 @@ async def update_kgentities(
     `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay."""
     entities = services.kgentities
     update = entities.update_entities_only if entity_only else entities.update
-    return uris_reply("updated", await update(space_id, graph_id, objects))
+    uris = await update(space_id, graph_id, await read_graph_objects(request))
+    return {"updated_uris": uris, "updated_count": len(uris)}
 
 
 @router.get("")
@@ -77,10 +78,14 @@ async def get_kgentities(
     request: Request,
     services: ServicesDep,
     space_id: ReadableSpace,
-    listing: Listed,
     graph_id: GraphId = None,
+    uri: OptionalUri = None,
+    uri_list: UriList = None,
     include_attachments: bool = False,
     include_entity_graph: bool = False,
+    page_size: PageSize = 100,
+    offset: Offset = 0,
+    search: Search = None,
 ) -> dict:
     """One entity (`uri`), several (`uri_list`), or a page of them.
 
@@ -89,12 +94,22 @@ async def get_kgentities(
     JSON-LD, or JSON quads when Accept asks (api/wire.py). `include_entity_graph` is the older
     client's name for `include_attachments`.
     """
-    uris = listing.selected.uris()
-    if uris and (include_attachments or include_entity_graph):
+    include_attachments = include_attachments or include_entity_graph
+    uris = ([uri] if uri else []) + split_uri_list(uri_list)
+    if uris and include_attachments:
         return objects_reply(
             request, await services.kgentities.get_with_attachments(space_id, graph_id, uris)
         )
-    return await read_collection(request, services.kgentities, space_id, graph_id, listing, key="entities")
+    if uri:
+        return objects_reply(request, [await services.kgentities.get(space_id, graph_id, uri)], single=True)
+    if uris:
+        return objects_reply(request, await services.kgentities.get_many(space_id, graph_id, uris))
+    entities, total = await services.kgentities.list(
+        space_id, graph_id, page_size=page_size, offset=offset, search=search
+    )
+    return objects_reply(
+        request, entities, key="entities", total_count=total, page_size=page_size, offset=offset
+    )
 
 
 @router.delete("")
@@ -159,7 +174,9 @@ async def get_entity_frames(
             sort_by=sort_by,
             descending=sort_order == "desc",
         )
-        reply = objects_reply(request, frames, key="frames", total_count=total, page=Page(page_size, offset))
+        reply = objects_reply(
+            request, frames, key="frames", total_count=total, page_size=page_size, offset=offset
+        )
         if include_slot_counts:
             reply["slot_counts"] = await services.kgframes.slot_counts(space_id, graph_id, frames)
         return reply
@@ -261,8 +278,9 @@ async def query_entities(
     entities, total = await services.kgentities.query(
         space_id, graph_id, body.criteria, page_size=body.page_size, offset=body.offset
     )
-    page = Page(body.page_size, body.offset)
-    return objects_reply(request, entities, key="entities", total_count=total, page=page)
+    return objects_reply(
+        request, entities, key="entities", total_count=total, page_size=body.page_size, offset=body.offset
+    )
 
 
 class _CountParameters(EntityCount):
