@@ -7,11 +7,12 @@ search, the entity type, the frame type and the property filters; the others the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vitalgraph.errors import InvalidInputError
+from vitalgraph.model.vocab import HALEY_KG, VITAL, VITAL_AIMP
 
 FilterOperator = Literal["equals", "not_equals", "contains", "exists", "not_exists", "gt", "lt", "gte", "lte"]
 # The older `entity_property_filters` operator names, in terms of FilterOperator ("in" and the
@@ -20,7 +21,7 @@ PropertyOperator = Literal[
     "eq", "ne", "gt", "lt", "gte", "lte", "contains", "exists", "not_exists",
     "in", "not_in", "has", "not_has", "has_any", "has_all", "not_has_any",
 ]  # fmt: skip
-FilterValue = str | int | float | bool | None
+FilterValue = str | int | float | bool | datetime | None
 
 
 class QueryFilter(BaseModel):
@@ -76,40 +77,59 @@ class EntityQueryRequest(BaseModel):
     offset: int = Field(0, ge=0)
 
 
-class EntityCount(BaseModel):
-    """The older count filters (`GET /api/graphs/kgentities/count`, one entry of `POST .../counts`).
-
-    `sort_by` counts the entities that have that property, as the older server did; the status,
-    provenance and date filters are refused (400 naming them)."""
+class EntityFilters(BaseModel):
+    """The older list and count filters on entities, each on the property the older server used:
+    `status` / `exclude_status` on hasObjectStatusType, `created_*` on hasObjectCreationTime and
+    `modified_*` on hasObjectModificationDateTime (set by the server on every write; `*_after` and
+    `*_before` are strict, a time without a zone is UTC), `action_type` a value of
+    hasKGActionTypeList, `provenance_type` hasKGProvenanceType, `entity_type_uri` kGEntityType."""
 
     model_config = ConfigDict(extra="forbid")
 
     entity_type_uri: str | None = Field(None, max_length=2048)
-    search: str | None = Field(None, max_length=1024)
-    sort_by: str | None = Field(None, max_length=2048)
-    status: str | None = None
-    exclude_status: str | None = None
-    created_after: str | None = None
-    created_before: str | None = None
-    modified_after: str | None = None
-    modified_before: str | None = None
-    provenance_type: str | None = None
+    status: str | None = Field(None, max_length=2048)
+    exclude_status: str | None = Field(None, max_length=2048)
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+    action_type: str | None = Field(None, max_length=2048)
+    provenance_type: str | None = Field(None, max_length=2048)
 
-    def criteria(self) -> EntityQueryCriteria:
-        refused = [name for name in _REFUSED_COUNT_FILTERS if getattr(self, name) is not None]
-        if refused:
-            raise InvalidInputError(
-                f"count filters not supported by VitalGraph: {', '.join(refused)} (docs/migration.md, kgentities)"
-            )
-        exists = [QueryFilter(property_name=self.sort_by, operator="exists")] if self.sort_by else None
+    def criteria(self, search: str | None = None, *, having: str | None = None) -> EntityQueryCriteria:
+        """The filters as query criteria; `having`: the entities must have that property."""
+        filters = [QueryFilter(property_name=having, operator="exists")] if having else []
+        for name, (prop, operator) in _FILTER_PROPERTIES.items():
+            value = getattr(self, name)
+            if value is not None:
+                filters.append(QueryFilter(property_name=prop, operator=operator, value=value))
         return EntityQueryCriteria(
-            search_string=self.search, entity_type=self.entity_type_uri, filters=exists
+            search_string=search, entity_type=self.entity_type_uri, filters=filters or None
         )
 
 
-_REFUSED_COUNT_FILTERS = [
-    name for name in EntityCount.model_fields if name not in ("entity_type_uri", "search", "sort_by")
-]
+_FILTER_PROPERTIES: dict[str, tuple[str, FilterOperator]] = {
+    "status": (VITAL_AIMP + "hasObjectStatusType", "equals"),
+    "exclude_status": (VITAL_AIMP + "hasObjectStatusType", "not_equals"),
+    "created_after": (VITAL_AIMP + "hasObjectCreationTime", "gt"),
+    "created_before": (VITAL_AIMP + "hasObjectCreationTime", "lt"),
+    "modified_after": (VITAL + "hasObjectModificationDateTime", "gt"),
+    "modified_before": (VITAL + "hasObjectModificationDateTime", "lt"),
+    "action_type": (HALEY_KG + "hasKGActionTypeList", "equals"),
+    "provenance_type": (HALEY_KG + "hasKGProvenanceType", "equals"),
+}
+
+
+class EntityCount(EntityFilters):
+    """The older count filters (`GET /api/graphs/kgentities/count`, one entry of `POST .../counts`):
+    the list filters, `search`, and `sort_by`, which counts the entities that have that property,
+    as the older server did."""
+
+    search: str | None = Field(None, max_length=1024)
+    sort_by: str | None = Field(None, max_length=2048)
+
+    def count_criteria(self) -> EntityQueryCriteria:
+        return self.criteria(self.search, having=self.sort_by)
 
 
 class LabelledCount(EntityCount):

@@ -9,6 +9,7 @@ from __future__ import annotations
 VITAL_CORE = "http://vital.ai/ontology/vital-core#"
 VITAL = "http://vital.ai/ontology/vital#"
 HALEY_KG = "http://vital.ai/ontology/haley-ai-kg#"
+VITAL_AIMP = "http://vital.ai/ontology/vital-aimp#"
 VG = "http://vitalgraph.ai/ontology/vitalgraph#"
 
 XSD = "http://www.w3.org/2001/XMLSchema#"

@@ -8,15 +8,16 @@ type matches whether it was stored as an IRI or a string; numbers compare as num
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
-from pyoxigraph import Literal
+from pyoxigraph import Literal, NamedNode
 
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph.base import iri, literal
 from vitalgraph.model import Edge_hasEntityKGFrame, KGEntity, KGFrame, VITAL_Edge
 from vitalgraph.model.kgentities_model import EntityQueryCriteria, FilterValue
 from vitalgraph.model.properties import PropertySpec
-from vitalgraph.model.vocab import RDF_TYPE
+from vitalgraph.model.vocab import RDF_TYPE, XSD_DATETIME
 
 Value = FilterValue | list[str]
 _COMPARISONS = {"gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
@@ -94,6 +95,9 @@ def _condition(v: str, operator: str, value: Value, prop: str) -> str:
     if operator == "one_of":
         return _one_of(v, value)
     if operator in _COMPARISONS:
+        if isinstance(value, datetime):  # a typed date-time, compared as one (a naive one is UTC)
+            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return f"{v} {_COMPARISONS[operator]} {Literal(moment.isoformat(), datatype=NamedNode(XSD_DATETIME))}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return f"{v} {_COMPARISONS[operator]} {Literal(value)}"  # a typed number
         return f"STR({v}) {_COMPARISONS[operator]} {literal(str(value))}"  # text, e.g. ISO 8601 date-times

@@ -64,26 +64,46 @@ class GraphObjectCollection:
             yield
 
     # --- writes -------------------------------------------------------------------------------
-    async def create(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
-        """Insert the objects; 409 (and nothing stored) if any URI is already in the graph. Returns all URIs written."""
+    async def create(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        requires: Sequence[str] = (),
+    ) -> list[str]:
+        """Insert the objects; 409 (and nothing stored) if any URI is already in the graph, 404 if one
+        of `requires` (objects of this kind the new ones link to) is missing. Returns all URIs written."""
         graph = await self.graph_for(space_id, graph_id)
         self.check_request(objects)
         async with self.writing(graph):
+            if requires:
+                await self.require_all(graph, requires)
             taken = await self.graph.existing(graph, [o.URI for o in objects])
             if taken:
                 raise ConflictError(f"object already exists: {sorted(taken)[0]}")
-            await self.graph.insert_objects(graph, objects)
+            await self.graph.insert_objects(graph, self.stamped(objects, {}))
         return [o.URI for o in objects]
 
-    async def update(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
-        """Replace the objects; 404 if a main object is missing, 409 if a companion's URI holds something else."""
+    async def update(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        requires: Sequence[str] = (),
+    ) -> list[str]:
+        """Replace the objects; 404 if a main object (or one of `requires`) is missing, 409 if a
+        companion's URI holds something else."""
         graph = await self.graph_for(space_id, graph_id)
         self.check_request(objects)
         async with self.writing(graph):
+            if requires:
+                await self.require_all(graph, requires)
             current = {o.URI: o for o in await self.graph.get_objects(graph, [o.URI for o in objects])}
             for obj in objects:
                 self._check_replaceable(obj, current.get(obj.URI))
-            await self.graph.replace_objects(graph, objects)
+            await self.graph.replace_objects(graph, self.stamped(objects, current))
         return [o.URI for o in objects]
 
     async def delete(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
@@ -93,6 +113,14 @@ class GraphObjectCollection:
             found = await self.require_all(graph, uris)
             await self.graph.delete_objects(graph, [o.URI for o in found])
         return [o.URI for o in found]
+
+    def stamped(
+        self, objects: Sequence[GraphObject], current: dict[str, GraphObject]
+    ) -> Sequence[GraphObject]:
+        """The objects as they are stored: a collection sets the properties that are the server's to
+        set here (`current`: the stored objects they replace, by URI)."""
+        del current
+        return objects
 
     # --- reads ------------------------------------------------------------------------------
     async def get(self, space_id: str, graph_id: str | None, uri: str) -> GraphObject:
