@@ -193,7 +193,7 @@ class KGEntityService(GraphObjectCollection):
             raise InvalidInputError("no reference ids given")
         check_uri_count(reference_ids)
         graph = await self.graph_for(space_id, graph_id)
-        ids = " ".join(literal(i) for i in dict.fromkeys(reference_ids))
+        ids = ", ".join(literal(i) for i in dict.fromkeys(reference_ids))
         prop = KGEntity.referenceIdentifier  # type: ignore[attr-defined]
         assert isinstance(prop, PropertySpec)
         rows = await self.graph.select(
