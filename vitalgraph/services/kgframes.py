@@ -305,7 +305,7 @@ class KGFrameService(GraphObjectCollection):
         claim on the entity (`GraphStore.claim`), then this process's lock of the graph (which the
         entity writes take too). A writer waits up to FRAME_CLAIM_WAIT_SECONDS for another (409 after);
         the claim of a server that died mid-write frees itself after FRAME_CLAIM_TTL_SECONDS."""
-        owner, key = uuid.uuid4().hex, f"entity-frames:{graph} {entity_uri}"
+        owner, key = uuid.uuid4().hex, frames_claim_key(graph, entity_uri)
         claimed = await self.graph.claim(
             LOCKS_GRAPH, key, owner, FRAME_CLAIM_TTL_SECONDS, wait_seconds=FRAME_CLAIM_WAIT_SECONDS
         )
@@ -397,6 +397,11 @@ class KGFrameService(GraphObjectCollection):
         return [
             Edge_hasKGFrame(edgeSource=parent_frame_uri, edgeDestination=u) for u in sent if u not in children
         ]
+
+
+def frames_claim_key(graph: str, entity_uri: str) -> str:
+    """The graph-store claim (in LOCKS_GRAPH) a writer of the entity's frames holds."""
+    return f"entity-frames:{graph} {entity_uri}"
 
 
 def _frame_property(name: str) -> str:
