@@ -17,6 +17,8 @@ from vitalgraph.model import (
     GraphObject,
     KGEntity,
     KGFrame,
+    KGIntegerSlot,
+    KGTextSlot,
     KGURISlot,
 )
 
@@ -342,3 +344,97 @@ async def test_child_frames_of_a_replaced_parent_edge_are_relinked(
     )
     # parent, linked, plain: each linked from the entity by one Edge_hasEntityKGFrame
     assert len({q.s for q in entity_edges.results}) == 3
+
+
+# --- query_entities: slot_criteria and sort_criteria ---------------------------------------------------
+TEXT_SLOT = "http://vital.ai/ontology/haley-ai-kg#KGTextSlot"
+
+
+async def test_query_entities_by_slots_and_sorted(older: VitalGraphClient, space: str) -> None:
+    kg = older.kgentities
+
+    async def company(name: str, city: str, employees: int) -> KGEntity:
+        entity = KGEntity(uri("org"), name=name)
+        frame = KGFrame(uri("frame"), kGFrameType="urn:frame:profile")
+        city_slot = KGTextSlot(uri("slot"), kGSlotType="urn:slot:city", textSlotValue=city)
+        size_slot = KGIntegerSlot(uri("slot"), kGSlotType="urn:slot:employees", integerSlotValue=employees)
+        await kg.create_kgentities(space, GRAPH, [entity])
+        objects = [frame, city_slot, size_slot, edge(Edge_hasKGSlot, frame, city_slot)]
+        await kg.create_entity_frames(
+            space, GRAPH, entity.URI, [*objects, edge(Edge_hasKGSlot, frame, size_slot)]
+        )
+        return entity
+
+    big = await company("Big", "Berlin", 500)
+    small = await company("Small", "Bonn", 12)
+    mid = await company("Mid", "Berlin", 80)
+    bare = KGEntity(uri("org"), name="Bare")
+    await kg.create_kgentities(space, GRAPH, [bare])
+
+    async def matching(criteria: dict, page_size: int = 10) -> list[str]:
+        reply = await kg.query_entities(space, GRAPH, {"criteria": criteria, "page_size": page_size})
+        return [o.URI for o in reply.objects]
+
+    berlin = {
+        "slot_type": "urn:slot:city",
+        "slot_class_uri": TEXT_SLOT,
+        "value": "Berlin",
+        "comparator": "eq",
+    }
+    assert sorted(await matching({"slot_criteria": [berlin]})) == sorted([big.URI, mid.URI])
+    more_than_50 = {
+        "slot_type": "urn:slot:employees",
+        "slot_class_uri": "KGIntegerSlot",
+        "comparator": "gt",
+        "value": 50,
+    }
+    assert sorted(await matching({"slot_criteria": [more_than_50]})) == sorted([big.URI, mid.URI])
+    both = {"slot_criteria": [berlin, {**more_than_50, "comparator": "lt", "value": 100}]}
+    assert await matching(both) == [mid.URI]
+    assert await matching(
+        {"slot_criteria": [{"slot_type": "urn:slot:city", "comparator": "not_exists"}]}
+    ) == [bare.URI]
+    assert await matching(
+        {"slot_criteria": [{"slot_type": "urn:slot:city", "comparator": "contains", "value": "bon"}]}
+    ) == [small.URI]
+    assert await matching({"frame_type": "urn:frame:other", "slot_criteria": [berlin]}) == []
+
+    by_size = {
+        "sort_type": "entity_frame_slot",
+        "frame_path": ["urn:frame:profile"],
+        "slot_type": "urn:slot:employees",
+        "slot_class_uri": "KGIntegerSlot",
+    }
+    profiled = {"slot_criteria": [{"slot_type": "urn:slot:city"}]}
+    assert await matching({**profiled, "sort_criteria": [by_size]}) == [small.URI, mid.URI, big.URI]
+    assert await matching({**profiled, "sort_criteria": [{**by_size, "sort_order": "desc"}]}, 2) == [
+        big.URI,
+        mid.URI,
+    ]
+    by_city = {
+        "sort_type": "entity_frame_slot",
+        "slot_type": "urn:slot:city",
+        "slot_class_uri": TEXT_SLOT,
+        "priority": 1,
+    }
+    two_levels = [{**by_size, "sort_order": "desc", "priority": 2}, by_city]  # city first, then size down
+    assert await matching({**profiled, "sort_criteria": two_levels}) == [big.URI, mid.URI, small.URI]
+    by_name = {"sort_type": "entity_property", "property_uri": "http://vital.ai/ontology/vital-core#hasName"}
+    assert await matching({"sort_criteria": [by_name]}) == [bare.URI, big.URI, mid.URI, small.URI]
+
+    for bad, status, fragment in [
+        ({"slot_criteria": [{"slot_type": "urn:slot:city", "comparator": "is_empty"}]}, 422, "comparator"),
+        (
+            {"slot_criteria": [{"slot_type": "urn:slot:city", "slot_class_uri": "KGNoSlot", "value": "x"}]},
+            400,
+            "slot_class_uri",
+        ),
+        ({"slot_criteria": [{"slot_type": "urn:slot:city", "comparator": "gt"}]}, 400, "needs a value"),
+        ({"sort_criteria": [{"sort_type": "frame_slot", "slot_type": "x"}]}, 400, "frame_slot"),
+        ({"sort_criteria": [{"sort_type": "sideways"}]}, 422, "sort_type"),
+        ({"vector_criteria": {"search_text": "x"}}, 400, "vector_criteria"),
+        ({"geo_criteria": {"latitude": 1, "longitude": 2}}, 400, "geo_criteria"),
+    ]:
+        with pytest.raises(VitalGraphClientError) as refused:
+            await kg.query_entities(space, GRAPH, {"criteria": bad})
+        assert refused.value.status_code == status and fragment in str(refused.value), (bad, refused.value)

@@ -275,6 +275,7 @@ class GraphStore(ABC):
         order_by: str | None = None,
         descending: bool = False,
         order_as_text: bool = False,
+        sort_keys: Sequence[tuple[str, bool]] = (),
     ) -> tuple[list[GraphObject], int]:
         """A page of objects of the given classes, and the total that match.
 
@@ -292,7 +293,15 @@ class GraphStore(ABC):
             return [], total
         direction = "DESC" if descending else "ASC"
         page = f"LIMIT {int(limit)} OFFSET {int(offset)}"
-        if order_by is None:
+        if sort_keys:
+            g = iri(graph)
+            keys = " ".join(f"OPTIONAL {{ GRAPH {g} {{ {pattern} }} }}" for pattern, _ in sort_keys)
+            values = " ".join(f"(MIN(?sortValue{n}) AS ?key{n})" for n in range(len(sort_keys)))
+            order = " ".join(f"{'DESC' if down else 'ASC'}(?key{n})" for n, (_, down) in enumerate(sort_keys))
+            query = (
+                f"SELECT ?s {values} WHERE {{ {where} {keys} }} GROUP BY ?s ORDER BY {order} ASC(?s) {page}"
+            )
+        elif order_by is None:
             query = f"SELECT DISTINCT ?s WHERE {{ {where} }} ORDER BY {direction}(?s) {page}"
         else:
             key = f"OPTIONAL {{ GRAPH {iri(graph)} {{ ?s {iri(order_by)} ?sortValue }} }}"

@@ -1,8 +1,9 @@
 """The older client's criteria-based entity query (`POST /api/graphs/kgentities/query`), as its body.
 
 `{"criteria": {...}, "page_size": 10, "offset": 0}`. The criteria VitalGraph answers are the text
-search, the entity type, the frame type and the property filters; the others the older server had
-(slot, sort, vector, geo) are accepted by name and refused with 400 naming them, rather than ignored.
+search, the entity type, the frame type, the property filters, the slot criteria and the sort
+criteria; the older server's vector and geo search (out of scope) are accepted by name and refused
+with 400 naming them, rather than ignored.
 """
 
 from __future__ import annotations
@@ -45,6 +46,43 @@ class EntityPropertyFilter(BaseModel):
     value: FilterValue | list[str] = None
 
 
+SlotComparator = Literal["eq", "ne", "gt", "lt", "gte", "lte", "contains", "exists", "not_exists"]
+SortType = Literal[
+    "entity_property", "entity_frame_slot", "frame_slot", "source_frame_slot", "destination_frame_slot"
+]
+
+
+class SlotCriterion(BaseModel):
+    """The entity has a slot (in one of its frames, of `frame_type` when the criteria name one) of
+    `slot_type` and class `slot_class_uri` (the slot's value property follows from it; any slot class
+    when left out) whose value meets `comparator` and `value` (`exists` / `not_exists`: has such a
+    slot or not; no comparator: `eq` with a value, else `exists`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slot_type: str | None = Field(None, max_length=2048)
+    slot_class_uri: str | None = Field(None, max_length=2048)
+    value: FilterValue = None
+    comparator: SlotComparator | None = None
+
+
+class SortCriterion(BaseModel):
+    """One sort level, as the older server's: `entity_property` sorts by the entity's property
+    `property_uri`; `entity_frame_slot` by the value of its slot of `slot_type` (class
+    `slot_class_uri`) in the frame reached through `frame_path` (frame types from the entity down;
+    any frame of the entity when empty). Lower `priority` first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sort_type: SortType
+    property_uri: str | None = Field(None, max_length=2048)
+    frame_path: list[str] = Field(default_factory=list, max_length=8)
+    slot_type: str | None = Field(None, max_length=2048)
+    slot_class_uri: str | None = Field(None, max_length=2048)
+    sort_order: Literal["asc", "desc"] = "asc"
+    priority: int = 1
+
+
 class EntityQueryCriteria(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,15 +95,15 @@ class EntityQueryCriteria(BaseModel):
     )
     filters: list[QueryFilter] | None = Field(None, max_length=32)
     entity_property_filters: list[EntityPropertyFilter] | None = Field(None, max_length=32)
-    # The older server's other criteria: accepted by name so the refusal can name them (400).
-    slot_criteria: Any = None
-    sort_criteria: Any = None
+    slot_criteria: list[SlotCriterion] | None = Field(None, max_length=16)
+    sort_criteria: list[SortCriterion] | None = Field(None, max_length=8)
+    # The older server's vector and geo search (out of scope): accepted by name so the refusal names them (400).
     vector_criteria: Any = None
     multi_vector_criteria: Any = None
     geo_criteria: Any = None
 
     def unsupported(self) -> list[str]:
-        names = ("slot_criteria", "sort_criteria", "vector_criteria", "multi_vector_criteria", "geo_criteria")
+        names = ("vector_criteria", "multi_vector_criteria", "geo_criteria")
         return [name for name in names if getattr(self, name) not in (None, [])]
 
 

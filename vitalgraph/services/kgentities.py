@@ -32,7 +32,7 @@ from vitalgraph.model import (
 from vitalgraph.model.kgentities_model import EntityQueryCriteria
 from vitalgraph.model.properties import PropertySpec
 from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
-from vitalgraph.services.entity_query import criteria_patterns
+from vitalgraph.services.entity_query import criteria_patterns, criteria_sort_keys
 from vitalgraph.services.files import FileService, check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.spaces import SpaceService
@@ -261,6 +261,7 @@ class KGEntityService(GraphObjectCollection):
             patterns=criteria_patterns(criteria),
             order_by=order_by,
             descending=descending,
+            sort_keys=criteria_sort_keys(criteria),
         )
         return [o for o in objects if isinstance(o, KGEntity)], total
 
