@@ -6,6 +6,7 @@ server's semantics (vital-ai/vital-graph, vitalgraph/endpoint/kgentities_endpoin
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,6 +28,19 @@ GRAPH = "urn:kg"
 ACTIVE = "http://vital.ai/ontology/vital-aimp#ObjectStatusType_ACTIVE"
 ARCHIVED = "http://vital.ai/ontology/vital-aimp#ObjectStatusType_ARCHIVED"
 CREATED = "http://vital.ai/ontology/vital-aimp#hasObjectCreationTime"
+MODIFIED = "http://vital.ai/ontology/vital#hasObjectModificationDateTime"
+STATUS = "http://vital.ai/ontology/vital-aimp#hasObjectStatusType"
+REFERENCE = "http://vital.ai/ontology/vital-aimp#hasReferenceIdentifier"
+
+
+def entity(name: str, **properties) -> KGEntity:
+    """A KGEntity with properties set by URI too (the bookkeeping ones are not declared)."""
+    declared = {k: v for k, v in properties.items() if ":" not in k}
+    made = KGEntity(uri("org"), name=name, **declared)
+    for key, value in properties.items():
+        if ":" in key:
+            made.set(key, value)
+    return made
 
 
 def uri(kind: str) -> str:
@@ -163,23 +177,19 @@ async def test_replace_refusals_change_nothing(older: VitalGraphClient, space: s
 # --- list_kgentities: sorting and filters; count_kgentities ---------------------------------------
 async def test_list_filters_and_sorting_run_on_the_server(older: VitalGraphClient, space: str) -> None:
     kg = older.kgentities
-    first = KGEntity(uri("org"), name="Bravo", kGEntityType="urn:type:org", objectStatusType=ACTIVE)
-    second = KGEntity(
-        uri("org"),
-        name="alpha",
-        kGEntityType="urn:type:org",
-        objectStatusType=ARCHIVED,
-        kGProvenanceType="urn:provenance:import",
+    first = entity("Bravo", kGEntityType="urn:type:org", **{STATUS: ACTIVE})
+    second = entity(
+        "alpha", kGEntityType="urn:type:org", kGProvenanceType="urn:provenance:import", **{STATUS: ARCHIVED}
     )
     third = KGEntity(
         uri("person"), name="Charlie", kGEntityType="urn:type:person", kGActionTypeList="urn:action:call"
     )
-    for entity in (first, second, third):  # one by one: each is created after the one before
-        await kg.create_kgentities(space, GRAPH, [entity])
+    for each in (first, second, third):  # one by one: each is created after the one before
+        await kg.create_kgentities(space, GRAPH, [each])
     stored = {e.URI: await get(older, space, e.URI) for e in (first, second, third)}
-    assert all(e.objectCreationTime == e.objectModificationDateTime for e in stored.values())
-    t1, t2 = stored[first.URI].objectCreationTime, stored[second.URI].objectCreationTime
-    assert t1 < t2 < stored[third.URI].objectCreationTime
+    assert all(e.get(CREATED) == e.get(MODIFIED) for e in stored.values())
+    t1, t2 = stored[first.URI].get(CREATED), stored[second.URI].get(CREATED)
+    assert t1 < t2 < stored[third.URI].get(CREATED)
 
     async def listed(**filters) -> list[str]:
         page = await kg.list_kgentities(space, GRAPH, 10, 0, **filters)
@@ -197,10 +207,10 @@ async def test_list_filters_and_sorting_run_on_the_server(older: VitalGraphClien
     assert page.total_count == 2 and len(page.objects) == 1
 
     # modification time moves with updates (entity and frame writes), creation time stays
-    before_update = stored[third.URI].objectModificationDateTime
+    before_update = stored[third.URI].get(MODIFIED)
     await kg.create_entity_frames(space, GRAPH, first.URI, [KGFrame(uri("frame"))])
     touched = await get(older, space, first.URI)
-    assert touched.objectCreationTime == t1 and touched.objectModificationDateTime > before_update
+    assert touched.get(CREATED) == t1 and touched.get(MODIFIED) > before_update
     assert await listed(modified_after=before_update.isoformat()) == [first.URI]
     assert sorted(await listed(modified_before=before_update.isoformat())) == sorted([second.URI])
 
@@ -221,9 +231,9 @@ async def test_list_filters_and_sorting_run_on_the_server(older: VitalGraphClien
     assert counts == [{"label": "new", "count": 2}, {"label": "kept", "count": 2}]
 
     # the server's times win over the client's
-    forged = KGEntity(uri("org"), objectCreationTime="1999-01-01T00:00:00+00:00")
+    forged = entity("forged", **{CREATED: datetime(1999, 1, 1, tzinfo=UTC)})
     await kg.create_kgentities(space, GRAPH, [forged])
-    assert (await get(older, space, forged.URI)).objectCreationTime.year >= 2026
+    assert (await get(older, space, forged.URI)).get(CREATED).year >= 2026
 
     # bad values: 400 / 422 naming the parameter
     for bad, status, fragment in [
@@ -243,8 +253,8 @@ async def test_list_filters_and_sorting_run_on_the_server(older: VitalGraphClien
 # --- reference ids, parent_uri, if_unmodified_since -------------------------------------------------
 async def test_reference_id_lookups(older: VitalGraphClient, space: str) -> None:
     kg = older.kgentities
-    one = KGEntity(uri("org"), name="One", referenceIdentifier="ref-1")
-    two = KGEntity(uri("org"), name="Two", referenceIdentifier='ref-"2" }')
+    one = entity("One", **{REFERENCE: "ref-1"})
+    two = entity("Two", **{REFERENCE: 'ref-"2" }'})
     await kg.create_kgentities(space, GRAPH, [one, two, KGEntity(uri("org"), name="none")])
     found = await kg.get_kgentity(space, GRAPH, reference_id="ref-1")
     assert [o.URI for o in found.objects] == [one.URI]
@@ -313,13 +323,13 @@ async def test_if_unmodified_since_refuses_a_stale_frame_write(older: VitalGraph
     kg = older.kgentities
     acme, frame = KGEntity(uri("org")), KGFrame(uri("frame"), name="v1")
     await kg.create_kgentities(space, GRAPH, [acme])
-    read = (await get(older, space, acme.URI)).objectModificationDateTime.isoformat()
+    read = (await get(older, space, acme.URI)).get(MODIFIED).isoformat()
     await kg.create_entity_frames(space, GRAPH, acme.URI, [frame], if_unmodified_since=read)  # as read: fine
     with pytest.raises(VitalGraphClientError) as stale:  # the write above moved the entity's time
         await kg.update_entity_frames(space, GRAPH, acme.URI, [KGFrame(frame.URI, name="v2")], None, read)
     assert stale.value.status_code == 409 and "modified" in str(stale.value)
     assert [f.name for f in (await kg.get_kgentity_frames(space, GRAPH, acme.URI)).objects] == ["v1"]
-    fresh = (await get(older, space, acme.URI)).objectModificationDateTime.isoformat()
+    fresh = (await get(older, space, acme.URI)).get(MODIFIED).isoformat()
     await kg.update_entity_frames(space, GRAPH, acme.URI, [KGFrame(frame.URI, name="v2")], None, fresh)
     with pytest.raises(VitalGraphClientError) as bad:
         await kg.create_entity_frames(space, GRAPH, acme.URI, [KGFrame(uri("f"))], None, "create", "soon")

@@ -18,6 +18,7 @@ from vitalgraph.config import load_settings
 from vitalgraph.errors import StorageUnavailableError
 from vitalgraph.graph.base import graph_uri
 from vitalgraph.model.kgentities_model import EntityFilters
+from vitalgraph.model.vocab import OBJECT_CREATION_TIME, OBJECT_MODIFICATION_TIME
 from vitalgraph.services.accounts import Role
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.blob_keys import space_blob_prefix
@@ -194,11 +195,11 @@ async def test_a_format_5_data_folder_gives_its_entities_times(tmp_path):
         kg = services.kgentities
         acme, beta = "http://example.org/v5/acme", "http://example.org/v5/beta"
         for entity in await kg.get_many("v5", "kg", [acme, beta]):
-            assert entity.objectCreationTime.isoformat() == UNRECORDED
-            assert entity.objectModificationDateTime.isoformat() == UNRECORDED
+            assert entity.get(OBJECT_CREATION_TIME).isoformat() == UNRECORDED
+            assert entity.get(OBJECT_MODIFICATION_TIME).isoformat() == UNRECORDED
         frames, _ = await services.kgframes.list_frames("v5", "kg", acme, page_size=10, offset=0)
         assert [f.URI for f in frames] == ["http://example.org/v5/acme-address"]  # untouched
-        assert not hasattr(frames[0], "objectCreationTime") or frames[0].objectCreationTime is None
+        assert frames[0].get(OBJECT_CREATION_TIME) is None
 
         # the times work as filters: the old entities were not created after any real date
         recent = EntityFilters(created_after="2020-01-01T00:00:00Z")
@@ -207,8 +208,10 @@ async def test_a_format_5_data_folder_gives_its_entities_times(tmp_path):
         beta_entity.name = "Beta renamed"
         await kg.update("v5", "kg", [beta_entity])
         [after] = await kg.get_many("v5", "kg", [beta])
-        assert after.objectCreationTime.isoformat() == UNRECORDED  # kept: the creation is still unknown
-        assert after.objectModificationDateTime.year >= 2026
+        assert (
+            after.get(OBJECT_CREATION_TIME).isoformat() == UNRECORDED
+        )  # kept: the creation is still unknown
+        assert after.get(OBJECT_MODIFICATION_TIME).year >= 2026
         modified = await kg.list_entities(
             "v5",
             "kg",
@@ -224,6 +227,6 @@ async def test_a_format_5_data_folder_gives_its_entities_times(tmp_path):
     services = await Services.start(settings(data))
     try:
         [acme_entity] = await services.kgentities.get_many("v5", "kg", ["http://example.org/v5/acme"])
-        assert acme_entity.objectCreationTime.isoformat() == UNRECORDED
+        assert acme_entity.get(OBJECT_CREATION_TIME).isoformat() == UNRECORDED
     finally:
         await services.stop()

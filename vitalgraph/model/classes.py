@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from vitalgraph.model.graph_object import GraphObject
 from vitalgraph.model.properties import prop
-from vitalgraph.model.vocab import HALEY_KG, VG, VITAL, VITAL_AIMP, VITAL_CORE
+from vitalgraph.model.vocab import HALEY_KG, VG, VITAL, VITAL_CORE
 
 # Rows every VitalSigns node and edge has.
 _COMMON = (
@@ -117,12 +117,6 @@ class KGEntity(KGNode):
         prop("kGEntityLoginURI", HALEY_KG + "hasKGEntityLoginURI", "uri"),
         prop("kGEntityType", HALEY_KG + "hasKGEntityType", "uri"),
         prop("kGEntityTypeDescription", HALEY_KG + "hasKGEntityTypeDescription", "string"),
-        # VitalSigns' object bookkeeping, as the older server kept it on entities; the two times are
-        # the server's to set (services/kgentities.py), the status and reference id the client's.
-        prop("objectCreationTime", VITAL_AIMP + "hasObjectCreationTime", "datetime"),
-        prop("objectModificationDateTime", VITAL + "hasObjectModificationDateTime", "datetime"),
-        prop("objectStatusType", VITAL_AIMP + "hasObjectStatusType", "uri"),
-        prop("referenceIdentifier", VITAL_AIMP + "hasReferenceIdentifier", "string"),
     )
 
 

@@ -13,7 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vitalgraph.model.vocab import HALEY_KG, VITAL, VITAL_AIMP
+from vitalgraph.model.vocab import (
+    HALEY_KG,
+    OBJECT_CREATION_TIME,
+    OBJECT_MODIFICATION_TIME,
+    OBJECT_STATUS_TYPE,
+)
 
 FilterOperator = Literal["equals", "not_equals", "contains", "exists", "not_exists", "gt", "lt", "gte", "lte"]
 # The older `entity_property_filters` operator names, in terms of FilterOperator ("in" and the
@@ -147,12 +152,12 @@ class EntityFilters(BaseModel):
 
 
 _FILTER_PROPERTIES: dict[str, tuple[str, FilterOperator]] = {
-    "status": (VITAL_AIMP + "hasObjectStatusType", "equals"),
-    "exclude_status": (VITAL_AIMP + "hasObjectStatusType", "not_equals"),
-    "created_after": (VITAL_AIMP + "hasObjectCreationTime", "gt"),
-    "created_before": (VITAL_AIMP + "hasObjectCreationTime", "lt"),
-    "modified_after": (VITAL + "hasObjectModificationDateTime", "gt"),
-    "modified_before": (VITAL + "hasObjectModificationDateTime", "lt"),
+    "status": (OBJECT_STATUS_TYPE, "equals"),
+    "exclude_status": (OBJECT_STATUS_TYPE, "not_equals"),
+    "created_after": (OBJECT_CREATION_TIME, "gt"),
+    "created_before": (OBJECT_CREATION_TIME, "lt"),
+    "modified_after": (OBJECT_MODIFICATION_TIME, "gt"),
+    "modified_before": (OBJECT_MODIFICATION_TIME, "lt"),
     "action_type": (HALEY_KG + "hasKGActionTypeList", "equals"),
     "provenance_type": (HALEY_KG + "hasKGProvenanceType", "equals"),
 }

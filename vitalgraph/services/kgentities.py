@@ -31,7 +31,13 @@ from vitalgraph.model import (
 )
 from vitalgraph.model.kgentities_model import EntityQueryCriteria
 from vitalgraph.model.properties import PropertySpec
-from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
+from vitalgraph.model.vocab import (
+    OBJECT_CREATION_TIME,
+    OBJECT_MODIFICATION_TIME,
+    RDF_TYPE,
+    REFERENCE_IDENTIFIER,
+    VITAL_CORE,
+)
 from vitalgraph.services.entity_query import criteria_patterns, criteria_sort_keys
 from vitalgraph.services.files import FileService, check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
@@ -87,7 +93,7 @@ def as_utc(moment: datetime) -> datetime:
 
 def touched(entity: GraphObject, now: datetime | None = None) -> GraphObject:
     """The entity with its modification time set to now (in place), as the older server kept it."""
-    entity.objectModificationDateTime = now or datetime.now(UTC)  # type: ignore[attr-defined]
+    entity.set(OBJECT_MODIFICATION_TIME, now or datetime.now(UTC))
     return entity
 
 
@@ -145,8 +151,8 @@ class KGEntityService(GraphObjectCollection):
         now = datetime.now(UTC)
         for entity in objects:
             if isinstance(entity, KGEntity):
-                stored = getattr(current.get(entity.URI), "objectCreationTime", None)
-                entity.objectCreationTime = stored or now
+                stored = current[entity.URI].get(OBJECT_CREATION_TIME) if entity.URI in current else None
+                entity.set(OBJECT_CREATION_TIME, stored or now)
                 touched(entity, now)
         return objects
 
@@ -194,10 +200,8 @@ class KGEntityService(GraphObjectCollection):
         check_uri_count(reference_ids)
         graph = await self.graph_for(space_id, graph_id)
         ids = ", ".join(literal(i) for i in dict.fromkeys(reference_ids))
-        prop = KGEntity.referenceIdentifier  # type: ignore[attr-defined]
-        assert isinstance(prop, PropertySpec)
         rows = await self.graph.select(
-            f"SELECT DISTINCT ?s WHERE {{ GRAPH {iri(graph)} {{ ?s {iri(prop.uri)} ?id "
+            f"SELECT DISTINCT ?s WHERE {{ GRAPH {iri(graph)} {{ ?s {iri(REFERENCE_IDENTIFIER)} ?id "
             f"FILTER(STR(?id) IN ({ids})) }} }} ORDER BY ?s"
         )
         found = await self.graph.get_objects(graph, [row["s"].value for row in rows])

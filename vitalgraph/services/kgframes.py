@@ -33,6 +33,7 @@ from vitalgraph.model import (
     KGFrame,
     KGSlot,
 )
+from vitalgraph.model.vocab import OBJECT_MODIFICATION_TIME
 from vitalgraph.services.files import check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.kgentities import KGEntityService, as_utc, check_edge_ends, touched
@@ -326,7 +327,7 @@ class KGFrameService(GraphObjectCollection):
     ) -> GraphObject:
         """The entity (404 if missing); 409 if it was modified after `if_unmodified_since`."""
         [entity] = await self.entities.require_all(graph, [entity_uri])
-        modified = getattr(entity, "objectModificationDateTime", None)
+        modified = entity.get(OBJECT_MODIFICATION_TIME)
         if if_unmodified_since is not None and modified is not None:
             if as_utc(modified) > as_utc(if_unmodified_since):
                 raise ConflictError(

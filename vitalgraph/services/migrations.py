@@ -28,7 +28,7 @@ from vitalgraph.blobs.base import BlobStore
 from vitalgraph.errors import StorageUnavailableError
 from vitalgraph.graph.base import CREATION_CLAIM, GraphStore
 from vitalgraph.model import KGEntity
-from vitalgraph.model.vocab import RDF_TYPE
+from vitalgraph.model.vocab import OBJECT_CREATION_TIME, OBJECT_MODIFICATION_TIME, RDF_TYPE
 from vitalgraph.services.graph_objects import class_family
 from vitalgraph.services.spaces import SYSTEM_GRAPH, VG
 
@@ -129,7 +129,7 @@ async def _entities_carry_their_times(context: MigrationContext) -> None:
     they get 1970-01-01T00:00:00Z, the time the older server also wrote for times it never recorded,
     so "created after" any real date leaves them out instead of guessing."""
     types = " ".join(f"<{uri}>" for uri in class_family(KGEntity))
-    for prop in (KGEntity.objectCreationTime.uri, KGEntity.objectModificationDateTime.uri):  # type: ignore[attr-defined]
+    for prop in (OBJECT_CREATION_TIME, OBJECT_MODIFICATION_TIME):
         await context.graph.update(
             f"INSERT {{ GRAPH ?g {{ ?s <{prop}> {UNRECORDED_TIME} }} }} WHERE {{ GRAPH ?g {{ "
             f"VALUES ?type {{ {types} }} ?s <{RDF_TYPE}> ?type FILTER NOT EXISTS {{ ?s <{prop}> ?any }} }} }}"
