@@ -82,6 +82,10 @@ class HostileReport:
     # A normal tenant's small query stopped at SPARQL_QUERY_TIMEOUT while runaway queries ran: a fair-share
     # failure (known, see docs/security.md), counted apart from the other normal-tenant errors.
     starved_queries: list[str] = field(default_factory=list)
+    # The server's own view, from /metrics: the largest event-loop lag and the share of loop wake-ups
+    # later than 50 ms. Tells a slow server apart from a slow load generator.
+    loop_lag_max_ms: float = float("nan")
+    loop_lag_over_50ms: float = float("nan")
 
     @property
     def ok(self) -> bool:
@@ -676,12 +680,24 @@ async def run_campaign_async(
             await admin.get("/api/admin/verify", params={"orphan_min_age_seconds": 0}, timeout=600)
         )
         verify = response.json()
+        _read_loop_lag(report, (await admin.get("/metrics")).text)
         report.orphans, report.missing, report.corrupt = (
             verify["orphaned"],
             verify["missing"],
             verify["corrupt"],
         )
     return report
+
+
+def _read_loop_lag(report: HostileReport, metrics: str) -> None:
+    buckets: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("vitalgraph_event_loop_lag_max_seconds "):
+            report.loop_lag_max_ms = float(line.split()[-1]) * 1000
+        elif line.startswith("vitalgraph_event_loop_lag_seconds_bucket{"):
+            buckets[line.split('le="')[1].split('"')[0]] = float(line.split()[-1])
+    if buckets.get("+Inf"):
+        report.loop_lag_over_50ms = 1 - buckets.get("0.05", 0.0) / buckets["+Inf"]
 
 
 def run_campaign(url: str, admin_token: str, *, seconds: float, **kwargs: object) -> HostileReport:
@@ -708,7 +724,11 @@ def print_report(report: HostileReport) -> None:
             f"| {op} | {len(values)} | {percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} "
             f"| {max(values):.1f} |"
         )
-    print("\nhostile:", ", ".join(f"{name} {count}" for name, count in sorted(report.hostile.items())))
+    print(
+        f"\nserver event loop: largest lag {report.loop_lag_max_ms:.0f} ms, "
+        f"{report.loop_lag_over_50ms:.2%} of wake-ups later than 50 ms"
+    )
+    print("hostile:", ", ".join(f"{name} {count}" for name, count in sorted(report.hostile.items())))
     print("refusals by status:", ", ".join(f"{s}: {n}" for s, n in sorted(report.refusals.items())))
     for title, items in (
         ("lost", report.lost),
