@@ -230,3 +230,25 @@ async def test_a_format_5_data_folder_gives_its_entities_times(tmp_path):
         assert acme_entity.get(OBJECT_CREATION_TIME).isoformat() == UNRECORDED
     finally:
         await services.stop()
+
+
+def test_a_server_on_the_local_store_never_imports_the_s3_client(tmp_path):
+    """Migrating a fresh data folder imported boto (a second of CPU at every start): the S3 step asks
+    the blob store for its capability instead."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from vitalgraph.config import load_settings\n"
+        "from vitalgraph.services.container import Services\n"
+        "async def main():\n"
+        f"    s = await Services.start(load_settings(DATA_DIR={str(tmp_path)!r}, ADMIN_PASSWORD='pw'),"
+        " collect_garbage=False)\n"
+        "    await s.stop()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('botocore', 'aiobotocore', 'vitalgraph.blobs.s3'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
