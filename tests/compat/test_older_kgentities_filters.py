@@ -22,6 +22,7 @@ from vitalgraph.model import (
     KGTextSlot,
     KGURISlot,
 )
+from vitalgraph.services.kgentities import entity_time
 
 pytestmark = pytest.mark.anyio
 GRAPH = "urn:kg"
@@ -187,9 +188,9 @@ async def test_list_filters_and_sorting_run_on_the_server(older: VitalGraphClien
     for each in (first, second, third):  # one by one: each is created after the one before
         await kg.create_kgentities(space, GRAPH, [each])
     stored = {e.URI: await get(older, space, e.URI) for e in (first, second, third)}
-    assert all(e.get(CREATED) == e.get(MODIFIED) for e in stored.values())
-    t1, t2 = stored[first.URI].get(CREATED), stored[second.URI].get(CREATED)
-    assert t1 < t2 < stored[third.URI].get(CREATED)
+    assert all(entity_time(e, CREATED) == entity_time(e, MODIFIED) for e in stored.values())
+    t1, t2 = entity_time(stored[first.URI], CREATED), entity_time(stored[second.URI], CREATED)
+    assert t1 < t2 < entity_time(stored[third.URI], CREATED)
 
     async def listed(**filters) -> list[str]:
         page = await kg.list_kgentities(space, GRAPH, 10, 0, **filters)
@@ -207,10 +208,10 @@ async def test_list_filters_and_sorting_run_on_the_server(older: VitalGraphClien
     assert page.total_count == 2 and len(page.objects) == 1
 
     # modification time moves with updates (entity and frame writes), creation time stays
-    before_update = stored[third.URI].get(MODIFIED)
+    before_update = entity_time(stored[third.URI], MODIFIED)
     await kg.create_entity_frames(space, GRAPH, first.URI, [KGFrame(uri("frame"))])
     touched = await get(older, space, first.URI)
-    assert touched.get(CREATED) == t1 and touched.get(MODIFIED) > before_update
+    assert entity_time(touched, CREATED) == t1 and entity_time(touched, MODIFIED) > before_update
     assert await listed(modified_after=before_update.isoformat()) == [first.URI]
     assert sorted(await listed(modified_before=before_update.isoformat())) == sorted([second.URI])
 
@@ -233,7 +234,7 @@ async def test_list_filters_and_sorting_run_on_the_server(older: VitalGraphClien
     # the server's times win over the client's
     forged = entity("forged", **{CREATED: datetime(1999, 1, 1, tzinfo=UTC)})
     await kg.create_kgentities(space, GRAPH, [forged])
-    assert (await get(older, space, forged.URI)).get(CREATED).year >= 2026
+    assert entity_time((await get(older, space, forged.URI)), CREATED).year >= 2026
 
     # bad values: 400 / 422 naming the parameter
     for bad, status, fragment in [
@@ -323,13 +324,13 @@ async def test_if_unmodified_since_refuses_a_stale_frame_write(older: VitalGraph
     kg = older.kgentities
     acme, frame = KGEntity(uri("org")), KGFrame(uri("frame"), name="v1")
     await kg.create_kgentities(space, GRAPH, [acme])
-    read = (await get(older, space, acme.URI)).get(MODIFIED).isoformat()
+    read = entity_time((await get(older, space, acme.URI)), MODIFIED).isoformat()
     await kg.create_entity_frames(space, GRAPH, acme.URI, [frame], if_unmodified_since=read)  # as read: fine
     with pytest.raises(VitalGraphClientError) as stale:  # the write above moved the entity's time
         await kg.update_entity_frames(space, GRAPH, acme.URI, [KGFrame(frame.URI, name="v2")], None, read)
     assert stale.value.status_code == 409 and "modified" in str(stale.value)
     assert [f.name for f in (await kg.get_kgentity_frames(space, GRAPH, acme.URI)).objects] == ["v1"]
-    fresh = (await get(older, space, acme.URI)).get(MODIFIED).isoformat()
+    fresh = entity_time((await get(older, space, acme.URI)), MODIFIED).isoformat()
     await kg.update_entity_frames(space, GRAPH, acme.URI, [KGFrame(frame.URI, name="v2")], None, fresh)
     with pytest.raises(VitalGraphClientError) as bad:
         await kg.create_entity_frames(space, GRAPH, acme.URI, [KGFrame(uri("f"))], None, "create", "soon")

@@ -31,6 +31,7 @@ from vitalgraph.model import (
 )
 from vitalgraph.model.kgentities_model import EntityQueryCriteria
 from vitalgraph.model.properties import PropertySpec
+from vitalgraph.model.values import TypedLiteral, parse_datetime
 from vitalgraph.model.vocab import (
     OBJECT_CREATION_TIME,
     OBJECT_MODIFICATION_TIME,
@@ -89,6 +90,15 @@ def attachment_objects(entity_uri: str, file_uri: str) -> list[GraphObject]:
 def as_utc(moment: datetime) -> datetime:
     """A date-time in UTC; one without a zone is taken to be UTC."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def entity_time(entity: GraphObject, prop: str) -> datetime | None:
+    """An entity's creation or modification time (undeclared properties: a date-time, or the typed
+    literal the store's canonical form `...Z` leaves them as)."""
+    value = entity.get(prop)
+    if isinstance(value, TypedLiteral):
+        value = parse_datetime(value.lexical)
+    return value if isinstance(value, datetime) else None
 
 
 def touched(entity: GraphObject, now: datetime | None = None) -> GraphObject:

@@ -36,7 +36,7 @@ from vitalgraph.model import (
 from vitalgraph.model.vocab import OBJECT_MODIFICATION_TIME
 from vitalgraph.services.files import check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
-from vitalgraph.services.kgentities import KGEntityService, as_utc, check_edge_ends, touched
+from vitalgraph.services.kgentities import KGEntityService, as_utc, check_edge_ends, entity_time, touched
 from vitalgraph.services.upload_locks import LOCKS_GRAPH
 
 FrameWriteMode = Literal["create", "update", "upsert", "replace"]
@@ -327,7 +327,7 @@ class KGFrameService(GraphObjectCollection):
     ) -> GraphObject:
         """The entity (404 if missing); 409 if it was modified after `if_unmodified_since`."""
         [entity] = await self.entities.require_all(graph, [entity_uri])
-        modified = entity.get(OBJECT_MODIFICATION_TIME)
+        modified = entity_time(entity, OBJECT_MODIFICATION_TIME)
         if if_unmodified_since is not None and modified is not None:
             if as_utc(modified) > as_utc(if_unmodified_since):
                 raise ConflictError(

@@ -330,9 +330,9 @@ async def delete_entity_frames(
     "/query",
     summary="Entities matching the older client's query criteria",
     description="Body: `{criteria: {search_string, entity_type, frame_type, filters, "
-    "entity_property_filters}, page_size, offset}`. A page of the matching KGEntities by URI "
-    "(`entities`, `total_count`; JSON quads when Accept asks). Slot, sort, vector and geo criteria "
-    "are refused (400 naming them); an unknown field is a 422.",
+    "entity_property_filters, slot_criteria, sort_criteria}, page_size, offset}`. A page of the "
+    "matching KGEntities, by URI or by the sort criteria (`entities`, `total_count`; JSON quads when "
+    "Accept asks). Vector and geo criteria are refused (400 naming them); an unknown field is a 422.",
 )
 async def query_entities(
     request: Request,
