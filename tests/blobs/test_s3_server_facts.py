@@ -1,4 +1,5 @@
-"""What each S3 server of the tests does with conditional writes and checksums, pinned down.
+"""What each S3 server of the tests does with conditional writes, checksums, multi-object deletes and
+keys that are also folders, pinned down.
 
 Claims kept in a bucket (If-None-Match: *, If-Match) and end-to-end checksums are only as good as the
 server's support for them; docs/deployment.md records these answers. A server upgrade that changes
@@ -130,3 +131,15 @@ def test_delete_objects_as_botocore_sends_it(server: S3Server) -> None:
         assert (answer, still_there) == ("MissingContentMD5", True)
     else:
         assert (answer, still_there) == ("deleted", False)
+
+
+def test_a_key_that_is_also_a_folder_of_other_keys(server: S3Server) -> None:
+    """JuiceFS keeps objects as files: `a` and `a/b` cannot both exist. VitalGraph's keys never need it."""
+    client, base = server.boto_client(), f"facts/{uuid.uuid4().hex}"
+    put = client.put_object
+    client.put_object(Bucket=server.bucket, Key=f"{base}/object", Body=b"1")
+    client.put_object(Bucket=server.bucket, Key=f"{base}/folder/inside", Body=b"2")
+    under_an_object = status(put, Bucket=server.bucket, Key=f"{base}/object/inside", Body=b"3")
+    over_a_folder = status(put, Bucket=server.bucket, Key=f"{base}/folder", Body=b"4")
+    expected = 500 if isinstance(server, JuiceFSGateway) else 200
+    assert (under_an_object, over_a_folder) == (expected, expected)
