@@ -56,8 +56,8 @@ log = logging.getLogger("vitalgraph.blobs.s3")
 MiB = 1024 * 1024
 S3_MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB  # 5 TiB
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
-# How a server says it does not take DeleteObjects: not implemented at all, or (MinIO-based gateways such
-# as JuiceFS 1.4) only with a Content-MD5, which botocore >= 1.36 no longer sends (a CRC32 instead).
+# How a server says it does not take DeleteObjects: not implemented at all, or (the JuiceFS 1.4 gateway,
+# built on an old MinIO) only with a Content-MD5, which botocore >= 1.36 no longer sends (a CRC32 instead).
 MULTI_DELETE_REFUSALS = {"NotImplemented", "MissingContentMD5"}
 DELETE_ONE_BY_ONE_CONCURRENCY = 16  # DeleteObject calls in flight when DeleteObjects is refused
 COPY_OBJECT_LIMIT = 5 * 1024 * MiB  # CopyObject copies up to 5 GiB; above, UploadPartCopy in parts
