@@ -19,7 +19,7 @@ from vitalgraph.model import (
     KGFrame,
     KGURISlot,
 )
-from vitalgraph.services import kgframes
+from vitalgraph.services import graph_objects
 from vitalgraph.services.container import Services
 from vitalgraph.services.kgentities import KGEntityService
 from vitalgraph.services.kgframes import KGFrameService
@@ -155,9 +155,9 @@ async def test_two_replicas_writing_one_entity_frames_take_turns(services) -> No
 async def test_a_writer_waits_for_another_server_then_gives_up_changing_nothing(
     services, monkeypatch
 ) -> None:
-    monkeypatch.setattr(kgframes, "FRAME_CLAIM_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(graph_objects, "OBJECT_WRITE_WAIT_SECONDS", 0.3)
     graph = await services.kgentities.graph_for("s", "g")
-    key = kgframes.frames_claim_key(graph, ENTITY)
+    key = f"object-writes {graph}"  # the graph's write turn (GraphObjectCollection.writing)
     before = await _graph_of_frame(services)
     assert await services.graph.claim(LOCKS_GRAPH, key, "another-server", 30)  # mid-write elsewhere
     with pytest.raises(ConflictError, match="busy"):

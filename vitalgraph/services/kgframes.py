@@ -3,9 +3,8 @@
 An entity's frames are the KGFrames its Edge_hasEntityKGFrame edges lead to; a frame's graph is the
 frame, its Edge_hasKGSlot edges and the slots they lead to. Every write is checked in full against
 the graph, then made in one SPARQL update, so a request that fails changes nothing. Two writers of one
-entity's frames never interleave, on one server or on several sharing the store: each writes under a
-claim on the entity in the graph store (`entity_turn`), then under the per-graph lock the entity
-writes take too.
+entity's frames never interleave, on one server or on several sharing the store: each writes in the
+graph's write turn (`GraphObjectCollection.writing`: a `GraphStore.turn` claim), as the entity writes do.
 
 A frame may hang under a parent frame of the same entity (`parent_frame_uri`), as the older server
 modelled it: an Edge_hasKGFrame leads from the parent to the child, which the entity also links to.
@@ -14,14 +13,10 @@ A frame whose parentFrameURI names the parent counts as its child too.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-
-import anyio
 
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
 from vitalgraph.graph.base import iri
@@ -37,11 +32,8 @@ from vitalgraph.model.vocab import OBJECT_MODIFICATION_TIME
 from vitalgraph.services.files import check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.kgentities import KGEntityService, as_utc, check_edge_ends, entity_time, touched
-from vitalgraph.services.upload_locks import LOCKS_GRAPH
 
 FrameWriteMode = Literal["create", "update", "upsert", "replace"]
-FRAME_CLAIM_TTL_SECONDS = 30.0  # a writer holds an entity's frames for a few reads and one update
-FRAME_CLAIM_WAIT_SECONDS = 30.0  # how long a writer waits for the writers before it
 
 
 @dataclass(frozen=True)
@@ -166,7 +158,7 @@ class KGFrameService(GraphObjectCollection):
         self.check_request(objects)
         _check_structure(entity_uri, objects, parent_frame_uri)
         graph = await self.graph_for(space_id, graph_id)
-        async with self.entity_turn(graph, entity_uri):
+        async with self.writing(graph):
             entity = await self._unmodified_entity(graph, entity_uri, if_unmodified_since)
             frames = await self._frames_of(graph, entity_uri)
             if mode == "replace":
@@ -277,7 +269,7 @@ class KGFrameService(GraphObjectCollection):
             raise InvalidInputError("no frame URIs given")
         check_uri_count(frame_uris)
         graph = await self.graph_for(space_id, graph_id)
-        async with self.entity_turn(graph, entity_uri):
+        async with self.writing(graph):
             entity = await self._unmodified_entity(graph, entity_uri, None)
             frames = await self._frames_of(graph, entity_uri)
             owned = {f.URI for f in frames}
@@ -299,28 +291,6 @@ class KGFrameService(GraphObjectCollection):
             related = sorted(slot_edges | slots | {edge for edge, _, _ in frame_edges})
             await self.graph.replace_objects(graph, [touched(entity)], removing=[*sorted(doomed), *related])
         return FrameDeletion(sorted(doomed), related)
-
-    @contextlib.asynccontextmanager
-    async def entity_turn(self, graph: str, entity_uri: str) -> AsyncIterator[None]:
-        """One writer of an entity's frames at a time, across every server sharing the graph store: a
-        claim on the entity (`GraphStore.claim`), then this process's lock of the graph (which the
-        entity writes take too). A writer waits up to FRAME_CLAIM_WAIT_SECONDS for another (409 after);
-        the claim of a server that died mid-write frees itself after FRAME_CLAIM_TTL_SECONDS."""
-        owner, key = uuid.uuid4().hex, frames_claim_key(graph, entity_uri)
-        claimed = await self.graph.claim(
-            LOCKS_GRAPH, key, owner, FRAME_CLAIM_TTL_SECONDS, wait_seconds=FRAME_CLAIM_WAIT_SECONDS
-        )
-        if not claimed:
-            raise ConflictError(
-                f"the frames of entity {entity_uri} were busy with other writers for "
-                f"{FRAME_CLAIM_WAIT_SECONDS:.0f} s: nothing was changed, try again"
-            )
-        try:
-            async with self.writing(graph):
-                yield
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.graph.release(LOCKS_GRAPH, key, owner)
 
     async def _unmodified_entity(
         self, graph: str, entity_uri: str, if_unmodified_since: datetime | None
@@ -398,11 +368,6 @@ class KGFrameService(GraphObjectCollection):
         return [
             Edge_hasKGFrame(edgeSource=parent_frame_uri, edgeDestination=u) for u in sent if u not in children
         ]
-
-
-def frames_claim_key(graph: str, entity_uri: str) -> str:
-    """The graph-store claim (in LOCKS_GRAPH) a writer of the entity's frames holds."""
-    return f"entity-frames:{graph} {entity_uri}"
 
 
 def _frame_property(name: str) -> str:

@@ -262,7 +262,7 @@ async def get_entity_frames(
     "edges, is replaced by the frames sent, in the same one write. `if_unmodified_since`: the entity's "
     "hasObjectModificationDateTime as the caller read it; 409 if the entity changed after it. A write "
     "moves the entity's modification time to now. Writers of one entity's frames take turns across "
-    "servers (409 if the others keep it busy for 30 s).",
+    "servers (the graph's write turn; 409 if the others keep it busy for 35 s).",
 )
 async def write_entity_frames(
     request: Request,
