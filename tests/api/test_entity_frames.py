@@ -121,7 +121,10 @@ def test_quads_on_the_wire(local_server: RunningServer, world: dict) -> None:
         ).json()
         assert query["total_count"] == 1 and f"<{entity}>" in {q["s"] for q in query["results"]}
         assert_error(
-            admin.get("/api/graphs/kgentities/count", params={"space_id": space, "status": "urn:s"}),
-            400,
-            "status",
+            admin.get("/api/graphs/kgentities/count", params={"space_id": space, "created_after": "soon"}),
+            422,
+            "created_after",
         )
+        assert admin.get(
+            "/api/graphs/kgentities/count", params={"space_id": space, "status": "urn:s"}
+        ).json() == {"count": 0}

@@ -1,5 +1,6 @@
 """Entity frames on the real services: each write is one graph update (so a failure there changes
-nothing), and frame writes are serialised with the entity writes of the same graph."""
+nothing), frame writes are serialised with the entity writes of the same graph, and writers of one
+entity's frames take turns across servers sharing the store."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import pytest
 
 from vitalgraph.config import load_settings
-from vitalgraph.errors import InvalidInputError, NotFoundError, StorageUnavailableError
+from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError, StorageUnavailableError
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
     Edge_hasKGFrame,
@@ -18,7 +19,11 @@ from vitalgraph.model import (
     KGFrame,
     KGURISlot,
 )
+from vitalgraph.services import graph_objects
 from vitalgraph.services.container import Services
+from vitalgraph.services.kgentities import KGEntityService
+from vitalgraph.services.kgframes import KGFrameService
+from vitalgraph.services.upload_locks import LOCKS_GRAPH
 
 pytestmark = pytest.mark.anyio
 ENTITY, FRAME = "http://x/acme", "http://x/address"
@@ -126,3 +131,42 @@ async def test_slot_counts_name_every_frame_asked(services) -> None:
     await services.kgframes.write_frames("s", "g", ENTITY, [empty])
     frames, _ = await services.kgframes.list_frames("s", "g", ENTITY, page_size=10, offset=0)
     assert await services.kgframes.slot_counts("s", "g", frames) == {FRAME: 1, empty.URI: 0}
+
+
+# --- two servers on one store: writers of one entity's frames take turns through the store ----------
+def another_replica(services: Services) -> KGFrameService:
+    """The frame service of a second server sharing the stores: its own process locks."""
+    return KGFrameService(KGEntityService(services.graph, services.spaces, services.files))
+
+
+async def test_two_replicas_writing_one_entity_frames_take_turns(services) -> None:
+    """Each update replaces the frame's slot graph; without a turn across servers two of them read the
+    same old slots and the result mixes both writers' slots."""
+    replicas = [services.kgframes, another_replica(services)]
+    assert replicas[0].locks is not replicas[1].locks
+    for round_ in range(4):
+        versions = [_frame_graph(f"r{round_}w{n}") for n in range(12)]
+        await asyncio.gather(
+            *(replicas[n % 2].write_frames("s", "g", ENTITY, v, "update") for n, v in enumerate(versions))
+        )
+        assert await _graph_of_frame(services) in [sorted(o.URI for o in v) for v in versions], round_
+
+
+async def test_a_writer_waits_for_another_server_then_gives_up_changing_nothing(
+    services, monkeypatch
+) -> None:
+    monkeypatch.setattr(graph_objects, "OBJECT_WRITE_WAIT_SECONDS", 0.3)
+    graph = await services.kgentities.graph_for("s", "g")
+    key = f"object-writes {graph}"  # the graph's write turn (GraphObjectCollection.writing)
+    before = await _graph_of_frame(services)
+    assert await services.graph.claim(LOCKS_GRAPH, key, "another-server", 30)  # mid-write elsewhere
+    with pytest.raises(ConflictError, match="busy"):
+        await services.kgframes.write_frames("s", "g", ENTITY, _frame_graph("late"), "update")
+    with pytest.raises(ConflictError, match="busy"):
+        await another_replica(services).delete_frames("s", "g", ENTITY, [FRAME], recursive=False)
+    assert await _graph_of_frame(services) == before
+    await services.graph.release(LOCKS_GRAPH, key, "another-server")
+    late = _frame_graph("late")
+    await services.kgframes.write_frames("s", "g", ENTITY, late, "update")
+    assert await _graph_of_frame(services) == sorted(o.URI for o in late)
+    assert await services.graph.claim_holder(LOCKS_GRAPH, key) is None  # released after the write

@@ -17,10 +17,13 @@ import pytest
 from vitalgraph.config import load_settings
 from vitalgraph.errors import StorageUnavailableError
 from vitalgraph.graph.base import graph_uri
+from vitalgraph.model.kgentities_model import EntityFilters
+from vitalgraph.model.vocab import OBJECT_CREATION_TIME, OBJECT_MODIFICATION_TIME
 from vitalgraph.services.accounts import Role
 from vitalgraph.services.auth import Principal
 from vitalgraph.services.blob_keys import space_blob_prefix
 from vitalgraph.services.container import Services
+from vitalgraph.services.kgentities import entity_time
 from vitalgraph.services.migrations import CURRENT_FORMAT, MIGRATIONS, blob_format, graph_format, migrate
 
 pytestmark = pytest.mark.anyio
@@ -54,7 +57,7 @@ def settings(data_dir: Path, **more):
 async def test_a_format_1_data_folder_is_migrated_on_start_and_keeps_working(data_dir):
     services = await Services.start(settings(data_dir))
     try:
-        assert await graph_format(services.graph) == CURRENT_FORMAT == 5
+        assert await graph_format(services.graph) == CURRENT_FORMAT == 6
         assert await blob_format(services.blobs) == CURRENT_FORMAT
         alpha, beta = await services.spaces.get("alpha"), await services.spaces.get("beta")
         assert (alpha.uid, beta.uid) == ("alpha", "beta")  # old spaces keep their graphs' and blobs' names
@@ -175,3 +178,78 @@ async def test_a_store_written_by_a_newer_version_is_refused(data_dir):
     await services.stop()
     with pytest.raises(StorageUnavailableError, match="format 99.*newer VitalGraph"):
         await Services.start(settings(data_dir))
+
+
+FIXTURE_V5 = Path(__file__).parent.parent / "fixtures" / "store_v5" / "data"
+UNRECORDED = "1970-01-01T00:00:00+00:00"
+
+
+async def test_a_format_5_data_folder_gives_its_entities_times(tmp_path):
+    """tests/fixtures/store_v5/data was written by tests/fixtures/make_store_v5.py with the code of
+    format 5: space v5, entities Acme (with a frame) and Beta in graph kg, no times on them."""
+    assert (FIXTURE_V5 / "graph" / "CURRENT").exists(), f"the format-5 data folder is missing: {FIXTURE_V5}"
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE_V5, data)
+    services = await Services.start(settings(data))
+    try:
+        assert await graph_format(services.graph) == CURRENT_FORMAT == 6
+        kg = services.kgentities
+        acme, beta = "http://example.org/v5/acme", "http://example.org/v5/beta"
+        for entity in await kg.get_many("v5", "kg", [acme, beta]):
+            assert entity_time(entity, OBJECT_CREATION_TIME).isoformat() == UNRECORDED
+            assert entity_time(entity, OBJECT_MODIFICATION_TIME).isoformat() == UNRECORDED
+        frames, _ = await services.kgframes.list_frames("v5", "kg", acme, page_size=10, offset=0)
+        assert [f.URI for f in frames] == ["http://example.org/v5/acme-address"]  # untouched
+        assert frames[0].get(OBJECT_CREATION_TIME) is None
+
+        # the times work as filters: the old entities were not created after any real date
+        recent = EntityFilters(created_after="2020-01-01T00:00:00Z")
+        assert await kg.count("v5", "kg", recent.criteria()) == 0
+        [beta_entity] = await kg.get_many("v5", "kg", [beta])
+        beta_entity.name = "Beta renamed"
+        await kg.update("v5", "kg", [beta_entity])
+        [after] = await kg.get_many("v5", "kg", [beta])
+        assert (
+            entity_time(after, OBJECT_CREATION_TIME).isoformat() == UNRECORDED
+        )  # kept: the creation is still unknown
+        assert entity_time(after, OBJECT_MODIFICATION_TIME).year >= 2026
+        modified = await kg.list_entities(
+            "v5",
+            "kg",
+            EntityFilters(modified_after="2020-01-01T00:00:00Z").criteria(),
+            page_size=10,
+            offset=0,
+        )
+        assert [e.URI for e in modified[0]] == [beta]
+    finally:
+        await services.stop()
+
+    # the step is idempotent: run again on the migrated store, nothing changes
+    services = await Services.start(settings(data))
+    try:
+        [acme_entity] = await services.kgentities.get_many("v5", "kg", ["http://example.org/v5/acme"])
+        assert entity_time(acme_entity, OBJECT_CREATION_TIME).isoformat() == UNRECORDED
+    finally:
+        await services.stop()
+
+
+def test_a_server_on_the_local_store_never_imports_the_s3_client(tmp_path):
+    """Migrating a fresh data folder imported boto (a second of CPU at every start): the S3 step asks
+    the blob store for its capability instead."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from vitalgraph.config import load_settings\n"
+        "from vitalgraph.services.container import Services\n"
+        "async def main():\n"
+        f"    s = await Services.start(load_settings(DATA_DIR={str(tmp_path)!r}, ADMIN_PASSWORD='pw'),"
+        " collect_garbage=False)\n"
+        "    await s.stop()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('botocore', 'aiobotocore', 'vitalgraph.blobs.s3'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

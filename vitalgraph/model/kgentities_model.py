@@ -1,17 +1,24 @@
 """The older client's criteria-based entity query (`POST /api/graphs/kgentities/query`), as its body.
 
 `{"criteria": {...}, "page_size": 10, "offset": 0}`. The criteria VitalGraph answers are the text
-search, the entity type, the frame type and the property filters; the others the older server had
-(slot, sort, vector, geo) are accepted by name and refused with 400 naming them, rather than ignored.
+search, the entity type, the frame type, the property filters, the slot criteria and the sort
+criteria; the older server's vector and geo search (out of scope) are accepted by name and refused
+with 400 naming them, rather than ignored.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vitalgraph.errors import InvalidInputError
+from vitalgraph.model.vocab import (
+    HALEY_KG,
+    OBJECT_CREATION_TIME,
+    OBJECT_MODIFICATION_TIME,
+    OBJECT_STATUS_TYPE,
+)
 
 FilterOperator = Literal["equals", "not_equals", "contains", "exists", "not_exists", "gt", "lt", "gte", "lte"]
 # The older `entity_property_filters` operator names, in terms of FilterOperator ("in" and the
@@ -20,7 +27,7 @@ PropertyOperator = Literal[
     "eq", "ne", "gt", "lt", "gte", "lte", "contains", "exists", "not_exists",
     "in", "not_in", "has", "not_has", "has_any", "has_all", "not_has_any",
 ]  # fmt: skip
-FilterValue = str | int | float | bool | None
+FilterValue = str | int | float | bool | datetime | None
 
 
 class QueryFilter(BaseModel):
@@ -44,6 +51,43 @@ class EntityPropertyFilter(BaseModel):
     value: FilterValue | list[str] = None
 
 
+SlotComparator = Literal["eq", "ne", "gt", "lt", "gte", "lte", "contains", "exists", "not_exists"]
+SortType = Literal[
+    "entity_property", "entity_frame_slot", "frame_slot", "source_frame_slot", "destination_frame_slot"
+]
+
+
+class SlotCriterion(BaseModel):
+    """The entity has a slot (in one of its frames, of `frame_type` when the criteria name one) of
+    `slot_type` and class `slot_class_uri` (the slot's value property follows from it; any slot class
+    when left out) whose value meets `comparator` and `value` (`exists` / `not_exists`: has such a
+    slot or not; no comparator: `eq` with a value, else `exists`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slot_type: str | None = Field(None, max_length=2048)
+    slot_class_uri: str | None = Field(None, max_length=2048)
+    value: FilterValue = None
+    comparator: SlotComparator | None = None
+
+
+class SortCriterion(BaseModel):
+    """One sort level, as the older server's: `entity_property` sorts by the entity's property
+    `property_uri`; `entity_frame_slot` by the value of its slot of `slot_type` (class
+    `slot_class_uri`) in the frame reached through `frame_path` (frame types from the entity down;
+    any frame of the entity when empty). Lower `priority` first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sort_type: SortType
+    property_uri: str | None = Field(None, max_length=2048)
+    frame_path: list[str] = Field(default_factory=list, max_length=8)
+    slot_type: str | None = Field(None, max_length=2048)
+    slot_class_uri: str | None = Field(None, max_length=2048)
+    sort_order: Literal["asc", "desc"] = "asc"
+    priority: int = 1
+
+
 class EntityQueryCriteria(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,15 +100,15 @@ class EntityQueryCriteria(BaseModel):
     )
     filters: list[QueryFilter] | None = Field(None, max_length=32)
     entity_property_filters: list[EntityPropertyFilter] | None = Field(None, max_length=32)
-    # The older server's other criteria: accepted by name so the refusal can name them (400).
-    slot_criteria: Any = None
-    sort_criteria: Any = None
+    slot_criteria: list[SlotCriterion] | None = Field(None, max_length=16)
+    sort_criteria: list[SortCriterion] | None = Field(None, max_length=8)
+    # The older server's vector and geo search (out of scope): accepted by name so the refusal names them (400).
     vector_criteria: Any = None
     multi_vector_criteria: Any = None
     geo_criteria: Any = None
 
     def unsupported(self) -> list[str]:
-        names = ("slot_criteria", "sort_criteria", "vector_criteria", "multi_vector_criteria", "geo_criteria")
+        names = ("vector_criteria", "multi_vector_criteria", "geo_criteria")
         return [name for name in names if getattr(self, name) not in (None, [])]
 
 
@@ -76,40 +120,59 @@ class EntityQueryRequest(BaseModel):
     offset: int = Field(0, ge=0)
 
 
-class EntityCount(BaseModel):
-    """The older count filters (`GET /api/graphs/kgentities/count`, one entry of `POST .../counts`).
-
-    `sort_by` counts the entities that have that property, as the older server did; the status,
-    provenance and date filters are refused (400 naming them)."""
+class EntityFilters(BaseModel):
+    """The older list and count filters on entities, each on the property the older server used:
+    `status` / `exclude_status` on hasObjectStatusType, `created_*` on hasObjectCreationTime and
+    `modified_*` on hasObjectModificationDateTime (set by the server on every write; `*_after` and
+    `*_before` are strict, a time without a zone is UTC), `action_type` a value of
+    hasKGActionTypeList, `provenance_type` hasKGProvenanceType, `entity_type_uri` kGEntityType."""
 
     model_config = ConfigDict(extra="forbid")
 
     entity_type_uri: str | None = Field(None, max_length=2048)
-    search: str | None = Field(None, max_length=1024)
-    sort_by: str | None = Field(None, max_length=2048)
-    status: str | None = None
-    exclude_status: str | None = None
-    created_after: str | None = None
-    created_before: str | None = None
-    modified_after: str | None = None
-    modified_before: str | None = None
-    provenance_type: str | None = None
+    status: str | None = Field(None, max_length=2048)
+    exclude_status: str | None = Field(None, max_length=2048)
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+    action_type: str | None = Field(None, max_length=2048)
+    provenance_type: str | None = Field(None, max_length=2048)
 
-    def criteria(self) -> EntityQueryCriteria:
-        refused = [name for name in _REFUSED_COUNT_FILTERS if getattr(self, name) is not None]
-        if refused:
-            raise InvalidInputError(
-                f"count filters not supported by VitalGraph: {', '.join(refused)} (docs/migration.md, kgentities)"
-            )
-        exists = [QueryFilter(property_name=self.sort_by, operator="exists")] if self.sort_by else None
+    def criteria(self, search: str | None = None, *, having: str | None = None) -> EntityQueryCriteria:
+        """The filters as query criteria; `having`: the entities must have that property."""
+        filters = [QueryFilter(property_name=having, operator="exists")] if having else []
+        for name, (prop, operator) in _FILTER_PROPERTIES.items():
+            value = getattr(self, name)
+            if value is not None:
+                filters.append(QueryFilter(property_name=prop, operator=operator, value=value))
         return EntityQueryCriteria(
-            search_string=self.search, entity_type=self.entity_type_uri, filters=exists
+            search_string=search, entity_type=self.entity_type_uri, filters=filters or None
         )
 
 
-_REFUSED_COUNT_FILTERS = [
-    name for name in EntityCount.model_fields if name not in ("entity_type_uri", "search", "sort_by")
-]
+_FILTER_PROPERTIES: dict[str, tuple[str, FilterOperator]] = {
+    "status": (OBJECT_STATUS_TYPE, "equals"),
+    "exclude_status": (OBJECT_STATUS_TYPE, "not_equals"),
+    "created_after": (OBJECT_CREATION_TIME, "gt"),
+    "created_before": (OBJECT_CREATION_TIME, "lt"),
+    "modified_after": (OBJECT_MODIFICATION_TIME, "gt"),
+    "modified_before": (OBJECT_MODIFICATION_TIME, "lt"),
+    "action_type": (HALEY_KG + "hasKGActionTypeList", "equals"),
+    "provenance_type": (HALEY_KG + "hasKGProvenanceType", "equals"),
+}
+
+
+class EntityCount(EntityFilters):
+    """The older count filters (`GET /api/graphs/kgentities/count`, one entry of `POST .../counts`):
+    the list filters, `search`, and `sort_by`, which counts the entities that have that property,
+    as the older server did."""
+
+    search: str | None = Field(None, max_length=1024)
+    sort_by: str | None = Field(None, max_length=2048)
+
+    def count_criteria(self) -> EntityQueryCriteria:
+        return self.criteria(self.search, having=self.sort_by)
 
 
 class LabelledCount(EntityCount):

@@ -9,6 +9,7 @@ from __future__ import annotations
 VITAL_CORE = "http://vital.ai/ontology/vital-core#"
 VITAL = "http://vital.ai/ontology/vital#"
 HALEY_KG = "http://vital.ai/ontology/haley-ai-kg#"
+VITAL_AIMP = "http://vital.ai/ontology/vital-aimp#"
 VG = "http://vitalgraph.ai/ontology/vitalgraph#"
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -16,6 +17,13 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 RDF_TYPE = RDF + "type"
 RDF_LANG_STRING = RDF + "langString"
+
+# VitalSigns' object bookkeeping (not in the VitalSigns 0.1.55 tables, so undeclared here: read and
+# set by URI). The older server kept them on entities; the two times are the server's to set.
+OBJECT_CREATION_TIME = VITAL_AIMP + "hasObjectCreationTime"
+OBJECT_MODIFICATION_TIME = VITAL + "hasObjectModificationDateTime"
+OBJECT_STATUS_TYPE = VITAL_AIMP + "hasObjectStatusType"
+REFERENCE_IDENTIFIER = VITAL_AIMP + "hasReferenceIdentifier"
 
 # Structural properties every VitalSigns object carries; the model derives them from the
 # object's URI and class instead of storing them as ordinary property values.

@@ -15,6 +15,12 @@ from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import GraphObject
 from vitalgraph.services.files import DEFAULT_GRAPH_ID, check_uri_count
 from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.upload_locks import LOCKS_GRAPH
+
+# A write of one graph's objects holds the graph's claim this long at most: a server that dies
+# mid-write blocks that graph's writers no longer. Writers wait a little longer than that for it.
+OBJECT_WRITE_TTL_SECONDS = 30.0
+OBJECT_WRITE_WAIT_SECONDS = OBJECT_WRITE_TTL_SECONDS + 5
 
 ObjectClasses = tuple[type[GraphObject], ...]
 
@@ -59,31 +65,61 @@ class GraphObjectCollection:
 
     @contextlib.asynccontextmanager
     async def writing(self, graph: str) -> AsyncIterator[None]:
-        """Serialises check-then-write sequences on one graph, so two requests can't both pass a check."""
+        """Serialises check-then-write sequences on one graph, so two requests can't both pass a check:
+        on every server sharing the graph store (a claim there), and within this one first (its lock,
+        so that its own writers queue here instead of polling the store for the claim)."""
         async with self.locks.setdefault(graph, asyncio.Lock()):
-            yield
+            async with self.graph.turn(
+                LOCKS_GRAPH,
+                f"object-writes {graph}",
+                ttl_seconds=OBJECT_WRITE_TTL_SECONDS,
+                wait_seconds=OBJECT_WRITE_WAIT_SECONDS,
+                busy=f"graph {graph} was busy with other writers for {OBJECT_WRITE_WAIT_SECONDS:.0f} s: "
+                "nothing was changed, try again",
+            ):
+                yield
 
     # --- writes -------------------------------------------------------------------------------
-    async def create(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
-        """Insert the objects; 409 (and nothing stored) if any URI is already in the graph. Returns all URIs written."""
+    async def create(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        requires: Sequence[str] = (),
+    ) -> list[str]:
+        """Insert the objects; 409 (and nothing stored) if any URI is already in the graph, 404 if one
+        of `requires` (objects of this kind the new ones link to) is missing. Returns all URIs written."""
         graph = await self.graph_for(space_id, graph_id)
         self.check_request(objects)
         async with self.writing(graph):
+            if requires:
+                await self.require_all(graph, requires)
             taken = await self.graph.existing(graph, [o.URI for o in objects])
             if taken:
                 raise ConflictError(f"object already exists: {sorted(taken)[0]}")
-            await self.graph.insert_objects(graph, objects)
+            await self.graph.insert_objects(graph, self.stamped(objects, {}))
         return [o.URI for o in objects]
 
-    async def update(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:
-        """Replace the objects; 404 if a main object is missing, 409 if a companion's URI holds something else."""
+    async def update(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        requires: Sequence[str] = (),
+    ) -> list[str]:
+        """Replace the objects; 404 if a main object (or one of `requires`) is missing, 409 if a
+        companion's URI holds something else."""
         graph = await self.graph_for(space_id, graph_id)
         self.check_request(objects)
         async with self.writing(graph):
+            if requires:
+                await self.require_all(graph, requires)
             current = {o.URI: o for o in await self.graph.get_objects(graph, [o.URI for o in objects])}
             for obj in objects:
                 self._check_replaceable(obj, current.get(obj.URI))
-            await self.graph.replace_objects(graph, objects)
+            await self.graph.replace_objects(graph, self.stamped(objects, current))
         return [o.URI for o in objects]
 
     async def delete(self, space_id: str, graph_id: str | None, uris: Sequence[str]) -> list[str]:
@@ -93,6 +129,14 @@ class GraphObjectCollection:
             found = await self.require_all(graph, uris)
             await self.graph.delete_objects(graph, [o.URI for o in found])
         return [o.URI for o in found]
+
+    def stamped(
+        self, objects: Sequence[GraphObject], current: dict[str, GraphObject]
+    ) -> Sequence[GraphObject]:
+        """The objects as they are stored: a collection sets the properties that are the server's to
+        set here (`current`: the stored objects they replace, by URI)."""
+        del current
+        return objects
 
     # --- reads ------------------------------------------------------------------------------
     async def get(self, space_id: str, graph_id: str | None, uri: str) -> GraphObject:

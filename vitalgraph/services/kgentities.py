@@ -10,11 +10,13 @@ edges a client writes itself count exactly like the ones `attach_file` creates.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
-from vitalgraph.graph.base import GraphStore, iri
+from vitalgraph.graph.base import GraphStore, iri, literal
 from vitalgraph.model import (
     Edge_hasEntityKGFrame,
     Edge_hasKGFrame,
@@ -28,9 +30,17 @@ from vitalgraph.model import (
     VITAL_Edge,
 )
 from vitalgraph.model.kgentities_model import EntityQueryCriteria
-from vitalgraph.model.vocab import RDF_TYPE, VITAL_CORE
-from vitalgraph.services.entity_query import criteria_patterns
-from vitalgraph.services.files import FileService
+from vitalgraph.model.properties import PropertySpec
+from vitalgraph.model.values import TypedLiteral, parse_datetime
+from vitalgraph.model.vocab import (
+    OBJECT_CREATION_TIME,
+    OBJECT_MODIFICATION_TIME,
+    RDF_TYPE,
+    REFERENCE_IDENTIFIER,
+    VITAL_CORE,
+)
+from vitalgraph.services.entity_query import criteria_patterns, criteria_sort_keys
+from vitalgraph.services.files import FileService, check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
 from vitalgraph.services.spaces import SpaceService
 
@@ -77,10 +87,55 @@ def attachment_objects(entity_uri: str, file_uri: str) -> list[GraphObject]:
     ]
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A date-time in UTC; one without a zone is taken to be UTC."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def entity_time(entity: GraphObject, prop: str) -> datetime | None:
+    """An entity's creation or modification time (undeclared properties: a date-time, or the typed
+    literal the store's canonical form `...Z` leaves them as)."""
+    value = entity.get(prop)
+    if isinstance(value, TypedLiteral):
+        value = parse_datetime(value.lexical)
+    return value if isinstance(value, datetime) else None
+
+
+def touched(entity: GraphObject, now: datetime | None = None) -> GraphObject:
+    """The entity with its modification time set to now (in place), as the older server kept it."""
+    entity.set(OBJECT_MODIFICATION_TIME, now or datetime.now(UTC))
+    return entity
+
+
+def parent_link(parent_uri: str, entity_uri: str) -> Edge_hasEntityKGFrame:
+    """The edge from a parent entity to a child, as the older server linked them (`parent_uri`). Its URI
+    follows from the two ends, so linking twice writes the same edge."""
+    name = uuid.uuid5(uuid.NAMESPACE_URL, f"{parent_uri} {entity_uri}")
+    return Edge_hasEntityKGFrame(
+        f"urn:vitalgraph:entity-parent:{name}", edgeSource=parent_uri, edgeDestination=entity_uri
+    )
+
+
 def check_edge_ends(objects: Iterable[GraphObject]) -> None:
     for obj in objects:
         if isinstance(obj, VITAL_Edge) and not (obj.edgeSource and obj.edgeDestination):
             raise InvalidInputError(f"edge {obj.URI} needs both hasEdgeSource and hasEdgeDestination")
+
+
+def _given(uri: str | None) -> list[str]:
+    return [] if uri is None else [uri]
+
+
+def entity_property(name: str, parameter: str) -> str:
+    """The IRI of a property given as an IRI or a KGEntity attribute name (400 naming `parameter`)."""
+    spec = getattr(KGEntity, name, None)
+    if isinstance(spec, PropertySpec):
+        return spec.uri
+    if ":" not in name:
+        raise InvalidInputError(
+            f"{parameter} {name!r} is not a KGEntity property: give its IRI or attribute name (e.g. name)"
+        )
+    return name
 
 
 def _values(variable: str, uris: Iterable[str]) -> str:
@@ -97,6 +152,93 @@ class KGEntityService(GraphObjectCollection):
     def check_request(self, objects: Sequence[GraphObject]) -> None:
         super().check_request(objects)
         check_edge_ends(objects)
+
+    def stamped(
+        self, objects: Sequence[GraphObject], current: dict[str, GraphObject]
+    ) -> Sequence[GraphObject]:
+        """Entities get their creation and modification times from the server, as the older server
+        stamped them: a new one both now, a replaced one keeps its stored creation time."""
+        now = datetime.now(UTC)
+        for entity in objects:
+            if isinstance(entity, KGEntity):
+                stored = current[entity.URI].get(OBJECT_CREATION_TIME) if entity.URI in current else None
+                entity.set(OBJECT_CREATION_TIME, stored or now)
+                touched(entity, now)
+        return objects
+
+    async def create(  # type: ignore[override]  # adds the older client's parent_uri
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        parent_uri: str | None = None,
+    ) -> list[str]:
+        """Insert entities with their frames, slots and edges (409 if a URI exists). `parent_uri`: an
+        existing entity (404 otherwise) each new one is linked under by an Edge_hasEntityKGFrame."""
+        links = self._parent_links(objects, parent_uri)
+        return await super().create(space_id, graph_id, [*objects, *links], requires=_given(parent_uri))
+
+    async def update(  # type: ignore[override]  # adds the older client's parent_uri
+        self,
+        space_id: str,
+        graph_id: str | None,
+        objects: Sequence[GraphObject],
+        *,
+        parent_uri: str | None = None,
+    ) -> list[str]:
+        """Replace entities (404 if missing); `parent_uri` as in `create` (an existing link stays one)."""
+        links = self._parent_links(objects, parent_uri)
+        return await super().update(space_id, graph_id, [*objects, *links], requires=_given(parent_uri))
+
+    @staticmethod
+    def _parent_links(objects: Sequence[GraphObject], parent_uri: str | None) -> list[GraphObject]:
+        if parent_uri is None:
+            return []
+        entities = [o.URI for o in objects if isinstance(o, KGEntity)]
+        if parent_uri in entities:
+            raise InvalidInputError(f"parent_uri {parent_uri} is one of the entities sent")
+        return [parent_link(parent_uri, uri) for uri in entities]
+
+    async def find_by_reference_ids(
+        self, space_id: str, graph_id: str | None, reference_ids: Sequence[str]
+    ) -> list[GraphObject]:
+        """The entities whose hasReferenceIdentifier is one of `reference_ids` (as the older server
+        looked them up), by URI; unknown ids are left out."""
+        if not reference_ids:
+            raise InvalidInputError("no reference ids given")
+        check_uri_count(reference_ids)
+        graph = await self.graph_for(space_id, graph_id)
+        ids = ", ".join(literal(i) for i in dict.fromkeys(reference_ids))
+        rows = await self.graph.select(
+            f"SELECT DISTINCT ?s WHERE {{ GRAPH {iri(graph)} {{ ?s {iri(REFERENCE_IDENTIFIER)} ?id "
+            f"FILTER(STR(?id) IN ({ids})) }} }} ORDER BY ?s"
+        )
+        found = await self.graph.get_objects(graph, [row["s"].value for row in rows])
+        return [o for o in found if isinstance(o, KGEntity)]
+
+    async def list_entities(
+        self,
+        space_id: str,
+        graph_id: str | None,
+        criteria: EntityQueryCriteria,
+        *,
+        page_size: int,
+        offset: int,
+        sort_by: str | None = None,
+        descending: bool = False,
+    ) -> tuple[list[GraphObject], int]:
+        """A page of the entities matching `criteria`, by URI or by the property `sort_by` (an IRI or
+        KGEntity attribute name; entities without it first), `descending` reversing the order."""
+        return await self.query(
+            space_id,
+            graph_id,
+            criteria,
+            page_size=page_size,
+            offset=offset,
+            order_by=entity_property(sort_by, "sort_by") if sort_by else None,
+            descending=descending,
+        )
 
     async def update_entities_only(
         self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]
@@ -118,8 +260,11 @@ class KGEntityService(GraphObjectCollection):
         *,
         page_size: int,
         offset: int,
+        order_by: str | None = None,
+        descending: bool = False,
     ) -> tuple[list[GraphObject], int]:
-        """A page of the entities matching the older client's query criteria, by URI, and how many match."""
+        """A page of the entities matching the older client's query criteria, by URI (or the property
+        IRI `order_by`), and how many match."""
         graph = await self.graph_for(space_id, graph_id)
         objects, total = await self.graph.list_objects(
             graph,
@@ -128,6 +273,9 @@ class KGEntityService(GraphObjectCollection):
             offset=offset,
             search=criteria.search_string,
             patterns=criteria_patterns(criteria),
+            order_by=order_by,
+            descending=descending,
+            sort_keys=criteria_sort_keys(criteria),
         )
         return [o for o in objects if isinstance(o, KGEntity)], total
 
@@ -266,11 +414,18 @@ class KGEntityService(GraphObjectCollection):
         return {edge for edge, _, _ in outgoing}, children - shared
 
     async def _structure(self, graph: str, entity_uris: set[str]) -> set[str]:
-        """The entities' frames and slots, the edges to them and those between their frames."""
+        """The entities' frames and slots, the edges to them and those between their frames, and the
+        edges linking them to parent or child entities (`parent_uri`; the other entity stays)."""
         frame_edges, frames = await self.owned(graph, entity_uris, Edge_hasEntityKGFrame)
+        frames -= {
+            o.URI for o in await self.graph.get_objects(graph, list(frames)) if isinstance(o, KGEntity)
+        }
         slot_edges, slots = await self.owned(graph, frames, Edge_hasKGSlot)
         child_edges = {edge for edge, _, _ in await self.edges(graph, Edge_hasKGFrame, sources=frames)}
-        return frame_edges | frames | slot_edges | slots | child_edges
+        parent_edges = {
+            edge for edge, _, _ in await self.edges(graph, Edge_hasEntityKGFrame, destinations=entity_uris)
+        }
+        return frame_edges | frames | slot_edges | slots | child_edges | parent_edges
 
     async def _require_file(self, graph: str, file_uri: str) -> None:
         found = await self.graph.get_objects(graph, [file_uri])

@@ -2,8 +2,9 @@
 
 An entity's frames are the KGFrames its Edge_hasEntityKGFrame edges lead to; a frame's graph is the
 frame, its Edge_hasKGSlot edges and the slots they lead to. Every write is checked in full against
-the graph, then made in one SPARQL update, under the same per-graph lock as the entity writes, so a
-request that fails changes nothing and two writers of one entity's frames never interleave.
+the graph, then made in one SPARQL update, so a request that fails changes nothing. Two writers of one
+entity's frames never interleave, on one server or on several sharing the store: each writes in the
+graph's write turn (`GraphObjectCollection.writing`: a `GraphStore.turn` claim), as the entity writes do.
 
 A frame may hang under a parent frame of the same entity (`parent_frame_uri`), as the older server
 modelled it: an Edge_hasKGFrame leads from the parent to the child, which the entity also links to.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from vitalgraph.errors import ConflictError, InvalidInputError, NotFoundError
@@ -26,11 +28,12 @@ from vitalgraph.model import (
     KGFrame,
     KGSlot,
 )
+from vitalgraph.model.vocab import OBJECT_MODIFICATION_TIME
 from vitalgraph.services.files import check_uri_count
 from vitalgraph.services.graph_objects import GraphObjectCollection, class_family
-from vitalgraph.services.kgentities import KGEntityService, check_edge_ends
+from vitalgraph.services.kgentities import KGEntityService, as_utc, check_edge_ends, entity_time, touched
 
-FrameWriteMode = Literal["create", "update", "upsert"]
+FrameWriteMode = Literal["create", "update", "upsert", "replace"]
 
 
 @dataclass(frozen=True)
@@ -133,52 +136,120 @@ class KGFrameService(GraphObjectCollection):
         objects: Sequence[GraphObject],
         mode: FrameWriteMode = "create",
         parent_frame_uri: str | None = None,
+        if_unmodified_since: datetime | None = None,
     ) -> list[str]:
-        """Create (`create`), replace (`update`) or create-or-replace (`upsert`) frames of the entity
-        with their slots and edges; returns every URI written.
+        """Create (`create`), replace (`update`), create-or-replace (`upsert`) frames of the entity with
+        their slots and edges, or replace all of them (`replace`); returns every URI written.
 
         A frame sent without an Edge_hasEntityKGFrame from the entity gets one. Replacing a frame
-        replaces its graph: its slots and slot edges that are not sent again go. Refused, with nothing
-        changed: a missing entity (404); a frame of another entity, or a URI held by anything other
-        than the replaced frames' graphs (409); `update` of a frame the entity does not have (404);
-        edges that lead elsewhere than from the entity to a frame sent, or from a frame sent to a
-        slot sent, and slots no sent frame links to (400).
+        replaces its graph: its slots and slot edges that are not sent again go. `replace`, as the
+        older server did it, first removes every frame of the entity (with `parent_frame_uri`: every
+        frame under that frame) with their child frames, slots and edges, then creates the frames
+        sent; here both happen in the one update. Refused, with nothing changed: a missing entity
+        (404); a frame of another entity, or a URI held by anything other than the replaced frames'
+        graphs (409); `update` of a frame the entity does not have (404); edges that lead elsewhere
+        than from the entity to a frame sent, or from a frame sent to a slot sent, and slots no sent
+        frame links to (400); an entity modified after `if_unmodified_since` (409).
 
         With `parent_frame_uri` (a frame of the entity, 404 otherwise) the frames sent hang under it: a
         new one gets an Edge_hasKGFrame from it, and one replaced must already be its child (404).
+        The entity's modification time moves to now in the same update.
         """
         self.check_request(objects)
         _check_structure(entity_uri, objects, parent_frame_uri)
         graph = await self.graph_for(space_id, graph_id)
         async with self.writing(graph):
+            entity = await self._unmodified_entity(graph, entity_uri, if_unmodified_since)
             frames = await self._frames_of(graph, entity_uri)
-            owned = {f.URI for f in frames}
-            sent = [o.URI for o in objects if isinstance(o, KGFrame)]
-            parent_links = await self._parent_links(graph, entity_uri, frames, parent_frame_uri, objects)
-            existing = await self.graph.existing(graph, [o.URI for o in objects])
-            if mode == "create" and existing:
-                raise ConflictError(f"object already exists: {sorted(existing)[0]}")
-            if mode == "update" and (missing := [u for u in sent if u not in owned]):
-                raise NotFoundError(f"entity {entity_uri} has no frame {missing[0]}")
-            if foreign := [u for u in sent if u in existing and u not in owned]:
-                raise ConflictError(f"{foreign[0]} is not a frame of entity {entity_uri}")
-            replaced = {u for u in sent if u in owned}
-            slot_edges, slots = await self.entities.owned(graph, replaced, Edge_hasKGSlot)
-            frame_edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, destinations=replaced)
-            child_edges = await self.entities.edges(graph, Edge_hasKGFrame, destinations=replaced)
-            structure = replaced | slot_edges | slots | {edge for edge, _, _ in frame_edges + child_edges}
-            if taken := sorted(existing - structure):
-                raise ConflictError(f"{taken[0]} already exists outside the frames of entity {entity_uri}")
-            linked = {o.edgeDestination for o in objects if isinstance(o, Edge_hasEntityKGFrame)}
-            linked |= {frame for _, source, frame in frame_edges if source == entity_uri}
-            links = [
-                Edge_hasEntityKGFrame(edgeSource=entity_uri, edgeDestination=u)
-                for u in sent
-                if u not in linked
-            ]
-            written = [*objects, *links, *parent_links]
-            await self.graph.replace_objects(graph, written, removing=sorted(slot_edges | slots))
+            if mode == "replace":
+                written, removing = await self._replacement(
+                    graph, entity_uri, frames, objects, parent_frame_uri
+                )
+            else:
+                written, removing = await self._changes(
+                    graph, entity_uri, frames, objects, mode, parent_frame_uri
+                )
+            await self.graph.replace_objects(graph, [*written, touched(entity)], removing=removing)
         return [o.URI for o in written]
+
+    async def _changes(
+        self,
+        graph: str,
+        entity_uri: str,
+        frames: Sequence[GraphObject],
+        objects: Sequence[GraphObject],
+        mode: FrameWriteMode,
+        parent_frame_uri: str | None,
+    ) -> tuple[list[GraphObject], list[str]]:
+        """create / update / upsert: the objects to write and the URIs to remove."""
+        owned = {f.URI for f in frames}
+        sent = [o.URI for o in objects if isinstance(o, KGFrame)]
+        parent_links = await self._parent_links(graph, entity_uri, frames, parent_frame_uri, objects)
+        existing = await self.graph.existing(graph, [o.URI for o in objects])
+        if mode == "create" and existing:
+            raise ConflictError(f"object already exists: {sorted(existing)[0]}")
+        if mode == "update" and (missing := [u for u in sent if u not in owned]):
+            raise NotFoundError(f"entity {entity_uri} has no frame {missing[0]}")
+        if foreign := [u for u in sent if u in existing and u not in owned]:
+            raise ConflictError(f"{foreign[0]} is not a frame of entity {entity_uri}")
+        replaced = {u for u in sent if u in owned}
+        slot_edges, slots = await self.entities.owned(graph, replaced, Edge_hasKGSlot)
+        frame_edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, destinations=replaced)
+        child_edges = await self.entities.edges(graph, Edge_hasKGFrame, destinations=replaced)
+        structure = replaced | slot_edges | slots | {edge for edge, _, _ in frame_edges + child_edges}
+        if taken := sorted(existing - structure):
+            raise ConflictError(f"{taken[0]} already exists outside the frames of entity {entity_uri}")
+        linked = {o.edgeDestination for o in objects if isinstance(o, Edge_hasEntityKGFrame)}
+        linked |= {frame for _, source, frame in frame_edges if source == entity_uri}
+        links = [
+            Edge_hasEntityKGFrame(edgeSource=entity_uri, edgeDestination=u) for u in sent if u not in linked
+        ]
+        return [*objects, *links, *parent_links], sorted(slot_edges | slots)
+
+    async def _replacement(
+        self,
+        graph: str,
+        entity_uri: str,
+        frames: Sequence[GraphObject],
+        objects: Sequence[GraphObject],
+        parent_frame_uri: str | None,
+    ) -> tuple[list[GraphObject], list[str]]:
+        """replace: every frame of the entity (or under `parent_frame_uri`) and their descendants go
+        with their slots and edges; the frames sent come, linked as new ones are."""
+        if parent_frame_uri is None:
+            doomed = {f.URI for f in frames}
+        else:
+            doomed = await self._require_children(graph, entity_uri, frames, parent_frame_uri, [])
+        while children := await self._children(graph, frames, doomed) - doomed:
+            doomed |= children
+        doomed.discard(parent_frame_uri or "")
+        slot_edges, slots = await self.entities.owned(graph, doomed, Edge_hasKGSlot)
+        edges = await self.entities.edges(graph, Edge_hasEntityKGFrame, destinations=doomed)
+        edges += await self.entities.edges(graph, Edge_hasKGFrame, sources=doomed)
+        edges += await self.entities.edges(graph, Edge_hasKGFrame, destinations=doomed)
+        removing = doomed | slot_edges | slots | {edge for edge, _, _ in edges}
+        existing = await self.graph.existing(graph, [o.URI for o in objects])
+        if taken := sorted(existing - removing):
+            raise ConflictError(
+                f"{taken[0]} already exists outside the frames replaced of entity {entity_uri}"
+            )
+        sent = [o.URI for o in objects if isinstance(o, KGFrame)]
+        linked = {o.edgeDestination for o in objects if isinstance(o, Edge_hasEntityKGFrame)}
+        links: list[GraphObject] = [
+            Edge_hasEntityKGFrame(edgeSource=entity_uri, edgeDestination=u) for u in sent if u not in linked
+        ]
+        if parent_frame_uri is not None:
+            children = {
+                o.edgeDestination
+                for o in objects
+                if isinstance(o, Edge_hasKGFrame) and o.edgeSource == parent_frame_uri
+            }
+            links += [
+                Edge_hasKGFrame(edgeSource=parent_frame_uri, edgeDestination=u)
+                for u in sent
+                if u not in children
+            ]
+        return [*objects, *links], sorted(removing)
 
     async def delete_frames(
         self,
@@ -199,6 +270,7 @@ class KGFrameService(GraphObjectCollection):
         check_uri_count(frame_uris)
         graph = await self.graph_for(space_id, graph_id)
         async with self.writing(graph):
+            entity = await self._unmodified_entity(graph, entity_uri, None)
             frames = await self._frames_of(graph, entity_uri)
             owned = {f.URI for f in frames}
             if missing := [u for u in frame_uris if u not in owned]:
@@ -217,8 +289,22 @@ class KGFrameService(GraphObjectCollection):
             frame_edges += await self.entities.edges(graph, Edge_hasKGFrame, sources=doomed)
             frame_edges += await self.entities.edges(graph, Edge_hasKGFrame, destinations=doomed)
             related = sorted(slot_edges | slots | {edge for edge, _, _ in frame_edges})
-            await self.graph.delete_objects(graph, [*sorted(doomed), *related])
+            await self.graph.replace_objects(graph, [touched(entity)], removing=[*sorted(doomed), *related])
         return FrameDeletion(sorted(doomed), related)
+
+    async def _unmodified_entity(
+        self, graph: str, entity_uri: str, if_unmodified_since: datetime | None
+    ) -> GraphObject:
+        """The entity (404 if missing); 409 if it was modified after `if_unmodified_since`."""
+        [entity] = await self.entities.require_all(graph, [entity_uri])
+        modified = entity_time(entity, OBJECT_MODIFICATION_TIME)
+        if if_unmodified_since is not None and modified is not None:
+            if as_utc(modified) > as_utc(if_unmodified_since):
+                raise ConflictError(
+                    f"entity {entity_uri} was modified at {modified.isoformat()}, after if_unmodified_since "
+                    f"{if_unmodified_since.isoformat()}: nothing was changed; read it again"
+                )
+        return entity
 
     async def _frames_of(
         self, graph: str, entity_uri: str, parent_frame_uri: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,8 +25,14 @@ from vitalgraph.api.deps import (
 from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
 from vitalgraph.api.object_routes import uris_reply
 from vitalgraph.api.wire import objects_reply
+from vitalgraph.errors import InvalidInputError, NotFoundError
 from vitalgraph.model import GraphObject, KGFrame
-from vitalgraph.model.kgentities_model import BatchCountRequest, EntityCount, EntityQueryRequest
+from vitalgraph.model.kgentities_model import (
+    BatchCountRequest,
+    EntityCount,
+    EntityFilters,
+    EntityQueryRequest,
+)
 from vitalgraph.services.access import Permission
 
 router = APIRouter(prefix="/api/graphs/kgentities", tags=["kgentities"], route_class=BoundedBodyRoute)
@@ -41,18 +48,24 @@ async def create_kgentities(
     space_id: WritableSpace,
     graph_id: GraphId = None,
     operation_mode: Annotated[Literal["create", "update", "entity_only"], Query()] = "create",
+    parent_uri: OptionalUri = None,
 ) -> dict:
     """Body: JSON-LD (or JSON quads) KGEntity objects, optionally with their KGFrames, KGSlots and
     edges; 409 if any URI exists. The older client updates through this route too:
     `operation_mode=update` does what PUT does; `entity_only` takes KGEntity objects only (400
-    otherwise) and replaces their own properties, leaving their frames, slots and edges."""
+    otherwise) and replaces their own properties, leaving their frames, slots and edges.
+    `parent_uri` (create, update): an existing entity (404 otherwise) each entity sent is linked
+    under, by an Edge_hasEntityKGFrame from it, as the older server linked them. The server sets
+    each entity's hasObjectCreationTime and hasObjectModificationDateTime."""
     objects = await read_graph_objects(request)
-    if operation_mode == "create":
-        uris = await services.kgentities.create(space_id, graph_id, objects)
-        return {"created_uris": uris, "created_count": len(uris)}
     entities = services.kgentities
-    update = entities.update_entities_only if operation_mode == "entity_only" else entities.update
-    uris = await update(space_id, graph_id, objects)
+    if operation_mode == "create":
+        uris = await entities.create(space_id, graph_id, objects, parent_uri=parent_uri)
+        return {"created_uris": uris, "created_count": len(uris)}
+    if operation_mode == "entity_only":
+        uris = await entities.update_entities_only(space_id, graph_id, objects)
+    else:
+        uris = await entities.update(space_id, graph_id, objects, parent_uri=parent_uri)
     response.status_code = 200
     return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
 
@@ -64,13 +77,24 @@ async def update_kgentities(
     space_id: WritableSpace,
     graph_id: GraphId = None,
     entity_only: bool = False,
+    parent_uri: OptionalUri = None,
 ) -> dict:
     """Replaces each entity (404 if missing); frames, slots and edges sent along are created or replaced.
-    `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay."""
-    entities = services.kgentities
-    update = entities.update_entities_only if entity_only else entities.update
-    uris = await update(space_id, graph_id, await read_graph_objects(request))
+    `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay.
+    `parent_uri`: as in POST."""
+    entities, objects = services.kgentities, await read_graph_objects(request)
+    if entity_only:
+        uris = await entities.update_entities_only(space_id, graph_id, objects)
+    else:
+        uris = await entities.update(space_id, graph_id, objects, parent_uri=parent_uri)
     return {"updated_uris": uris, "updated_count": len(uris)}
+
+
+class _ListFilters(EntityFilters):
+    model_config = ConfigDict(extra="ignore")  # the route's other parameters are read on their own
+
+
+ReferenceId = Annotated[str | None, Query(min_length=1, max_length=1024)]
 
 
 @router.get("")
@@ -81,21 +105,48 @@ async def get_kgentities(
     graph_id: GraphId = None,
     uri: OptionalUri = None,
     uri_list: UriList = None,
+    reference_id: ReferenceId = None,
+    reference_id_list: UriList = None,
+    id: ReferenceId = None,  # noqa: A002  # the older client's names for the two above
+    id_list: UriList = None,
     include_attachments: bool = False,
     include_entity_graph: bool = False,
     page_size: PageSize = 100,
     offset: Offset = 0,
     search: Search = None,
+    sort_by: OptionalUri = None,
+    sort_order: Literal["asc", "desc"] = "asc",
+    filters: Annotated[_ListFilters, Query()] = _ListFilters(),
 ) -> dict:
-    """One entity (`uri`), several (`uri_list`), or a page of them.
+    """One entity (`uri`, or `reference_id`: its hasReferenceIdentifier), several (`uri_list`,
+    `reference_id_list`; comma-separated or repeated), or a page of them.
 
     With `include_attachments=true` a `uri`/`uri_list` answer is one `@graph`: the entities, then
     the frames, slots and edges that attach files to them, and those FileNodes.
     JSON-LD, or JSON quads when Accept asks (api/wire.py). `include_entity_graph` is the older
-    client's name for `include_attachments`.
+    client's name for `include_attachments`, `id` / `id_list` for `reference_id` / `reference_id_list`.
+    A page holds the entities matching the filters (`entity_type_uri`, `status`, `exclude_status`,
+    `created_after` / `_before`, `modified_after` / `_before`, `action_type`, `provenance_type`:
+    docs/api.md) and `search`, by URI, or sorted server-side by the property `sort_by` (an IRI or
+    KGEntity attribute name; entities without it first) in `sort_order`.
     """
     include_attachments = include_attachments or include_entity_graph
     uris = ([uri] if uri else []) + split_uri_list(uri_list)
+    references = (
+        [r for r in (reference_id, id) if r] + split_uri_list(reference_id_list) + split_uri_list(id_list)
+    )
+    if uris and references:
+        raise InvalidInputError(
+            "give entity URIs (uri, uri_list) or reference ids (reference_id, ...), not both"
+        )
+    if references:
+        found = await services.kgentities.find_by_reference_ids(space_id, graph_id, references)
+        if (reference_id or id) and not found:
+            raise NotFoundError(f"no KGEntity has reference id {reference_id or id}")
+        if include_attachments and found:
+            uris = [o.URI for o in found]
+        else:
+            return objects_reply(request, found, single=bool(reference_id or id))
     if uris and include_attachments:
         return objects_reply(
             request, await services.kgentities.get_with_attachments(space_id, graph_id, uris)
@@ -104,8 +155,14 @@ async def get_kgentities(
         return objects_reply(request, [await services.kgentities.get(space_id, graph_id, uri)], single=True)
     if uris:
         return objects_reply(request, await services.kgentities.get_many(space_id, graph_id, uris))
-    entities, total = await services.kgentities.list(
-        space_id, graph_id, page_size=page_size, offset=offset, search=search
+    entities, total = await services.kgentities.list_entities(
+        space_id,
+        graph_id,
+        filters.criteria(search),
+        page_size=page_size,
+        offset=offset,
+        sort_by=sort_by,
+        descending=sort_order == "desc",
     )
     return objects_reply(
         request, entities, key="entities", total_count=total, page_size=page_size, offset=offset
@@ -199,7 +256,12 @@ async def get_entity_frames(
     "graphs; 404 for a frame it does not have) or `upsert`. One atomic write: a missing entity "
     "(404), a frame of another entity (409), edges leading elsewhere or an unlinked slot (400) "
     "change nothing. `parent_frame_uri`: the frames sent hang under that frame of the entity (a new one "
-    "gets an Edge_hasKGFrame from it; one replaced must be its child; 404 otherwise).",
+    "gets an Edge_hasKGFrame from it; one replaced must be its child; 404 otherwise). `replace`: every "
+    "frame of the entity (with `parent_frame_uri`, every frame under it), with its child frames, slots and "
+    "edges, is replaced by the frames sent, in the same one write. `if_unmodified_since`: the entity's "
+    "hasObjectModificationDateTime as the caller read it; 409 if the entity changed after it. A write "
+    "moves the entity's modification time to now. Writers of one entity's frames take turns across "
+    "servers (the graph's write turn; 409 if the others keep it busy for 35 s).",
 )
 async def write_entity_frames(
     request: Request,
@@ -208,12 +270,13 @@ async def write_entity_frames(
     space_id: WritableSpace,
     entity_uri: EntityUri,
     graph_id: GraphId = None,
-    operation_mode: Annotated[Literal["create", "update", "upsert"], Query()] = "create",
+    operation_mode: Annotated[Literal["create", "update", "upsert", "replace"], Query()] = "create",
     parent_frame_uri: OptionalUri = None,
+    if_unmodified_since: datetime | None = None,
 ) -> dict:
     objects = await read_graph_objects(request)
     uris = await services.kgframes.write_frames(
-        space_id, graph_id, entity_uri, objects, operation_mode, parent_frame_uri
+        space_id, graph_id, entity_uri, objects, operation_mode, parent_frame_uri, if_unmodified_since
     )
     if operation_mode == "create":
         response.status_code = 201
@@ -264,9 +327,9 @@ async def delete_entity_frames(
     "/query",
     summary="Entities matching the older client's query criteria",
     description="Body: `{criteria: {search_string, entity_type, frame_type, filters, "
-    "entity_property_filters}, page_size, offset}`. A page of the matching KGEntities by URI "
-    "(`entities`, `total_count`; JSON quads when Accept asks). Slot, sort, vector and geo criteria "
-    "are refused (400 naming them); an unknown field is a 422.",
+    "entity_property_filters, slot_criteria, sort_criteria}, page_size, offset}`. A page of the "
+    "matching KGEntities, by URI or by the sort criteria (`entities`, `total_count`; JSON quads when "
+    "Accept asks). Vector and geo criteria are refused (400 naming them); an unknown field is a 422.",
 )
 async def query_entities(
     request: Request,
@@ -291,7 +354,8 @@ class _CountParameters(EntityCount):
     "/count",
     summary="How many entities match",
     description="`{count}`: the entities with kGEntityType `entity_type_uri`, a literal containing "
-    "`search`, and (`sort_by`) that property. The status, provenance and date filters are refused (400).",
+    "`search`, (`sort_by`) that property, and matching the status, date, action and provenance filters "
+    "of the list (GET /api/graphs/kgentities).",
 )
 async def count_entities(
     services: ServicesDep,
@@ -299,7 +363,7 @@ async def count_entities(
     graph_id: GraphId = None,
     filters: Annotated[_CountParameters, Query()] = _CountParameters(),
 ) -> dict:
-    return {"count": await services.kgentities.count(space_id, graph_id, filters.criteria())}
+    return {"count": await services.kgentities.count(space_id, graph_id, filters.count_criteria())}
 
 
 @router.post(
@@ -312,7 +376,7 @@ async def count_entities_batch(
     body: BatchCountRequest, services: ServicesDep, principal: PrincipalDep
 ) -> dict:
     await services.access.check_space(principal, body.space_id, Permission.READ)
-    criteria = [(request.label, request.criteria()) for request in body.count_requests]
+    criteria = [(request.label, request.count_criteria()) for request in body.count_requests]
     counts = [
         {"label": label, "count": await services.kgentities.count(body.space_id, body.graph_id, c)}
         for label, c in criteria

@@ -3,8 +3,8 @@
 Its `include_entity_graph` is our `include_attachments` (the entity with the frames, slots and edges
 that attach its files, and those FileNodes); `delete_entity_graph` is accepted (our delete always
 removes an entity's frames, slots and edges; `delete_attachments=True` also deletes its files).
-Filters and sorting our server does not have are refused with InvalidRequestError rather than
-silently ignored. Failures raise VitalGraphClientError, as the older methods did.
+Its list filters and sorting, reference ids and `parent_uri` are sent to the server, which applies
+them as the older server did. Failures raise VitalGraphClientError, as the older methods did.
 
 The counts, `query_entities`, `update_entity_only` and the frame methods are one request each to
 the server's routes for them (`/api/graphs/kgentities/count`, `/counts`, `/query`, `/kgframes`),
@@ -19,7 +19,7 @@ from typing import Any
 from vitalgraph.client._vitalsigns import as_graph_objects
 from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint, failed
 from vitalgraph.client.endpoints._graph_objects import split_uris
-from vitalgraph.client.errors import InvalidRequestError, VitalGraphClientError
+from vitalgraph.client.errors import InvalidRequestError, NotFoundError, VitalGraphClientError
 from vitalgraph.client.response.client_response import (
     CreateEntityResponse,
     DeleteResponse,
@@ -43,15 +43,6 @@ def _update_reply(uris: list[str], message: str) -> UpdateEntityResponse:
     return UpdateEntityResponse(updated_uri=uris[0] if uris else None, updated_uris=uris, message=message)
 
 
-def _refuse(**given: Any) -> None:
-    names = [name for name, value in given.items() if value is not None]
-    if names:
-        raise InvalidRequestError(
-            f"not supported by VitalGraph: {', '.join(names)} (docs/migration.md, kgentities)",
-            status_code=400,
-        )
-
-
 class KGEntitiesEndpoint(BaseEndpoint):
     async def list_kgentities(
         self,
@@ -73,21 +64,14 @@ class KGEntitiesEndpoint(BaseEndpoint):
         action_type: str | None = None,
         provenance_type: str | None = None,
     ) -> PaginatedGraphObjectResponse | MultiEntityGraphResponse:
-        """A page of entities; `entity_type_uri` keeps those whose kGEntityType is it (within the page)."""
+        """A page of entities matching the filters (server-side, as the older server filtered: docs/api.md),
+        by URI or sorted by the property `sort_by` in `sort_order`."""
         validate_required_params(space_id=space_id, graph_id=graph_id)
-        _refuse(
-            sort_by=sort_by,
-            status=status,
-            exclude_status=exclude_status,
-            created_after=created_after,
-            created_before=created_before,
-            modified_after=modified_after,
-            modified_before=modified_before,
-            action_type=action_type,
-            provenance_type=provenance_type,
+        filters = {name: value for name, value in locals().items() if name in _LIST_FILTERS}
+        page = await self.api.kgentities.list_kgentities(
+            space_id, graph_id, page_size, offset, search, sort_by, sort_order, **filters
         )
-        page = await self.api.kgentities.list_kgentities(space_id, graph_id, page_size, offset, search)
-        entities = [e for e in page.entities if entity_type_uri in (None, e.get("kGEntityType"))]
+        entities = page.entities
         paging = {
             "total_count": page.total_count,
             "page_size": page.page_size,
@@ -117,10 +101,16 @@ class KGEntitiesEndpoint(BaseEndpoint):
     ) -> EntityResponse | EntityGraphResponse:
         if uri and reference_id:
             raise InvalidRequestError("Cannot specify both uri and reference_id")
-        _refuse(reference_id=reference_id)
-        if not uri:
+        if not uri and not reference_id:
             raise InvalidRequestError("Must specify either uri or reference_id")
         validate_required_params(space_id=space_id, graph_id=graph_id)
+        if reference_id:
+            found = await self.api.kgentities.get_kgentities_by_reference_ids(
+                space_id, graph_id, [reference_id]
+            )
+            if not found:
+                raise NotFoundError(f"no KGEntity has reference id {reference_id}", status_code=404)
+            uri = found[0].URI
         if include_entity_graph:
             graph = await self._entity_graph(space_id, graph_id, uri)
             return EntityGraphResponse(objects=graph, space_id=space_id, graph_id=graph_id, requested_uri=uri)
@@ -153,16 +143,26 @@ class KGEntitiesEndpoint(BaseEndpoint):
 
     async def get_kgentities_by_reference_ids(
         self, space_id: str, graph_id: str, reference_ids: list[str], include_entity_graph: bool = False
-    ) -> None:
-        _refuse(reference_ids=reference_ids)
+    ) -> PaginatedGraphObjectResponse | MultiEntityGraphResponse:
+        """The entities whose hasReferenceIdentifier is one of `reference_ids` (unknown ids left out)."""
+        validate_required_params(space_id=space_id, graph_id=graph_id, reference_ids=reference_ids)
+        found = await self.api.kgentities.get_kgentities_by_reference_ids(space_id, graph_id, reference_ids)
+        return (
+            await self.get_kgentities_by_uris(
+                space_id, graph_id, [e.URI for e in found], include_entity_graph
+            )
+            if found
+            else PaginatedGraphObjectResponse(objects=[], space_id=space_id, graph_id=graph_id)
+        )
 
     async def create_kgentities(
         self, space_id: str, graph_id: str, objects: list[Any], parent_uri: str | None = None
     ) -> CreateEntityResponse:
         """Create entities (with any frames, slots and edges sent along); ConflictError if one exists."""
         validate_required_params(space_id=space_id, graph_id=graph_id, objects=objects)
-        _refuse(parent_uri=parent_uri)
-        created = await self.api.kgentities.create_kgentities(space_id, graph_id, as_graph_objects(objects))
+        created = await self.api.kgentities.create_kgentities(
+            space_id, graph_id, as_graph_objects(objects), parent_uri
+        )
         return CreateEntityResponse(
             created_count=created.created_count,
             created_uris=created.created_uris,
@@ -174,8 +174,9 @@ class KGEntitiesEndpoint(BaseEndpoint):
         self, space_id: str, graph_id: str, objects: list[Any], parent_uri: str | None = None
     ) -> UpdateEntityResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, objects=objects)
-        _refuse(parent_uri=parent_uri)
-        updated = await self.api.kgentities.update_kgentities(space_id, graph_id, as_graph_objects(objects))
+        updated = await self.api.kgentities.update_kgentities(
+            space_id, graph_id, as_graph_objects(objects), parent_uri=parent_uri
+        )
         return _update_reply(updated.updated_uris, "Updated entities")
 
     async def delete_kgentity(
@@ -243,8 +244,8 @@ class KGEntitiesEndpoint(BaseEndpoint):
         modified_after: str | None = None,
         modified_before: str | None = None,
     ) -> int:
-        """The number of entities matching `entity_type_uri` (kGEntityType) and `search`, having the
-        property `sort_by`. The server refuses the status and date filters (400)."""
+        """The number of entities matching `entity_type_uri` (kGEntityType), `search` and the status and
+        date filters, having the property `sort_by`."""
         validate_required_params(space_id=space_id, graph_id=graph_id)
         filters = {name: value for name, value in locals().items() if name in _count_filters()}
         return await self.api.kgentities.count_kgentities(space_id, graph_id, **filters)
@@ -364,11 +365,21 @@ class KGEntitiesEndpoint(BaseEndpoint):
         objects: list[Any],
         parent_frame_uri: str | None = None,
         operation_mode: str = "create",
+        if_unmodified_since: str | None = None,
     ) -> FrameResponse:
         """Frames of the entity with their slots and edges, in one atomic write (`operation_mode`
-        create, update or upsert); a frame sent without an Edge_hasEntityKGFrame gets one."""
+        create, update, upsert, or replace: all the entity's frames, or those under
+        `parent_frame_uri`, give way to the ones sent); a frame sent without an Edge_hasEntityKGFrame
+        gets one. `if_unmodified_since`: ConflictError if the entity changed after it."""
         return await self._write_frames(
-            space_id, graph_id, entity_uri, objects, parent_frame_uri, operation_mode, "Created"
+            space_id,
+            graph_id,
+            entity_uri,
+            objects,
+            parent_frame_uri,
+            operation_mode,
+            "Created",
+            if_unmodified_since,
         )
 
     async def update_entity_frames(
@@ -378,10 +389,18 @@ class KGEntitiesEndpoint(BaseEndpoint):
         entity_uri: str,
         objects: list[Any],
         parent_frame_uri: str | None = None,
+        if_unmodified_since: str | None = None,
     ) -> FrameResponse:
         """Replace frames the entity has (404 for one it does not), each with its slot graph."""
         return await self._write_frames(
-            space_id, graph_id, entity_uri, objects, parent_frame_uri, "update", "Updated"
+            space_id,
+            graph_id,
+            entity_uri,
+            objects,
+            parent_frame_uri,
+            "update",
+            "Updated",
+            if_unmodified_since,
         )
 
     async def delete_entity_frames(
@@ -424,11 +443,12 @@ class KGEntitiesEndpoint(BaseEndpoint):
         parent_frame_uri: str | None,
         operation_mode: str,
         done: str,
+        if_unmodified_since: str | None,
     ) -> FrameResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, entity_uri=entity_uri, objects=objects)
         sent = as_graph_objects(objects)
         written = await self.api.kgentities.write_entity_frames(
-            space_id, graph_id, entity_uri, sent, operation_mode, parent_frame_uri
+            space_id, graph_id, entity_uri, sent, operation_mode, parent_frame_uri, if_unmodified_since
         )
         frames = [o for o in sent if isinstance(o, KGFrame)]
         return FrameResponse(
@@ -442,6 +462,19 @@ class KGEntitiesEndpoint(BaseEndpoint):
     async def _entity_graph(self, space_id: str, graph_id: str, uri: str) -> EntityGraph:
         graph = await self.api.kgentities.get_kgentity(space_id, graph_id, uri, include_attachments=True)
         return EntityGraph(entity_uri=uri, objects=graph.objects)
+
+
+_LIST_FILTERS = (
+    "entity_type_uri",
+    "status",
+    "exclude_status",
+    "created_after",
+    "created_before",
+    "modified_after",
+    "modified_before",
+    "action_type",
+    "provenance_type",
+)
 
 
 def _count_filters() -> set[str]:

@@ -8,6 +8,7 @@ None for the space's default graph.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -49,6 +50,11 @@ COUNT_PATH = "/api/graphs/kgentities/count"
 COUNTS_PATH = "/api/graphs/kgentities/counts"
 
 
+def _texts(values: Mapping[str, str | datetime | None]) -> dict[str, str | None]:
+    """Query values as text: date-times in ISO 8601."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+
+
 def _paging(reply: dict[str, Any]) -> dict[str, int]:
     return {name: reply[name] for name in ("total_count", "page_size", "offset")}
 
@@ -80,10 +86,22 @@ class KGEntityCalls:
         page_size: int = 100,
         offset: int = 0,
         search: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str = "asc",
+        **filters: str | datetime | None,
     ) -> Call[KGEntityList]:
-        """A page of KGEntities; `search` keeps those with a text value containing it (case-insensitive)."""
+        """A page of KGEntities; `search` keeps those with a text value containing it (case-insensitive),
+        `filters` those matching the older list filters (`entity_type_uri`, `status`, `exclude_status`,
+        `created_after`, ..., docs/api.md). By URI, or by the property `sort_by` in `sort_order`."""
         params = query(
-            space_id=space_id, graph_id=graph_id, page_size=page_size, offset=offset, search=search
+            space_id=space_id,
+            graph_id=graph_id,
+            page_size=page_size,
+            offset=offset,
+            search=search,
+            sort_by=sort_by,
+            sort_order=sort_order if sort_by else None,
+            **_texts(filters),
         )
 
         return Call("GET", KGENTITIES_PATH, _entity_page, params=params)
@@ -118,16 +136,28 @@ class KGEntityCalls:
         return Call("GET", KGENTITIES_PATH, lambda response: graph_objects(response.json()), params=params)
 
     @staticmethod
+    def get_kgentities_by_reference_ids(
+        space_id: str, graph_id: str | None, reference_ids: str | Sequence[str]
+    ) -> Call[list[GraphObject]]:
+        """The KGEntities whose hasReferenceIdentifier is one of `reference_ids`; unknown ids are left out."""
+        params = query(space_id=space_id, graph_id=graph_id, reference_id_list=split_uris(reference_ids))
+        return Call("GET", KGENTITIES_PATH, lambda response: graph_objects(response.json()), params=params)
+
+    @staticmethod
     def create_kgentities(
-        space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]
+        space_id: str,
+        graph_id: str | None,
+        objects: GraphObject | Sequence[GraphObject],
+        parent_uri: str | None = None,
     ) -> Call[ObjectsCreated]:
         """Create KGEntities, optionally with their KGFrames, KGSlots and edges; ConflictError (and
-        nothing stored) if any URI exists. Frames and slots that attach FileNodes count as attachments."""
+        nothing stored) if any URI exists. Frames and slots that attach FileNodes count as attachments.
+        `parent_uri`: an existing entity each one is linked under (Edge_hasEntityKGFrame)."""
         return Call(
             "POST",
             KGENTITIES_PATH,
             model_reply(ObjectsCreated),
-            params=query(space_id=space_id, graph_id=graph_id),
+            params=query(space_id=space_id, graph_id=graph_id, parent_uri=parent_uri),
             json=jsonld_body(objects),
         )
 
@@ -137,16 +167,19 @@ class KGEntityCalls:
         graph_id: str | None,
         objects: GraphObject | Sequence[GraphObject],
         entity_only: bool = False,
+        parent_uri: str | None = None,
     ) -> Call[ObjectsUpdated]:
         """Replace KGEntities (NotFoundError if one is missing); frames, slots and edges sent along are
         created or replaced. `entity_only=True` takes KGEntity objects only (InvalidRequestError
-        otherwise) and leaves their frames, slots and edges as they are."""
+        otherwise) and leaves their frames, slots and edges as they are. `parent_uri` as in create."""
+        params = query(
+            space_id=space_id,
+            graph_id=graph_id,
+            entity_only="true" if entity_only else None,
+            parent_uri=parent_uri,
+        )
         return Call(
-            "PUT",
-            KGENTITIES_PATH,
-            model_reply(ObjectsUpdated),
-            params=query(space_id=space_id, graph_id=graph_id, entity_only="true" if entity_only else None),
-            json=jsonld_body(objects),
+            "PUT", KGENTITIES_PATH, model_reply(ObjectsUpdated), params=params, json=jsonld_body(objects)
         )
 
     @staticmethod
@@ -188,9 +221,11 @@ class KGEntityCalls:
         )
 
     @staticmethod
-    def count_kgentities(space_id: str, graph_id: str | None = None, **filters: str | None) -> Call[int]:
-        """How many KGEntities match `entity_type_uri`, `search` and `sort_by` (has that property)."""
-        params = query(space_id=space_id, graph_id=graph_id, **filters)
+    def count_kgentities(
+        space_id: str, graph_id: str | None = None, **filters: str | datetime | None
+    ) -> Call[int]:
+        """How many KGEntities match `search`, `sort_by` (has that property) and the list filters."""
+        params = query(space_id=space_id, graph_id=graph_id, **_texts(filters))
         return Call("GET", COUNT_PATH, lambda response: response.json()["count"], params=params)
 
     @staticmethod
@@ -275,18 +310,21 @@ class KGEntityCalls:
         objects: GraphObject | Sequence[GraphObject],
         operation_mode: str = "create",
         parent_frame_uri: str | None = None,
+        if_unmodified_since: str | datetime | None = None,
     ) -> Call[FramesWritten]:
         """Frames of the entity with their slots and edges, in one atomic write: `create`, `update`
-        (replaces frames it has, slot graphs included) or `upsert`; under the entity's frame
+        (replaces frames it has, slot graphs included), `upsert`, or `replace` (all its frames, or
+        those under `parent_frame_uri`, give way to the ones sent); under the entity's frame
         `parent_frame_uri` if given. NotFoundError if the entity (or parent frame) is unknown,
-        ConflictError for a frame of another entity, InvalidRequestError for edges leading
-        elsewhere; then nothing is stored."""
+        ConflictError for a frame of another entity or an entity modified after
+        `if_unmodified_since`, InvalidRequestError for edges leading elsewhere; then nothing is stored."""
         params = query(
             space_id=space_id,
             graph_id=graph_id,
             entity_uri=entity_uri,
             operation_mode=operation_mode,
             parent_frame_uri=parent_frame_uri,
+            **_texts({"if_unmodified_since": if_unmodified_since}),
         )
 
         def parse(response: httpx.Response) -> FramesWritten:
@@ -352,6 +390,7 @@ class AsyncKGEntitiesEndpoint(AsyncEndpointGroup):
     list_kgentities = AsyncOperation(KGEntityCalls.list_kgentities)
     get_kgentity = AsyncOperation(KGEntityCalls.get_kgentity)
     get_kgentities_by_uris = AsyncOperation(KGEntityCalls.get_kgentities_by_uris)
+    get_kgentities_by_reference_ids = AsyncOperation(KGEntityCalls.get_kgentities_by_reference_ids)
     create_kgentities = AsyncOperation(KGEntityCalls.create_kgentities)
     update_kgentities = AsyncOperation(KGEntityCalls.update_kgentities)
     delete_kgentity = AsyncOperation(KGEntityCalls.delete_kgentity)
@@ -372,6 +411,7 @@ class KGEntitiesEndpoint(SyncEndpointGroup):
     list_kgentities = SyncOperation(KGEntityCalls.list_kgentities)
     get_kgentity = SyncOperation(KGEntityCalls.get_kgentity)
     get_kgentities_by_uris = SyncOperation(KGEntityCalls.get_kgentities_by_uris)
+    get_kgentities_by_reference_ids = SyncOperation(KGEntityCalls.get_kgentities_by_reference_ids)
     create_kgentities = SyncOperation(KGEntityCalls.create_kgentities)
     update_kgentities = SyncOperation(KGEntityCalls.update_kgentities)
     delete_kgentity = SyncOperation(KGEntityCalls.delete_kgentity)
