@@ -22,7 +22,7 @@ from vitalgraph.api.deps import (
     UriList,
     split_uri_list,
 )
-from vitalgraph.api.json_body import BoundedBodyRoute, read_graph_objects
+from vitalgraph.api.json_body import BoundedBodyRoute, GraphObjects, read_graph_objects
 from vitalgraph.api.object_routes import uris_reply
 from vitalgraph.api.wire import objects_reply
 from vitalgraph.errors import InvalidInputError, NotFoundError
@@ -42,10 +42,10 @@ EntityUri = FileUri  # the same limit: MAX_URI_LENGTH
 
 @router.post("", status_code=201)
 async def create_kgentities(
-    request: Request,
     response: Response,
     services: ServicesDep,
     space_id: WritableSpace,
+    objects: GraphObjects,
     graph_id: GraphId = None,
     operation_mode: Annotated[Literal["create", "update", "entity_only"], Query()] = "create",
     parent_uri: OptionalUri = None,
@@ -57,24 +57,24 @@ async def create_kgentities(
     `parent_uri` (create, update): an existing entity (404 otherwise) each entity sent is linked
     under, by an Edge_hasEntityKGFrame from it, as the older server linked them. The server sets
     each entity's hasObjectCreationTime and hasObjectModificationDateTime."""
-    objects = await read_graph_objects(request)
     entities = services.kgentities
     if operation_mode == "create":
-        uris = await entities.create(space_id, graph_id, objects, parent_uri=parent_uri)
-        return {"created_uris": uris, "created_count": len(uris)}
+        return uris_reply(
+            "created", await entities.create(space_id, graph_id, objects, parent_uri=parent_uri)
+        )
     if operation_mode == "entity_only":
         uris = await entities.update_entities_only(space_id, graph_id, objects)
     else:
         uris = await entities.update(space_id, graph_id, objects, parent_uri=parent_uri)
     response.status_code = 200
-    return {"updated_uris": uris, "updated_count": len(uris), "updated_uri": uris[0]}
+    return {**uris_reply("updated", uris), "updated_uri": uris[0]}
 
 
 @router.put("")
 async def update_kgentities(
-    request: Request,
     services: ServicesDep,
     space_id: WritableSpace,
+    objects: GraphObjects,
     graph_id: GraphId = None,
     entity_only: bool = False,
     parent_uri: OptionalUri = None,
@@ -82,12 +82,12 @@ async def update_kgentities(
     """Replaces each entity (404 if missing); frames, slots and edges sent along are created or replaced.
     `entity_only=true`: KGEntity objects only (400 otherwise), their frames, slots and edges stay.
     `parent_uri`: as in POST."""
-    entities, objects = services.kgentities, await read_graph_objects(request)
+    entities = services.kgentities
     if entity_only:
         uris = await entities.update_entities_only(space_id, graph_id, objects)
     else:
         uris = await entities.update(space_id, graph_id, objects, parent_uri=parent_uri)
-    return {"updated_uris": uris, "updated_count": len(uris)}
+    return uris_reply("updated", uris)
 
 
 class _ListFilters(EntityFilters):
