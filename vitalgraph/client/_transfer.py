@@ -102,6 +102,12 @@ class UploadPlan:
             headers["Repr-Digest"] = repr_digest_field(self.claimed_sha256)
         return headers
 
+    def body(self) -> SyncUploadBody | AsyncUploadBody:
+        """The request body, read from the source the way its kind (sync or async) is read."""
+        if isinstance(self.generator, AsyncBinaryGenerator):
+            return AsyncUploadBody(self)
+        return SyncUploadBody(self)
+
     def body_started(self) -> None:
         self._sent = 0
         self._hash = BackgroundHasher()

@@ -12,12 +12,7 @@ import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
 from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, split_uris, the_object
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.models import KGTypeList, ObjectsCreated, ObjectsDeleted, ObjectsUpdated
 from vitalgraph.model import GraphObject
 
@@ -106,21 +101,9 @@ class KGTypeCalls:
         return Call("DELETE", KGTYPES_PATH, model_reply(ObjectsDeleted), params=params)
 
 
-class AsyncKGTypesEndpoint(AsyncEndpointGroup):
-    list_kgtypes = AsyncOperation(KGTypeCalls.list_kgtypes)
-    get_kgtype = AsyncOperation(KGTypeCalls.get_kgtype)
-    get_kgtypes_by_uris = AsyncOperation(KGTypeCalls.get_kgtypes_by_uris)
-    create_kgtypes = AsyncOperation(KGTypeCalls.create_kgtypes)
-    update_kgtypes = AsyncOperation(KGTypeCalls.update_kgtypes)
-    delete_kgtype = AsyncOperation(KGTypeCalls.delete_kgtype)
-    delete_kgtypes_batch = AsyncOperation(KGTypeCalls.delete_kgtypes_batch)
+class AsyncKGTypesEndpoint(AsyncEndpointGroup, calls=KGTypeCalls):
+    """The group of AsyncVitalGraphClient: a method for each of KGTypeCalls."""
 
 
-class KGTypesEndpoint(SyncEndpointGroup):
-    list_kgtypes = SyncOperation(KGTypeCalls.list_kgtypes)
-    get_kgtype = SyncOperation(KGTypeCalls.get_kgtype)
-    get_kgtypes_by_uris = SyncOperation(KGTypeCalls.get_kgtypes_by_uris)
-    create_kgtypes = SyncOperation(KGTypeCalls.create_kgtypes)
-    update_kgtypes = SyncOperation(KGTypeCalls.update_kgtypes)
-    delete_kgtype = SyncOperation(KGTypeCalls.delete_kgtype)
-    delete_kgtypes_batch = SyncOperation(KGTypeCalls.delete_kgtypes_batch)
+class KGTypesEndpoint(SyncEndpointGroup, calls=KGTypeCalls):
+    """The group of VitalGraphClient: a method for each of KGTypeCalls."""

@@ -11,12 +11,7 @@ import httpx
 
 from vitalgraph.client._requests import Call, model_reply, query
 from vitalgraph.client.endpoints._graph_objects import graph_objects, jsonld_body, split_uris, the_object
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.models import ObjectList, ObjectsCreated, ObjectsDeleted, ObjectsUpdated
 from vitalgraph.model import GraphObject
 
@@ -93,21 +88,9 @@ class ObjectCalls:
         return Call("DELETE", OBJECTS_PATH, model_reply(ObjectsDeleted), params=params)
 
 
-class AsyncObjectsEndpoint(AsyncEndpointGroup):
-    list_objects = AsyncOperation(ObjectCalls.list_objects)
-    get_object = AsyncOperation(ObjectCalls.get_object)
-    get_objects_by_uris = AsyncOperation(ObjectCalls.get_objects_by_uris)
-    create_objects = AsyncOperation(ObjectCalls.create_objects)
-    update_objects = AsyncOperation(ObjectCalls.update_objects)
-    delete_object = AsyncOperation(ObjectCalls.delete_object)
-    delete_objects_batch = AsyncOperation(ObjectCalls.delete_objects_batch)
+class AsyncObjectsEndpoint(AsyncEndpointGroup, calls=ObjectCalls):
+    """The group of AsyncVitalGraphClient: a method for each of ObjectCalls."""
 
 
-class ObjectsEndpoint(SyncEndpointGroup):
-    list_objects = SyncOperation(ObjectCalls.list_objects)
-    get_object = SyncOperation(ObjectCalls.get_object)
-    get_objects_by_uris = SyncOperation(ObjectCalls.get_objects_by_uris)
-    create_objects = SyncOperation(ObjectCalls.create_objects)
-    update_objects = SyncOperation(ObjectCalls.update_objects)
-    delete_object = SyncOperation(ObjectCalls.delete_object)
-    delete_objects_batch = SyncOperation(ObjectCalls.delete_objects_batch)
+class ObjectsEndpoint(SyncEndpointGroup, calls=ObjectCalls):
+    """The group of VitalGraphClient: a method for each of ObjectCalls."""
