@@ -139,6 +139,7 @@ class _Steps:
         self.outcome: Any = None
         self.failure: BaseException | None = None
         self.result: Any = None
+        self.raw: Any = None  # the open response's raw chunks (an iterator, or an async one)
 
     def next(self) -> Effect | None:
         try:
@@ -171,21 +172,20 @@ class SyncDriver:
 
     def _drive(self, steps: _Steps) -> Iterator[bytes]:
         with contextlib.ExitStack() as response:
-            reading: list[Iterator[bytes]] = []
             while (effect := steps.next()) is not None:
                 try:
                     if isinstance(effect, Emit):
                         yield effect.piece
                     else:
-                        steps.outcome = self._do(effect, response, reading)
+                        steps.outcome = self._do(effect, response, steps)
                 except BaseException as error:
                     response.close()
                     steps.failure = error
 
-    def _do(self, effect: Effect, response: contextlib.ExitStack, reading: list[Iterator[bytes]]) -> Any:
+    def _do(self, effect: Effect, response: contextlib.ExitStack, steps: _Steps) -> Any:
         if isinstance(effect, Read):
             with network_errors():
-                chunk = next(reading[0], None)
+                chunk = next(steps.raw, None)
             if chunk is None:
                 response.close()
             return chunk
@@ -196,7 +196,7 @@ class SyncDriver:
                 return self.client._execute(call)
             case Open(call):
                 opened = response.enter_context(self.client._stream(call))
-                reading[:] = [opened.iter_raw()]
+                steps.raw = opened.iter_raw()
                 return opened
             case Sleep(seconds):
                 return time.sleep(seconds)
@@ -205,9 +205,9 @@ class SyncDriver:
             case Source(source, chunk_size):
                 return as_binary_generator(source, chunk_size)
             case Pump(flow, destination):
-                steps = _Steps(flow)
-                pump_data(IteratorGenerator(self._drive(steps)), as_binary_consumer(destination))
-                return steps.result
+                pumped = _Steps(flow)
+                pump_data(IteratorGenerator(self._drive(pumped)), as_binary_consumer(destination))
+                return pumped.result
             case PutParts():
                 return self._put_parts(effect)
             case Put(s3, url, content, headers):
@@ -244,23 +244,20 @@ class AsyncDriver:
 
     async def _drive(self, steps: _Steps) -> AsyncIterator[bytes]:
         async with contextlib.AsyncExitStack() as response:
-            reading: list[AsyncIterator[bytes]] = []
             while (effect := steps.next()) is not None:
                 try:
                     if isinstance(effect, Emit):
                         yield effect.piece
                     else:
-                        steps.outcome = await self._do(effect, response, reading)
+                        steps.outcome = await self._do(effect, response, steps)
                 except BaseException as error:
                     await response.aclose()
                     steps.failure = error
 
-    async def _do(
-        self, effect: Effect, response: contextlib.AsyncExitStack, reading: list[AsyncIterator[bytes]]
-    ) -> Any:
+    async def _do(self, effect: Effect, response: contextlib.AsyncExitStack, steps: _Steps) -> Any:
         if isinstance(effect, Read):
             with network_errors():
-                chunk = await anext(reading[0], None)
+                chunk = await anext(steps.raw, None)
             if chunk is None:
                 await response.aclose()
             return chunk
@@ -271,7 +268,7 @@ class AsyncDriver:
                 return await self.client._execute(call)
             case Open(call):
                 opened = await response.enter_async_context(self.client._stream(call))
-                reading[:] = [opened.aiter_raw()]
+                steps.raw = opened.aiter_raw()
                 return opened
             case Sleep(seconds):
                 return await anyio.sleep(seconds)
@@ -280,10 +277,10 @@ class AsyncDriver:
             case Source(source, chunk_size):
                 return as_async_binary_generator(source, chunk_size)
             case Pump(flow, destination):
-                steps = _Steps(flow)
-                pieces = AsyncStreamGenerator(self._drive(steps))
+                pumped = _Steps(flow)
+                pieces = AsyncStreamGenerator(self._drive(pumped))
                 await pump_data_async(pieces, as_async_binary_consumer(destination))
-                return steps.result
+                return pumped.result
             case PutParts():
                 return await self._put_parts(effect)
             case Put(s3, url, content, headers):

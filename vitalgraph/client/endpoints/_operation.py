@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
@@ -32,6 +32,17 @@ class EndpointGroup:
                     setattr(cls, name, Operation(member.__func__, kind))  # type: ignore[arg-type]
 
     def _method(self, start: Callable[..., Any], kind: Kind) -> Callable[..., Any]:
+        client = self._client  # type: ignore[attr-defined]
+        if kind == "call":
+            return self._as_method(lambda *args, **kwargs: client._execute(start(*args, **kwargs)))
+        with_config = functools.partial(start, client.config)
+        if kind == "flow":
+            return self._as_method(lambda *args, **kwargs: client._driver.run(with_config(*args, **kwargs)))
+        return lambda *args, **kwargs: client._driver.iterate(with_config(*args, **kwargs))
+
+    @staticmethod
+    def _as_method(act: Callable[..., Any]) -> Callable[..., Any]:
+        """The group's method doing `act`: awaited by an async group, as it is for a sync one."""
         raise NotImplementedError
 
 
@@ -41,21 +52,12 @@ class AsyncEndpointGroup(EndpointGroup):
     def __init__(self, client: AsyncVitalGraphClient) -> None:
         self._client = client
 
-    def _method(self, start: Callable[..., Any], kind: Kind) -> Callable[..., Any]:
-        client = self._client
-        if kind == "pieces":
-            return lambda *args, **kwargs: client._driver.iterate(start(client.config, *args, **kwargs))
-        if kind == "flow":
+    @staticmethod
+    def _as_method(act: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def method(*args: Any, **kwargs: Any) -> Any:
+            return await act(*args, **kwargs)
 
-            async def run_flow(*args: Any, **kwargs: Any) -> Any:
-                return await client._driver.run(start(client.config, *args, **kwargs))
-
-            return run_flow
-
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            return await client._execute(start(*args, **kwargs))
-
-        return run
+        return method
 
 
 class SyncEndpointGroup(EndpointGroup):
@@ -64,13 +66,9 @@ class SyncEndpointGroup(EndpointGroup):
     def __init__(self, client: VitalGraphClient) -> None:
         self._client = client
 
-    def _method(self, start: Callable[..., Any], kind: Kind) -> Callable[..., Any]:
-        client = self._client
-        if kind == "pieces":
-            return lambda *args, **kwargs: client._driver.iterate(start(client.config, *args, **kwargs))
-        if kind == "flow":
-            return lambda *args, **kwargs: client._driver.run(start(client.config, *args, **kwargs))
-        return lambda *args, **kwargs: client._execute(start(*args, **kwargs))
+    @staticmethod
+    def _as_method(act: Callable[..., Any]) -> Callable[..., Any]:
+        return act
 
 
 class Operation:

@@ -321,15 +321,9 @@ class FileFlows:
                 content_type=content_type,
                 progress=progress,
             )
+        described = {"filename": filename, "content_type": content_type, "sha256": sha256}
         return _upload_streamed(
-            config,
-            (space_id, graph_id, file_uri),
-            source,
-            filename=filename,
-            content_type=content_type,
-            progress=progress,
-            chunk_size=chunk_size,
-            sha256=sha256,
+            config, (space_id, graph_id, file_uri), source, chunk_size, progress=progress, **described
         )
 
     upload_file_content = upload_file_stream
@@ -372,16 +366,9 @@ class FileFlows:
                 if not (fallback and _direct_not_offered(error)):
                     raise
                 plan.file.seek(plan.start_offset)
-                return (
-                    yield from _upload_streamed(
-                        config,
-                        (space_id, graph_id, file_uri),
-                        plan.file,
-                        filename=filename,
-                        content_type=content_type,
-                        progress=progress,
-                    )
-                )
+                node = (space_id, graph_id, file_uri)
+                described = {"filename": filename, "content_type": content_type, "progress": progress}
+                return (yield from _upload_streamed(config, node, plan.file, None, **described))
             if on_upload_id is not None and upload_id is None:
                 on_upload_id(reply["upload_id"])
             timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
@@ -549,22 +536,13 @@ def _upload_streamed(
     config: ClientConfig,
     node: tuple[str, str | None, str],
     source: UploadSource,
-    *,
-    filename: str | None = None,
-    content_type: str | None = None,
-    progress: Progress | None = None,
-    chunk_size: int | None = None,
-    sha256: str | None = None,
+    chunk_size: int | None,
+    **described: Any,
 ) -> Flow[UploadResult]:
+    """Stream `source` through the server; `described` are UploadPlan's filename, content_type,
+    progress and sha256."""
     generator = yield Source(source, chunk_size or config.chunk_size)
-    plan = UploadPlan(
-        generator,
-        config=config,
-        filename=filename,
-        content_type=content_type,
-        progress=progress,
-        sha256=sha256,
-    )
+    plan = UploadPlan(generator, config=config, **described)
     call = FileCalls.upload(*node, plan, plan.body())
     while True:
         try:
