@@ -68,36 +68,29 @@ def crud_calls(path: str, page: type[BaseModel], key: str, one: str, many: str, 
         params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
         return Call("GET", path, lambda response: graph_objects(response.json()), params=params)
 
-    @operation(
-        f"create_{many}",
-        "ObjectsCreated",
-        f"Create {label}s; ConflictError (and nothing stored) if one exists.",
-    )
-    def _(space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]):
-        params = query(space_id=space_id, graph_id=graph_id)
-        return Call("POST", path, model_reply(ObjectsCreated), params=params, json=jsonld_body(objects))
+    def write(method: str, reply: type[BaseModel]) -> Callable[..., Call[Any]]:
+        def build(space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]):
+            params = query(space_id=space_id, graph_id=graph_id)
+            return Call(method, path, model_reply(reply), params=params, json=jsonld_body(objects))
 
-    @operation(
-        f"update_{many}",
-        "ObjectsUpdated",
-        f"Replace {label}s' properties; NotFoundError (and nothing changed) if one is missing.",
-    )
-    def _(space_id: str, graph_id: str | None, objects: GraphObject | Sequence[GraphObject]):
-        params = query(space_id=space_id, graph_id=graph_id)
-        return Call("PUT", path, model_reply(ObjectsUpdated), params=params, json=jsonld_body(objects))
+        return build
+
+    def delete(params: dict[str, Any]) -> Call[ObjectsDeleted]:
+        return Call("DELETE", path, model_reply(ObjectsDeleted), params=params)
+
+    created = f"Create {label}s; ConflictError (and nothing stored) if one exists."
+    updated = f"Replace {label}s' properties; NotFoundError (and nothing changed) if one is missing."
+    operation(f"create_{many}", "ObjectsCreated", created)(write("POST", ObjectsCreated))
+    operation(f"update_{many}", "ObjectsUpdated", updated)(write("PUT", ObjectsUpdated))
 
     @operation(f"delete_{one}", "ObjectsDeleted", f"Delete one {label}; NotFoundError if unknown.")
     def _(space_id: str, graph_id: str | None, uri: str):
-        params = query(space_id=space_id, graph_id=graph_id, uri=uri)
-        return Call("DELETE", path, model_reply(ObjectsDeleted), params=params)
+        return delete(query(space_id=space_id, graph_id=graph_id, uri=uri))
 
-    @operation(
-        f"delete_{many}_batch",
-        "ObjectsDeleted",
-        f"Delete several {label}s; if one is missing, none is deleted (NotFoundError).",
-    )
+    batch = f"Delete several {label}s; if one is missing, none is deleted (NotFoundError)."
+
+    @operation(f"delete_{many}_batch", "ObjectsDeleted", batch)
     def _(space_id: str, graph_id: str | None, uri_list: str | Sequence[str]):
-        params = query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list))
-        return Call("DELETE", path, model_reply(ObjectsDeleted), params=params)
+        return delete(query(space_id=space_id, graph_id=graph_id, uri_list=split_uris(uri_list)))
 
     return type(f"{label.title().replace(' ', '')}Calls", (), calls)

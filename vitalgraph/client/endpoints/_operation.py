@@ -24,6 +24,9 @@ class EndpointGroup:
 
     _iterator_type: ClassVar[str]
 
+    def __init__(self, client: VitalGraphClient | AsyncVitalGraphClient) -> None:
+        self._client = client
+
     def __init_subclass__(cls, calls: type | None = None, flows: type | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for source, kind in ((calls, "call"), (flows, "flow")):
@@ -32,7 +35,7 @@ class EndpointGroup:
                     setattr(cls, name, Operation(member.__func__, kind))  # type: ignore[arg-type]
 
     def _method(self, start: Callable[..., Any], kind: Kind) -> Callable[..., Any]:
-        client = self._client  # type: ignore[attr-defined]
+        client: Any = self._client
         if kind == "call":
             return self._as_method(lambda *args, **kwargs: client._execute(start(*args, **kwargs)))
         with_config = functools.partial(start, client.config)
@@ -47,10 +50,8 @@ class EndpointGroup:
 
 
 class AsyncEndpointGroup(EndpointGroup):
+    _client: AsyncVitalGraphClient
     _iterator_type = "AsyncIterator[bytes]"
-
-    def __init__(self, client: AsyncVitalGraphClient) -> None:
-        self._client = client
 
     @staticmethod
     def _as_method(act: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -61,10 +62,8 @@ class AsyncEndpointGroup(EndpointGroup):
 
 
 class SyncEndpointGroup(EndpointGroup):
+    _client: VitalGraphClient
     _iterator_type = "Iterator[bytes]"
-
-    def __init__(self, client: VitalGraphClient) -> None:
-        self._client = client
 
     @staticmethod
     def _as_method(act: Callable[..., Any]) -> Callable[..., Any]:
