@@ -254,6 +254,15 @@ def start_server(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen,
     return process, url
 
 
+def server_settings(transfers: int) -> dict[str, str]:
+    """What a server under this load needs: loop lag sampled often, and room for every transfer's
+    connection from this one address (the default cap is 100). Names without the VITALGRAPH_ prefix."""
+    return {
+        "LOOP_LAG_INTERVAL_SECONDS": "0.05",
+        "MAX_CONNECTIONS_PER_CLIENT": str(max(100, transfers + 16)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transfers", type=int, default=50)
@@ -272,9 +281,8 @@ def main() -> None:
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir))
     password = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALGRAPH_")}
-    env.update({"VITALGRAPH_ADMIN_PASSWORD": password, "VITALGRAPH_LOOP_LAG_INTERVAL_SECONDS": "0.05"})
-    # every transfer comes from this one address: let it hold them all (the default cap is 100)
-    env["VITALGRAPH_MAX_CONNECTIONS_PER_CLIENT"] = str(max(100, args.transfers + 16))
+    env.update({"VITALGRAPH_ADMIN_PASSWORD": password})
+    env.update({f"VITALGRAPH_{name}": value for name, value in server_settings(args.transfers).items()})
     (run_dir / "data").mkdir()
     with contextlib.ExitStack() as stack:
         if args.store == "s3":
