@@ -9,8 +9,10 @@ Starts VitalGraph on the local store and, on a SeaweedFS started under `nice -n 
 the functions and modules on each stack (and, for the innermost Python frame, the source line that calls
 into C: `hasher.update(...)` is SHA-256, `handle.write(...)` is the file write). Each stage's share of the
 samples times the server's CPU seconds measured by psutil gives CPU-seconds per GiB; SeaweedFS's own CPU
-comes from psutil. Without native frames, time inside uvloop's C code (socket reads and writes, epoll)
-shows as "event loop / other" unless a Python receive or send frame is on the stack.
+comes from psutil. Without native frames (py-spy's --native pauses the server and miscounts idle threads),
+time inside uvloop's C code (socket reads and writes, epoll, callbacks) shows as "event loop, in C";
+threads blocked waiting for work are dropped as idle; "fsync" is mostly waiting on the disk, so its
+share of the psutil CPU overstates it.
 """
 
 from __future__ import annotations
@@ -48,9 +50,12 @@ STAGES = (
     "send",
     "thread hand-off",
     "graph + metadata",
-    "event loop / other",
+    "fsync",
+    "event loop, in C",
+    "other Python",
 )
 OTHER = STAGES[-1]
+IDLE = "idle"  # a thread waiting for work (py-spy's --nonblocking idle test misses some): not counted
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 SOURCE_ROOTS = [REPO_ROOT, Path(sysconfig.get_paths()["purelib"]), Path(sysconfig.get_paths()["stdlib"])]
 
@@ -90,10 +95,23 @@ def parse_raw(text: str) -> Counter[tuple[Frame, ...]]:
 def _leaf_stage(frame: Frame) -> str | None:
     """What the innermost Python frame's own line does (the C call it makes)."""
     text = frame.source()
+    if frame.file.startswith(("concurrent/futures/", "threading.py", "queue.py")) and re.search(
+        r"\.get\(block=True\)|\.wait\(|\.acquire\(", text
+    ):
+        return IDLE
+    if (
+        frame.function.startswith(("Runner.run", "BaseEventLoop.run_", "Server.serve"))
+        or "run_until_complete" in text
+    ):
+        return (
+            "event loop, in C"  # innermost Python frame is the loop's entry: the time is in uvloop's C code
+        )
+    if "fsync" in text:
+        return "fsync"
     if re.search(r"hash|digest|sha256", text, re.IGNORECASE):
         return "SHA-256"
     if frame.file.startswith("vitalgraph/blobs/"):
-        if re.search(r"\.write\(|fsync|flush\(", text):
+        if re.search(r"\.write\(|flush\(", text):
             return "file write"
         if re.search(r"\.read\(|readinto|pread|sendfile", text):
             return "file read"
@@ -135,6 +153,7 @@ def fold(stacks: Counter[tuple[Frame, ...]]) -> Counter[str]:
     stages: Counter[str] = Counter()
     for stack, count in stacks.items():
         stages[classify(stack)] += count
+    del stages[IDLE]
     return stages
 
 
