@@ -448,7 +448,9 @@ class DirectS3Target:
                 child.kill()
                 child.wait()
         if child.returncode != 0:
-            raise RuntimeError(f"direct S3 {direction} failed: {err.strip()}")
+            raise RuntimeError(
+                f"direct S3 {direction} ({self.client}) exited {child.returncode}: {err.strip()}"
+            )
         result = json.loads(out)
         if result["bytes"] != payload.size:
             raise RuntimeError(f"direct S3 {direction} moved {result['bytes']} of {payload.size} bytes")
