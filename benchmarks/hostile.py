@@ -60,6 +60,12 @@ SERVER_ENV = {
     "VITALGRAPH_MAX_CONNECTIONS_PER_CLIENT": "40",
     "VITALGRAPH_LOGIN_MAX_FAILURES": "10",
 }
+# Normal tenants pause 50 ms on average between requests: three of them then send ~40 requests a
+# second, ordinary traffic rather than a closed loop that would measure the server's capacity.
+THINK_SECONDS = 0.05
+# Issue 12's budget: another tenant's list, upload commit and download keep p99 <= 100 ms.
+BUDGET_MS = 100.0
+BUDGET_OPERATIONS = ("list", "upload", "download")
 RUNAWAY_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
 SMALL_QUERY = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 10"
 
@@ -82,6 +88,10 @@ class HostileReport:
     # A normal tenant's small query stopped at SPARQL_QUERY_TIMEOUT while runaway queries ran: a fair-share
     # failure (known, see docs/security.md), counted apart from the other normal-tenant errors.
     starved_queries: list[str] = field(default_factory=list)
+    # The server's own view, from /metrics: the largest event-loop lag and the share of loop wake-ups
+    # later than 50 ms. Tells a slow server apart from a slow load generator.
+    loop_lag_max_ms: float = float("nan")
+    loop_lag_over_50ms: float = float("nan")
 
     @property
     def ok(self) -> bool:
@@ -138,10 +148,21 @@ async def _login(url: str, username: str, password: str) -> str:
 
 # --- normal tenants -------------------------------------------------------------------------------
 class Tenant:
-    """A writer in its own space doing ordinary work, one request at a time, everything checked."""
+    """A writer in its own space doing ordinary work, one request at a time, everything checked.
+    Between requests it pauses for `think_seconds` on average (exponentially distributed), as an
+    application or a person does; 0 sends the next request at once (a closed loop that saturates
+    the server by itself)."""
 
-    def __init__(self, name: str, client: httpx.AsyncClient, recorder: Recorder, rng: random.Random) -> None:
+    def __init__(
+        self,
+        name: str,
+        client: httpx.AsyncClient,
+        recorder: Recorder,
+        rng: random.Random,
+        think_seconds: float = 0.0,
+    ) -> None:
         self.name, self.client, self.recorder, self.rng = name, client, recorder, rng
+        self.think_seconds = think_seconds
         self.space = f"{name}-space"
         self.expected: dict[str, str] = {}  # uri -> SHA-256 acknowledged last
         self.created: list[str] = []
@@ -165,6 +186,8 @@ class Tenant:
         actions = [op for op, weight in operations for _ in range(weight)]
         while time.monotonic() < deadline:
             await self.rng.choice(actions)()
+            if self.think_seconds:
+                await asyncio.sleep(self.rng.expovariate(1 / self.think_seconds))
 
     async def _timed(self, op: str, request: Awaitable[httpx.Response]) -> httpx.Response | None:
         started = time.perf_counter()
@@ -609,6 +632,7 @@ async def run_campaign_async(
     *,
     seconds: float,
     tenants: int = 3,
+    think_seconds: float = THINK_SECONDS,
     seed: int = 20261203,
     slowloris_connections: int = 60,
     settle_seconds: float = 2.0,
@@ -633,7 +657,7 @@ async def run_campaign_async(
             normal = []
             for name in names[:-1]:
                 client = await stack.enter_async_context(_client(url, tokens[name], NORMAL_ADDRESS))
-                tenant = Tenant(name, client, recorder, random.Random(rng.random()))
+                tenant = Tenant(name, client, recorder, random.Random(rng.random()), think_seconds)
                 await tenant.setup()
                 normal.append(tenant)
             started = time.monotonic()
@@ -676,12 +700,24 @@ async def run_campaign_async(
             await admin.get("/api/admin/verify", params={"orphan_min_age_seconds": 0}, timeout=600)
         )
         verify = response.json()
+        _read_loop_lag(report, (await admin.get("/metrics")).text)
         report.orphans, report.missing, report.corrupt = (
             verify["orphaned"],
             verify["missing"],
             verify["corrupt"],
         )
     return report
+
+
+def _read_loop_lag(report: HostileReport, metrics: str) -> None:
+    buckets: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("vitalgraph_event_loop_lag_max_seconds "):
+            report.loop_lag_max_ms = float(line.split()[-1]) * 1000
+        elif line.startswith("vitalgraph_event_loop_lag_seconds_bucket{"):
+            buckets[line.split('le="')[1].split('"')[0]] = float(line.split()[-1])
+    if buckets.get("+Inf"):
+        report.loop_lag_over_50ms = 1 - buckets.get("0.05", 0.0) / buckets["+Inf"]
 
 
 def run_campaign(url: str, admin_token: str, *, seconds: float, **kwargs: object) -> HostileReport:
@@ -708,7 +744,20 @@ def print_report(report: HostileReport) -> None:
             f"| {op} | {len(values)} | {percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} "
             f"| {max(values):.1f} |"
         )
-    print("\nhostile:", ", ".join(f"{name} {count}" for name, count in sorted(report.hostile.items())))
+    over = [
+        f"{op} {percentile(report.latencies.get(op, []), 0.99):.0f} ms"
+        for op in BUDGET_OPERATIONS
+        if not percentile(report.latencies.get(op, []), 0.99) <= BUDGET_MS  # no samples: not held
+    ]
+    print(
+        f"\np99 budget (<= {BUDGET_MS:.0f} ms for {', '.join(BUDGET_OPERATIONS)}): "
+        + (f"NOT held ({', '.join(over)})" if over else "held")
+    )
+    print(
+        f"server event loop: largest lag {report.loop_lag_max_ms:.0f} ms, "
+        f"{report.loop_lag_over_50ms:.2%} of wake-ups later than 50 ms"
+    )
+    print("hostile:", ", ".join(f"{name} {count}" for name, count in sorted(report.hostile.items())))
     print("refusals by status:", ", ".join(f"{s}: {n}" for s, n in sorted(report.refusals.items())))
     for title, items in (
         ("lost", report.lost),
@@ -732,7 +781,9 @@ def _seaweedfs_env(directory: Path, stack: contextlib.ExitStack) -> dict[str, st
     return seaweed.server_env(prefix="hostile/")
 
 
-def campaign_on(store: str, seconds: float, workdir: Path, *, hostile: bool = True) -> HostileReport:
+def campaign_on(
+    store: str, seconds: float, workdir: Path, *, hostile: bool = True, think_seconds: float = THINK_SECONDS
+) -> HostileReport:
     run_dir = Path(tempfile.mkdtemp(prefix=f"hostile-{store}-", dir=workdir))
     password = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALGRAPH_")}
@@ -747,7 +798,9 @@ def campaign_on(store: str, seconds: float, workdir: Path, *, hostile: bool = Tr
                 token = httpx.post(
                     f"{url}/api/login", data={"username": "admin", "password": password}
                 ).json()["access_token"]
-                report = run_campaign(url, token, seconds=seconds, hostile=hostile)
+                report = run_campaign(
+                    url, token, seconds=seconds, hostile=hostile, think_seconds=think_seconds
+                )
             finally:
                 process.terminate()
                 process.wait(60)
@@ -763,11 +816,22 @@ def main() -> None:
     parser.add_argument("--store", choices=["local", "s3", "both"], default="both")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "vg-hostile")
     parser.add_argument("--calm", action="store_true", help="normal tenants alone: the latency baseline")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=THINK_SECONDS * 1000,
+        help="normal tenants' mean pause between requests (0: a closed loop)",
+    )
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     stores = ["local", "s3"] if args.store == "both" else [args.store]
-    reports = [campaign_on(store, args.seconds, args.workdir, hostile=not args.calm) for store in stores]
+    reports = [
+        campaign_on(
+            store, args.seconds, args.workdir, hostile=not args.calm, think_seconds=args.think_ms / 1000
+        )
+        for store in stores
+    ]
     for report in reports:
         if args.json:
             summary = {k: v for k, v in report.__dict__.items() if k != "latencies"}

@@ -1,7 +1,9 @@
 """VitalSigns objects through the older client, in a separate Python 3.12 environment (VitalSigns
 needs 3.12+; VitalGraph never depends on it). The environment is `make vitalsigns`
 (.venv-vitalsigns, with `vitalgraph[vitalsigns]`); the test builds it when missing. Without any
-Python 3.12 on the machine the test skips, saying so."""
+Python 3.12 on the machine the test skips, saying so. Building that environment and importing
+VitalSigns (it loads transformers and onnxruntime) takes a minute and more, so the test is a stage of
+.ci/run of its own (`-m vitalsigns`), not part of `make test`."""
 
 from __future__ import annotations
 
@@ -94,6 +96,7 @@ def vitalsigns_python() -> Path:
     return VENV_PYTHON
 
 
+@pytest.mark.vitalsigns
 @pytest.mark.timeout(3700)
 def test_vitalsigns_objects_round_trip(vitalsigns_python: Path, local_server, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VITALGRAPH_", "LOCAL_CLIENT_"))}

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
+import anyio
 import httpx
 import pyoxigraph as ox
 import pytest
@@ -256,6 +257,26 @@ async def test_an_unknown_function_is_the_querys_fault_on_the_embedded_store(tmp
     try:
         with pytest.raises(InvalidInputError, match="no-such-function"):
             await store.query_json("SELECT (<http://example.org/no-such-function>(1) AS ?x) WHERE { }", [])
+    finally:
+        await store.close()
+
+
+async def test_query_snapshots_are_removed_once_no_query_uses_them(tmp_path):
+    """Each write followed by a user query makes a new checkpoint for the query workers; the ones
+    superseded are removed (off the event loop) as their last query ends, so they never pile up."""
+    store = OxigraphGraphStore(tmp_path / "graph")
+    await store.open()
+    graph = f"{GRAPH_PREFIX}snapshots/default"
+    try:
+        for n in range(6):
+            await store.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <urn:s{n}> {NAME} 'n{n}' }} }}")
+            answer = json.loads(await store.query_json(f"SELECT ?s WHERE {{ ?s {NAME} ?name }}", [graph]))
+            assert len(answer["results"]["bindings"]) == n + 1  # each query sees every earlier write
+        snapshots = tmp_path / "graph-query-snapshots"
+        deadline = time.monotonic() + 10
+        while len(list(snapshots.iterdir())) > 1 and time.monotonic() < deadline:
+            await anyio.sleep(0.05)
+        assert len(list(snapshots.iterdir())) == 1, sorted(p.name for p in snapshots.iterdir())
     finally:
         await store.close()
 

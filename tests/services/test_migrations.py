@@ -175,3 +175,25 @@ async def test_a_store_written_by_a_newer_version_is_refused(data_dir):
     await services.stop()
     with pytest.raises(StorageUnavailableError, match="format 99.*newer VitalGraph"):
         await Services.start(settings(data_dir))
+
+
+def test_a_server_on_the_local_store_never_imports_the_s3_client(tmp_path):
+    """Migrating a fresh data folder imported boto (a second of CPU at every start): the S3 step asks
+    the blob store for its capability instead."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from vitalgraph.config import load_settings\n"
+        "from vitalgraph.services.container import Services\n"
+        "async def main():\n"
+        f"    s = await Services.start(load_settings(DATA_DIR={str(tmp_path)!r}, ADMIN_PASSWORD='pw'),"
+        " collect_garbage=False)\n"
+        "    await s.stop()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('botocore', 'aiobotocore', 'vitalgraph.blobs.s3'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

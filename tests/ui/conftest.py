@@ -2,6 +2,7 @@
 
 The browser is the distribution's (`apt-get install chromium`, done by .ci/run); Playwright's own
 browser download is never used. Without /usr/bin/chromium these tests skip, naming the package.
+They run in `make test`; .ci/run installs Chromium first and makes its absence a failure.
 Every page runs behind a dead proxy (`--proxy-server=127.0.0.1:9`): loopback is never proxied, so
 the app works only if everything it loads comes from the server itself.
 """
@@ -18,6 +19,7 @@ import pytest
 from tests.fixtures.servers import ADMIN_PASSWORD, RunningServer
 
 CHROMIUM = os.environ.get("VITALGRAPH_TEST_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_CHROMIUM_ENV = "VITALGRAPH_TEST_REQUIRE_CHROMIUM"  # set by .ci/run: no Chromium fails, not skips
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 MiB = 1024 * 1024
@@ -28,7 +30,10 @@ SCREENSHOT_DIR_ENV = "VITALGRAPH_UI_SCREENSHOTS"
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("Chromium is not installed (Debian package 'chromium': apt-get install chromium)")
+        reason = "Chromium is not installed (Debian package 'chromium': apt-get install chromium)"
+        if os.environ.get(REQUIRE_CHROMIUM_ENV) == "1":  # CI installed it: a skip would hide a broken stage
+            pytest.fail(reason)
+        pytest.skip(reason)
     return CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")  # type: ignore[return-value]
 
 

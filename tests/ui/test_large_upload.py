@@ -12,7 +12,8 @@ import pytest
 from tests.ui.conftest import MiB
 from tests.ui.test_webapp import _files_by_name, _upload_item, _write
 
-pytestmark = pytest.mark.browser
+# A throughput-and-memory bound: the measurements stage of .ci/run, beside the other peak-memory tests.
+pytestmark = [pytest.mark.browser, pytest.mark.measurement]
 
 GIB = 1024 * MiB
 # What the server may grow by while 1 GiB streams through it: a few chunks and buffers, never the file.

@@ -31,6 +31,7 @@ from vitalgraph.graph import query_worker
 from vitalgraph.graph.base import GraphStore, Row
 from vitalgraph.graph.query_processes import QueryProcesses
 from vitalgraph.graph.snapshots import Snapshots
+from vitalgraph.model import GraphObject
 
 T = TypeVar("T")
 
@@ -96,6 +97,11 @@ class OxigraphGraphStore(GraphStore):
         if point_lookup:
             return self._construct_triples(query)
         return await self._run(self._construct_triples, query)
+
+    async def construct_objects(self, query: str, *, point_lookup: bool = False) -> list[GraphObject]:
+        if point_lookup:
+            return GraphObject.from_triples(self._construct_triples(query))
+        return await self._run(lambda: GraphObject.from_triples(self._construct_triples(query)))
 
     def _select_rows(self, query: str) -> list[Row]:
         solutions = self.store.query(query)

@@ -8,7 +8,7 @@ import pyoxigraph as ox
 
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.model import vocab
-from vitalgraph.model.records import NodeRecord, merge_records
+from vitalgraph.model.records import NodeRecord
 from vitalgraph.model.values import IRI, LangString, Term, TypedLiteral
 
 _BLANK_PREFIX = "_:"
@@ -25,16 +25,19 @@ def record_to_triples(record: NodeRecord) -> list[ox.Triple]:
 
 
 def records_from_triples(triples: Iterable[ox.Triple | ox.Quad]) -> list[NodeRecord]:
-    """Group triples (or quads, graph ignored) by subject. rdf:type stays a property here."""
-    records = []
+    """Group triples (or quads, graph ignored) by subject, in first-seen order. rdf:type stays a
+    property here."""
+    records: dict[str, NodeRecord] = {}
     for triple in triples:
         if not isinstance(triple, (ox.Triple, ox.Quad)):
             raise InvalidInputError(f"expected pyoxigraph triples or quads, got {type(triple).__name__}")
         subject = _subject_id(triple.subject)
-        record = NodeRecord(subject)
-        record.add(triple.predicate.value, _from_oxigraph(subject, triple.predicate.value, triple.object))
-        records.append(record)
-    return merge_records(records)
+        record = records.get(subject)
+        if record is None:
+            record = records[subject] = NodeRecord(subject)
+        predicate = triple.predicate.value
+        record.add(predicate, _from_oxigraph(subject, predicate, triple.object))
+    return list(records.values())
 
 
 def serialize_ntriples(triples: Iterable[ox.Triple]) -> str:
