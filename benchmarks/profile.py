@@ -175,7 +175,8 @@ class Profile:
     server_cpu: float  # psutil: the server process and its children
     seaweedfs_cpu: float | None
     samples: Counter[str]
-    other: list[tuple[int, str]]  # the most-sampled stacks left in "event loop / other"
+    other: list[tuple[int, str]]  # the most-sampled stacks left in "other Python"
+    server_system: float = 0.0  # the kernel's share of server_cpu (system time: syscalls, page cache copies)
 
     def per_gib(self, cpu: float) -> float:
         return cpu * GiB / self.size
@@ -186,15 +187,16 @@ class Profile:
         return self.per_gib(self.server_cpu) * share
 
 
-def _tree_cpu(pid: int) -> float:
+def _tree_cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process and its children (the graph store's workers)."""
     import psutil
 
-    process = psutil.Process(pid)
-    total = cpu_seconds(pid)
-    for child in process.children(recursive=True):
+    user = system = 0.0
+    for process in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
         with contextlib.suppress(psutil.NoSuchProcess):
-            total += cpu_seconds(child.pid)
-    return total
+            times = process.cpu_times()
+            user, system = user + times.user, system + times.system
+    return user, system
 
 
 def profile_transfer(
@@ -218,10 +220,12 @@ def profile_transfer(
         time.sleep(1.0)  # py-spy attaches
         if spy.poll() is not None:
             raise RuntimeError(f"py-spy exited: {spy.stderr.read() if spy.stderr else ''}")
-        server_before = _tree_cpu(target.server.pid)
+        user_before, system_before = _tree_cpu(target.server.pid)
         seaweed_before = cpu_seconds(seaweedfs_pid) if seaweedfs_pid else 0.0
         sample = transfer.curl_transfer(target, direction, payload, scratch)
-        server_cpu = _tree_cpu(target.server.pid) - server_before
+        user_after, system_after = _tree_cpu(target.server.pid)
+        server_cpu = user_after - user_before + system_after - system_before
+        server_system = system_after - system_before
         seaweed_cpu = cpu_seconds(seaweedfs_pid) - seaweed_before if seaweedfs_pid else None
     finally:
         spy.send_signal(signal.SIGINT)
@@ -238,6 +242,7 @@ def profile_transfer(
         seaweed_cpu,
         fold(stacks),
         unclassified(stacks, 5),
+        server_system,
     )
 
 
@@ -256,6 +261,7 @@ def breakdown_table(profiles: Sequence[Profile]) -> str:
         lines.append(f"| {stage} | {cells} |")
     rows = (
         ("**server total**", lambda p: f"**{p.per_gib(p.server_cpu):.2f}**"),
+        ("of which in the kernel (system time)", lambda p: f"{p.per_gib(p.server_system):.2f}"),
         (
             "SeaweedFS (nice 10)",
             lambda p: "-" if p.seaweedfs_cpu is None else f"{p.per_gib(p.seaweedfs_cpu):.2f}",
