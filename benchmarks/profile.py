@@ -56,6 +56,8 @@ STAGES = (
 )
 OTHER = STAGES[-1]
 IDLE = "idle"  # a thread waiting for work (py-spy's --nonblocking idle test misses some): not counted
+SIGNING_FILES = ("botocore/auth", "botocore/signers", "aiobotocore/signers", "botocore/httpchecksum")
+S3_CLIENT_MODULES = ("botocore/", "aiobotocore/", "aiohttp/", "obstore/", "s3transfer/", "urllib3/")
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 SOURCE_ROOTS = [REPO_ROOT, Path(sysconfig.get_paths()["purelib"]), Path(sysconfig.get_paths()["stdlib"])]
 
@@ -92,8 +94,17 @@ def parse_raw(text: str) -> Counter[tuple[Frame, ...]]:
     return stacks
 
 
+def _signing(frame: Frame) -> bool:
+    """botocore's SigV4 signer (which hashes the payload when it signs it) and its checksum code."""
+    return frame.file.startswith(SIGNING_FILES) or (
+        frame.file.startswith(S3_CLIENT_MODULES) and "checksum" in frame.file
+    )
+
+
 def _leaf_stage(frame: Frame) -> str | None:
     """What the innermost Python frame's own line does (the C call it makes)."""
+    if _signing(frame):
+        return "S3 signing + checksums"  # its hashing is the signature's, not the content's SHA-256
     text = frame.source()
     if frame.file.startswith(("concurrent/futures/", "threading.py", "queue.py")) and re.search(
         r"\.get\(block=True\)|\.wait\(|\.acquire\(", text
@@ -121,9 +132,9 @@ def _leaf_stage(frame: Frame) -> str | None:
 def _frame_stage(frame: Frame) -> str | None:
     """What a frame anywhere on the stack says about the stage."""
     function, file = frame.function, frame.file
-    if file.startswith(("botocore/auth", "botocore/signers", "aiobotocore/signers")) or "checksum" in file:
+    if _signing(frame):
         return "S3 signing + checksums"
-    if file.startswith(("botocore/", "aiobotocore/", "aiohttp/", "obstore/", "s3transfer/", "urllib3/")):
+    if file.startswith(S3_CLIENT_MODULES):
         return "S3 client"
     if file.startswith("vitalgraph/graph/") or file.startswith("pyoxigraph"):
         return "graph + metadata"
