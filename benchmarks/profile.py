@@ -45,6 +45,7 @@ STAGES = (
     "SHA-256",
     "file write",
     "file read",
+    "S3 part copy",
     "S3 signing + checksums",
     "S3 client",
     "send",
@@ -121,6 +122,10 @@ def _leaf_stage(frame: Frame) -> str | None:
         return "fsync"
     if re.search(r"hash|digest|sha256", text, re.IGNORECASE):
         return "SHA-256"
+    if re.search(r"crc32|md5", text, re.IGNORECASE):
+        return "S3 signing + checksums"  # the part checksums the S3 store sends (ChecksumCRC32)
+    if frame.file.startswith("vitalgraph/blobs/s3/") and re.search(r"part\.write\(", text):
+        return "S3 part copy"  # into the in-memory part (BytesIO) botocore sends
     if frame.file.startswith("vitalgraph/blobs/"):
         if re.search(r"\.write\(|flush\(", text):
             return "file write"

@@ -105,6 +105,8 @@ def test_stages_follow_the_innermost_frame_and_its_source_line():
         line_of(local, "self.handle.write(block)"),
     )
     root = "_bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:83)"
+    multipart = "vitalgraph/blobs/s3/multipart.py"
+    part_copy = line_of(multipart, "part.write(")  # into the in-memory part: a copy, not a file write
     payload_hash = line_of_site_packages("botocore/auth.py", "sha256()")  # the signer hashing the payload
     queue_wait = line_of_stdlib("concurrent/futures/thread.py", "work_queue.get(block=True)")
     raw = "\n".join(
@@ -118,6 +120,7 @@ def test_stages_follow_the_innermost_frame_and_its_source_line():
             "run (x.py:1);S3.put (aiobotocore/client.py:10);send (aiohttp/client.py:500) 4",
             f"_bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:{queue_wait}) 99",
             "solve_dependencies (fastapi/dependencies/utils.py:810) 1",
+            f"cut_parts ({multipart}:{part_copy}) 6",
         ]
     )
     stages = profile.fold(profile.parse_raw(raw))
@@ -129,6 +132,7 @@ def test_stages_follow_the_innermost_frame_and_its_source_line():
         "S3 signing + checksums": 7,
         "S3 client": 4,
         "other Python": 1,
+        "S3 part copy": 6,
     }  # the 99 samples of a thread waiting for work are idle, not counted
 
 
