@@ -13,10 +13,12 @@ USE_UV ?= 1
 TEST_WORKERS ?= 2
 PYTEST_FLAGS ?= -q -rs --durations=20
 # Left to their own CI stages (.ci/run): tests that assert latency bounds (tests/load), on a machine to
-# themselves; the replica suites (several servers); VitalSigns in its Python 3.12 environment. The
-# browser tests (tests/ui) run here and skip, naming the package, where Debian's Chromium is absent.
+# themselves; the replica suites (several servers); the JuiceFS gateway's share of the S3 suites (a
+# third S3 server: a minute of CPU, beside SeaweedFS which stays here); VitalSigns in its Python 3.12
+# environment. The browser tests (tests/ui) run here and skip, naming the package, where Debian's
+# Chromium is absent.
 # `make test TEST_SELECTION=` runs everything.
-TEST_SELECTION ?= -m "not measurement and not replicas and not vitalsigns"
+TEST_SELECTION ?= -m "not measurement and not replicas and not vitalsigns and not juicefs"
 PORT ?= 8001
 
 .PHONY: serve test bench clean vitalsigns ui-vendor ui-screenshots

@@ -1,4 +1,4 @@
-"""Shared fixtures. Servers a test needs (SeaweedFS, oxigraph, VitalGraph) live in tests/fixtures/."""
+"""Shared fixtures. Servers a test needs (SeaweedFS, oxigraph, VitalGraph, ...) live in tests/fixtures/."""
 
 import functools
 import os
@@ -43,6 +43,7 @@ pytest_plugins = [
     "tests.fixtures.seaweedfs",
     "tests.fixtures.virtuoso",
     "tests.fixtures.ceph",
+    "tests.fixtures.juicefs",
 ]
 
 

@@ -1,5 +1,6 @@
-"""Blob store fixtures: every contract test runs against the local store and against two S3 servers
-(SeaweedFS, and Ceph radosgw when Debian's radosgw, ceph-mon and ceph-osd are installed)."""
+"""Blob store fixtures: every contract test runs against the local store and against three S3 servers
+(SeaweedFS, the JuiceFS gateway, and Ceph radosgw when Debian's radosgw, ceph-mon and ceph-osd are
+installed)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,21 @@ def make_s3_store(values: dict[str, Any], **overrides: Any) -> S3BlobStore:
 
 
 # The S3 server behind each S3 kind of store, by fixture name.
-S3_SERVERS = {"s3": "seaweedfs", "ceph": "ceph_radosgw"}
+S3_SERVERS = {"s3": "seaweedfs", "ceph": "ceph_radosgw", "juicefs": "juicefs_gateway"}
+S3_KINDS = [
+    pytest.param("s3", marks=pytest.mark.s3),
+    pytest.param("ceph", marks=pytest.mark.ceph),
+    pytest.param("juicefs", marks=pytest.mark.juicefs),
+]
 
 
-@pytest.fixture(
-    params=["local", pytest.param("s3", marks=pytest.mark.s3), pytest.param("ceph", marks=pytest.mark.ceph)]
-)
+@pytest.fixture(params=S3_KINDS)
+def s3_server(request: pytest.FixtureRequest) -> S3Server:
+    """Each S3 server of the tests, for tests of the S3 store alone."""
+    return request.getfixturevalue(S3_SERVERS[request.param])
+
+
+@pytest.fixture(params=["local", *S3_KINDS])
 def blob_backend(request: pytest.FixtureRequest) -> tuple[str, S3Server | None]:
     """The kind of store, and its S3 server (None for the local store)."""
     if request.param == "local":

@@ -9,10 +9,9 @@ import random
 
 import pytest
 
-from tests.blobs.conftest import MiB, StagingProbe
+from tests.blobs.conftest import MiB, StagingProbe, make_s3_store
 from vitalgraph.blobs.base import BlobStore
 from vitalgraph.blobs.local import LocalBlobStore
-from vitalgraph.blobs.s3 import S3BlobStore
 from vitalgraph.errors import NotFoundError
 
 pytestmark = pytest.mark.anyio
@@ -40,13 +39,14 @@ async def test_copy_gives_identical_bytes_under_a_new_key(blob_store: BlobStore)
     assert await stored(blob_store, "spaces/b/dst") == data
 
 
-async def test_copy_of_a_missing_key_is_not_found_and_leaves_nothing(blob_store: BlobStore, request) -> None:
-    seaweed = request.getfixturevalue("seaweedfs") if isinstance(blob_store, S3BlobStore) else None
+async def test_copy_of_a_missing_key_is_not_found_and_leaves_nothing(
+    blob_store: BlobStore, staging: StagingProbe
+) -> None:
     with pytest.raises(NotFoundError):
         await blob_store.copy("spaces/a/none", "spaces/b/dst")
     with pytest.raises(NotFoundError):
         await blob_store.stat("spaces/b/dst")
-    assert StagingProbe(blob_store, seaweed).unfinished() == []
+    assert staging.unfinished() == []
 
 
 async def test_local_copy_is_a_hard_link(tmp_path) -> None:
@@ -62,11 +62,8 @@ async def test_local_copy_is_a_hard_link(tmp_path) -> None:
         await store.close()
 
 
-@pytest.mark.s3
-async def test_s3_copy_above_the_copyobject_limit_uses_uploadpartcopy(s3_settings, seaweedfs) -> None:
-    from tests.blobs.conftest import make_s3_store
-
-    store = make_s3_store(s3_settings, S3_PART_SIZE=5 * MiB)
+async def test_s3_copy_above_the_copyobject_limit_uses_uploadpartcopy(s3_server, s3_prefix) -> None:
+    store = make_s3_store(s3_server.settings(prefix=s3_prefix), S3_PART_SIZE=5 * MiB)
     store.copy_object_limit = 1 * MiB  # stands in for S3's 5 GiB CopyObject limit
     store.copy_part_size = 5 * MiB  # S3's smallest part
     await store.open()
@@ -89,6 +86,6 @@ async def test_s3_copy_above_the_copyobject_limit_uses_uploadpartcopy(s3_setting
         ]
         assert written.sha256 == hashlib.sha256(data).hexdigest()
         assert await stored(store, "spaces/b/big") == data
-        assert StagingProbe(store, seaweedfs).unfinished() == []
+        assert StagingProbe(store, s3_server).unfinished() == []
     finally:
         await store.close()

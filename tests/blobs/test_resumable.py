@@ -1,4 +1,5 @@
-"""The ResumableUploads capability, on the local store and on S3 (SeaweedFS), without HTTP."""
+"""The ResumableUploads capability, on the local store and on S3 (SeaweedFS; the tests that take `store`
+also on JuiceFS and Ceph radosgw), without HTTP."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.blobs.conftest import S3_TEST_PART_SIZE, MiB, make_s3_store
+from tests.blobs.conftest import S3_KINDS, S3_SERVERS, S3_TEST_PART_SIZE, MiB, make_s3_store
+from tests.fixtures.seaweedfs import S3Server
 from vitalgraph.blobs.base import BlobStore
 from vitalgraph.blobs.local import LocalBlobStore
 from vitalgraph.blobs.resumable import ChunkCheck, ResumableUploads
@@ -27,16 +29,26 @@ class LinkDropped(Exception):
     pass
 
 
+def s3_server_of(kind: str, request: pytest.FixtureRequest) -> S3Server:
+    return request.getfixturevalue(S3_SERVERS[kind])
+
+
 def new_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> BlobStore:
+    """A store of `kind` ("local", or an S3 kind of tests/blobs/conftest.py) under the test's S3 prefix."""
     if kind == "local":
         return LocalBlobStore(tmp_path / "blobs", chunk_size=256 * 1024)
-    settings = request.getfixturevalue("s3_settings")
+    settings = s3_server_of(kind, request).settings(prefix=request.getfixturevalue("s3_prefix"))
     return make_s3_store(settings, S3_PART_SIZE=S3_TEST_PART_SIZE, DATA_DIR=tmp_path)
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
-    opened = new_store(request.param, tmp_path, request)
+@pytest.fixture(params=["local", *S3_KINDS])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def store(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    opened = new_store(store_kind, tmp_path, request)
     await opened.open()
     try:
         yield opened
@@ -55,10 +67,10 @@ def check(algorithm: str, data: bytes) -> ChunkCheck:
     return ChunkCheck(algorithm, hashlib.new(algorithm, data).digest())
 
 
-def unfinished_multipart(store: BlobStore, request: pytest.FixtureRequest) -> list[str]:
+def unfinished_multipart(store: BlobStore, request: pytest.FixtureRequest, kind: str = "s3") -> list[str]:
     if not isinstance(store, S3BlobStore):
         return []
-    client = request.getfixturevalue("seaweedfs").boto_client()
+    client = s3_server_of(kind, request).boto_client()
     response = client.list_multipart_uploads(Bucket=store.bucket, Prefix=f"{store.prefix}/")
     return [upload["UploadId"] for upload in response.get("Uploads", [])]
 
@@ -128,15 +140,12 @@ async def test_wrong_offset_and_too_many_bytes_are_refused(store):
         await store.upload_offset(uuid.uuid4().hex)
 
 
-async def test_a_new_store_process_resumes_and_recomputes_the_sha256(store, tmp_path, request):
+async def test_a_new_store_process_resumes_and_recomputes_the_sha256(store, store_kind, tmp_path, request):
     upload_id, key = uuid.uuid4().hex, f"spaces/t/{uuid.uuid4().hex}"
     await store.begin_upload(upload_id, key)
     half = len(DATA) // 2
     await store.append_upload(upload_id, 0, stream(DATA[:half]))
-    kind = "local" if isinstance(store, LocalBlobStore) else "s3"
-    if kind == "s3":
-        request.getfixturevalue("s3_settings")["S3_PREFIX"] = store.prefix
-    restarted = new_store(kind, tmp_path, request)  # no running hash: it knows only what is on disk / in S3
+    restarted = new_store(store_kind, tmp_path, request)  # no running hash: it knows only what is stored
     await restarted.open()
     try:
         assert await restarted.upload_offset(upload_id) == half
@@ -147,16 +156,16 @@ async def test_a_new_store_process_resumes_and_recomputes_the_sha256(store, tmp_
         await restarted.close()
 
 
-async def test_termination_leaves_nothing(store, request):
+async def test_termination_leaves_nothing(store, store_kind, request):
     upload_id = uuid.uuid4().hex
-    before = unfinished_multipart(store, request)
+    before = unfinished_multipart(store, request, store_kind)
     await store.begin_upload(upload_id, f"spaces/t/{uuid.uuid4().hex}")
     await store.append_upload(upload_id, 0, stream(DATA[: S3_TEST_PART_SIZE + 1]))
     assert await store.staged_upload_ids() == [upload_id]
     assert await store.terminate_upload(upload_id) is True
     assert await store.terminate_upload(upload_id) is False
     assert await store.staged_upload_ids() == []
-    assert unfinished_multipart(store, request) == before
+    assert unfinished_multipart(store, request, store_kind) == before
     assert [stat async for stat in store.list_keys()] == []
 
 

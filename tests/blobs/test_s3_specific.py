@@ -1,4 +1,7 @@
-"""Behaviour only the S3 store has: credentials, reachability, memory bounds, buckets, presigning, outages."""
+"""Behaviour only the S3 store has: credentials, reachability, memory bounds, buckets, presigning, outages.
+
+The tests that take `s3_store` run on every S3 server of the tests (SeaweedFS, JuiceFS, Ceph radosgw);
+the others on SeaweedFS."""
 
 from __future__ import annotations
 
@@ -17,11 +20,13 @@ import anyio
 import httpx
 import psutil
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.blobs.conftest import make_s3_store
-from tests.fixtures.seaweedfs import SeaweedFS
+from tests.fixtures.juicefs import JuiceFSGateway
+from tests.fixtures.seaweedfs import S3Server, SeaweedFS
 from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.blobs.s3 import S3BlobStore
 from vitalgraph.blobs.s3.multipart import cut_parts
@@ -34,8 +39,9 @@ MiB = 1024 * 1024
 
 
 @pytest.fixture
-async def s3_store(s3_settings: dict[str, Any]) -> AsyncIterator[S3BlobStore]:
-    store = make_s3_store(s3_settings, S3_PART_SIZE=5 * MiB)
+async def s3_store(s3_server: S3Server, s3_prefix: str) -> AsyncIterator[S3BlobStore]:
+    """The store on each S3 server of the tests (SeaweedFS, JuiceFS, Ceph radosgw)."""
+    store = make_s3_store(s3_server.settings(prefix=s3_prefix), S3_PART_SIZE=5 * MiB)
     await store.open()
     try:
         yield store
@@ -55,14 +61,14 @@ async def stalled_after(data: bytes, release: asyncio.Event) -> AsyncIterator[by
     await release.wait()
 
 
-def unfinished_uploads(seaweed: SeaweedFS, store: S3BlobStore) -> list[dict[str, Any]]:
-    response = seaweed.boto_client().list_multipart_uploads(Bucket=store.bucket, Prefix=f"{store.prefix}/")
+def unfinished_uploads(server: S3Server, store: S3BlobStore) -> list[dict[str, Any]]:
+    response = server.boto_client().list_multipart_uploads(Bucket=store.bucket, Prefix=f"{store.prefix}/")
     return response.get("Uploads", [])
 
 
-async def wait_for_upload_to_start(seaweed: SeaweedFS, store: S3BlobStore) -> None:
+async def wait_for_upload_to_start(server: S3Server, store: S3BlobStore) -> None:
     with anyio.fail_after(10):
-        while not await anyio.to_thread.run_sync(unfinished_uploads, seaweed, store):
+        while not await anyio.to_thread.run_sync(unfinished_uploads, server, store):
             await asyncio.sleep(0.02)
 
 
@@ -186,24 +192,24 @@ def test_prefix_setting_is_normalised_and_checked() -> None:
             S3BlobStore(bucket="b", prefix=bad)
 
 
-async def test_keys_are_stored_under_the_prefix(s3_store: S3BlobStore, seaweedfs: SeaweedFS) -> None:
+async def test_keys_are_stored_under_the_prefix(s3_store: S3BlobStore, s3_server: S3Server) -> None:
     await s3_store.write("a/b", small_pieces(b"data"))
-    seaweedfs.boto_client().put_object(
+    s3_server.boto_client().put_object(
         Bucket=s3_store.bucket, Key=f"{s3_store.prefix}-sibling/a/b", Body=b"other"
     )
 
-    listed = seaweedfs.boto_client().list_objects_v2(Bucket=s3_store.bucket, Prefix=f"{s3_store.prefix}/")
+    listed = s3_server.boto_client().list_objects_v2(Bucket=s3_store.bucket, Prefix=f"{s3_store.prefix}/")
     assert [item["Key"] for item in listed["Contents"]] == [f"{s3_store.prefix}/a/b"]
     assert [stat.key async for stat in s3_store.list_keys()] == ["a/b"]  # the sibling prefix is not ours
     assert await s3_store.delete_prefix("") == 1
-    assert seaweedfs.boto_client().get_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}-sibling/a/b")
+    assert s3_server.boto_client().get_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}-sibling/a/b")
 
 
 async def test_delete_prefix_and_list_keys_span_several_pages(
-    s3_store: S3BlobStore, seaweedfs: SeaweedFS
+    s3_store: S3BlobStore, s3_server: S3Server
 ) -> None:
     keys = [f"many/{i:05d}" for i in range(1010)]  # over one ListObjects page and one DeleteObjects batch
-    client = seaweedfs.boto_client()
+    client = s3_server.boto_client()
 
     def put(key: str) -> None:
         client.put_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}/{key}", Body=b"")
@@ -252,24 +258,121 @@ async def test_reader_stopping_early_releases_the_connection(s3_store: S3BlobSto
     assert (await s3_store.stat("abandoned/read")).size == 12 * MiB
 
 
+# ------------------------------------------------------------------ deleting many keys
+
+
+def count_calls(store: S3BlobStore, operation: str) -> list[dict[str, Any]]:
+    """The calls `store` makes to one S3 operation from now on (their arguments), passed through."""
+    calls: list[dict[str, Any]] = []
+    real = getattr(store.client, operation)
+
+    async def counted(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return await real(**kwargs)
+
+    setattr(store.client, operation, counted)
+    return calls
+
+
+def refusing(code: str, status: int) -> Any:
+    async def refuse(**kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "X")
+
+    return refuse
+
+
+async def test_delete_prefix_uses_deleteobjects_until_the_server_refuses_it(
+    s3_store: S3BlobStore, s3_server: S3Server
+) -> None:
+    """JuiceFS refuses DeleteObjects (it wants a Content-MD5): the store learns it once and deletes one
+    key per request from then on; the other servers get one DeleteObjects per batch."""
+    batches, singles = count_calls(s3_store, "delete_objects"), count_calls(s3_store, "delete_object")
+    for key in ("a/1", "a/2", "a/3"):
+        await s3_store.write(key, small_pieces(b"x"))
+    assert await s3_store.delete_prefix("a/") == 3
+    for key in ("b/1", "b/2"):
+        await s3_store.write(key, small_pieces(b"y"))
+    assert await s3_store.delete_prefix("b/") == 2
+
+    assert [stat async for stat in s3_store.list_keys()] == []
+    if isinstance(s3_server, JuiceFSGateway):
+        assert (len(batches), len(singles), s3_store.multi_delete) == (1, 5, False)
+    else:
+        assert (len(batches), len(singles), s3_store.multi_delete) == (2, 0, True)
+
+
+async def test_a_server_answering_not_implemented_gets_one_delete_per_key(
+    s3_settings: dict[str, Any],
+) -> None:
+    store = make_s3_store(s3_settings)
+    await store.open()
+    try:
+        for key in ("a/1", "a/2"):
+            await store.write(key, small_pieces(b"x"))
+        store.client.delete_objects = refusing("NotImplemented", 501)
+        assert await store.delete_prefix("a/") == 2
+        assert [stat async for stat in store.list_keys()] == []
+        assert store.multi_delete is False
+    finally:
+        await store.close()
+
+
+async def test_other_deleteobjects_failures_are_raised_and_do_not_switch_to_single_deletes(
+    s3_settings: dict[str, Any],
+) -> None:
+    store = make_s3_store(s3_settings)
+    await store.open()
+    try:
+        await store.write("a/1", small_pieces(b"x"))
+        store.client.delete_objects = refusing("AccessDenied", 403)
+        with pytest.raises(StorageUnavailableError, match="AccessDenied"):
+            await store.delete_prefix("a/")
+        assert store.multi_delete is True
+        assert [stat.key async for stat in store.list_keys()] == ["a/1"]
+    finally:
+        await store.close()
+
+
+async def test_one_by_one_deletion_tries_every_key_and_then_raises(s3_settings: dict[str, Any]) -> None:
+    store = make_s3_store(s3_settings)
+    await store.open()
+    try:
+        for key in ("a/1", "a/2", "a/3"):
+            await store.write(key, small_pieces(b"x"))
+        store.multi_delete = False  # as after a refusal
+        real = store.client.delete_object
+
+        async def failing_on_a2(**kwargs: Any) -> Any:
+            if kwargs["Key"].endswith("/a/2"):
+                raise ClientError({"Error": {"Code": "InternalError"}}, "DeleteObject")
+            return await real(**kwargs)
+
+        store.client.delete_object = failing_on_a2
+        with pytest.raises(StorageUnavailableError, match="a/2"):
+            await store.delete_prefix("a/")
+        assert [stat.key async for stat in store.list_keys()] == ["a/2"]
+    finally:
+        await store.close()
+
+
 # ------------------------------------------------------------------ unfinished uploads
 
 
 async def test_clean_staging_spares_uploads_this_process_is_writing(
-    s3_store: S3BlobStore, seaweedfs: SeaweedFS
+    s3_store: S3BlobStore, s3_server: S3Server
 ) -> None:
     data = os.urandom(11 * MiB)
     release = asyncio.Event()
     task = asyncio.create_task(s3_store.write("live", stalled_after(data, release)))
-    await wait_for_upload_to_start(seaweedfs, s3_store)
+    await wait_for_upload_to_start(s3_server, s3_store)
 
     assert await s3_store.clean_staging(older_than_seconds=0) == 0
-    assert len(unfinished_uploads(seaweedfs, s3_store)) == 1
+    assert len(unfinished_uploads(s3_server, s3_store)) == 1
     release.set()
     written = await task
 
     assert written.sha256 == hashlib.sha256(data).hexdigest()
-    assert unfinished_uploads(seaweedfs, s3_store) == []
+    assert unfinished_uploads(s3_server, s3_store) == []
 
 
 async def test_close_aborts_uploads_still_running(s3_settings: dict[str, Any], seaweedfs: SeaweedFS) -> None:
@@ -290,7 +393,7 @@ async def test_close_aborts_uploads_still_running(s3_settings: dict[str, Any], s
 
 @pytest.mark.parametrize(("size_mib", "final_call"), [(1, "put_object"), (11, "complete_multipart_upload")])
 async def test_cancelled_while_the_final_request_runs_leaves_nothing(
-    s3_store: S3BlobStore, seaweedfs: SeaweedFS, size_mib: int, final_call: str
+    s3_store: S3BlobStore, s3_server: S3Server, size_mib: int, final_call: str
 ) -> None:
     """The server may apply the last request after we stop waiting: the write must undo it."""
     real_call = getattr(s3_store.client, final_call)
@@ -311,7 +414,7 @@ async def test_cancelled_while_the_final_request_runs_leaves_nothing(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert [stat async for stat in s3_store.list_keys()] == []
-    assert unfinished_uploads(seaweedfs, s3_store) == []
+    assert unfinished_uploads(s3_server, s3_store) == []
 
 
 @settings(max_examples=200, deadline=None)

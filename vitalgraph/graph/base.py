@@ -8,20 +8,21 @@ behave the same by construction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import random
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import anyio
 from pyoxigraph import Literal, NamedNode, Triple
 
-from vitalgraph.errors import InvalidInputError, StorageUnavailableError
+from vitalgraph.errors import ConflictError, InvalidInputError, StorageUnavailableError
 from vitalgraph.model import GraphObject
 from vitalgraph.model.vocab import RDF_TYPE, VG_NODE_VERSION, VITAL_CORE
 
@@ -382,6 +383,23 @@ class GraphStore(ABC):
             f"DELETE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }} WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c "
             f'FILTER(STRAFTER(STRAFTER(STR(?c), " "), " ") = {literal(owner)}) }} }}'
         )
+
+    @contextlib.asynccontextmanager
+    async def turn(
+        self, graph: str, key: str, *, ttl_seconds: float, wait_seconds: float, busy: str
+    ) -> AsyncIterator[None]:
+        """Work on `key` alone, across every server sharing this store: the block runs under a claim
+        of a new owner, waited for up to `wait_seconds` (ConflictError with the text `busy` after),
+        and released when the block ends, cancelled or not. The claim of a server that dies inside
+        the block frees itself after `ttl_seconds`."""
+        owner = uuid.uuid4().hex
+        if not await self.claim(graph, key, owner, ttl_seconds, wait_seconds=wait_seconds):
+            raise ConflictError(busy)
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.release(graph, key, owner)
 
     async def claim_holder(self, graph: str, key: str) -> str | None:
         """The owner holding `key` now, if any (for tests and diagnostics; a claim can change at once)."""

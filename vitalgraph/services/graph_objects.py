@@ -15,6 +15,12 @@ from vitalgraph.graph.base import GraphStore, graph_uri
 from vitalgraph.model import GraphObject
 from vitalgraph.services.files import DEFAULT_GRAPH_ID, check_uri_count
 from vitalgraph.services.spaces import SpaceService
+from vitalgraph.services.upload_locks import LOCKS_GRAPH
+
+# A write of one graph's objects holds the graph's claim this long at most: a server that dies
+# mid-write blocks that graph's writers no longer. Writers wait a little longer than that for it.
+OBJECT_WRITE_TTL_SECONDS = 30.0
+OBJECT_WRITE_WAIT_SECONDS = OBJECT_WRITE_TTL_SECONDS + 5
 
 ObjectClasses = tuple[type[GraphObject], ...]
 
@@ -59,9 +65,19 @@ class GraphObjectCollection:
 
     @contextlib.asynccontextmanager
     async def writing(self, graph: str) -> AsyncIterator[None]:
-        """Serialises check-then-write sequences on one graph, so two requests can't both pass a check."""
+        """Serialises check-then-write sequences on one graph, so two requests can't both pass a check:
+        on every server sharing the graph store (a claim there), and within this one first (its lock,
+        so that its own writers queue here instead of polling the store for the claim)."""
         async with self.locks.setdefault(graph, asyncio.Lock()):
-            yield
+            async with self.graph.turn(
+                LOCKS_GRAPH,
+                f"object-writes {graph}",
+                ttl_seconds=OBJECT_WRITE_TTL_SECONDS,
+                wait_seconds=OBJECT_WRITE_WAIT_SECONDS,
+                busy=f"graph {graph} was busy with other writers for {OBJECT_WRITE_WAIT_SECONDS:.0f} s: "
+                "nothing was changed, try again",
+            ):
+                yield
 
     # --- writes -------------------------------------------------------------------------------
     async def create(self, space_id: str, graph_id: str | None, objects: Sequence[GraphObject]) -> list[str]:

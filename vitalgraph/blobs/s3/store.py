@@ -37,13 +37,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from botocore.exceptions import ClientError
 
 from vitalgraph.blobs.base import BlobStat, BlobStore, PinnedBlob, WrittenBlob, check_key
 from vitalgraph.blobs.chunking import SizeGuard
 from vitalgraph.blobs.s3.multipart import S3_MAX_PARTS, MultipartWriter, StreamDigest, cut_parts, put_whole
 from vitalgraph.blobs.s3.reads import PinnedObject, presigned_get, read_range, stat_object, utc
 from vitalgraph.blobs.s3.resumable import BucketResumableUploads
-from vitalgraph.blobs.s3.session import S3Session
+from vitalgraph.blobs.s3.session import S3Session, error_code, http_status
 from vitalgraph.errors import NotFoundError, PayloadTooLargeError, StorageUnavailableError
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ log = logging.getLogger("vitalgraph.blobs.s3")
 MiB = 1024 * 1024
 S3_MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB  # 5 TiB
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+# How a server says it does not take DeleteObjects: not implemented at all, or (the JuiceFS 1.4 gateway,
+# built on an old MinIO) only with a Content-MD5, which botocore >= 1.36 no longer sends (a CRC32 instead).
+MULTI_DELETE_REFUSALS = {"NotImplemented", "MissingContentMD5"}
+DELETE_ONE_BY_ONE_CONCURRENCY = 16  # DeleteObject calls in flight when DeleteObjects is refused
 COPY_OBJECT_LIMIT = 5 * 1024 * MiB  # CopyObject copies up to 5 GiB; above, UploadPartCopy in parts
 COPY_PART_SIZE = 1024 * MiB  # each UploadPartCopy part (S3 allows 5 MiB to 5 GiB)
 
@@ -97,6 +102,8 @@ class S3BlobStore(BucketResumableUploads, BlobStore):
         self.max_concurrency = max_concurrency
         self.copy_object_limit = COPY_OBJECT_LIMIT  # per store, so a test can shrink them
         self.copy_part_size = COPY_PART_SIZE
+        # DeleteObjects until the server refuses it once; then one DeleteObject per key for this store.
+        self.multi_delete = True
         # Where the previous layout kept resumable uploads on the server's disk: (S3 staging, tus records).
         self.local_state_dirs = local_state_dirs
 
@@ -329,10 +336,27 @@ class S3BlobStore(BucketResumableUploads, BlobStore):
         return deleted
 
     async def _delete_batch(self, object_keys: list[str]) -> int:
+        if not (self.multi_delete and await self._delete_objects(object_keys)):
+            await self._delete_one_by_one(object_keys)
+        return len(object_keys)
+
+    async def _delete_objects(self, object_keys: list[str]) -> bool:
+        """One DeleteObjects call; False, remembered in `multi_delete`, if the server does not take it."""
         with self.session.failures(f"deleting {len(object_keys)} objects"):
-            response = await self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in object_keys], "Quiet": True}
-            )
+            try:
+                response = await self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in object_keys], "Quiet": True}
+                )
+            except ClientError as exc:
+                if error_code(exc) not in MULTI_DELETE_REFUSALS and http_status(exc) != 501:
+                    raise
+                self.multi_delete = False
+                log.info(
+                    "S3 at %s refused DeleteObjects (%s): deleting one object per request from now on",
+                    self.where,
+                    error_code(exc) or http_status(exc),
+                )
+                return False
         errors = response.get("Errors", [])
         if errors:
             first = errors[0]
@@ -340,7 +364,21 @@ class S3BlobStore(BucketResumableUploads, BlobStore):
                 f"S3 at {self.where} failed to delete {len(errors)} of {len(object_keys)} objects, "
                 f"first {first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip()
             )
-        return len(object_keys)
+        return True
+
+    async def _delete_one_by_one(self, object_keys: list[str]) -> None:
+        """DeleteObject for each key, some at a time; every key is tried, then the first failure is raised."""
+        slots = asyncio.Semaphore(DELETE_ONE_BY_ONE_CONCURRENCY)
+
+        async def delete(object_key: str) -> None:
+            async with slots:
+                with self.session.failures(f"deleting {object_key}"):
+                    await self.client.delete_object(Bucket=self.bucket, Key=object_key)
+
+        outcomes = await asyncio.gather(*(delete(key) for key in object_keys), return_exceptions=True)
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failures:
+            raise failures[0]
 
     async def list_keys(self, prefix: str = "") -> AsyncIterator[BlobStat]:
         object_prefix = self.session.object_prefix(prefix)
