@@ -49,9 +49,11 @@ serve: $(VENV)/.serve-installed
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) --dist loadfile $(TEST_SELECTION) $(PYTEST_ARGS)
 
+# Every comparison of issue #18 in one run, one table (benchmarks/all.py); e.g. make bench BENCH_ARGS=--quick
+BENCH_ARGS ?=
 bench: $(VENV)/.test-installed
 	$(call install,-e '.[bench]')
-	$(BIN)/python benchmarks/transfer.py
+	$(BIN)/python benchmarks/all.py $(BENCH_ARGS)
 
 # VitalSigns (the optional extra vitalgraph[vitalsigns]) needs Python 3.12+: a separate environment
 # for the test that round-trips VitalSigns objects through the older client (tests/compat).

@@ -16,6 +16,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -102,10 +103,14 @@ def async_client(target: Target, row: Row, path: Path, backend: str, verify: boo
     asyncio.run(run())
 
 
-def curl(target: Target, row: Row, path: Path) -> None:
+def access_token(target: Target) -> str:
     with VitalGraphClient(target.url, **target.credentials()) as client:
         client.open()
-        token = client.http.auth.tokens.access_token
+        return client.http.auth.tokens.access_token
+
+
+def curl(target: Target, row: Row, path: Path) -> None:
+    token = access_token(target)
     query = urlencode({"space_id": SPACE, "uri": URI})
     auth = ["-H", f"Authorization: Bearer {token}"]
     upload = [
@@ -135,6 +140,65 @@ def curl(target: Target, row: Row, path: Path) -> None:
         subprocess.run(command, check=True)
         row.seconds[direction].append(time.perf_counter() - started)
         row.cpu[direction].append(float("nan"))  # curl's own CPU is not this process's
+
+
+def curl_openssl(target: Target, row: Row, path: Path, expected_sha256: str) -> None:
+    """curl doing what the verifying clients do: OpenSSL's SHA-256 of the file runs beside the upload,
+    and the download is piped through it (its digest checked against `expected_sha256`)."""
+    token = access_token(target)
+    query = urlencode({"space_id": SPACE, "uri": URI})
+    curl_base = ["curl", "-sS", "--fail", "-H", f"Authorization: Bearer {token}"]
+    upload_url, download_url = (f"{target.url}/api/files/stream/{a}?{query}" for a in ("upload", "download"))
+    upload = [*curl_base, "-o", "/dev/null", "-H", "Content-Type: application/octet-stream", "-T", str(path)]
+    started = time.perf_counter()
+    hashing = subprocess.Popen(["openssl", "dgst", "-sha256", "-r", str(path)], stdout=subprocess.PIPE)
+    subprocess.run([*upload, upload_url], check=True)
+    digest = hashing.communicate()[0].split()[0].decode()
+    row.seconds["upload"].append(time.perf_counter() - started)
+    started = time.perf_counter()
+    fetch = subprocess.Popen([*curl_base, download_url], stdout=subprocess.PIPE)
+    hashing = subprocess.Popen(
+        ["openssl", "dgst", "-sha256", "-r"], stdin=fetch.stdout, stdout=subprocess.PIPE
+    )
+    assert fetch.stdout is not None
+    fetch.stdout.close()  # openssl holds the pipe now: curl sees EPIPE should openssl die
+    downloaded = hashing.communicate()[0].split()[0].decode()
+    if fetch.wait() != 0 or hashing.returncode != 0:
+        raise RuntimeError(f"curl | openssl failed: curl {fetch.returncode}, openssl {hashing.returncode}")
+    row.seconds["download"].append(time.perf_counter() - started)
+    if digest != expected_sha256 or downloaded != expected_sha256:
+        raise RuntimeError(
+            f"curl + openssl: SHA-256 {digest} up, {downloaded} down, expected {expected_sha256}"
+        )
+    for direction in ("upload", "download"):
+        row.cpu[direction].append(float("nan"))  # curl's and openssl's CPU are not this process's
+
+
+def cli(target: Target, row: Row, path: Path, scratch: Path) -> None:
+    """`vitalgraph files upload` and `download` (the sync client, SHA-256 verified) as a user runs them.
+    The download writes `scratch/cli-download` (the CLI has no discard mode), removed afterwards."""
+    command = [
+        str(Path(sys.executable).with_name("vitalgraph")),
+        "files",
+        "--server-url",
+        target.url,
+        "--token",
+        access_token(target),
+    ]
+    destination = scratch / "cli-download"
+    for direction, arguments in (
+        ("upload", ["upload", SPACE, URI, str(path)]),
+        ("download", ["download", "--no-resume", SPACE, URI, str(destination)]),
+    ):
+        started = time.perf_counter()
+        done = subprocess.run([*command, *arguments], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"vitalgraph files {direction} exited {done.returncode}: {done.stderr[-2000:]}"
+            )
+        row.seconds[direction].append(time.perf_counter() - started)
+        row.cpu[direction].append(float("nan"))
+    destination.unlink()
 
 
 def write_payload(path: Path, size: int) -> None:

@@ -42,6 +42,7 @@ from benchmarks._common import MiB, PeakRssSampler, free_port, parse_size, wait_
 
 FILE_NODE = "http://vital.ai/ontology/vital#FileNode"
 BLOCK = os.urandom(MiB)
+PROBER_START_TIMEOUT_SECONDS = 120
 
 
 @dataclass
@@ -120,13 +121,17 @@ async def download(client: httpx.AsyncClient, space: str, uri: str, expected: st
         raise AssertionError(f"download {uri}: bytes differ from what was uploaded")
 
 
-def probe(url: str, token: str, params: dict[str, str], interval: float, stop: object, out: object) -> None:
+def probe(
+    url: str, token: str, params: dict[str, str], interval: float, stop: object, out: object, ready: object
+) -> None:
     """Runs in its own process: every `interval` s one metadata GET, then one GET /health, until `stop` is
     set; puts [(sent at, metadata ms, metadata ok, health ms)]. /health touches no store: its latency is the
-    wait for the server's event loop alone, the baseline the metadata GET's is read against."""
+    wait for the server's event loop alone, the baseline the metadata GET's is read against. Sets `ready`
+    once its connection is warm, so the load starts only when it is being timed."""
     samples: list[tuple[float, float, bool, float]] = []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         client.get("/api/files", params=params)  # warm the connection
+        ready.set()  # type: ignore[attr-defined]
         next_at = time.monotonic()
         while not stop.is_set():  # type: ignore[attr-defined]
             sent_at = time.time()
@@ -189,11 +194,16 @@ async def _run(
             else:
                 jobs.append(upload(client, space, uri, n, size))
         context = multiprocessing.get_context("spawn")
-        results, stop = context.Queue(), context.Event()
+        results, stop, ready = context.Queue(), context.Event(), context.Event()
         probe_params = {"space_id": space, "uri": uris[0]}
-        prober = context.Process(target=probe, args=(url, token, probe_params, probe_interval, stop, results))
+        prober = context.Process(
+            target=probe, args=(url, token, probe_params, probe_interval, stop, results, ready)
+        )
         prober.start()
-        await asyncio.sleep(1.0)  # the prober's interpreter starts and warms up first
+        # the prober's interpreter starts (seconds on a loaded machine) and warms up before the load begins
+        if not await asyncio.to_thread(ready.wait, PROBER_START_TIMEOUT_SECONDS):
+            prober.kill()
+            raise RuntimeError(f"the probe process was not ready within {PROBER_START_TIMEOUT_SECONDS} s")
         with PeakRssSampler([server_pid]) as rss:
             load_began, started = time.time(), time.perf_counter()
             outcomes = await asyncio.gather(*jobs, return_exceptions=True)
@@ -254,6 +264,15 @@ def start_server(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen,
     return process, url
 
 
+def server_settings(transfers: int) -> dict[str, str]:
+    """What a server under this load needs: loop lag sampled often, and room for every transfer's
+    connection from this one address (the default cap is 100). Names without the VITALGRAPH_ prefix."""
+    return {
+        "LOOP_LAG_INTERVAL_SECONDS": "0.05",
+        "MAX_CONNECTIONS_PER_CLIENT": str(max(100, transfers + 16)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transfers", type=int, default=50)
@@ -272,9 +291,8 @@ def main() -> None:
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir))
     password = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALGRAPH_")}
-    env.update({"VITALGRAPH_ADMIN_PASSWORD": password, "VITALGRAPH_LOOP_LAG_INTERVAL_SECONDS": "0.05"})
-    # every transfer comes from this one address: let it hold them all (the default cap is 100)
-    env["VITALGRAPH_MAX_CONNECTIONS_PER_CLIENT"] = str(max(100, args.transfers + 16))
+    env.update({"VITALGRAPH_ADMIN_PASSWORD": password})
+    env.update({f"VITALGRAPH_{name}": value for name, value in server_settings(args.transfers).items()})
     (run_dir / "data").mkdir()
     with contextlib.ExitStack() as stack:
         if args.store == "s3":

@@ -70,6 +70,7 @@ FILE_NODE_TYPE = "http://vital.ai/ontology/vital#FileNode"
 DEFAULT_CHUNK_SIZES = "64K,256K,1M,4M"
 CURL_WRITE_OUT = "%{http_code} %{size_upload} %{size_download} %{speed_upload} %{speed_download}"
 DISK_MARGIN = 512 * MiB
+DIRECT_S3_CLIENTS = ("aiobotocore", "obstore")  # the libraries of benchmarks/s3_store.py, by --client
 
 
 # --- the minimal server (runs in its own process: `python -m benchmarks.transfer serve-minimal ...`) -------
@@ -218,13 +219,15 @@ def serve_minimal(argv: Sequence[str]) -> None:
 
 # --- the S3 ceiling (runs in its own process: `python -m benchmarks.transfer direct-s3 ...`) ---------------
 def direct_s3(argv: Sequence[str]) -> None:
-    """Upload a file to, or download a key from, S3 with aiobotocore alone; print bytes and seconds as JSON."""
-    from benchmarks.s3_store import READ_CHUNK, AiobotocoreClient
+    """Upload a file to, or download a key from, S3 with one client library alone (aiobotocore unless
+    `--client` says obstore); print bytes and seconds as JSON."""
+    from benchmarks.s3_store import READ_CHUNK, AiobotocoreClient, ObstoreClient
 
     parser = argparse.ArgumentParser(prog="benchmarks.transfer direct-s3")
     parser.add_argument("direction", choices=["upload", "download"])
     parser.add_argument("--key", required=True)
     parser.add_argument("--file", type=Path)
+    parser.add_argument("--client", choices=sorted(DIRECT_S3_CLIENTS), default="aiobotocore")
     parser.add_argument(
         "--server", required=True, help="JSON: endpoint_url, bucket, region, access_key, secret_key"
     )
@@ -237,7 +240,7 @@ def direct_s3(argv: Sequence[str]) -> None:
                 yield piece
 
     async def run() -> dict[str, float]:
-        client = AiobotocoreClient()
+        client = {"aiobotocore": AiobotocoreClient, "obstore": ObstoreClient}[args.client]()
         await client.setup(argparse.Namespace(**server))
         try:
             started = time.perf_counter()
@@ -386,10 +389,11 @@ class VitalGraphTarget:
 
 
 class DirectS3Target:
-    """aiobotocore straight to SeaweedFS: what any S3-backed server could reach at best on this machine."""
+    """A client library (aiobotocore, or obstore) straight to SeaweedFS: what any S3-backed server could
+    reach at best on this machine."""
 
-    def __init__(self, label: str, seaweed: Any) -> None:
-        self.label = label
+    def __init__(self, label: str, seaweed: Any, client: str = "aiobotocore") -> None:
+        self.label, self.client = label, client
         # The "server" whose RSS and CPU are sampled is SeaweedFS itself.
         self.server = ServerProcess(seaweed.endpoint_url, seaweed.data_dir, seaweed.process, seaweed.log_path)
         self.curl_headers: list[str] = []
@@ -404,9 +408,8 @@ class DirectS3Target:
             }
         )
 
-    @staticmethod
-    def key(name: str) -> str:
-        return f"bench-direct/{name}"
+    def key(self, name: str) -> str:
+        return f"bench-direct-{self.client}/{name}"
 
     def add_file(self, name: str) -> None:
         pass
@@ -428,6 +431,8 @@ class DirectS3Target:
             self.key(payload.name),
             "--server",
             self._description,
+            "--client",
+            self.client,
         ]
         if direction == "upload":
             command += ["--file", str(payload.path)]
@@ -442,9 +447,18 @@ class DirectS3Target:
             if child.poll() is None:
                 child.kill()
                 child.wait()
-        if child.returncode != 0:
-            raise RuntimeError(f"direct S3 {direction} failed: {err.strip()}")
-        result = json.loads(out)
+        try:
+            result = json.loads(out)
+        except json.JSONDecodeError:
+            raise RuntimeError(
+                f"direct S3 {direction} ({self.client}) exited {child.returncode}: {err.strip()}"
+            ) from None
+        if child.returncode != 0:  # obstore sometimes aborts (SIGABRT) at interpreter exit, after reporting
+            print(
+                f"  direct S3 {direction} ({self.client}) exited {child.returncode} after reporting its "
+                f"transfer: kept the figure",
+                file=sys.stderr,
+            )
         if result["bytes"] != payload.size:
             raise RuntimeError(f"direct S3 {direction} moved {result['bytes']} of {payload.size} bytes")
         return Sample(

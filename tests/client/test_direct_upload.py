@@ -12,7 +12,8 @@ import pytest
 
 from tests.fixtures.servers import ADMIN_PASSWORD, RunningServer
 from vitalgraph.client import AsyncVitalGraphClient, NotFoundError, VitalGraphClient
-from vitalgraph.client.endpoints.files import FilesEndpoint
+from vitalgraph.client._direct import DIRECT_PATH
+from vitalgraph.client.endpoints.files import UPLOAD_PATH
 from vitalgraph.model import FileNode
 
 MiB = 1024 * 1024
@@ -113,25 +114,25 @@ def test_async_client_sends_the_parts_straight_to_s3(s3_server):
 
 
 @pytest.mark.s3
-def test_config_flag_makes_upload_file_stream_go_direct(s3_server, monkeypatch):
-    calls: list[str] = []
-    original = FilesEndpoint.upload_file_direct
-
-    def recording(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append("direct")
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FilesEndpoint, "upload_file_direct", recording)
-    with client_for(s3_server, direct_upload=True) as client:
+def test_config_flag_makes_upload_file_stream_go_direct(s3_server):
+    def upload_paths(client: VitalGraphClient) -> list[str]:
+        """The API paths the client asks for while it uploads one small file with upload_file_stream."""
+        paths: list[str] = []
         space_id, uri = new_node(client)
+        client.http.event_hooks["request"].append(lambda request: paths.append(request.url.path))
         assert client.files.upload_file_stream(space_id, None, uri, b"small file").sha256 == (
             hashlib.sha256(b"small file").hexdigest()
         )
-    assert calls == ["direct"]
+        return paths
+
+    with client_for(s3_server, direct_upload=True) as client:
+        paths = upload_paths(client)
+    assert any(path.startswith(DIRECT_PATH) for path in paths), paths
+    assert UPLOAD_PATH not in paths
     with client_for(s3_server) as client:  # off by default
-        space_id, uri = new_node(client)
-        client.files.upload_file_stream(space_id, None, uri, b"small file")
-    assert calls == ["direct"]
+        paths = upload_paths(client)
+    assert UPLOAD_PATH in paths
+    assert not any(path.startswith(DIRECT_PATH) for path in paths), paths
 
 
 def test_local_store_falls_back_to_streaming(local_server):

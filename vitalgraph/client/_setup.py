@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ import httpx
 
 from vitalgraph.client._auth import BearerAuth, TokenState
 from vitalgraph.client.config import ClientConfig
+from vitalgraph.client.endpoints._operation import EndpointGroup
 from vitalgraph.client.errors import ClientConfigError
 
 USER_AGENT = "vitalgraph-client/0.1"
@@ -53,12 +55,12 @@ def http_options(config: ClientConfig) -> dict[str, Any]:
 
 class ClientBase:
     """The base class of both clients (VitalGraphClient, AsyncVitalGraphClient): their one constructor.
-    Each client names its httpx client class, default transport
-    and endpoint groups; the rest (settings, auth, endpoint wiring) is the same."""
+    Each client names its httpx client class, default transport, flow driver (`_flow.py`) and, as
+    annotated attributes, its endpoint groups; the rest (settings, auth, endpoint wiring) is the same."""
 
     _http_class: ClassVar[type]
     _default_transport: ClassVar[Callable[[ClientConfig], Any]]
-    _endpoint_groups: ClassVar[dict[str, type]]
+    _driver_class: ClassVar[Callable[[Any], Any]]
 
     def __init__(
         self,
@@ -76,5 +78,7 @@ class ClientBase:
         self.config = resolve_config(config, config_file, server_url=server_url, **credentials, **settings)
         transport = transport or type(self)._default_transport(self.config)
         self.http = self._http_class(transport=transport, **http_options(self.config))
-        for name, group in self._endpoint_groups.items():
-            setattr(self, name, group(self))
+        self._driver = self._driver_class(self)
+        for name, group in typing.get_type_hints(type(self)).items():
+            if isinstance(group, type) and issubclass(group, EndpointGroup):
+                setattr(self, name, group(self))

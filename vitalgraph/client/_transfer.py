@@ -8,6 +8,7 @@ every byte received must equal the ETag. An upload is resent only when its sourc
 from __future__ import annotations
 
 import base64
+import contextlib
 import mimetypes
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -102,19 +103,32 @@ class UploadPlan:
             headers["Repr-Digest"] = repr_digest_field(self.claimed_sha256)
         return headers
 
-    def body_started(self) -> None:
+    def body(self) -> SyncUploadBody | AsyncUploadBody:
+        """The request body, read from the source the way its kind (sync or async) is read."""
+        if isinstance(self.generator, AsyncBinaryGenerator):
+            return AsyncUploadBody(self)
+        return SyncUploadBody(self)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around one pass over the source: the count and hash start again; the source's own error is
+        kept, so that it wins over the connection error it causes (`retry_delay`)."""
         self._sent = 0
         self._hash = BackgroundHasher()
         self.body_error = None
+        try:
+            yield
+        except Exception as exc:
+            self.body_error = exc
+            raise
 
-    def body_chunk(self, chunk: bytes) -> None:
+    def body_chunk(self, chunk: bytes) -> bytes:
+        """Count and hash one chunk of the body on its way out."""
         if self.verify:
             self._hash.update(chunk)
         self._sent += len(chunk)
         self.progress.report(self._sent)
-
-    def body_failed(self, error: BaseException) -> None:
-        self.body_error = error
+        return chunk
 
     def retry_delay(self, error: NetworkError) -> float:
         """After a connection error with no response: the source's own error wins; else retry if re-readable."""
@@ -135,38 +149,28 @@ class UploadPlan:
         return result
 
 
-class SyncUploadBody:
+class _UploadBody:
+    def __init__(self, plan: UploadPlan) -> None:
+        self.plan = plan
+
+
+class SyncUploadBody(_UploadBody):
     """The request body of a sync upload; iterating again re-reads the source (for a retry)."""
 
-    def __init__(self, plan: UploadPlan) -> None:
-        self.plan = plan
-
     def __iter__(self) -> Iterator[bytes]:
-        self.plan.body_started()
-        try:
+        with self.plan.reading():
             for chunk in self.plan.generator.generate():  # type: ignore[union-attr]
-                self.plan.body_chunk(chunk)
-                yield chunk
-        except Exception as exc:
-            self.plan.body_failed(exc)
-            raise
+                yield self.plan.body_chunk(chunk)
 
 
-class AsyncUploadBody:
-    """The request body of an async upload; iterating again re-reads the source (for a retry)."""
-
-    def __init__(self, plan: UploadPlan) -> None:
-        self.plan = plan
+class AsyncUploadBody(_UploadBody):
+    """The request body of an async upload (async-iterable only, so httpx sends it as one);
+    iterating again re-reads the source (for a retry)."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        self.plan.body_started()
-        try:
+        with self.plan.reading():
             async for chunk in self.plan.generator.generate():  # type: ignore[union-attr]
-                self.plan.body_chunk(chunk)
-                yield chunk
-        except Exception as exc:
-            self.plan.body_failed(exc)
-            raise
+                yield self.plan.body_chunk(chunk)
 
 
 # --- downloads ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from vitalgraph.client._flow import AsyncDriver
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientBase
 from vitalgraph.client._transports import default_async_transport
@@ -48,23 +49,12 @@ class AsyncVitalGraphClient(ClientBase):
     triples: AsyncTriplesEndpoint
     users: AsyncUsersEndpoint
     api_tokens: AsyncApiTokensEndpoint
+    audit: AsyncAuditEndpoint
+    admin: AsyncAdminEndpoint
+    quotas: AsyncQuotasEndpoint
+    _driver_class = AsyncDriver
     _http_class = httpx.AsyncClient
     _default_transport = staticmethod(default_async_transport)
-    _endpoint_groups = {
-        "spaces": AsyncSpacesEndpoint,
-        "files": AsyncFilesEndpoint,
-        "kgtypes": AsyncKGTypesEndpoint,
-        "kgentities": AsyncKGEntitiesEndpoint,
-        "sparql": AsyncSparqlEndpoint,
-        "graphs": AsyncGraphsEndpoint,
-        "objects": AsyncObjectsEndpoint,
-        "triples": AsyncTriplesEndpoint,
-        "users": AsyncUsersEndpoint,
-        "api_tokens": AsyncApiTokensEndpoint,
-        "audit": AsyncAuditEndpoint,
-        "admin": AsyncAdminEndpoint,
-        "quotas": AsyncQuotasEndpoint,
-    }
 
     async def open(self) -> AsyncVitalGraphClient:
         """Reach the server and log in now, so bad settings fail here rather than at the first call."""

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from vitalgraph.client._flow import SyncDriver
 from vitalgraph.client._requests import Call, network_errors, raise_for_error
 from vitalgraph.client._setup import ClientBase
 from vitalgraph.client._transports import default_sync_transport
@@ -47,23 +48,12 @@ class VitalGraphClient(ClientBase):
     triples: TriplesEndpoint
     users: UsersEndpoint
     api_tokens: ApiTokensEndpoint
+    audit: AuditEndpoint
+    admin: AdminEndpoint
+    quotas: QuotasEndpoint
+    _driver_class = SyncDriver
     _http_class = httpx.Client
     _default_transport = staticmethod(default_sync_transport)
-    _endpoint_groups = {
-        "spaces": SpacesEndpoint,
-        "files": FilesEndpoint,
-        "kgtypes": KGTypesEndpoint,
-        "kgentities": KGEntitiesEndpoint,
-        "sparql": SparqlEndpoint,
-        "graphs": GraphsEndpoint,
-        "objects": ObjectsEndpoint,
-        "triples": TriplesEndpoint,
-        "users": UsersEndpoint,
-        "api_tokens": ApiTokensEndpoint,
-        "audit": AuditEndpoint,
-        "admin": AdminEndpoint,
-        "quotas": QuotasEndpoint,
-    }
 
     def open(self) -> VitalGraphClient:
         """Reach the server and log in now, so bad settings fail here rather than at the first call."""

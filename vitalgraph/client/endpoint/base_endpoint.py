@@ -3,6 +3,7 @@ response for a failure (for the methods that reported failures in their response
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vitalgraph.client.errors import VitalGraphClientError
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from vitalgraph.client.vitalgraph_client import VitalGraphClient
 
 R = TypeVar("R", bound=VitalGraphResponse)
+T = TypeVar("T")
 
 
 class BaseEndpoint:
@@ -48,3 +50,37 @@ def failed(cls: type[R], error: VitalGraphClientError, **fields: Any) -> R:
         message=error.detail or str(error),
         **fields,
     )
+
+
+async def reported(cls: type[R], pending: Awaitable[T], answer: Callable[[T], R], **context: Any) -> R:
+    """`answer(await pending)`, or the failure as a `cls` response (see `failed`) carrying `context`."""
+    try:
+        value = await pending
+    except VitalGraphClientError as error:
+        return failed(cls, error, **context)
+    return answer(value)
+
+
+def paging(page: Any, received: int) -> dict[str, Any]:
+    """The older list responses' paging fields for our page `page` of which `received` items came."""
+    return {
+        "total_count": page.total_count,
+        "page_size": page.page_size,
+        "offset": page.offset,
+        "has_more": page.offset + received < page.total_count,
+    }
+
+
+def outcome(cls: type[R], verb: str, reply: Any, *, flag: bool = True, **fields: Any) -> R:
+    """The older response of our create / update / delete reply (`verb`: created, updated, deleted):
+    its `<verb>_count` and `<verb>_uris`, and `<verb>=True` where the older response has that flag."""
+    values = {
+        f"{verb}_count": getattr(reply, f"{verb}_count"),
+        f"{verb}_uris": getattr(reply, f"{verb}_uris"),
+    }
+    return cls(**values, **({verb: True} if flag else {}), **fields)
+
+
+async def answered(cls: type[R], verb: str, pending: Awaitable[Any], **fields: Any) -> R:
+    """The older response of a create / update / delete (`outcome`, with `fields`), or of its failure."""
+    return await reported(cls, pending, lambda reply: outcome(cls, verb, reply, **fields))

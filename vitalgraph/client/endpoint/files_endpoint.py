@@ -15,8 +15,8 @@ from typing import Any
 
 from vitalgraph.client._vitalsigns import as_graph_objects
 from vitalgraph.client.binary import AsyncBytesConsumer, BinaryConsumer
-from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint, failed
-from vitalgraph.client.errors import ChecksumMismatchError, VitalGraphClientError
+from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint, outcome, paging, reported
+from vitalgraph.client.errors import ChecksumMismatchError
 from vitalgraph.client.models import DownloadResult, UploadResult
 from vitalgraph.client.response.client_response import (
     FileCreateResponse,
@@ -36,7 +36,9 @@ def _chunk_size(value: int | None) -> int | None:
     return None if value in (None, OLDER_DEFAULT_CHUNK_SIZE) else value
 
 
-def _uploaded(result: UploadResult, space_id: str, graph_id: str | None) -> FileUploadResponse:
+def _transferred(
+    result: UploadResult | DownloadResult, space_id: str, graph_id: str | None, message: str
+) -> FileUploadResponse:
     return FileUploadResponse(
         file_uri=result.uri,
         size=result.size,
@@ -45,21 +47,16 @@ def _uploaded(result: UploadResult, space_id: str, graph_id: str | None) -> File
         filename=result.filename,
         space_id=space_id,
         graph_id=graph_id,
-        message=f"Uploaded {result.size} bytes to {result.uri}",
+        message=message,
     )
+
+
+def _uploaded(result: UploadResult, space_id: str, graph_id: str | None) -> FileUploadResponse:
+    return _transferred(result, space_id, graph_id, f"Uploaded {result.size} bytes to {result.uri}")
 
 
 def _downloaded(result: DownloadResult, space_id: str, graph_id: str | None) -> FileUploadResponse:
-    return FileUploadResponse(
-        file_uri=result.uri,
-        size=result.size,
-        sha256=result.sha256,
-        content_type=result.content_type,
-        filename=result.filename,
-        space_id=space_id,
-        graph_id=graph_id,
-        message=f"Downloaded {result.size} bytes from {result.uri}",
-    )
+    return _transferred(result, space_id, graph_id, f"Downloaded {result.size} bytes from {result.uri}")
 
 
 class FilesEndpoint(BaseEndpoint):
@@ -74,91 +71,81 @@ class FilesEndpoint(BaseEndpoint):
     ) -> FilesListResponse:
         validate_required_params(space_id=space_id)
         context = {"space_id": space_id, "graph_id": graph_id, "file_filter": file_filter}
-        try:
-            page = await self.api.files.list_files(space_id, graph_id, page_size, offset, file_filter)
-        except VitalGraphClientError as error:
-            return failed(FilesListResponse, error, **context)
-        return FilesListResponse(
-            objects=page.files,
-            total_count=page.total_count,
-            page_size=page.page_size,
-            offset=page.offset,
-            has_more=page.offset + len(page.files) < page.total_count,
-            message=f"Retrieved {len(page.files)} files",
-            **context,
-        )
+
+        def answer(page: Any) -> FilesListResponse:
+            return FilesListResponse(
+                objects=page.files,
+                **paging(page, len(page.files)),
+                message=f"Retrieved {len(page.files)} files",
+                **context,
+            )
+
+        pending = self.api.files.list_files(space_id, graph_id, page_size, offset, file_filter)
+        return await reported(FilesListResponse, pending, answer, **context)
 
     async def get_file(self, space_id: str, uri: str, graph_id: str | None = None) -> FileResponse:
         validate_required_params(space_id=space_id, uri=uri)
         context = {"space_id": space_id, "graph_id": graph_id, "requested_uri": uri}
-        try:
-            node = await self.api.files.get_file(space_id, uri, graph_id)
-        except VitalGraphClientError as error:
-            return failed(FileResponse, error, **context)
-        return FileResponse(
-            objects=[node], file_uri=uri, file_node=node, message=f"Retrieved file {uri}", **context
+
+        def answer(node: Any) -> FileResponse:
+            return FileResponse(
+                objects=[node], file_uri=uri, file_node=node, message=f"Retrieved file {uri}", **context
+            )
+
+        return await reported(
+            FileResponse, self.api.files.get_file(space_id, uri, graph_id), answer, **context
         )
 
     async def get_files_by_uris(
         self, space_id: str, uri_list: str, graph_id: str | None = None
     ) -> FilesListResponse:
         validate_required_params(space_id=space_id, uri_list=uri_list)
-        try:
-            nodes = await self.api.files.get_files_by_uris(space_id, uri_list, graph_id)
-        except VitalGraphClientError as error:
-            return failed(FilesListResponse, error, space_id=space_id, graph_id=graph_id)
-        return FilesListResponse(
-            objects=nodes, total_count=len(nodes), page_size=len(nodes), space_id=space_id, graph_id=graph_id
-        )
+        context = {"space_id": space_id, "graph_id": graph_id}
+
+        def answer(nodes: list[Any]) -> FilesListResponse:
+            return FilesListResponse(objects=nodes, total_count=len(nodes), page_size=len(nodes), **context)
+
+        pending = self.api.files.get_files_by_uris(space_id, uri_list, graph_id)
+        return await reported(FilesListResponse, pending, answer, **context)
 
     async def create_file(
         self, space_id: str, objects: list[Any], graph_id: str | None = None
     ) -> FileCreateResponse:
         validate_required_params(space_id=space_id, objects=objects)
-        try:
-            created = await self.api.files.create_file(space_id, as_graph_objects(objects), graph_id)
-        except VitalGraphClientError as error:
-            return failed(FileCreateResponse, error, space_id=space_id, graph_id=graph_id)
-        return FileCreateResponse(
-            created_uris=created.created_uris,
-            created_count=created.created_count,
-            objects=list(objects),
-            status_code=201,
-            message=f"Created {created.created_count} file(s)",
-            space_id=space_id,
-            graph_id=graph_id,
-        )
+        context = {"space_id": space_id, "graph_id": graph_id}
+
+        def answer(reply: Any) -> FileCreateResponse:
+            message = f"Created {reply.created_count} file(s)"
+            written = {"objects": list(objects), "message": message, **context}
+            return outcome(FileCreateResponse, "created", reply, flag=False, status_code=201, **written)
+
+        pending = self.api.files.create_file(space_id, as_graph_objects(objects), graph_id)
+        return await reported(FileCreateResponse, pending, answer, **context)
 
     async def update_file(
         self, space_id: str, objects: list[Any], graph_id: str | None = None
     ) -> FileUpdateResponse:
         validate_required_params(space_id=space_id, objects=objects)
-        try:
-            updated = await self.api.files.update_file(space_id, as_graph_objects(objects), graph_id)
-        except VitalGraphClientError as error:
-            return failed(FileUpdateResponse, error, space_id=space_id, graph_id=graph_id)
-        return FileUpdateResponse(
-            updated_uris=updated.updated_uris,
-            updated_count=updated.updated_count,
-            objects=list(objects),
-            space_id=space_id,
-            graph_id=graph_id,
-        )
+        context = {"space_id": space_id, "graph_id": graph_id}
+
+        def answer(reply: Any) -> FileUpdateResponse:
+            return outcome(FileUpdateResponse, "updated", reply, flag=False, objects=list(objects), **context)
+
+        pending = self.api.files.update_file(space_id, as_graph_objects(objects), graph_id)
+        return await reported(FileUpdateResponse, pending, answer, **context)
 
     async def delete_file(self, space_id: str, uri: str, graph_id: str | None = None) -> FileDeleteResponse:
         """Deletes the node and its bytes; a missing node is a failure (404), not a count of 1."""
         validate_required_params(space_id=space_id, uri=uri)
         context = {"space_id": space_id, "graph_id": graph_id, "requested_uris": [uri]}
-        try:
-            deleted = await self.api.files.delete_file(space_id, uri, graph_id)
-        except VitalGraphClientError as error:
-            return failed(FileDeleteResponse, error, **context)
-        return FileDeleteResponse(
-            deleted_uris=deleted.deleted_uris,
-            deleted_count=deleted.deleted_count,
-            message=f"Deleted file {uri}",
-            **context,
-        )
+
+        def answer(reply: Any) -> FileDeleteResponse:
+            return outcome(
+                FileDeleteResponse, "deleted", reply, flag=False, message=f"Deleted file {uri}", **context
+            )
+
+        pending = self.api.files.delete_file(space_id, uri, graph_id)
+        return await reported(FileDeleteResponse, pending, answer, **context)
 
     async def delete_files_batch(self, space_id: str, graph_id: str | None, uri_list: str) -> dict[str, Any]:
         """`{"deleted_uris", "deleted_count"}` as before; all or nothing (NotFoundError if one is missing)."""
@@ -180,19 +167,11 @@ class FilesEndpoint(BaseEndpoint):
         """Streams `source` (bytes, file object, path, BinaryGenerator, iterable) into the file;
         a failure comes back as a response with error_code 1, as before."""
         validate_required_params(space_id=space_id, file_uri=file_uri, source=source)
-        try:
-            result = await self.api.files.upload_file_stream(
-                space_id,
-                graph_id,
-                file_uri,
-                source,
-                filename=filename,
-                content_type=content_type,
-                chunk_size=_chunk_size(chunk_size),
-            )
-        except VitalGraphClientError as error:
-            return failed(FileUploadResponse, error, file_uri=file_uri, space_id=space_id, graph_id=graph_id)
-        return _uploaded(result, space_id, graph_id)
+        pending = self.upload_file_stream_async(
+            space_id, graph_id, file_uri, source, filename, content_type, chunk_size
+        )
+        context = {"file_uri": file_uri, "space_id": space_id, "graph_id": graph_id}
+        return await reported(FileUploadResponse, pending, lambda response: response, **context)
 
     async def upload_from_generator(
         self, space_id: str, graph_id: str | None, file_uri: str, generator: Any

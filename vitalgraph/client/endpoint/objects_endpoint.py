@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from vitalgraph.client._vitalsigns import as_graph_objects
-from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint, failed
-from vitalgraph.client.errors import InvalidRequestError, VitalGraphClientError
+from vitalgraph.client.endpoint.base_endpoint import BaseEndpoint, answered, paging, reported
+from vitalgraph.client.errors import InvalidRequestError
 from vitalgraph.client.response.client_response import (
     ObjectCreateResponse,
     ObjectDeleteResponse,
@@ -38,66 +38,42 @@ class ObjectsEndpoint(BaseEndpoint):
         self, space_id: str, graph_id: str, page_size: int = 10, offset: int = 0, search: str | None = None
     ) -> ObjectsListResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id)
-        try:
-            page = await self.api.objects.list_objects(space_id, graph_id, page_size, offset, search)
-        except VitalGraphClientError as error:
-            return failed(ObjectsListResponse, error)
-        return ObjectsListResponse(
-            objects=page.objects,
-            count=len(page.objects),
-            total_count=page.total_count,
-            page_size=page.page_size,
-            offset=page.offset,
-            has_more=page.offset + len(page.objects) < page.total_count,
-        )
+        pending = self.api.objects.list_objects(space_id, graph_id, page_size, offset, search)
+        return await reported(ObjectsListResponse, pending, _page)
 
     async def get_object(self, space_id: str, graph_id: str, uri: str) -> ObjectResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, uri=uri)
-        try:
-            obj = await self.api.objects.get_object(space_id, graph_id, uri)
-        except VitalGraphClientError as error:
-            return failed(ObjectResponse, error)
-        return ObjectResponse(object=obj, message=f"Retrieved object: {uri}")
+        pending = self.api.objects.get_object(space_id, graph_id, uri)
+        return await reported(
+            ObjectResponse,
+            pending,
+            lambda obj: ObjectResponse(object=obj, message=f"Retrieved object: {uri}"),
+        )
 
     async def create_objects(self, space_id: str, graph_id: str, document: Any) -> ObjectCreateResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, document=document)
-        try:
-            created = await self.api.objects.create_objects(space_id, graph_id, objects_of(document))
-        except VitalGraphClientError as error:
-            return failed(ObjectCreateResponse, error)
-        return ObjectCreateResponse(
-            created=True,
-            created_count=created.created_count,
-            created_uris=created.created_uris,
-            status_code=201,
-        )
+        pending = self.api.objects.create_objects(space_id, graph_id, objects_of(document))
+        return await answered(ObjectCreateResponse, "created", pending, status_code=201)
 
     async def update_objects(self, space_id: str, graph_id: str, document: Any) -> ObjectUpdateResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, document=document)
-        try:
-            updated = await self.api.objects.update_objects(space_id, graph_id, objects_of(document))
-        except VitalGraphClientError as error:
-            return failed(ObjectUpdateResponse, error)
-        return ObjectUpdateResponse(
-            updated=True, updated_count=updated.updated_count, updated_uris=updated.updated_uris
-        )
+        pending = self.api.objects.update_objects(space_id, graph_id, objects_of(document))
+        return await answered(ObjectUpdateResponse, "updated", pending)
 
     async def delete_object(self, space_id: str, graph_id: str, uri: str) -> ObjectDeleteResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, uri=uri)
-        try:
-            deleted = await self.api.objects.delete_object(space_id, graph_id, uri)
-        except VitalGraphClientError as error:
-            return failed(ObjectDeleteResponse, error)
-        return ObjectDeleteResponse(
-            deleted=True, deleted_count=deleted.deleted_count, deleted_uris=deleted.deleted_uris
-        )
+        pending = self.api.objects.delete_object(space_id, graph_id, uri)
+        return await answered(ObjectDeleteResponse, "deleted", pending)
 
     async def delete_objects_batch(self, space_id: str, graph_id: str, uri_list: str) -> ObjectDeleteResponse:
         validate_required_params(space_id=space_id, graph_id=graph_id, uri_list=uri_list)
-        try:
-            deleted = await self.api.objects.delete_objects_batch(space_id, graph_id, uri_list)
-        except VitalGraphClientError as error:
-            return failed(ObjectDeleteResponse, error)
-        return ObjectDeleteResponse(
-            deleted=True, deleted_count=deleted.deleted_count, deleted_uris=deleted.deleted_uris
-        )
+        pending = self.api.objects.delete_objects_batch(space_id, graph_id, uri_list)
+        return await answered(ObjectDeleteResponse, "deleted", pending)
+
+
+def _page(page: Any) -> ObjectsListResponse:
+    return ObjectsListResponse(
+        objects=page.objects,
+        count=len(page.objects),
+        **paging(page, len(page.objects)),
+    )

@@ -5,12 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from vitalgraph.client._requests import Call, model_reply
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.models import ApiTokenCreated, ApiTokenList, Grant, GrantList, User, UserList
 
 
@@ -85,35 +80,17 @@ class ApiTokenCalls:
         return Call("DELETE", f"/api/tokens/{quote(token_id, safe='')}", lambda _: None)
 
 
-class AsyncUsersEndpoint(AsyncEndpointGroup):
-    create_user = AsyncOperation(UserCalls.create_user)
-    list_users = AsyncOperation(UserCalls.list_users)
-    get_user = AsyncOperation(UserCalls.get_user)
-    update_user = AsyncOperation(UserCalls.update_user)
-    delete_user = AsyncOperation(UserCalls.delete_user)
-    grant = AsyncOperation(UserCalls.grant)
-    revoke = AsyncOperation(UserCalls.revoke)
-    list_grants = AsyncOperation(UserCalls.list_grants)
+class AsyncUsersEndpoint(AsyncEndpointGroup, calls=UserCalls):
+    """The group of AsyncVitalGraphClient: a method for each of UserCalls."""
 
 
-class UsersEndpoint(SyncEndpointGroup):
-    create_user = SyncOperation(UserCalls.create_user)
-    list_users = SyncOperation(UserCalls.list_users)
-    get_user = SyncOperation(UserCalls.get_user)
-    update_user = SyncOperation(UserCalls.update_user)
-    delete_user = SyncOperation(UserCalls.delete_user)
-    grant = SyncOperation(UserCalls.grant)
-    revoke = SyncOperation(UserCalls.revoke)
-    list_grants = SyncOperation(UserCalls.list_grants)
+class UsersEndpoint(SyncEndpointGroup, calls=UserCalls):
+    """The group of VitalGraphClient: a method for each of UserCalls."""
 
 
-class AsyncApiTokensEndpoint(AsyncEndpointGroup):
-    create_token = AsyncOperation(ApiTokenCalls.create_token)
-    list_tokens = AsyncOperation(ApiTokenCalls.list_tokens)
-    revoke_token = AsyncOperation(ApiTokenCalls.revoke_token)
+class AsyncApiTokensEndpoint(AsyncEndpointGroup, calls=ApiTokenCalls):
+    """The group of AsyncVitalGraphClient: a method for each of ApiTokenCalls."""
 
 
-class ApiTokensEndpoint(SyncEndpointGroup):
-    create_token = SyncOperation(ApiTokenCalls.create_token)
-    list_tokens = SyncOperation(ApiTokenCalls.list_tokens)
-    revoke_token = SyncOperation(ApiTokenCalls.revoke_token)
+class ApiTokensEndpoint(SyncEndpointGroup, calls=ApiTokenCalls):
+    """The group of VitalGraphClient: a method for each of ApiTokenCalls."""

@@ -6,12 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from vitalgraph.client._requests import Call, query
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 
 
 def _json(response: Any) -> dict:
@@ -37,13 +32,9 @@ class AdminCalls:
         return Call("GET", "/api/admin/verify", _json, params=params)
 
 
-class AsyncAdminEndpoint(AsyncEndpointGroup):
-    backup = AsyncOperation(AdminCalls.backup)
-    restore = AsyncOperation(AdminCalls.restore)
-    verify = AsyncOperation(AdminCalls.verify)
+class AsyncAdminEndpoint(AsyncEndpointGroup, calls=AdminCalls):
+    """The group of AsyncVitalGraphClient: a method for each of AdminCalls."""
 
 
-class AdminEndpoint(SyncEndpointGroup):
-    backup = SyncOperation(AdminCalls.backup)
-    restore = SyncOperation(AdminCalls.restore)
-    verify = SyncOperation(AdminCalls.verify)
+class AdminEndpoint(SyncEndpointGroup, calls=AdminCalls):
+    """The group of VitalGraphClient: a method for each of AdminCalls."""

@@ -5,12 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from vitalgraph.client._requests import Call, model_reply, query
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.models import AuditEntries
 
 
@@ -37,9 +32,9 @@ class AuditCalls:
         return Call("GET", "/api/audit", model_reply(AuditEntries), params=params)
 
 
-class AsyncAuditEndpoint(AsyncEndpointGroup):
-    list_entries = AsyncOperation(AuditCalls.list_entries)
+class AsyncAuditEndpoint(AsyncEndpointGroup, calls=AuditCalls):
+    """The group of AsyncVitalGraphClient: a method for each of AuditCalls."""
 
 
-class AuditEndpoint(SyncEndpointGroup):
-    list_entries = SyncOperation(AuditCalls.list_entries)
+class AuditEndpoint(SyncEndpointGroup, calls=AuditCalls):
+    """The group of VitalGraphClient: a method for each of AuditCalls."""

@@ -8,57 +8,35 @@ content calls `(space_id, graph_id, file_uri, source|destination)` with `graph_i
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from os import PathLike
 from typing import Any
 
-import anyio
 import httpx
 
-from vitalgraph.client._direct import (
-    DEFAULT_PART_SIZE,
-    DIRECT_PARTS_IN_FLIGHT,
-    DirectPlan,
-    DirectSource,
-    part_error,
+from vitalgraph.client._direct import DEFAULT_PART_SIZE, DirectPlan, DirectSource, part_error
+from vitalgraph.client._flow import (
+    READ,
+    Blocking,
+    Effect,
+    Emit,
+    Flow,
+    Open,
+    Pump,
+    Put,
+    PutParts,
+    Send,
+    Sleep,
+    Source,
 )
 from vitalgraph.client._requests import Call, model_reply, query
-from vitalgraph.client._transfer import (
-    AsyncUploadBody,
-    DownloadPlan,
-    Progress,
-    SyncUploadBody,
-    UploadPlan,
-    content_info,
-    continuation,
-)
+from vitalgraph.client._transfer import DownloadPlan, Progress, UploadPlan, content_info, continuation
 from vitalgraph.client._tus import DEFAULT_RESUMABLE_CHUNK_SIZE, ResumablePlan, ResumableSource
-from vitalgraph.client.binary.adapters import (
-    Destination,
-    UploadSource,
-    as_async_binary_consumer,
-    as_async_binary_generator,
-    as_binary_consumer,
-    as_binary_generator,
-    destination_path,
-)
-from vitalgraph.client.binary.async_streaming import AsyncBytesConsumer, AsyncStreamGenerator, pump_data_async
-from vitalgraph.client.binary.streaming import (
-    BytesConsumer,
-    IteratorGenerator,
-    ResumableFileConsumer,
-    pump_data,
-)
+from vitalgraph.client.binary.adapters import Destination, UploadSource, destination_path
+from vitalgraph.client.binary.streaming import BytesConsumer, ResumableFileConsumer
 from vitalgraph.client.config import ClientConfig
 from vitalgraph.client.endpoints._graph_objects import jsonld_body, objects_of, split_uris
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.errors import (
     ChecksumMismatchError,
     ContentChangedError,
@@ -298,7 +276,7 @@ class FileCalls:
         )
 
     @staticmethod
-    def content_info(
+    def get_content_info(
         space_id: str, graph_id: str | None, file_uri: str, version: int | None = None
     ) -> Call[ContentInfo]:
         """Size, SHA-256, type and name of a file's content (or a kept `version`), from a HEAD request."""
@@ -308,38 +286,13 @@ class FileCalls:
         )
 
 
-def _plan_download(
-    config: ClientConfig,
-    space_id: str,
-    graph_id: str | None,
-    file_uri: str,
-    progress: Progress | None,
-    chunk_size: int | None,
-    expected: ContentInfo | None = None,
-    version: int | None = None,
-) -> DownloadPlan:
-    call = FileCalls.download(space_id, graph_id, file_uri, version)
-    return DownloadPlan(
-        call, uri=file_uri, config=config, chunk_size=chunk_size, progress=progress, expected=expected
-    )
+class FileFlows:
+    """The file transfers as flows (`_flow.py`): every step and decision once, the I/O left to the
+    sync or async driver. Each takes the client's config first; the rest is the public signature."""
 
-
-class AsyncFilesEndpoint(AsyncEndpointGroup):
-    list_files = AsyncOperation(FileCalls.list_files)
-    get_file = AsyncOperation(FileCalls.get_file)
-    get_files_by_uris = AsyncOperation(FileCalls.get_files_by_uris)
-    create_file = AsyncOperation(FileCalls.create_file)
-    update_file = AsyncOperation(FileCalls.update_file)
-    delete_file = AsyncOperation(FileCalls.delete_file)
-    delete_files_batch = AsyncOperation(FileCalls.delete_files_batch)
-    get_content_info = AsyncOperation(FileCalls.content_info)
-    get_presigned_url = AsyncOperation(FileCalls.get_presigned_url)
-    reuse_content = AsyncOperation(FileCalls.reuse_content)
-    list_file_versions = AsyncOperation(FileCalls.list_file_versions)
-    restore_file_version = AsyncOperation(FileCalls.restore_file_version)
-
-    async def upload_file_stream(
-        self,
+    @staticmethod
+    def upload_file_stream(
+        config: ClientConfig,
         space_id: str,
         graph_id: str | None,
         file_uri: str,
@@ -350,18 +303,16 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         progress: Progress | None = None,
         chunk_size: int | None = None,
         sha256: str | None = None,
-    ) -> UploadResult:
-        """Stream `source` (path, bytes, file object, sync/async iterable, generator, (Async)BinaryGenerator)
-        into the file node's content. `sha256` (hex), when known, is sent as `Repr-Digest`: the server
-        refuses bytes that hash otherwise and keeps the previous content. Retried after a connection
-        error only if the source can be re-read. With `direct_upload` on in the client config, a path or
-        bytes goes straight to S3 when the server offers it (see upload_file_direct)."""
-        if (
-            self._client.config.direct_upload
-            and isinstance(source, (str, PathLike, bytes))
-            and sha256 is None
-        ):
-            return await self.upload_file_direct(
+    ) -> Flow[UploadResult]:
+        """Stream `source` into the file node's content: a path, bytes, a file object, an iterable or
+        generator of bytes, a BinaryGenerator (and for the async client async iterables and
+        AsyncBinaryGenerators). `sha256` (hex), when known, is sent as `Repr-Digest`: the server refuses
+        bytes that hash otherwise and keeps the previous content. Retried after a connection error only
+        if the source can be re-read. With `direct_upload` on in the client config, a path or bytes goes
+        straight to S3 when the server offers it (see upload_file_direct)."""
+        if config.direct_upload and isinstance(source, (str, PathLike, bytes)) and sha256 is None:
+            return FileFlows.upload_file_direct(
+                config,
                 space_id,
                 graph_id,
                 file_uri,
@@ -370,51 +321,16 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
                 content_type=content_type,
                 progress=progress,
             )
-        return await self._upload_streamed(
-            space_id,
-            graph_id,
-            file_uri,
-            source,
-            filename=filename,
-            content_type=content_type,
-            progress=progress,
-            chunk_size=chunk_size,
-            sha256=sha256,
+        described = {"filename": filename, "content_type": content_type, "sha256": sha256}
+        return _upload_streamed(
+            config, (space_id, graph_id, file_uri), source, chunk_size, progress=progress, **described
         )
-
-    async def _upload_streamed(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        source: UploadSource,
-        *,
-        filename: str | None = None,
-        content_type: str | None = None,
-        progress: Progress | None = None,
-        chunk_size: int | None = None,
-        sha256: str | None = None,
-    ) -> UploadResult:
-        generator = as_async_binary_generator(source, chunk_size or self._client.config.chunk_size)
-        plan = UploadPlan(
-            generator,
-            config=self._client.config,
-            filename=filename,
-            content_type=content_type,
-            progress=progress,
-            sha256=sha256,
-        )
-        call = FileCalls.upload(space_id, graph_id, file_uri, plan, AsyncUploadBody(plan))
-        while True:
-            try:
-                return plan.check(await self._client._execute(call))
-            except NetworkError as error:
-                await anyio.sleep(plan.retry_delay(error))
 
     upload_file_content = upload_file_stream
 
-    async def upload_file_direct(
-        self,
+    @staticmethod
+    def upload_file_direct(
+        config: ClientConfig,
         space_id: str,
         graph_id: str | None,
         file_uri: str,
@@ -427,7 +343,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         filename: str | None = None,
         content_type: str | None = None,
         fallback: bool = True,
-    ) -> UploadResult:
+    ) -> Flow[UploadResult]:
         """Send `source` (a path, bytes or seekable binary file) in parts of `part_size` straight to the
         S3 bucket through presigned URLs, each part's SHA-256 signed into its URL; the server checks the
         parts, reads the object back for its SHA-256 and only then changes the node. Where the server
@@ -437,52 +353,38 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         received: the parts S3 already holds are skipped. See docs/client.md."""
         plan = DirectPlan(source, part_size=part_size, progress=progress, upload_id=upload_id)
         try:
-            await anyio.to_thread.run_sync(plan.hash_source)
+            yield Blocking(plan.hash_source)
             try:
                 if upload_id is not None:
-                    reply = await self._client._execute(plan.status_call(upload_id))
+                    reply = yield Send(plan.status_call(upload_id))
                 else:
-                    call = plan.start_call(
+                    start = plan.start_call(
                         space_id, graph_id, file_uri, filename=filename, content_type=content_type
                     )
-                    reply = await self._client._execute(call)
+                    reply = yield Send(start)
             except NotFoundError as error:
                 if not (fallback and _direct_not_offered(error)):
                     raise
                 plan.file.seek(plan.start_offset)
-                return await self._upload_streamed(
-                    space_id,
-                    graph_id,
-                    file_uri,
-                    plan.file,
-                    filename=filename,
-                    content_type=content_type,
-                    progress=progress,
-                )
+                node = (space_id, graph_id, file_uri)
+                described = {"filename": filename, "content_type": content_type, "progress": progress}
+                return (yield from _upload_streamed(config, node, plan.file, None, **described))
             if on_upload_id is not None and upload_id is None:
                 on_upload_id(reply["upload_id"])
-            config = self._client.config
-            async with httpx.AsyncClient(
-                timeout=_s3_timeout(config), verify=config.ca_bundle or config.verify_tls
-            ) as s3:
-                slots = anyio.Semaphore(DIRECT_PARTS_IN_FLIGHT)
+            timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+            verify = config.ca_bundle or config.verify_tls
 
-                async def send(part: dict[str, Any]) -> None:
-                    async with slots:
-                        await _put_part_async(s3, plan, part, config)
+            def put_part(s3: Any, part: dict[str, Any]) -> Flow[None]:
+                return _put_part(s3, plan, part, config)
 
-                try:
-                    async with anyio.create_task_group() as parts:
-                        for part in plan.parts_to_send(reply):
-                            parts.start_soon(send, part)  # each reads its part once it holds a slot
-                except BaseExceptionGroup as failed:  # the first part's failure, as the sync client raises it
-                    raise failed.exceptions[0] from None
-            return plan.check(await self._client._execute(plan.complete_call(reply["upload_id"])))
+            yield PutParts(plan.parts_to_send(reply), put_part, timeout, verify)
+            return plan.check((yield Send(plan.complete_call(reply["upload_id"]))))
         finally:
             plan.close()
 
-    async def upload_file_resumable(
-        self,
+    @staticmethod
+    def upload_file_resumable(
+        config: ClientConfig,
         space_id: str,
         graph_id: str | None,
         file_uri: str,
@@ -495,7 +397,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         on_upload_url: Callable[[str], Any] | None = None,
         filename: str | None = None,
         content_type: str | None = None,
-    ) -> UploadResult:
+    ) -> Flow[UploadResult]:
         """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
         resuming after dropped connections. To resume after a restart, pass the `upload_url` that
         `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
@@ -504,7 +406,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
             space_id=space_id,
             graph_id=graph_id,
             file_uri=file_uri,
-            config=self._client.config,
+            config=config,
             chunk_size=chunk_size,
             filename=filename,
             content_type=content_type,
@@ -517,25 +419,26 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
             while not plan.complete:
                 try:
                     if plan.url is None:
-                        plan.created(await self._client._execute(plan.create_call()))
+                        plan.created((yield Send(plan.create_call())))
                     elif plan.offset is None:
-                        plan.resumed_at(await self._client._execute(plan.head_call()))
+                        plan.resumed_at((yield Send(plan.head_call())))
                     else:
-                        await anyio.to_thread.run_sync(plan.prepare_chunk)
-                        plan.sent(await self._client._execute(plan.patch_call()))
+                        yield Blocking(plan.prepare_chunk)
+                        plan.sent((yield Send(plan.patch_call())))
                 except NotFoundError as error:
                     if plan.url is None:
                         raise
                     plan.lost(error)  # expired or gone: start a new upload
                 except VitalGraphClientError as error:
-                    await anyio.sleep(plan.retry_delay(error))
-            sha256 = await anyio.to_thread.run_sync(plan.finish)
+                    yield Sleep(plan.retry_delay(error))
+            sha256 = yield Blocking(plan.finish)
         finally:
             plan.close()
-        return plan.result(sha256, await self.get_content_info(space_id, graph_id, file_uri))
+        return plan.result(sha256, (yield Send(FileCalls.get_content_info(space_id, graph_id, file_uri))))
 
-    async def download_file_stream(
-        self,
+    @staticmethod
+    def download_file_stream(
+        config: ClientConfig,
         space_id: str,
         graph_id: str | None,
         file_uri: str,
@@ -545,82 +448,25 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         chunk_size: int | None = None,
         resume: bool = False,
         version: int | None = None,
-    ) -> DownloadResult:
-        """Stream the content into `destination` (path, file object, (Async)BinaryConsumer), resuming after
-        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified.
-        `resume=True` (a path only) carries on across runs, as in the sync client."""
+    ) -> Flow[DownloadResult]:
+        """Stream the content into `destination` (path, file object, BinaryConsumer, and for the async
+        client AsyncBinaryConsumer), resuming after dropped connections and verifying the SHA-256. A path
+        gets `<path>.part`, renamed when verified.
+
+        `resume=True` (a path only) carries on across runs: an interrupted download keeps `<path>.part`
+        and the content's ETag in `<path>.part.etag`; the next call asks for the rest with If-Range, or
+        starts over if the content was replaced meanwhile (see `DownloadResult.continued_from` and
+        `started_over`)."""
+        where = (space_id, graph_id, file_uri, version)
         if resume:
             if destination_path(destination) is None:
                 raise TypeError("resume=True needs a path to download into")
-            return await self._download_continuing(
-                space_id, graph_id, file_uri, destination, progress, chunk_size, version
-            )
-        plan = _plan_download(
-            self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
-        )
-        await pump_data_async(AsyncStreamGenerator(self._pieces(plan)), as_async_binary_consumer(destination))
-        return plan.result(destination_path(destination))
+            return _download_continuing(config, where, destination, progress, chunk_size)
+        return _download_into(config, where, destination, progress, chunk_size)
 
-    async def _download_continuing(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        path: Any,
-        progress: Progress | None,
-        chunk_size: int | None,
-        version: int | None = None,
-    ) -> DownloadResult:
-        """The sync client's `_download_continuing`, with the file work in worker threads."""
-        target = ResumableFileConsumer(path)
-        kept, kept_etag = await anyio.to_thread.run_sync(target.kept)
-        for attempt in range(2):  # a second time only if the content changes between HEAD and GET
-            try:
-                info = await self.get_content_info(space_id, graph_id, file_uri, version)
-            except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
-                return await self.download_file_stream(
-                    space_id,
-                    graph_id,
-                    file_uri,
-                    path,
-                    progress=progress,
-                    chunk_size=chunk_size,
-                    version=version,
-                )
-            keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
-            plan = _plan_download(
-                self._client.config,
-                space_id,
-                graph_id,
-                file_uri,
-                progress,
-                chunk_size,
-                expected=info,
-                version=version,
-            )
-            kept_bytes = target.kept_bytes(keep, plan.chunk_size) if keep else ()
-            await anyio.to_thread.run_sync(plan.continue_at, keep, kept_bytes)
-            await anyio.to_thread.run_sync(target.begin, f'"{info.sha256}"' if info.sha256 else "", keep)
-            try:
-                async for piece in self._pieces(plan):
-                    await anyio.to_thread.run_sync(target.consume, piece)
-            except ContentChangedError:
-                target.abort()
-                if attempt:
-                    raise
-                continue
-            except ChecksumMismatchError:
-                target.discard()  # kept bytes that do not add up must not be continued from again
-                raise
-            except BaseException:
-                target.abort()  # cancelled, a dropped server, ...: the next run continues from here
-                raise
-            await anyio.to_thread.run_sync(target.finalize)
-            return plan.result(path).model_copy(update={"started_over": started_over})
-        raise AssertionError("unreachable")
-
-    async def download_file_content(
-        self,
+    @staticmethod
+    def download_file_content(
+        config: ClientConfig,
         space_id: str,
         graph_id: str | None,
         file_uri: str,
@@ -629,16 +475,17 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         progress: Progress | None = None,
         chunk_size: int | None = None,
         version: int | None = None,
-    ) -> bytes | DownloadResult:
+    ) -> Flow[bytes | DownloadResult]:
         """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
-        into = destination if destination is not None else AsyncBytesConsumer()
-        result = await self.download_file_stream(
-            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size, version=version
+        into = destination if destination is not None else BytesConsumer()
+        result = yield from _download_into(
+            config, (space_id, graph_id, file_uri, version), into, progress, chunk_size
         )
         return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
 
+    @staticmethod
     def iter_file(
-        self,
+        config: ClientConfig,
         space_id: str,
         graph_id: str | None,
         file_uri: str,
@@ -646,17 +493,16 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         progress: Progress | None = None,
         chunk_size: int | None = None,
         version: int | None = None,
-    ) -> AsyncIterator[bytes]:
-        """The content as an async iterator of verified chunks, e.g. for a StreamingResponse. It resumes
-        after dropped connections; a checksum mismatch raises before the last chunk is yielded."""
-        return self._pieces(
-            _plan_download(
-                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
-            )
-        )
+    ) -> Pieces:
+        """The content as an iterator of verified chunks (an async iterator for the async client, e.g.
+        for a StreamingResponse). It resumes after dropped connections; a checksum mismatch raises
+        before the last chunk is yielded."""
+        plan = _plan_download(config, (space_id, graph_id, file_uri, version), progress, chunk_size)
+        return _pieces(plan, Emit)
 
-    async def pump_file(
-        self,
+    @staticmethod
+    def pump_file(
+        config: ClientConfig,
         source_space_id: str,
         source_graph_id: str | None,
         source_file_uri: str,
@@ -665,7 +511,7 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
         target_file_uri: str,
         *,
         progress: Progress | None = None,
-    ) -> UploadResult:
+    ) -> Flow[UploadResult]:
         """Copy one file node's content to another (any space or graph the caller may read / write),
         inside the server: no byte passes through the client. `progress` is called once, at the end."""
         call = FileCalls.copy_file(
@@ -676,395 +522,134 @@ class AsyncFilesEndpoint(AsyncEndpointGroup):
             target_graph_id,
             target_file_uri,
         )
-        result = await self._client._execute(call)
+        result = yield Send(call)
         if progress is not None:
             progress(result.size, result.size)
         return result
 
-    async def _pieces(self, plan: DownloadPlan) -> AsyncIterator[bytes]:
-        while not plan.complete:
-            try:
-                async with self._client._stream(plan.next_call()) as response:
-                    plan.start(response)
-                    async for chunk in response.aiter_raw():
-                        for piece in plan.feed(chunk):
-                            yield piece
-                    plan.body_ended()
-            except NetworkError as error:
-                await anyio.sleep(plan.retry_delay(error))
-        for piece in plan.finish():
-            yield piece
+
+Where = tuple[str, str | None, str, int | None]  # space_id, graph_id, file_uri, version
+Pieces = Flow[None]  # a flow iterated for the pieces it emits
 
 
-class FilesEndpoint(SyncEndpointGroup):
-    list_files = SyncOperation(FileCalls.list_files)
-    get_file = SyncOperation(FileCalls.get_file)
-    get_files_by_uris = SyncOperation(FileCalls.get_files_by_uris)
-    create_file = SyncOperation(FileCalls.create_file)
-    update_file = SyncOperation(FileCalls.update_file)
-    delete_file = SyncOperation(FileCalls.delete_file)
-    delete_files_batch = SyncOperation(FileCalls.delete_files_batch)
-    get_content_info = SyncOperation(FileCalls.content_info)
-    get_presigned_url = SyncOperation(FileCalls.get_presigned_url)
-    reuse_content = SyncOperation(FileCalls.reuse_content)
-    list_file_versions = SyncOperation(FileCalls.list_file_versions)
-    restore_file_version = SyncOperation(FileCalls.restore_file_version)
-
-    def upload_file_stream(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        source: UploadSource,
-        *,
-        filename: str | None = None,
-        content_type: str | None = None,
-        progress: Progress | None = None,
-        chunk_size: int | None = None,
-        sha256: str | None = None,
-    ) -> UploadResult:
-        """Stream `source` (path, bytes, file object, iterable, generator, BinaryGenerator) into the file
-        node's content. Retried after a connection error only if the source can be re-read. `sha256`
-        (hex), when known, is sent as `Repr-Digest`: the server refuses bytes that hash otherwise. With
-        `direct_upload` on in the client config, a path or bytes goes straight to S3 when the server
-        offers it (see upload_file_direct)."""
-        if (
-            self._client.config.direct_upload
-            and isinstance(source, (str, PathLike, bytes))
-            and sha256 is None
-        ):
-            return self.upload_file_direct(
-                space_id,
-                graph_id,
-                file_uri,
-                source,
-                filename=filename,
-                content_type=content_type,
-                progress=progress,
-            )
-        return self._upload_streamed(
-            space_id,
-            graph_id,
-            file_uri,
-            source,
-            filename=filename,
-            content_type=content_type,
-            progress=progress,
-            chunk_size=chunk_size,
-            sha256=sha256,
-        )
-
-    def _upload_streamed(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        source: UploadSource,
-        *,
-        filename: str | None = None,
-        content_type: str | None = None,
-        progress: Progress | None = None,
-        chunk_size: int | None = None,
-        sha256: str | None = None,
-    ) -> UploadResult:
-        generator = as_binary_generator(source, chunk_size or self._client.config.chunk_size)
-        plan = UploadPlan(
-            generator,
-            config=self._client.config,
-            filename=filename,
-            content_type=content_type,
-            progress=progress,
-            sha256=sha256,
-        )
-        call = FileCalls.upload(space_id, graph_id, file_uri, plan, SyncUploadBody(plan))
-        while True:
-            try:
-                return plan.check(self._client._execute(call))
-            except NetworkError as error:
-                time.sleep(plan.retry_delay(error))
-
-    upload_file_content = upload_file_stream
-
-    def upload_file_direct(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        source: DirectSource,
-        *,
-        part_size: int = DEFAULT_PART_SIZE,
-        progress: Progress | None = None,
-        upload_id: str | None = None,
-        on_upload_id: Callable[[str], Any] | None = None,
-        filename: str | None = None,
-        content_type: str | None = None,
-        fallback: bool = True,
-    ) -> UploadResult:
-        """Send `source` (a path, bytes or seekable binary file) in parts of `part_size` straight to the
-        S3 bucket through presigned URLs, each part's SHA-256 signed into its URL; the server checks the
-        parts, reads the object back for its SHA-256 and only then changes the node. Where the server
-        does not offer it (local store, a store that cannot verify checksums, switched off) the bytes
-        are streamed through the server instead (`fallback=False`: NotFoundError naming why). A part
-        PUT that fails is retried; to resume after a restart pass the `upload_id` that `on_upload_id`
-        received: the parts S3 already holds are skipped. See docs/client.md."""
-        plan = DirectPlan(source, part_size=part_size, progress=progress, upload_id=upload_id)
+def _upload_streamed(
+    config: ClientConfig,
+    node: tuple[str, str | None, str],
+    source: UploadSource,
+    chunk_size: int | None,
+    **described: Any,
+) -> Flow[UploadResult]:
+    """Stream `source` through the server; `described` are UploadPlan's filename, content_type,
+    progress and sha256."""
+    generator = yield Source(source, chunk_size or config.chunk_size)
+    plan = UploadPlan(generator, config=config, **described)
+    call = FileCalls.upload(*node, plan, plan.body())
+    while True:
         try:
-            plan.hash_source()
-            try:
-                if upload_id is not None:
-                    reply = self._client._execute(plan.status_call(upload_id))
-                else:
-                    call = plan.start_call(
-                        space_id, graph_id, file_uri, filename=filename, content_type=content_type
-                    )
-                    reply = self._client._execute(call)
-            except NotFoundError as error:
-                if not (fallback and _direct_not_offered(error)):
-                    raise
-                plan.file.seek(plan.start_offset)
-                return self._upload_streamed(
-                    space_id,
-                    graph_id,
-                    file_uri,
-                    plan.file,
-                    filename=filename,
-                    content_type=content_type,
-                    progress=progress,
-                )
-            if on_upload_id is not None and upload_id is None:
-                on_upload_id(reply["upload_id"])
-            config = self._client.config
-            with httpx.Client(
-                timeout=_s3_timeout(config), verify=config.ca_bundle or config.verify_tls
-            ) as s3:
-                with ThreadPoolExecutor(DIRECT_PARTS_IN_FLIGHT) as pool:
-                    sending = [
-                        pool.submit(_put_part_sync, s3, plan, part, config)
-                        for part in plan.parts_to_send(reply)
-                    ]
-                    try:
-                        for future in sending:
-                            future.result()
-                    finally:
-                        for future in sending:
-                            future.cancel()
-            return plan.check(self._client._execute(plan.complete_call(reply["upload_id"])))
-        finally:
-            plan.close()
+            return plan.check((yield Send(call)))
+        except NetworkError as error:
+            yield Sleep(plan.retry_delay(error))
 
-    def upload_file_resumable(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        source: ResumableSource,
-        *,
-        chunk_size: int = DEFAULT_RESUMABLE_CHUNK_SIZE,
-        progress: Progress | None = None,
-        upload_url: str | None = None,
-        url_store: str | PathLike | None = None,
-        on_upload_url: Callable[[str], Any] | None = None,
-        filename: str | None = None,
-        content_type: str | None = None,
-    ) -> UploadResult:
-        """Upload `source` (a path, bytes or seekable binary file) over tus in chunks of `chunk_size`,
-        resuming after dropped connections. To resume after a restart, pass the `upload_url` that
-        `on_upload_url` received, or the same `url_store` file. See docs/tus.md."""
-        plan = ResumablePlan(
-            source,
-            space_id=space_id,
-            graph_id=graph_id,
-            file_uri=file_uri,
-            config=self._client.config,
-            chunk_size=chunk_size,
-            filename=filename,
-            content_type=content_type,
-            progress=progress,
-            upload_url=upload_url,
-            url_store=url_store,
-            on_upload_url=on_upload_url,
-        )
+
+def _put_part(s3: Any, plan: DirectPlan, part: dict[str, Any], config: ClientConfig) -> Flow[None]:
+    """PUT one part to its presigned URL with its signed headers; retried after a connection error or 5xx."""
+    body = yield Blocking(plan.read_part, (part["number"],))
+    for attempt in range(config.max_retries + 1):
         try:
-            while not plan.complete:
-                try:
-                    if plan.url is None:
-                        plan.created(self._client._execute(plan.create_call()))
-                    elif plan.offset is None:
-                        plan.resumed_at(self._client._execute(plan.head_call()))
-                    else:
-                        plan.prepare_chunk()
-                        plan.sent(self._client._execute(plan.patch_call()))
-                except NotFoundError as error:
-                    if plan.url is None:
-                        raise
-                    plan.lost(error)  # expired or gone: start a new upload
-                except VitalGraphClientError as error:
-                    time.sleep(plan.retry_delay(error))
-            sha256 = plan.finish()
-        finally:
-            plan.close()
-        return plan.result(sha256, self.get_content_info(space_id, graph_id, file_uri))
-
-    def download_file_stream(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        destination: Destination,
-        *,
-        progress: Progress | None = None,
-        chunk_size: int | None = None,
-        resume: bool = False,
-        version: int | None = None,
-    ) -> DownloadResult:
-        """Stream the content into `destination` (path, file object, BinaryConsumer), resuming after
-        dropped connections and verifying the SHA-256. A path gets `<path>.part`, renamed when verified.
-
-        `resume=True` (a path only) carries on across runs: an interrupted download keeps `<path>.part`
-        and the content's ETag in `<path>.part.etag`; the next call asks for the rest with If-Range, or
-        starts over if the content was replaced meanwhile (see `DownloadResult.continued_from` and
-        `started_over`)."""
-        if resume:
-            if destination_path(destination) is None:
-                raise TypeError("resume=True needs a path to download into")
-            return self._download_continuing(
-                space_id, graph_id, file_uri, destination, progress, chunk_size, version
-            )
-        plan = _plan_download(
-            self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
-        )
-        pump_data(IteratorGenerator(self._pieces(plan)), as_binary_consumer(destination))
-        return plan.result(destination_path(destination))
-
-    def _download_continuing(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        path: Any,
-        progress: Progress | None,
-        chunk_size: int | None,
-        version: int | None = None,
-    ) -> DownloadResult:
-        target = ResumableFileConsumer(path)
-        kept, kept_etag = target.kept()
-        for attempt in range(2):  # a second time only if the content changes between HEAD and GET
-            try:
-                info = self.get_content_info(space_id, graph_id, file_uri, version)
-            except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
-                return self.download_file_stream(
-                    space_id,
-                    graph_id,
-                    file_uri,
-                    path,
-                    progress=progress,
-                    chunk_size=chunk_size,
-                    version=version,
-                )
-            keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
-            plan = _plan_download(
-                self._client.config,
-                space_id,
-                graph_id,
-                file_uri,
-                progress,
-                chunk_size,
-                expected=info,
-                version=version,
-            )
-            plan.continue_at(keep, target.kept_bytes(keep, plan.chunk_size) if keep else ())
-            target.begin(f'"{info.sha256}"' if info.sha256 else "", keep)
-            try:
-                for piece in self._pieces(plan):
-                    target.consume(piece)
-            except ContentChangedError:
-                target.abort()
-                if attempt:
-                    raise
-                continue
-            except ChecksumMismatchError:
-                target.discard()  # kept bytes that do not add up must not be continued from again
+            response = yield Put(s3, part["url"], body, part["headers"])
+        except httpx.TransportError:
+            if attempt == config.max_retries:
                 raise
-            except BaseException:
-                target.abort()  # Ctrl-C, a dropped server, ...: the next run continues from here
+            yield Sleep(config.retry_backoff * 2**attempt)
+            continue
+        if response.status_code >= 500 and attempt < config.max_retries:
+            yield Sleep(config.retry_backoff * 2**attempt)
+            continue
+        error = part_error(part, response)
+        if error is not None:
+            raise error
+        plan.sent_part(part["number"])
+        return
+
+
+def _plan_download(
+    config: ClientConfig,
+    where: Where,
+    progress: Progress | None,
+    chunk_size: int | None,
+    expected: ContentInfo | None = None,
+) -> DownloadPlan:
+    space_id, graph_id, file_uri, version = where
+    call = FileCalls.download(space_id, graph_id, file_uri, version)
+    return DownloadPlan(
+        call, uri=file_uri, config=config, chunk_size=chunk_size, progress=progress, expected=expected
+    )
+
+
+def _pieces(plan: DownloadPlan, deliver: Callable[[bytes], Effect]) -> Flow[None]:
+    """Receive the content, resuming after dropped connections; each verified piece goes to `deliver`."""
+    while not plan.complete:
+        try:
+            plan.start((yield Open(plan.next_call())))
+            while (chunk := (yield READ)) is not None:
+                for piece in plan.feed(chunk):
+                    yield deliver(piece)
+            plan.body_ended()
+        except NetworkError as error:
+            yield Sleep(plan.retry_delay(error))
+    for piece in plan.finish():
+        yield deliver(piece)
+
+
+def _download_into(
+    config: ClientConfig,
+    where: Where,
+    destination: Destination,
+    progress: Progress | None,
+    chunk_size: int | None,
+) -> Flow[DownloadResult]:
+    plan = _plan_download(config, where, progress, chunk_size)
+    yield Pump(_pieces(plan, Emit), destination)
+    return plan.result(destination_path(destination))
+
+
+def _download_continuing(
+    config: ClientConfig,
+    where: Where,
+    path: Any,
+    progress: Progress | None,
+    chunk_size: int | None,
+) -> Flow[DownloadResult]:
+    """`download_file_stream(..., resume=True)`: carry on from `<path>.part` if its ETag still holds."""
+    space_id, graph_id, file_uri, version = where
+    target = ResumableFileConsumer(path)
+    kept, kept_etag = yield Blocking(target.kept)
+    for attempt in range(2):  # a second time only if the content changes between HEAD and GET
+        try:
+            info = yield Send(FileCalls.get_content_info(space_id, graph_id, file_uri, version))
+        except NotFoundError:  # a HEAD reply has no body to say what is missing: a GET does
+            return (yield from _download_into(config, where, path, progress, chunk_size))
+        keep, started_over = continuation(kept, kept_etag, info, first_try=attempt == 0)
+        plan = _plan_download(config, where, progress, chunk_size, expected=info)
+        kept_bytes = target.kept_bytes(keep, plan.chunk_size) if keep else ()
+        yield Blocking(plan.continue_at, (keep, kept_bytes))
+        yield Blocking(target.begin, (f'"{info.sha256}"' if info.sha256 else "", keep))
+        try:
+            yield from _pieces(plan, lambda piece: Blocking(target.consume, (piece,)))
+        except ContentChangedError:
+            target.abort()
+            if attempt:
                 raise
-            target.finalize()
-            return plan.result(path).model_copy(update={"started_over": started_over})
-        raise AssertionError("unreachable")
-
-    def download_file_content(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        destination: Destination | None = None,
-        *,
-        progress: Progress | None = None,
-        chunk_size: int | None = None,
-        version: int | None = None,
-    ) -> bytes | DownloadResult:
-        """Like `download_file_stream`; without a destination, returns the bytes (small files only)."""
-        into = destination if destination is not None else BytesConsumer()
-        result = self.download_file_stream(
-            space_id, graph_id, file_uri, into, progress=progress, chunk_size=chunk_size, version=version
-        )
-        return result if destination is not None else into.get_bytes()  # type: ignore[union-attr]
-
-    def iter_file(
-        self,
-        space_id: str,
-        graph_id: str | None,
-        file_uri: str,
-        *,
-        progress: Progress | None = None,
-        chunk_size: int | None = None,
-        version: int | None = None,
-    ) -> Iterator[bytes]:
-        """The content as an iterator of verified chunks; resumes after dropped connections."""
-        return self._pieces(
-            _plan_download(
-                self._client.config, space_id, graph_id, file_uri, progress, chunk_size, version=version
-            )
-        )
-
-    def pump_file(
-        self,
-        source_space_id: str,
-        source_graph_id: str | None,
-        source_file_uri: str,
-        target_space_id: str,
-        target_graph_id: str | None,
-        target_file_uri: str,
-        *,
-        progress: Progress | None = None,
-    ) -> UploadResult:
-        """Copy one file node's content to another inside the server (see AsyncFilesEndpoint.pump_file)."""
-        call = FileCalls.copy_file(
-            source_space_id,
-            source_graph_id,
-            source_file_uri,
-            target_space_id,
-            target_graph_id,
-            target_file_uri,
-        )
-        result = self._client._execute(call)
-        if progress is not None:
-            progress(result.size, result.size)
-        return result
-
-    def _pieces(self, plan: DownloadPlan) -> Iterator[bytes]:
-        while not plan.complete:
-            try:
-                with self._client._stream(plan.next_call()) as response:
-                    plan.start(response)
-                    for chunk in response.iter_raw():
-                        for piece in plan.feed(chunk):
-                            yield piece
-                    plan.body_ended()
-            except NetworkError as error:
-                time.sleep(plan.retry_delay(error))
-        for piece in plan.finish():
-            yield piece
+            continue
+        except ChecksumMismatchError:
+            target.discard()  # kept bytes that do not add up must not be continued from again
+            raise
+        except BaseException:
+            target.abort()  # Ctrl-C, cancelled, a dropped server, ...: the next run continues from here
+            raise
+        yield Blocking(target.finalize)
+        return plan.result(path).model_copy(update={"started_over": started_over})
+    raise AssertionError("unreachable")
 
 
 def _direct_not_offered(error: NotFoundError) -> bool:
@@ -1072,49 +657,9 @@ def _direct_not_offered(error: NotFoundError) -> bool:
     return "direct-to-S3 uploads" in str(error)
 
 
-def _s3_timeout(config: ClientConfig) -> httpx.Timeout:
-    return httpx.Timeout(config.timeout, connect=config.connect_timeout)
+class AsyncFilesEndpoint(AsyncEndpointGroup, calls=FileCalls, flows=FileFlows):
+    """`client.files` of AsyncVitalGraphClient: each method awaits one of FileCalls or FileFlows."""
 
 
-def _put_part_sync(s3: httpx.Client, plan: DirectPlan, part: dict[str, Any], config: ClientConfig) -> None:
-    """PUT one part to its presigned URL with its signed headers; retried after a connection error or 5xx."""
-    body = plan.read_part(part["number"])
-    for attempt in range(config.max_retries + 1):
-        try:
-            response = s3.put(part["url"], content=body, headers=part["headers"])
-        except httpx.TransportError:
-            if attempt == config.max_retries:
-                raise
-            time.sleep(config.retry_backoff * 2**attempt)
-            continue
-        if response.status_code >= 500 and attempt < config.max_retries:
-            time.sleep(config.retry_backoff * 2**attempt)
-            continue
-        error = part_error(part, response)
-        if error is not None:
-            raise error
-        plan.sent_part(part["number"])
-        return
-
-
-async def _put_part_async(
-    s3: httpx.AsyncClient, plan: DirectPlan, part: dict[str, Any], config: ClientConfig
-) -> None:
-    """The async twin of _put_part_sync."""
-    body = await anyio.to_thread.run_sync(plan.read_part, part["number"])
-    for attempt in range(config.max_retries + 1):
-        try:
-            response = await s3.put(part["url"], content=body, headers=part["headers"])
-        except httpx.TransportError:
-            if attempt == config.max_retries:
-                raise
-            await anyio.sleep(config.retry_backoff * 2**attempt)
-            continue
-        if response.status_code >= 500 and attempt < config.max_retries:
-            await anyio.sleep(config.retry_backoff * 2**attempt)
-            continue
-        error = part_error(part, response)
-        if error is not None:
-            raise error
-        plan.sent_part(part["number"])
-        return
+class FilesEndpoint(SyncEndpointGroup, calls=FileCalls, flows=FileFlows):
+    """`client.files` of VitalGraphClient: each method runs one of FileCalls or FileFlows."""

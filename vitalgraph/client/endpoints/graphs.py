@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from vitalgraph.client._requests import Call, query
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.models import GraphInfo
 
 GRAPHS_PATH = "/api/graphs/graphs"
@@ -58,17 +53,9 @@ class GraphCalls:
         return Call("DELETE", GRAPH_PATH, lambda r: bool(r.json()["deleted"]), params=params)
 
 
-class AsyncGraphsEndpoint(AsyncEndpointGroup):
-    list_graphs = AsyncOperation(GraphCalls.list_graphs)
-    get_graph = AsyncOperation(GraphCalls.get_graph)
-    create_graph = AsyncOperation(GraphCalls.create_graph)
-    clear_graph = AsyncOperation(GraphCalls.clear_graph)
-    drop_graph = AsyncOperation(GraphCalls.drop_graph)
+class AsyncGraphsEndpoint(AsyncEndpointGroup, calls=GraphCalls):
+    """The group of AsyncVitalGraphClient: a method for each of GraphCalls."""
 
 
-class GraphsEndpoint(SyncEndpointGroup):
-    list_graphs = SyncOperation(GraphCalls.list_graphs)
-    get_graph = SyncOperation(GraphCalls.get_graph)
-    create_graph = SyncOperation(GraphCalls.create_graph)
-    clear_graph = SyncOperation(GraphCalls.clear_graph)
-    drop_graph = SyncOperation(GraphCalls.drop_graph)
+class GraphsEndpoint(SyncEndpointGroup, calls=GraphCalls):
+    """The group of VitalGraphClient: a method for each of GraphCalls."""

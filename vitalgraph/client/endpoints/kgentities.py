@@ -21,12 +21,7 @@ from vitalgraph.client.endpoints._graph_objects import (
     split_uris,
     the_object,
 )
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.errors import NotFoundError
 from vitalgraph.client.models import (
     FileAttached,
@@ -386,43 +381,9 @@ class KGEntityCalls:
         )
 
 
-class AsyncKGEntitiesEndpoint(AsyncEndpointGroup):
-    list_kgentities = AsyncOperation(KGEntityCalls.list_kgentities)
-    get_kgentity = AsyncOperation(KGEntityCalls.get_kgentity)
-    get_kgentities_by_uris = AsyncOperation(KGEntityCalls.get_kgentities_by_uris)
-    get_kgentities_by_reference_ids = AsyncOperation(KGEntityCalls.get_kgentities_by_reference_ids)
-    create_kgentities = AsyncOperation(KGEntityCalls.create_kgentities)
-    update_kgentities = AsyncOperation(KGEntityCalls.update_kgentities)
-    delete_kgentity = AsyncOperation(KGEntityCalls.delete_kgentity)
-    delete_kgentities_batch = AsyncOperation(KGEntityCalls.delete_kgentities_batch)
-    query_kgentities = AsyncOperation(KGEntityCalls.query_kgentities)
-    count_kgentities = AsyncOperation(KGEntityCalls.count_kgentities)
-    batch_count_kgentities = AsyncOperation(KGEntityCalls.batch_count_kgentities)
-    list_entity_frames = AsyncOperation(KGEntityCalls.list_entity_frames)
-    get_entity_frame_graphs = AsyncOperation(KGEntityCalls.get_entity_frame_graphs)
-    write_entity_frames = AsyncOperation(KGEntityCalls.write_entity_frames)
-    delete_entity_frames = AsyncOperation(KGEntityCalls.delete_entity_frames)
-    attach_file = AsyncOperation(KGEntityCalls.attach_file)
-    detach_file = AsyncOperation(KGEntityCalls.detach_file)
-    list_attached_files = AsyncOperation(KGEntityCalls.list_attached_files)
+class AsyncKGEntitiesEndpoint(AsyncEndpointGroup, calls=KGEntityCalls):
+    """The group of AsyncVitalGraphClient: a method for each of KGEntityCalls."""
 
 
-class KGEntitiesEndpoint(SyncEndpointGroup):
-    list_kgentities = SyncOperation(KGEntityCalls.list_kgentities)
-    get_kgentity = SyncOperation(KGEntityCalls.get_kgentity)
-    get_kgentities_by_uris = SyncOperation(KGEntityCalls.get_kgentities_by_uris)
-    get_kgentities_by_reference_ids = SyncOperation(KGEntityCalls.get_kgentities_by_reference_ids)
-    create_kgentities = SyncOperation(KGEntityCalls.create_kgentities)
-    update_kgentities = SyncOperation(KGEntityCalls.update_kgentities)
-    delete_kgentity = SyncOperation(KGEntityCalls.delete_kgentity)
-    delete_kgentities_batch = SyncOperation(KGEntityCalls.delete_kgentities_batch)
-    query_kgentities = SyncOperation(KGEntityCalls.query_kgentities)
-    count_kgentities = SyncOperation(KGEntityCalls.count_kgentities)
-    batch_count_kgentities = SyncOperation(KGEntityCalls.batch_count_kgentities)
-    list_entity_frames = SyncOperation(KGEntityCalls.list_entity_frames)
-    get_entity_frame_graphs = SyncOperation(KGEntityCalls.get_entity_frame_graphs)
-    write_entity_frames = SyncOperation(KGEntityCalls.write_entity_frames)
-    delete_entity_frames = SyncOperation(KGEntityCalls.delete_entity_frames)
-    attach_file = SyncOperation(KGEntityCalls.attach_file)
-    detach_file = SyncOperation(KGEntityCalls.detach_file)
-    list_attached_files = SyncOperation(KGEntityCalls.list_attached_files)
+class KGEntitiesEndpoint(SyncEndpointGroup, calls=KGEntityCalls):
+    """The group of VitalGraphClient: a method for each of KGEntityCalls."""

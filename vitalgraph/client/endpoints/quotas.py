@@ -5,12 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from vitalgraph.client._requests import Call
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 
 
 def _json(response) -> dict:  # type: ignore[no-untyped-def]
@@ -56,17 +51,9 @@ class QuotaCalls:
         return Call("PUT", f"{_organization(organization)}/quota", _json, json=body)
 
 
-class AsyncQuotasEndpoint(AsyncEndpointGroup):
-    space_usage = AsyncOperation(QuotaCalls.space_usage)
-    set_space_quota = AsyncOperation(QuotaCalls.set_space_quota)
-    set_space_organization = AsyncOperation(QuotaCalls.set_space_organization)
-    organization_usage = AsyncOperation(QuotaCalls.organization_usage)
-    set_organization_quota = AsyncOperation(QuotaCalls.set_organization_quota)
+class AsyncQuotasEndpoint(AsyncEndpointGroup, calls=QuotaCalls):
+    """The group of AsyncVitalGraphClient: a method for each of QuotaCalls."""
 
 
-class QuotasEndpoint(SyncEndpointGroup):
-    space_usage = SyncOperation(QuotaCalls.space_usage)
-    set_space_quota = SyncOperation(QuotaCalls.set_space_quota)
-    set_space_organization = SyncOperation(QuotaCalls.set_space_organization)
-    organization_usage = SyncOperation(QuotaCalls.organization_usage)
-    set_organization_quota = SyncOperation(QuotaCalls.set_organization_quota)
+class QuotasEndpoint(SyncEndpointGroup, calls=QuotaCalls):
+    """The group of VitalGraphClient: a method for each of QuotaCalls."""

@@ -5,12 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from vitalgraph.client._requests import Call, model_reply
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.models import Space, SpaceDeleted, SpaceList
 
 
@@ -53,17 +48,9 @@ class SpaceCalls:
         )
 
 
-class AsyncSpacesEndpoint(AsyncEndpointGroup):
-    create_space = AsyncOperation(SpaceCalls.create_space)
-    list_spaces = AsyncOperation(SpaceCalls.list_spaces)
-    get_space = AsyncOperation(SpaceCalls.get_space)
-    update_space = AsyncOperation(SpaceCalls.update_space)
-    delete_space = AsyncOperation(SpaceCalls.delete_space)
+class AsyncSpacesEndpoint(AsyncEndpointGroup, calls=SpaceCalls):
+    """The group of AsyncVitalGraphClient: a method for each of SpaceCalls."""
 
 
-class SpacesEndpoint(SyncEndpointGroup):
-    create_space = SyncOperation(SpaceCalls.create_space)
-    list_spaces = SyncOperation(SpaceCalls.list_spaces)
-    get_space = SyncOperation(SpaceCalls.get_space)
-    update_space = SyncOperation(SpaceCalls.update_space)
-    delete_space = SyncOperation(SpaceCalls.delete_space)
+class SpacesEndpoint(SyncEndpointGroup, calls=SpaceCalls):
+    """The group of VitalGraphClient: a method for each of SpaceCalls."""

@@ -7,12 +7,7 @@ from urllib.parse import quote
 import httpx
 
 from vitalgraph.client._requests import Call
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.client.errors import VitalGraphClientError
 from vitalgraph.client.models import SparqlResults
 
@@ -38,9 +33,9 @@ class SparqlCalls:
         return Call("POST", path, _results, json={"query": query}, headers={"Accept": RESULTS_JSON})
 
 
-class AsyncSparqlEndpoint(AsyncEndpointGroup):
-    query = AsyncOperation(SparqlCalls.query)
+class AsyncSparqlEndpoint(AsyncEndpointGroup, calls=SparqlCalls):
+    """The group of AsyncVitalGraphClient: a method for each of SparqlCalls."""
 
 
-class SparqlEndpoint(SyncEndpointGroup):
-    query = SyncOperation(SparqlCalls.query)
+class SparqlEndpoint(SyncEndpointGroup, calls=SparqlCalls):
+    """The group of VitalGraphClient: a method for each of SparqlCalls."""

@@ -9,12 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vitalgraph.client._requests import Call, model_reply, query
-from vitalgraph.client.endpoints._operation import (
-    AsyncEndpointGroup,
-    AsyncOperation,
-    SyncEndpointGroup,
-    SyncOperation,
-)
+from vitalgraph.client.endpoints._operation import AsyncEndpointGroup, SyncEndpointGroup
 from vitalgraph.model.quad_model import Quad
 from vitalgraph.model.triples_model import TripleListResponse, TripleOperationResponse
 
@@ -73,13 +68,9 @@ class TripleCalls:
         return Call("DELETE", TRIPLES_PATH, model_reply(TripleOperationResponse), params=params)
 
 
-class AsyncTriplesEndpoint(AsyncEndpointGroup):
-    list_triples = AsyncOperation(TripleCalls.list_triples)
-    add_triples = AsyncOperation(TripleCalls.add_triples)
-    delete_triples = AsyncOperation(TripleCalls.delete_triples)
+class AsyncTriplesEndpoint(AsyncEndpointGroup, calls=TripleCalls):
+    """The group of AsyncVitalGraphClient: a method for each of TripleCalls."""
 
 
-class TriplesEndpoint(SyncEndpointGroup):
-    list_triples = SyncOperation(TripleCalls.list_triples)
-    add_triples = SyncOperation(TripleCalls.add_triples)
-    delete_triples = SyncOperation(TripleCalls.delete_triples)
+class TriplesEndpoint(SyncEndpointGroup, calls=TripleCalls):
+    """The group of VitalGraphClient: a method for each of TripleCalls."""
