@@ -10,15 +10,14 @@ PYTEST_ARGS ?=
 USE_UV ?= 1
 # pytest-xdist workers for `make test` (docs/performance.md, The test suite); a file stays on one
 # worker (--dist loadfile), so its module-scoped servers and its order hold. TEST_WORKERS=0: serial.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 PYTEST_FLAGS ?= -q -rs --durations=20
 # Left to their own CI stages (.ci/run): tests that assert latency bounds (tests/load), on a machine to
-# themselves; the replica suites (several servers); the JuiceFS gateway's share of the S3 suites (a
-# third S3 server: a minute of CPU, beside SeaweedFS which stays here); VitalSigns in its Python 3.12
+# themselves; the replica suites (several servers); the suites on the other real servers (Virtuoso,
+# Ceph radosgw: Debian packages; the JuiceFS gateway: a minute of CPU); VitalSigns in its Python 3.12
 # environment. The browser tests (tests/ui) run here and skip, naming the package, where Debian's
-# Chromium is absent.
-# `make test TEST_SELECTION=` runs everything.
-TEST_SELECTION ?= -m "not measurement and not replicas and not vitalsigns and not juicefs"
+# Chromium is absent. `make test TEST_SELECTION=` runs everything.
+TEST_SELECTION ?= -m "not measurement and not replicas and not vitalsigns and not virtuoso and not ceph and not juicefs"
 PORT ?= 8001
 
 .PHONY: serve test bench clean vitalsigns ui-vendor ui-screenshots
