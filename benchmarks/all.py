@@ -48,7 +48,7 @@ METADATA_TARGET_MAX_CLIENTS = 50  # the issue's target: p99 while 50 transfers r
 QUICK = {"sizes": "1M,4M", "repeat": 1, "clients": "1,4", "load_size": "16M"}
 DEFAULTS = {"sizes": "1M,100M,1G,5G", "repeat": 3, "clients": "1,10,50,100", "load_size": "100M"}
 # VitalGraph / baseline at least this (throughput); from issue #18.
-GOALS = {
+GOALS: dict[str, float | None] = {
     "local store upload": 1.0,
     "local store download": 1.0,
     "S3 store upload": 0.95,
@@ -57,8 +57,10 @@ GOALS = {
     "async client download": 1.0,
     "sync client upload": 1.0,
     "sync client download": 1.0,
-    "CLI upload": 1.0,
-    "CLI download": 1.0,
+    # The CLI is reported, not judged (the issue asks only that it be reported apart): each run is a new
+    # process, ~0.5 s of Python start-up and imports that curl does not pay.
+    "CLI upload": None,
+    "CLI download": None,
 }
 BASELINES = {
     "local store": {"minimal": "minimal Starlette app"},
@@ -100,7 +102,7 @@ def throughput_figure(
     best_speeds = [baselines[name][i] for i, name in enumerate(best)]
     goal = GOALS[path]
     ratio = median(ours[i] / best_speeds[i] for i in range(repetitions))
-    judged = size >= TARGET_MIN_SIZE
+    judged = goal is not None and size >= TARGET_MIN_SIZE
     winners = Counter(best).most_common()
     return Figure(
         path=path,
@@ -111,10 +113,16 @@ def throughput_figure(
         baseline=median(best_speeds),
         baseline_name=" / ".join(name for name, _ in winners),
         ratio=ratio,
-        target=f">= {goal:.2f}" if judged else f"(>= {goal:.2f} from {format_size(TARGET_MIN_SIZE)})",
+        target=_throughput_target(goal, judged),
         met=ratio >= goal if judged else None,
         runs={"VitalGraph": list(ours), **{name: list(runs) for name, runs in baselines.items()}},
     )
+
+
+def _throughput_target(goal: float | None, judged: bool) -> str:
+    if goal is None:
+        return "(reported)"
+    return f">= {goal:.2f}" if judged else f"(>= {goal:.2f} from {format_size(TARGET_MIN_SIZE)})"
 
 
 def metadata_figure(report: load.LoadReport) -> Figure:
@@ -379,7 +387,7 @@ def write_charts(results: dict[str, Any], out: Path) -> list[Path]:
     chart, ax = plt.subplots(figsize=(10, 6))
     for path, rows in throughput.items():
         ax.plot([f.size / MiB for f in rows], [f.ratio for f in rows], "o-", label=path)
-    for goal in sorted(set(GOALS.values())):
+    for goal in sorted({goal for goal in GOALS.values() if goal is not None}):
         ax.axhline(goal, color="grey", linestyle=":", linewidth=1)
     ax.set_xscale("log")
     ax.set_xlabel("size (MiB)")

@@ -69,6 +69,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    items.sort(key=_longest_files_first)
+
+
+# The files that take longest (a full run's per-file seconds, three workers): with --dist loadfile the
+# workers take files in collection order, so these go first and do not leave one worker running the
+# last long file while the others are done (that tail was a minute of every `make test`).
+LONGEST_FILES = (
+    "tests/ui/test_webapp.py",
+    "tests/services/test_one_writer_per_node.py",
+    "tests/operations/test_backup.py",
+    "tests/api/test_bad_input_bodies.py",
+    "tests/operations/test_sparql_budgets.py",
+    "tests/blobs/test_s3_specific.py",
+    "tests/flows/test_multi_org.py",
+    "tests/faults/test_versions.py",
+    "tests/faults/test_faults.py",
+    "tests/graph/test_graph_store.py",
+    "tests/docs/test_docs_run.py",
+    "tests/api/test_s3_server.py",
+    "tests/tus/test_lifecycle.py",
+    "tests/client/test_docs_examples.py",
+    "tests/tus/test_tuspy.py",
+    "tests/compat/test_older_client.py",
+    "tests/services/test_file_versions.py",
+    "tests/operations/test_quotas.py",
+)
+
+
+def _longest_files_first(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return LONGEST_FILES.index(path) if path in LONGEST_FILES else len(LONGEST_FILES)
 
 
 def _as_set(wanted: object) -> set:

@@ -6,14 +6,16 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vitalgraph.client import cli_admin
 from vitalgraph.client.cli_files import files_app
-from vitalgraph.config import Settings, SettingsError, load_settings
 from vitalgraph.logs import configure_logging
+
+if TYPE_CHECKING:
+    from vitalgraph.config import Settings
 
 EXIT_STATUSES = (
     "Exit statuses: 0 done; 1 failed (the server refused, a transfer failed, the server or a store cannot "
@@ -42,6 +44,9 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML or YAM
 
 
 def _settings_or_exit(config: Path | None, **overrides: object) -> Settings:
+    # the server's settings (pydantic-settings) load only for the server's commands: `files` starts faster
+    from vitalgraph.config import SettingsError, load_settings
+
     try:
         return load_settings(config, **overrides)
     except SettingsError as exc:

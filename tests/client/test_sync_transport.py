@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from vitalgraph.client._aiohttp_transport import _widen_socket_reads
 from vitalgraph.client._requests import network_errors
-from vitalgraph.client._transports import Urllib3Transport, _widen_socket_reads, default_sync_transport
+from vitalgraph.client._transports import Urllib3Transport, default_sync_transport
 from vitalgraph.client.config import ClientConfig
 from vitalgraph.client.errors import NetworkError
 

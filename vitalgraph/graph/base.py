@@ -8,6 +8,7 @@ behave the same by construction.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import itertools
@@ -90,6 +91,11 @@ def _parse_claim(text: str) -> _ClaimText:
         return _ClaimText(float(parts[1]), parts[2])
     except (IndexError, ValueError):
         return _ClaimText(0.0, "")  # not one of ours: treated as expired
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _versioned_write(
@@ -376,13 +382,46 @@ class GraphStore(ABC):
             outcome = await self._try_claim(g, node, owner, ttl_seconds)
             if outcome is _Claim.WON:
                 return True
-            pause = random.uniform(0.005, 0.03) * 2 ** min(attempt, 5)
-            if outcome is _Claim.HELD and time.monotonic() + pause > deadline:
-                return False
-            if outcome is _Claim.CONTENDED and attempt + 1 >= CLAIM_ATTEMPTS and time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(pause)
+            if outcome is _Claim.HELD:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                # a holder here hands off at once; one on another replica is polled for
+                pause = min(random.uniform(0.02, 0.06) * 2 ** min(attempt, 2), remaining)
+            else:
+                pause = random.uniform(0.005, 0.03) * 2 ** min(attempt, 5)
+                if attempt + 1 >= CLAIM_ATTEMPTS and time.monotonic() > deadline:
+                    return False
+            await self._pause_or_handoff(graph, key, pause)
         raise AssertionError("unreachable")
+
+    async def _pause_or_handoff(self, graph: str, key: str, pause: float) -> None:
+        """Sleep `pause`, or less when a holder in this process releases `key` first: each release
+        wakes the longest waiter here (one, so that waiters do not all collide on the next try).
+        Waiters in other processes only have the pause: they poll."""
+        waiters = self._claim_waiters().setdefault((graph, key), collections.deque())
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), pause)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in waiters:
+                waiters.remove(waiter)
+            if not waiters:
+                self._claim_waiters().pop((graph, key), None)
+
+    def _hand_off(self, graph: str, key: str) -> None:
+        waiters = self._claim_waiters().get((graph, key))
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+                return
+
+    def _claim_waiters(self) -> dict[tuple[str, str], collections.deque[asyncio.Future[None]]]:
+        return self.__dict__.setdefault("_claim_waiter_queues", {})
 
     async def release(self, graph: str, key: str, owner: str) -> None:
         """Drop `owner`'s claim on `key` (nothing happens when it holds none)."""
@@ -392,6 +431,7 @@ class GraphStore(ABC):
             f"DELETE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c }} }} WHERE {{ GRAPH {g} {{ {node} <{CLAIM_HELD}> ?c "
             f'FILTER(STRAFTER(STRAFTER(STR(?c), " "), " ") = {literal(owner)}) }} }}'
         )
+        self._hand_off(graph, key)
 
     @contextlib.asynccontextmanager
     async def turn(
