@@ -46,7 +46,7 @@ serve: $(VENV)/.serve-installed
 	$(BIN)/vitalgraph serve --host 127.0.0.1 --port $(PORT) --data-dir ./data
 
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) --dist loadfile $(TEST_SELECTION) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(TEST_SELECTION) $(PYTEST_ARGS)
 
 # Every comparison of issue #18 in one run, one table (benchmarks/all.py); e.g. make bench BENCH_ARGS=--quick
 BENCH_ARGS ?=

@@ -72,28 +72,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=_longest_files_first)
 
 
-# The files that take longest (a full run's per-file seconds, three workers): with --dist loadfile the
-# workers take files in collection order, so these go first and do not leave one worker running the
-# last long file while the others are done (that tail was a minute of every `make test`).
+# The files that take longest (a full run's per-file seconds, three workers), longest first: the Makefile
+# runs xdist with --dist loadfile --no-loadscope-reorder, so workers take files in collection order and
+# none is left running one long file at the end while the others are done (xdist's default order, by
+# number of tests, put two-test files of 50 s last: a minute or more of every `make test`).
 LONGEST_FILES = (
     "tests/ui/test_webapp.py",
-    "tests/services/test_one_writer_per_node.py",
-    "tests/operations/test_backup.py",
     "tests/api/test_bad_input_bodies.py",
+    "tests/services/test_one_writer_per_node.py",
     "tests/operations/test_sparql_budgets.py",
+    "tests/docs/test_docs_run.py",
+    "tests/operations/test_backup.py",
+    "tests/faults/test_faults.py",
     "tests/blobs/test_s3_specific.py",
     "tests/flows/test_multi_org.py",
     "tests/faults/test_versions.py",
-    "tests/faults/test_faults.py",
     "tests/graph/test_graph_store.py",
-    "tests/docs/test_docs_run.py",
-    "tests/api/test_s3_server.py",
-    "tests/tus/test_lifecycle.py",
-    "tests/client/test_docs_examples.py",
-    "tests/tus/test_tuspy.py",
     "tests/compat/test_older_client.py",
+    "tests/api/test_s3_server.py",
+    "tests/api/test_streaming.py",
     "tests/services/test_file_versions.py",
-    "tests/operations/test_quotas.py",
+    "tests/tus/test_lifecycle.py",
+    "tests/tus/test_tuspy.py",
+    "tests/client/test_docs_examples.py",
+    "tests/operations/test_shutdown_and_durability.py",
+    "tests/faults/test_dedup.py",
+    "tests/services/test_direct_uploads.py",
+    "tests/blobs/test_resumable.py",
+    "tests/ui/test_explorer.py",
+    "tests/api/test_access_control.py",
 )
 
 
