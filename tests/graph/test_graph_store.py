@@ -622,7 +622,10 @@ async def test_an_expired_claim_is_ignored_and_replaced(store, graph):
     assert await store.claim(graph, "lock", "other", 30)
     assert await store.claim_holder(graph, "lock") == "other"
     rows = await store.select(f"SELECT ?c WHERE {{ GRAPH <{graph}> {{ ?s ?p ?c }} }}")
-    assert len(rows) == 1 and " other" in rows[0]["c"].value  # the expired claim was removed
+    if store.claims_in_store:
+        assert len(rows) == 1 and " other" in rows[0]["c"].value  # the expired claim was removed
+    else:  # the embedded store keeps claims in memory: none is written
+        assert rows == []
 
 
 async def test_a_claim_with_wait_gets_it_once_the_holder_releases(store, graph):

@@ -179,6 +179,10 @@ def _quad_data(g: str, objects: Iterable[GraphObject]) -> str:
 class GraphStore(ABC):
     """Async access to named graphs of graph objects."""
 
+    # Claims are triples in the store, seen by every server sharing it; False for a store one process
+    # alone can open, which keeps them in memory (OxigraphGraphStore).
+    claims_in_store = True
+
     async def open(self) -> None:
         """Check the store is reachable."""
 

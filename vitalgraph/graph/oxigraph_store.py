@@ -9,6 +9,7 @@ work needs.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,7 +30,7 @@ from pyoxigraph import (
 from vitalgraph.config import Settings
 from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph import query_worker
-from vitalgraph.graph.base import GraphStore, Row
+from vitalgraph.graph.base import GraphStore, Row, _Claim, _claim_node, iri
 from vitalgraph.graph.query_processes import QueryProcesses
 from vitalgraph.graph.snapshots import Snapshots
 from vitalgraph.model import GraphObject
@@ -42,6 +43,12 @@ DEFAULT_QUERY_NICE = 10
 
 
 class OxigraphGraphStore(GraphStore):
+    # This process alone opens the store (RocksDB locks its directory; query workers read checkpoints),
+    # so a claim is shared by nobody else: it lives in memory, and a claim costs no write to the store.
+    # A store behind a SPARQL server is shared by replicas and keeps its claims in the graph (base).
+    claims_in_store = False
+    _SWEEP_CLAIMS_OVER = 10_000
+
     def __init__(
         self,
         path: Path | None,
@@ -51,6 +58,7 @@ class OxigraphGraphStore(GraphStore):
     ) -> None:
         self.path = path
         self._store: Store | None = None
+        self._claims: dict[tuple[str, str], tuple[str, float]] = {}  # (graph, key) -> (owner, expires)
         # Queries run off the event loop on threads of their own, never queued behind blob I/O.
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graph")
         # User queries run in processes; an in-memory store (tests only) has no files they could open.
@@ -124,6 +132,27 @@ class OxigraphGraphStore(GraphStore):
         await self._run(self.store.update, update)
         if self._snapshots is not None:
             self._snapshots.changed()
+
+    async def _try_claim(self, g: str, node: str, owner: str, ttl_seconds: float) -> _Claim:
+        now = time.time()
+        held = self._claims.get((g, node))
+        if held is not None and held[1] > now and held[0] != owner:
+            return _Claim.HELD
+        if len(self._claims) > self._SWEEP_CLAIMS_OVER:  # claims that expired and were never released
+            self._claims = {k: v for k, v in self._claims.items() if v[1] > now}
+        self._claims[(g, node)] = (owner, now + ttl_seconds)
+        return _Claim.WON
+
+    async def release(self, graph: str, key: str, owner: str) -> None:
+        slot = (iri(graph), _claim_node(key))
+        held = self._claims.get(slot)
+        if held is not None and held[0] == owner:
+            del self._claims[slot]
+        self._hand_off(graph, key)
+
+    async def claim_holder(self, graph: str, key: str) -> str | None:
+        held = self._claims.get((iri(graph), _claim_node(key)))
+        return held[0] if held is not None and held[1] > time.time() else None
 
     async def query_json(self, query: str, default_graphs: Sequence[str]) -> bytes:
         if self._processes is not None:
