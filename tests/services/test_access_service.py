@@ -1,5 +1,6 @@
 """Users, sessions, API tokens and grants on the real services (embedded stores in a temp dir)."""
 
+import asyncio
 import hashlib
 import time
 
@@ -162,3 +163,26 @@ async def test_expired_sessions_are_swept_at_login(services):
     await services.auth.login("admin", "admin-password-1")
     assert await services.auth.accounts.session_user("old0session") is None
     assert await services.auth.accounts.session_user("live0session") == "admin"
+
+
+async def test_a_token_checked_before_is_still_refused_once_it_expires(services):
+    """Its signature is remembered (auth._decode), its expiry is not: it is checked on every request."""
+    services.auth.access_ttl = 1
+    tokens = await services.auth.login("admin", "admin-password-1")
+    assert (await services.auth.authenticate(tokens.access_token)).username == "admin"
+    await asyncio.sleep(1.1)
+    with pytest.raises(AuthenticationError, match="access token expired"):
+        await services.auth.authenticate(tokens.access_token)
+
+
+async def test_a_token_checked_before_is_refused_after_logout_and_after_the_secret_changes(services):
+    tokens = await services.auth.login("admin", "admin-password-1")
+    await services.auth.authenticate(tokens.access_token)
+    services.auth._secret = "another-secret-of-at-least-32-characters"
+    with pytest.raises(AuthenticationError, match="invalid access token"):
+        await services.auth.authenticate(tokens.access_token)
+    other = await services.auth.login("admin", "admin-password-1")
+    await services.auth.authenticate(other.access_token)
+    await services.auth.logout(other.refresh_token)
+    with pytest.raises(AuthenticationError, match="revoked"):
+        await services.auth.authenticate(other.access_token)

@@ -9,6 +9,7 @@ work needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from vitalgraph.errors import InvalidInputError
 from vitalgraph.graph import query_worker
 from vitalgraph.graph.base import GraphStore, Row, _Claim, _claim_node, iri
 from vitalgraph.graph.query_processes import QueryProcesses
+from vitalgraph.graph.read_cache import PointLookupCache, graphs_written
 from vitalgraph.graph.snapshots import Snapshots
 from vitalgraph.model import GraphObject
 
@@ -61,6 +63,8 @@ class OxigraphGraphStore(GraphStore):
         self._claims: dict[tuple[str, str], tuple[str, float]] = {}  # (graph, key) -> (owner, expires)
         # Queries run off the event loop on threads of their own, never queued behind blob I/O.
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="graph")
+        # Point lookups' answers, exact because every write passes `update` (see read_cache.py).
+        self.lookups = PointLookupCache()
         # User queries run in processes; an in-memory store (tests only) has no files they could open.
         self._processes: QueryProcesses | None = None
         self._snapshots: Snapshots | None = None
@@ -107,17 +111,17 @@ class OxigraphGraphStore(GraphStore):
 
     async def select(self, query: str, *, point_lookup: bool = False) -> list[Row]:
         if point_lookup:
-            return self._select_rows(query)
+            return self.lookups.read(query, self._select_rows, dict)
         return await self._run(self._select_rows, query)
 
     async def construct(self, query: str, *, point_lookup: bool = False) -> list[Triple]:
         if point_lookup:
-            return self._construct_triples(query)
+            return self.lookups.read(query, self._construct_triples, _same)
         return await self._run(self._construct_triples, query)
 
     async def construct_objects(self, query: str, *, point_lookup: bool = False) -> list[GraphObject]:
         if point_lookup:
-            return GraphObject.from_triples(self._construct_triples(query))
+            return GraphObject.from_triples(self.lookups.read(query, self._construct_triples, _same))
         return await self._run(lambda: GraphObject.from_triples(self._construct_triples(query)))
 
     def _select_rows(self, query: str) -> list[Row]:
@@ -129,7 +133,19 @@ class OxigraphGraphStore(GraphStore):
         return list(self.store.query(query))
 
     async def update(self, update: str) -> None:
-        await self._run(self.store.update, update)
+        graphs = graphs_written(update)
+        loop = asyncio.get_running_loop()
+        self.lookups.write_started(graphs)
+        running = self._executor.submit(self.store.update, update)
+
+        def ended(_: object) -> None:  # on the graph thread, once the write is in the store or failed
+            with contextlib.suppress(RuntimeError):  # the loop is gone: so is the cache
+                loop.call_soon_threadsafe(self.lookups.write_ended, graphs)
+
+        # Added before the caller's own callback, so the answers are dropped before it resumes; and
+        # it runs even when the caller is cancelled while the write goes on.
+        running.add_done_callback(ended)
+        await asyncio.wrap_future(running)
         if self._snapshots is not None:
             self._snapshots.changed()
 
@@ -207,6 +223,10 @@ class OxigraphGraphStore(GraphStore):
             if "not supported" not in str(exc):
                 raise
             raise InvalidInputError(f"SPARQL error: {exc}") from None
+
+
+def _same(triple: Triple) -> Triple:
+    return triple  # pyoxigraph terms are immutable: a kept answer is shared, only its list is new
 
 
 def _parse_n_triples(body: bytes) -> list[Triple]:

