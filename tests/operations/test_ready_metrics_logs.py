@@ -91,6 +91,12 @@ def test_metrics_count_bytes_errors_and_durations_by_route(local_server):
     assert ("vitalgraph_event_loop_lag_max_seconds", ()) in after
 
 
+def test_the_served_process_froze_its_start_up_objects_out_of_the_garbage_collector(local_server):
+    """A full collection over them stopped the event loop for 35-100 ms (cli._freeze_start_up_objects)."""
+    frozen = scrape(local_server.url)[("vitalgraph_gc_frozen_objects", ())]
+    assert frozen > 20_000
+
+
 def test_transfers_in_flight_shows_a_running_upload(local_server):
     with local_server.client() as api:
         space = make_space(api)

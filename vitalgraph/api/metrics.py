@@ -8,6 +8,7 @@ addition per chunk, not a locked counter update.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -71,6 +72,12 @@ class Metrics:
         self.loop_lag_max = Gauge(
             "vitalgraph_event_loop_lag_max_seconds", "Largest event-loop lag seen", registry=r
         )
+        self.gc_frozen = Gauge(
+            "vitalgraph_gc_frozen_objects",
+            "Objects the cyclic garbage collector leaves out of its passes (start-up's, frozen by serve)",
+            registry=r,
+        )
+        self.gc_frozen.set_function(gc.get_freeze_count)
         for direction in ("upload", "download"):
             self.transfers_in_flight.labels(direction)  # exported as 0 before the first transfer
         self.space_bytes = Gauge(
