@@ -28,6 +28,8 @@ A, B = "urn:test:graph:a", "urn:test:graph:b~x/default"
         ("SELECT ?o WHERE { graph ex:g { ?s ?p ?o } }", None),
         (f"SELECT ?o FROM <{A}> WHERE {{ ?s ?p ?o }}", None),
         ("SELECT ?o WHERE { ?s ?p ?o }", None),  # the default graph: never kept
+        (f"SELECT ?o WHERE {{ GRAPH <{A}> {{ ?s <urn:until> ?o FILTER(?o > NOW()) }} }}", None),  # the clock
+        (f"SELECT (STRUUID() AS ?id) WHERE {{ GRAPH <{A}> {{ ?s ?p ?o }} }}", None),
     ],
 )
 def test_the_graphs_a_query_reads(query, graphs):

@@ -33,7 +33,10 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 # On the text: the IRI after each GRAPH (matches inside strings only add graphs, which is safe).
 _NAMED_GRAPH = re.compile(r"[Gg][Rr][Aa][Pp][Hh]\s*<([^<>\"{}|^`\\\s]*)>")
 # On the text without IRIs and strings: what makes a query read, or an update write, unnamed graphs.
-_READS_UNNAMED = re.compile(r"\b(?:GRAPH(?!\s*<>)|FROM)\b", re.IGNORECASE)
+# ... or an answer that changes without a write (the clock, random numbers, fresh identifiers).
+_READS_UNNAMED = re.compile(
+    r"\b(?:GRAPH(?!\s*<>)|FROM)\b|\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE
+)
 _WRITES_UNNAMED = re.compile(r"\b(?:GRAPH(?!\s*<>)|FROM|WITH|USING|DEFAULT|ALL|LOAD)\b", re.IGNORECASE)
 
 
@@ -44,7 +47,8 @@ def _keywords_only(text: str) -> str:
 
 def graphs_named(text: str) -> frozenset[str] | None:
     """The graph IRIs a query reads after GRAPH; None when it may read others (a GRAPH followed by a
-    variable or a prefixed name, a FROM, or no GRAPH at all)."""
+    variable or a prefixed name, a FROM, or no GRAPH at all) or its answer may change without a write
+    (NOW(), RAND(), UUID(), STRUUID(), BNODE()): such a query is never kept."""
     return _graphs(text, _READS_UNNAMED)
 
 
