@@ -143,15 +143,18 @@ class OxigraphGraphStore(GraphStore):
         running = self._writes.submit(self.store.update, update)
 
         def ended(_: object) -> None:  # on the graph thread, once the write is in the store or failed
-            with contextlib.suppress(RuntimeError):  # the loop is gone: so is the cache
-                loop.call_soon_threadsafe(self.lookups.write_ended, graphs)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: so are the cache and snapshots
+                loop.call_soon_threadsafe(self._write_ended, graphs)
 
-        # Added before the caller's own callback, so the answers are dropped before it resumes; and
-        # it runs even when the caller is cancelled while the write goes on.
+        # Added before the caller's own callback, so the loop learns of the write before the caller
+        # resumes; and it runs even when the caller was cancelled while the write went on.
         running.add_done_callback(ended)
         await asyncio.wrap_future(running)
+
+    def _write_ended(self, graphs: frozenset[str]) -> None:
+        self.lookups.write_ended(graphs)
         if self._snapshots is not None:
-            self._snapshots.changed()
+            self._snapshots.changed()  # the next user query reads a snapshot holding this write
 
     async def _try_claim(self, g: str, node: str, owner: str, ttl_seconds: float) -> _Claim:
         now = time.time()
