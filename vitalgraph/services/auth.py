@@ -338,7 +338,8 @@ class AuthService:
     def _decode(self, token: str, *, expected_type: str) -> dict:
         verified = self._verified.get(token)
         if verified is not None and verified[0] == self._secret and verified[1]["exp"] > time.time():
-            return self._typed(verified[1], expected_type)
+            _check_type(verified[1], expected_type)
+            return dict(verified[1])  # a copy: the kept claims stay as verified
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "sid", "jti"]}
@@ -348,19 +349,18 @@ class AuthService:
             raise AuthenticationError(f"{expected_type} token expired") from None
         except jwt.InvalidTokenError:
             raise AuthenticationError(f"invalid {expected_type} token") from None
-        claims = self._typed(claims, expected_type)
+        _check_type(claims, expected_type)
         if len(self._verified) >= MAX_VERIFIED_TOKENS:
             self._verified.pop(next(iter(self._verified)))  # the oldest
         self._verified[token] = (self._secret, claims)
-        return claims
-
-    @staticmethod
-    def _typed(claims: dict, expected_type: str) -> dict:
-        if claims.get("typ") != expected_type:
-            raise AuthenticationError(f"not a {expected_type} token")
-        if not all(isinstance(claims[k], str) and claims[k].isalnum() for k in ("sid", "jti")):
-            raise AuthenticationError(f"invalid {expected_type} token")
         return dict(claims)
+
+
+def _check_type(claims: dict, expected_type: str) -> None:
+    if claims.get("typ") != expected_type:
+        raise AuthenticationError(f"not a {expected_type} token")
+    if not all(isinstance(claims[k], str) and claims[k].isalnum() for k in ("sid", "jti")):
+        raise AuthenticationError(f"invalid {expected_type} token")
 
 
 def _token_hash(token: str) -> str:
