@@ -216,3 +216,22 @@ def test_every_point_lookup_answers_what_the_store_holds(steps):
         await store.close()
 
     asyncio.run(run())
+
+
+def test_overlapping_writes_to_one_graph_hold_it_until_the_last_one_ends():
+    cache = PointLookupCache()
+    calls = []
+
+    def run(query: str) -> list[int]:
+        calls.append(query)
+        return [len(calls)]
+
+    query = lookup(A, "urn:s")
+    cache.write_started([A])
+    cache.write_started([A])
+    cache.write_ended([A])  # one of the two has landed: the other may still change the answer
+    assert cache.read(query, run, int) == [1]
+    assert cache.read(query, run, int) == [2]  # neither kept nor served from the cache
+    cache.write_ended([A])
+    assert cache.read(query, run, int) == [3]
+    assert cache.read(query, run, int) == [3]  # kept now
