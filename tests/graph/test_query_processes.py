@@ -43,6 +43,20 @@ def zombies() -> list[psutil.Process]:
     return found
 
 
+def live_query_workers() -> list[psutil.Process]:
+    """This process's query workers still running (a killed one is a zombie until its thread reaps it)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and any(
+                "query_worker" in part for part in child.cmdline()
+            ):
+                found.append(child)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+    return found
+
+
 def test_workers_start_without_forking_the_server_and_killed_ones_are_reaped(snapshot):
     """On uvloop (as the server runs), the loop's own subprocess support forks the whole server,
     which stopped its loop for 16-26 ms at 300 MB resident; a worker is spawned (vfork) instead."""
@@ -67,8 +81,7 @@ def test_workers_start_without_forking_the_server_and_killed_ones_are_reaped(sna
     while zombies() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert zombies() == []
-    leftover = [p for p in psutil.Process().children() if any("query_worker" in part for part in p.cmdline())]
-    assert leftover == []
+    assert live_query_workers() == []
 
 
 def test_workers_run_niced_in_the_idle_scheduling_class(snapshot):
@@ -78,11 +91,13 @@ def test_workers_run_niced_in_the_idle_scheduling_class(snapshot):
             await processes.run(snapshot, "ASK { ?s ?p ?o }", ["urn:g"])
             while processes._starting:  # the spare worker it started meanwhile
                 await asyncio.sleep(0.05)
-            return [
-                (os.sched_getscheduler(p.pid), p.nice())
-                for p in psutil.Process().children(recursive=True)
-                if any("query_worker" in part for part in p.cmdline())
-            ]
+            found = []
+            for worker in live_query_workers():
+                try:
+                    found.append((os.sched_getscheduler(worker.pid), worker.nice()))
+                except (ProcessLookupError, psutil.NoSuchProcess):
+                    pass  # the worker that served the query, killed and reaped meanwhile
+            return found
         finally:
             await processes.close()
 
