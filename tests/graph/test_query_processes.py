@@ -44,9 +44,10 @@ def zombies() -> list[psutil.Process]:
 
 
 def live_query_workers() -> list[psutil.Process]:
-    """This process's query workers still running (a killed one is a zombie until its thread reaps it)."""
+    """This process's own query workers still running (a killed one is a zombie until its thread reaps
+    it). Direct children only: servers that other tests left running have workers of their own."""
     found = []
-    for child in psutil.Process().children(recursive=True):
+    for child in psutil.Process().children():
         try:
             if child.status() != psutil.STATUS_ZOMBIE and any(
                 "query_worker" in part for part in child.cmdline()
